@@ -1,0 +1,3 @@
+"""neuroalign.batch."""
+
+__all__: list[str] = []

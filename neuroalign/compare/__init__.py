@@ -1,0 +1,3 @@
+"""neuroalign.compare."""
+
+__all__: list[str] = []

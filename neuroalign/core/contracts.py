@@ -1,0 +1,150 @@
+"""The data contracts shared by every part (design section 3).
+
+Everything passed between parts is an :class:`xarray.DataArray` with these dims:
+
+``unit``
+    a neuron, ROI or model unit; coords ``unit_id``, ``region`` (brain) or
+    ``layer`` (model), ``session`` or ``agent``, ``seed``.
+``trial``
+    one event-aligned trial; coords ``event``, ``valence``, ``outcome``, ``session``.
+``time``
+    bin centre relative to the alignment event, in seconds.
+``condition``
+    one cell of the condition grid; coords ``valence``, ``approach``, ``label``.
+``repetition``
+    independent measurements of the same condition (trials, folds, seeds).
+
+Valence is an integer: +1 appetitive (reward), -1 aversive (danger), 0 neutral.
+Approach counts steps (agents) or time bins (recordings) before the outcome;
+0 is at the outcome. A condition's label is ``"<valence name>:<approach>"``,
+e.g. ``"danger:0"`` or ``"reward:3"``, so grids built by different parts line
+up by label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from neuroalign.core.errors import ValidationError
+
+__all__ = [
+    "DIMS",
+    "VALENCE_CODES",
+    "VALENCE_NAMES",
+    "condition_coords",
+    "condition_label",
+    "parse_condition_label",
+    "require_dims",
+    "valence_code",
+]
+
+DIMS = ("unit", "trial", "time", "condition", "repetition")
+
+#: valence code -> canonical name used in condition labels and reports
+VALENCE_NAMES: dict[int, str] = {1: "reward", -1: "danger", 0: "neutral"}
+#: canonical name -> valence code
+VALENCE_CODES: dict[str, int] = {v: k for k, v in VALENCE_NAMES.items()}
+
+
+def valence_code(value: int | str) -> int:
+    """Return the integer valence code of ``value``.
+
+    Parameters
+    ----------
+    value
+        ``+1``/``-1``/``0`` or one of ``"reward"``, ``"danger"``, ``"neutral"``.
+
+    Returns
+    -------
+    int
+        The valence code.
+
+    Raises
+    ------
+    ValidationError
+        If ``value`` is not a known valence.
+    """
+    if isinstance(value, str):
+        if value in VALENCE_CODES:
+            return VALENCE_CODES[value]
+    elif isinstance(value, (int, np.integer)) and int(value) in VALENCE_NAMES:
+        return int(value)
+    raise ValidationError(
+        f"valence: got {value!r}; expected one of {sorted(VALENCE_NAMES)} "
+        f"or {sorted(VALENCE_CODES)}"
+    )
+
+
+def condition_label(valence: int | str, approach: int) -> str:
+    """Label of one condition-grid cell, e.g. ``condition_label(-1, 0) == "danger:0"``."""
+    return f"{VALENCE_NAMES[valence_code(valence)]}:{int(approach)}"
+
+
+def parse_condition_label(label: str) -> tuple[int, int]:
+    """Inverse of :func:`condition_label`: ``"reward:3"`` -> ``(1, 3)``."""
+    try:
+        name, approach = str(label).split(":")
+        return VALENCE_CODES[name], int(approach)
+    except (ValueError, KeyError):
+        raise ValidationError(
+            f"condition label: got {label!r}; expected '<valence>:<approach>' with valence "
+            f"in {sorted(VALENCE_CODES)} and an integer approach, e.g. 'danger:0'"
+        ) from None
+
+
+def condition_coords(
+    valences: Iterable[int | str], approaches: Sequence[int]
+) -> dict[str, tuple[str, np.ndarray]]:
+    """Coords of a full valence x approach grid, valence-major, approach descending.
+
+    Parameters
+    ----------
+    valences
+        Valences in the order they should appear, e.g. ``(1, -1)``.
+    approaches
+        Approach steps, e.g. ``range(5)``; they are laid out from the largest
+        (furthest from the outcome) to 0.
+
+    Returns
+    -------
+    dict
+        ``{"valence": ..., "approach": ..., "label": ...}`` ready for
+        ``DataArray.assign_coords``, each on the ``condition`` dim.
+    """
+    vals = [valence_code(v) for v in valences]
+    apps = sorted((int(a) for a in approaches), reverse=True)
+    v = np.repeat(np.asarray(vals, dtype=np.int64), len(apps))
+    a = np.tile(np.asarray(apps, dtype=np.int64), len(vals))
+    labels = np.asarray(
+        [condition_label(vi, ai) for vi, ai in zip(v, a, strict=True)], dtype=object
+    )
+    return {
+        "valence": ("condition", v),
+        "approach": ("condition", a),
+        "label": ("condition", labels.astype(str)),
+    }
+
+
+def require_dims(da: object, required: Sequence[str], name: str = "data") -> xr.DataArray:
+    """Check that ``da`` is a DataArray carrying at least the ``required`` dims.
+
+    Raises
+    ------
+    ValidationError
+        Naming ``name``, the dims found and the dims expected.
+    """
+    if not isinstance(da, xr.DataArray):
+        raise ValidationError(
+            f"{name}: got {type(da).__name__}; expected an xarray.DataArray with dims "
+            f"{tuple(required)}"
+        )
+    missing = [d for d in required if d not in da.dims]
+    if missing:
+        raise ValidationError(
+            f"{name}: dims {tuple(da.dims)} lack {tuple(missing)}; expected at least "
+            f"{tuple(required)}"
+        )
+    return da

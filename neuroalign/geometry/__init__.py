@@ -1,0 +1,3 @@
+"""neuroalign.geometry."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""neuroalign.io."""
+
+__all__: list[str] = []

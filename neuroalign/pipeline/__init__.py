@@ -1,0 +1,3 @@
+"""neuroalign.pipeline."""
+
+__all__: list[str] = []

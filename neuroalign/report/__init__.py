@@ -1,0 +1,3 @@
+"""neuroalign.report."""
+
+__all__: list[str] = []

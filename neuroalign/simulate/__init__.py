@@ -1,0 +1,3 @@
+"""neuroalign.simulate."""
+
+__all__: list[str] = []

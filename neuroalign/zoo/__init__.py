@@ -1,0 +1,3 @@
+"""neuroalign.zoo."""
+
+__all__: list[str] = []

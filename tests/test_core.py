@@ -1,0 +1,78 @@
+"""The foundation: errors, contracts, atomic writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuroalign.core import (
+    NeuroalignError,
+    OutputExistsError,
+    ValidationError,
+    atomic_dir,
+    atomic_file,
+    condition_coords,
+    condition_label,
+    parse_condition_label,
+    valence_code,
+)
+
+
+def test_every_error_is_a_neuroalign_error() -> None:
+    import neuroalign.core.errors as errors
+
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), NeuroalignError)
+
+
+@pytest.mark.parametrize("value,code", [(1, 1), (-1, -1), (0, 0), ("reward", 1),
+                                        ("danger", -1), ("neutral", 0), (np.int64(-1), -1)])
+def test_valence_code(value: object, code: int) -> None:
+    assert valence_code(value) == code
+
+
+@pytest.mark.parametrize("bad", [2, "shock", 1.5, None])
+def test_valence_code_rejects(bad: object) -> None:
+    with pytest.raises(ValidationError, match="expected one of"):
+        valence_code(bad)
+
+
+def test_condition_labels_round_trip() -> None:
+    coords = condition_coords([1, -1], range(3))
+    labels = list(coords["label"][1])
+    assert labels == ["reward:2", "reward:1", "reward:0", "danger:2", "danger:1", "danger:0"]
+    for label, v, a in zip(labels, coords["valence"][1], coords["approach"][1], strict=True):
+        assert parse_condition_label(label) == (v, a)
+        assert condition_label(v, a) == label
+
+
+def test_parse_condition_label_error() -> None:
+    with pytest.raises(ValidationError, match="'sweet:1'"):
+        parse_condition_label("sweet:1")
+
+
+def test_atomic_file_leaves_nothing_on_failure(tmp_path) -> None:
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError), atomic_file(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_file(target) as tmp:
+        tmp.write_text("whole")
+    assert target.read_text() == "whole"
+
+
+def test_atomic_dir_refuses_nonempty_and_replaces_with_overwrite(tmp_path) -> None:
+    target = tmp_path / "report"
+    target.mkdir()
+    (target / "old.txt").write_text("x")
+    with pytest.raises(OutputExistsError, match="not empty"), atomic_dir(target):
+        pass
+    with pytest.raises(RuntimeError), atomic_dir(target, overwrite=True) as tmp:
+        (tmp / "new.txt").write_text("y")
+        raise RuntimeError("interrupted")
+    assert sorted(p.name for p in target.iterdir()) == ["old.txt"]
+    with atomic_dir(target, overwrite=True) as tmp:
+        (tmp / "new.txt").write_text("y")
+    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
