@@ -1,0 +1,167 @@
+"""Optical physiology: ROI and fiber signals as units.
+
+A series is a ``RoiResponseSeries`` under a ``DfOverF`` or ``Fluorescence``
+container (``DfOverF`` preferred), else a ``FiberPhotometryResponseSeries``
+(ndx-fiber-photometry). Its sample times come from ``timestamps`` or from
+``starting_time`` and its ``rate`` attribute. Each ROI (or fiber channel)
+becomes a unit. ROI ids are the plane segmentation's row ids and their region
+is the location of the segmentation's imaging plane (rule
+``imaging_plane.location``); a fiber's region is the ``location`` of its row in
+the fiber photometry table (rule ``fiber.location``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+
+from neuroalign.core.errors import NWBFormatError
+from neuroalign.io.regions import UNKNOWN, parse_region
+from neuroalign.io.tables import attr_text, find_by_type, read_dataset, text
+
+__all__ = ["RoiSignals", "find_roi_series", "read_imaging"]
+
+
+@dataclass
+class RoiSignals:
+    """Sampled ROI signals.
+
+    Attributes
+    ----------
+    unit_id, region, region_rule
+        Per ROI.
+    timestamps
+        Sample times (s), ``(n_samples,)``.
+    data
+        ``(n_samples, n_rois)``.
+    name
+        Path of the series in the file.
+    unit
+        Unit of the values (the series' ``unit`` attribute).
+    """
+
+    unit_id: np.ndarray
+    region: np.ndarray
+    region_rule: np.ndarray
+    timestamps: np.ndarray
+    data: np.ndarray
+    name: str
+    unit: str
+
+    @property
+    def n_units(self) -> int:
+        """Number of ROIs."""
+        return len(self.unit_id)
+
+    def span(self) -> tuple[float, float]:
+        """First and last sample time."""
+        if self.timestamps.size == 0:
+            return (float("nan"), float("nan"))
+        return float(self.timestamps[0]), float(self.timestamps[-1])
+
+
+def find_roi_series(h5: h5py.File) -> list[h5py.Group]:
+    """RoiResponseSeries inside DfOverF, then Fluorescence; then fiber photometry series."""
+    found = []
+    for kind in ("DfOverF", "Fluorescence"):
+        for container in find_by_type(h5, {kind}):
+            for child in container.values():
+                if isinstance(child, h5py.Group) and attr_text(
+                        child, "neurodata_type") == "RoiResponseSeries":
+                    found.append(child)
+    found.extend(find_by_type(h5, {"FiberPhotometryResponseSeries"}))
+    return found
+
+
+def _fiber_locations(series: h5py.Group, n: int) -> tuple[np.ndarray | None, list[str]]:
+    """Ids and locations of the fibers behind a fiber photometry series (ndx-fiber-photometry)."""
+    region = next((series[k] for k in series if k.startswith("fiber_photometry_table_region")
+                   and "table" in series[k].attrs), None)
+    if region is None:
+        return None, [""] * n
+    table = series.file[region.attrs["table"]]
+    rows = read_dataset(region).astype(np.int64)
+    locations = (read_dataset(table["location"]) if "location" in table
+                 else np.full(len(rows), "", dtype=object))
+    ids = read_dataset(table["id"]).astype(np.int64) if "id" in table else rows
+    return ids[rows], [parse_region(locations[r]) for r in rows]
+
+
+def _plane_location(series: h5py.Group) -> tuple[np.ndarray | None, str]:
+    if "rois" not in series or "table" not in series["rois"].attrs:
+        return None, ""
+    seg = series.file[series["rois"].attrs["table"]]
+    ids = read_dataset(seg["id"]).astype(np.int64) if "id" in seg else None
+    location = ""
+    if "imaging_plane" in seg:
+        plane = seg["imaging_plane"]
+        if "location" in plane:
+            location = parse_region(text(read_dataset(plane["location"])))
+        else:
+            location = parse_region(attr_text(plane, "location"))
+    return ids, location
+
+
+def read_imaging(h5: h5py.File, label: str = "", series: str | None = None) -> RoiSignals | None:
+    """Read one RoiResponseSeries (``series`` path, else the first DfOverF/Fluorescence one).
+
+    Returns
+    -------
+    RoiSignals or None
+        ``None`` when the file has no ROI series.
+
+    Raises
+    ------
+    NWBFormatError
+        The series has neither timestamps nor starting_time with a rate, or its
+        time axis does not match its data.
+    """
+    label = label or h5.filename
+    if series is not None:
+        if series not in h5:
+            raise NWBFormatError(f"{label}: no imaging series {series!r}")
+        group = h5[series]
+    else:
+        candidates = find_roi_series(h5)
+        if not candidates:
+            return None
+        group = candidates[0]
+    data = read_dataset(group["data"], label).astype(np.float64)
+    if data.ndim == 1:
+        data = data[:, None]
+    n = data.shape[0]
+    if "timestamps" in group:
+        ts = read_dataset(group["timestamps"], label).astype(np.float64).ravel()
+    elif "starting_time" in group and float(group["starting_time"].attrs.get("rate", 0)) > 0:
+        rate = float(group["starting_time"].attrs["rate"])
+        ts = float(read_dataset(group["starting_time"], label)) + np.arange(n) / rate
+    else:
+        raise NWBFormatError(
+            f"{label}: imaging series {group.name} has no timestamps and no "
+            "starting_time with a rate"
+        )
+    if len(ts) != n:
+        raise NWBFormatError(
+            f"{label}: imaging series {group.name} has {len(ts)} timestamps for {n} samples"
+        )
+    n_roi = data.shape[1]
+    if attr_text(group, "neurodata_type") == "FiberPhotometryResponseSeries":
+        ids, names = _fiber_locations(group, n_roi)
+        rule_name = "fiber.location"
+    else:
+        ids, location = _plane_location(group)
+        names = [location] * n_roi
+        rule_name = "imaging_plane.location"
+        if ids is not None and len(ids) >= n_roi and "rois" in group:
+            rows = read_dataset(group["rois"], label).astype(np.int64)
+            ids = ids[rows] if len(rows) == n_roi else ids[:n_roi]
+    if ids is None or len(ids) != n_roi:
+        ids = np.arange(n_roi, dtype=np.int64)
+    if len(names) != n_roi:
+        names = [""] * n_roi
+    region = np.asarray([n or UNKNOWN for n in names], dtype=object).astype(str)
+    rule = np.asarray([rule_name if n else "none" for n in names], dtype=object)
+    return RoiSignals(np.asarray(ids, dtype=np.int64), region, rule.astype(str), ts, data,
+                      group.name, attr_text(group["data"], "unit", "a.u."))

@@ -1,0 +1,428 @@
+"""One call from a source to labelled responses, and a summary of a source."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from neuroalign.core.errors import DataError, NWBFormatError, ProfileError, ValidationError
+from neuroalign.core.provenance import provenance_attrs
+from neuroalign.io._kernels import kernels
+from neuroalign.io.binning import bin_centres, bin_edges, bin_signals, bin_spikes
+from neuroalign.io.events import canonical_events, read_event_tables
+from neuroalign.io.imaging import RoiSignals, read_imaging
+from neuroalign.io.profiles import (
+    PROFILES,
+    Profile,
+    align_column,
+    apply_profile,
+    detect_profile,
+    generic_profile,
+    get_profile,
+)
+from neuroalign.io.source import ResolvedSource, open_nwb, resolve_source
+from neuroalign.io.store import cache_key, cache_path, load_store, save_store
+from neuroalign.io.tables import read_dataset, text
+from neuroalign.io.units import RegionColumn, SpikeUnits, read_units
+
+__all__ = ["inspect_source", "load_responses", "resolve_profile"]
+
+
+def resolve_profile(
+    profile: str | Profile,
+    tables: Mapping[str, pd.DataFrame],
+    unit_columns: Sequence[str] = (),
+    mapping: Mapping[str, Mapping[object, int | str]] | None = None,
+    label: str = "",
+) -> tuple[Profile, str]:
+    """Turn ``"auto"``, a profile name or a Profile into a Profile and the reason for it.
+
+    Raises
+    ------
+    ProfileError
+        ``"auto"`` finds nothing (the message lists the candidate columns seen),
+        an unknown name, ``"generic"`` without a mapping.
+    """
+    if isinstance(profile, Profile):
+        return profile, "given"
+    if mapping is not None and profile in ("generic", "auto"):
+        return generic_profile(mapping), f"user mapping {dict(mapping)}"
+    if profile == "generic":
+        raise ProfileError("profile 'generic' needs a mapping {column: {value: valence}}")
+    if profile == "auto":
+        found, reason = detect_profile(tables, unit_columns)
+        if found is None:
+            raise ProfileError(f"{label}: cannot choose a profile: {reason}")
+        return found, reason
+    return get_profile(profile), "asked for"
+
+
+def _session_name(h5: Any, source: str) -> str:
+    if "general/session_id" in h5:
+        name = text(read_dataset(h5["general/session_id"]))
+        if name:
+            return name
+    stem = Path(source.split("?")[0]).name
+    return stem[:-4] if stem.endswith(".nwb") else stem
+
+
+def _is_synthetic(h5: Any) -> int:
+    if "synthetic" in h5.attrs:
+        return int(bool(h5.attrs["synthetic"]))
+    for path in ("general/notes", "general/data_collection", "general/source_script",
+                 "session_description"):
+        if path in h5 and "synthetic" in text(read_dataset(h5[path])).lower():
+            return 1
+    return 0
+
+
+def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], unsorted: str,
+                 imaging_series: str | None,
+                 on_block: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
+                 ) -> SpikeUnits | RoiSignals:
+    units = read_units(h5, label, region_columns, unsorted, on_block=on_block)
+    if units is not None and units.n_units > 0:
+        return units
+    roi = read_imaging(h5, label, imaging_series)
+    if roi is not None:
+        return roi
+    raise NWBFormatError(
+        f"{label}: no units and no imaging (no units table with rows, no RoiResponseSeries "
+        "under Fluorescence or DfOverF); nothing to bin"
+    )
+
+
+def _finite_events(events: pd.DataFrame, column: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    finite = np.isfinite(events[column].to_numpy(dtype=float))
+    return (events.loc[finite].reset_index(drop=True),
+            {"n_dropped_nan_align": int((~finite).sum())})
+
+
+def _inside_mask(events: pd.DataFrame, column: str, span: tuple[float, float], outside: str,
+                 label: str) -> np.ndarray:
+    """Which alignment times lie in the recorded span; refuses as ``outside`` says."""
+    times = events[column].to_numpy(dtype=float)
+    lo, hi = span
+    bad = (times < lo) | (times > hi)
+    if bad.any():
+        if outside == "error":
+            first = events.loc[bad, "trial"].tolist()[:5]
+            raise DataError(
+                f"{label}: events outside the recording: {int(bad.sum())} of {len(times)} "
+                f"'{column}' times lie outside [{lo:.3f}, {hi:.3f}] s covered by the data "
+                f"(trials {first}); pass outside='drop' to leave them out"
+            )
+        if bad.all():
+            raise DataError(
+                f"{label}: events outside the recording: none of the {len(times)} '{column}' "
+                f"times lies inside [{lo:.3f}, {hi:.3f}] s covered by the data (times span "
+                f"{times.min():.3f}..{times.max():.3f} s; relative to trial start?)"
+            )
+    return ~bad
+
+
+class _StreamBinner:
+    """Bins each block of units on a worker thread while the next block is read."""
+
+    def __init__(self, kernel: Callable[..., None], align: np.ndarray, rel: np.ndarray,
+                 say: Callable[[str], None]) -> None:
+        self.kernel, self.say = kernel, say
+        self.align = np.ascontiguousarray(align, dtype=np.float64)
+        self.rel = np.ascontiguousarray(rel, dtype=np.float64)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4)))
+        self.futures: list[Future[None]] = []
+        self.out: np.ndarray | None = None
+
+    def __call__(self, times: np.ndarray, offsets: np.ndarray, u0: int, u1: int) -> None:
+        if self.out is None:
+            self.out = np.zeros((len(offsets) - 1, len(self.align), len(self.rel) - 1),
+                                dtype=np.int32)
+        self.say(f"read and binning units {u0}..{u1 - 1} of {len(offsets) - 1}")
+        self.futures.append(self.pool.submit(self.kernel, times, offsets, self.align,
+                                             self.rel, self.out, u0, u1))
+
+    def result(self) -> np.ndarray:
+        """Counts ``(trial, unit, time)`` once every block is binned."""
+        for fut in self.futures:
+            fut.result()
+        if self.out is None:
+            raise RuntimeError("no block was binned")
+        return self.out.transpose(1, 0, 2)
+
+    def close(self) -> None:
+        """Stop the worker (waiting for a running block)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _warn_overlap(times: np.ndarray, window: tuple[float, float]) -> int:
+    ordered = np.sort(times)
+    gaps = np.diff(ordered)
+    length = window[1] - window[0]
+    n = int((gaps < length).sum())
+    if n:
+        warnings.warn(
+            f"window length {length:g} s is longer than the gap to the next trial for {n} "
+            f"trial(s) (smallest gap {gaps.min():.3f} s); their windows overlap and share spikes",
+            RuntimeWarning, stacklevel=3)
+    return n
+
+
+@contextlib.contextmanager
+def _status(enabled: bool, title: str) -> Iterator[Callable[[str], None]]:
+    """A rich status line (spinner) while a file is read; a no-op when disabled."""
+    if not enabled:
+        yield lambda message: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status(title) as status:
+        yield lambda message: status.update(f"{title}: {message}")
+
+
+def _compute(source: ResolvedSource, profile: str | Profile, align: str,
+             window: tuple[float, float], bin_size: float, cache_dir: str | os.PathLike[str] | None,
+             mapping: Mapping[str, Mapping[object, int | str]] | None,
+             region_columns: Sequence[RegionColumn], unsorted: str, outside: str,
+             imaging_series: str | None, progress: bool) -> xr.DataArray:
+    rel = bin_edges(window, bin_size)
+    with _status(progress, f"reading {source.source}") as say, \
+            open_nwb(source, cache_dir=cache_dir) as h5:
+        label = source.source
+        say("reading event tables")
+        tables = read_event_tables(h5, label)
+        unit_cols: list[str] = []
+        if "units" in h5 and "colnames" in h5["units"].attrs:
+            unit_cols = [text(c) for c in h5["units"].attrs["colnames"]]
+        prof, reason = resolve_profile(profile, tables, unit_cols, mapping, label)
+        events = apply_profile(tables, prof, label)
+        col = align_column(events, align, prof)
+        events, notes = _finite_events(events, col)
+        compiled = kernels()
+        binner = (None if compiled is None else
+                  _StreamBinner(compiled["bin_units"], events[col].to_numpy(dtype=float), rel,
+                                say))
+        say("reading units / imaging")
+        try:
+            signal = _read_signal(h5, label, [*region_columns, *prof.region_columns],
+                                  unsorted, imaging_series, on_block=binner)
+            session = _session_name(h5, source.location if source.kind == "local" else label)
+            synthetic = _is_synthetic(h5)
+            keep = _inside_mask(events, col, signal.span(), outside, label)
+            notes["n_dropped_outside"] = int((~keep).sum())
+            values = None
+            if isinstance(signal, SpikeUnits) and binner is not None:
+                say("binning")
+                values = binner.result()
+        finally:
+            if binner is not None:
+                binner.close()
+    events = events.loc[keep].reset_index(drop=True)
+    times = events[col].to_numpy(dtype=float)
+    notes["n_overlapping_windows"] = _warn_overlap(times, (float(rel[0]), float(rel[-1])))
+    if isinstance(signal, SpikeUnits):
+        if values is None:
+            values = _bin_with_progress(signal, times, rel, progress)
+        elif not keep.all():
+            values = values[keep]
+        value_units, unit_coords = "spikes per bin", {}
+        notes["n_unsorted_units_sorted"] = signal.n_sorted
+    else:
+        values = bin_signals(signal.timestamps, signal.data, times, rel)
+        value_units, unit_coords = signal.unit, {"series": signal.name}
+    attrs = provenance_attrs(
+        source=source.source, profile=prof.name, profile_reason=reason, bin_size=float(bin_size),
+        align=align, align_column=col, window=[float(window[0]), float(window[1])],
+        value_units=value_units, synthetic=bool(synthetic), **unit_coords, **notes,
+    )
+    return _with_sessions(values, events, signal, session, col, rel, attrs)
+
+
+def _with_sessions(values: np.ndarray, events: pd.DataFrame, signal: SpikeUnits | RoiSignals,
+                   session: str, col: str, rel: np.ndarray, attrs: dict[str, Any]) -> xr.DataArray:
+    n_trials = len(events)
+    da = xr.DataArray(values, dims=("trial", "unit", "time"), name="responses", attrs=attrs)
+    # one file is one session: ``session`` is a scalar coord, valid for every trial and unit
+    # (condition_grid turns it into a unit coord so sessions can be stacked along ``unit``).
+    return da.assign_coords(
+        trial_id=("trial", events["trial"].to_numpy(dtype=np.int64)),
+        event=("trial", np.full(n_trials, attrs.get("align", col), dtype=object).astype(str)),
+        valence=("trial", events["valence"].to_numpy(dtype=np.int64)),
+        outcome=("trial", events["outcome"].astype(str).to_numpy().astype(str)),
+        session=session,
+        unit_id=("unit", np.asarray(signal.unit_id, dtype=np.int64)),
+        region=("unit", np.asarray(signal.region, dtype=str)),
+        region_rule=("unit", np.asarray(signal.region_rule, dtype=str)),
+        time=("time", bin_centres(rel)),
+    )
+
+
+def _bin_with_progress(units: SpikeUnits, times: np.ndarray, rel: np.ndarray,
+                       progress: bool) -> np.ndarray:
+    if not progress:
+        return bin_spikes(units.spike_times, units.offsets, times, rel)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("binning units", total=units.n_units)
+        return bin_spikes(units.spike_times, units.offsets, times, rel,
+                          progress=lambda done: bar.update(task, completed=done))
+
+
+def load_responses(
+    source: str | os.PathLike[str],
+    profile: str | Profile = "auto",
+    align: str = "outcome",
+    window: tuple[float, float] = (-2.0, 1.0),
+    bin_size: float = 0.25,
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    mapping: Mapping[str, Mapping[object, int | str]] | None = None,
+    region_columns: Sequence[RegionColumn] = (),
+    unsorted: str = "sort",
+    outside: str = "error",
+    imaging_series: str | None = None,
+    cache: bool = True,
+    progress: bool = False,
+) -> xr.DataArray:
+    """Event-aligned responses ``(trial, unit, time)`` of one NWB source.
+
+    Parameters
+    ----------
+    source
+        Local path, http(s) URL or ``dandi://`` URI.
+    profile
+        ``"auto"`` (detect, reason in ``attrs["profile_reason"]``), a built-in
+        name (:data:`neuroalign.io.profiles.PROFILES`), ``"generic"`` with
+        ``mapping``, or a :class:`~neuroalign.io.profiles.Profile`.
+    align
+        ``"outcome"`` (default), ``"cue"`` or a time column of the event table.
+    window
+        ``(start, stop)`` in seconds around the alignment time; a whole number
+        of bins. Windows longer than the gap between trials are allowed (a
+        RuntimeWarning says so; spikes are then counted in both trials).
+    bin_size
+        Bin width in seconds (> 0).
+    cache_dir
+        Folder of the cache (chunks of remote files, stored responses);
+        defaults to ``$NEUROALIGN_CACHE`` or ``~/.cache/neuroalign``.
+    mapping
+        ``{column: {value: valence}}`` for the ``generic`` profile.
+    region_columns
+        Region columns tried first (see :func:`neuroalign.io.units.read_units`).
+    unsorted
+        ``"sort"`` (default) sorts out-of-order spike times; ``"error"`` refuses.
+    outside
+        ``"error"`` (default) refuses alignment times outside the recorded span
+        (first to last spike, or first to last imaging sample); ``"drop"`` leaves
+        those trials out (counted in ``attrs["n_dropped_outside"]``). Trials whose
+        alignment time is missing (NaN) are always left out and counted.
+    imaging_series
+        Path of the RoiResponseSeries to use when the file has no units.
+    cache
+        Reuse (and write) the stored result keyed by the source identity (path,
+        size, mtime or URL), the parameters and the neuroalign version.
+    progress
+        Show a rich progress bar while binning.
+
+    Returns
+    -------
+    xarray.DataArray
+        Counts (``int32``) or mean imaging values, with the coords and provenance
+        attrs of the data contract. ``session`` is a scalar coord.
+    """
+    if unsorted not in ("sort", "error"):
+        raise ValidationError(f"unsorted: got {unsorted!r}; expected 'sort' or 'error'")
+    if outside not in ("error", "drop"):
+        raise ValidationError(f"outside: got {outside!r}; expected 'error' or 'drop'")
+    bin_edges(window, bin_size)
+    resolved = resolve_source(source)
+    key_path = None
+    if cache:
+        prof_key = profile if isinstance(profile, str) else repr(profile)
+        key = cache_key(resolved.identity, profile=prof_key, align=align,
+                        window=tuple(map(float, window)), bin_size=float(bin_size),
+                        mapping=repr(mapping), region_columns=tuple(region_columns),
+                        unsorted=unsorted, outside=outside, imaging_series=imaging_series)
+        key_path = cache_path(key, cache_dir)
+        if key_path.exists():
+            try:
+                return load_store(key_path)
+            except NWBFormatError:  # a damaged cache entry is recomputed below
+                pass
+    result = _compute(resolved, profile, align, window, bin_size, cache_dir, mapping,
+                      region_columns, unsorted, outside, imaging_series, progress)
+    if key_path is not None:
+        try:
+            save_store(result, key_path)
+        except OSError as err:
+            warnings.warn(f"cache: could not store {key_path} ({err}); the result is not "
+                          "cached", RuntimeWarning, stacklevel=2)
+    return result
+
+
+def inspect_source(
+    source: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """Summarise a source: regions, units, event tables, detected profile and valences.
+
+    Returns
+    -------
+    dict
+        ``regions`` (name -> units), ``region_rules`` (rule -> units),
+        ``n_units``, ``kind`` (``"units"``, ``"imaging"`` or ``"none"``),
+        ``tables`` (name -> columns), ``profile`` (name or ``None``),
+        ``profile_reason``, ``valence_counts`` (outcome name -> trials),
+        ``nwb_version``, ``source``.
+    """
+    text_source = os.fspath(source)
+    with open_nwb(text_source, cache_dir=cache_dir) as h5:
+        tables = read_event_tables(h5, text_source)
+        units = read_units(h5, text_source)
+        unit_cols = list(units.columns.columns) if units is not None else []
+        signal: SpikeUnits | RoiSignals | None = units
+        if units is None or units.n_units == 0:
+            signal = read_imaging(h5, text_source)
+        version = text(h5.attrs.get("nwb_version", ""))
+    prof, reason = detect_profile(tables, unit_cols)
+    valence_counts: dict[str, int] = {}
+    if prof is not None:
+        try:
+            events = apply_profile(tables, prof, text_source)
+            valence_counts = {str(k): int(v) for k, v in
+                              events.groupby("outcome")["valence"].size().items()}
+        except (ProfileError, DataError) as err:
+            reason = f"{reason}; but: {err}"
+    regions: dict[str, int] = {}
+    rules: dict[str, int] = {}
+    if signal is not None:
+        for name in signal.region:
+            regions[str(name)] = regions.get(str(name), 0) + 1
+        for name in signal.region_rule:
+            rules[str(name)] = rules.get(str(name), 0) + 1
+    kind = "none" if signal is None else ("units" if isinstance(signal, SpikeUnits) else "imaging")
+    all_events = canonical_events(tables)
+    return {
+        "source": text_source,
+        "nwb_version": version,
+        "kind": kind,
+        "n_units": 0 if signal is None else int(signal.n_units),
+        "regions": regions,
+        "region_rules": rules,
+        "tables": {k: [str(c) for c in v.columns] for k, v in tables.items()},
+        "n_events": len(all_events),
+        "profile": None if prof is None else prof.name,
+        "profile_reason": reason,
+        "valence_counts": valence_counts,
+        "profiles_known": sorted(PROFILES),
+    }

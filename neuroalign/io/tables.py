@@ -1,0 +1,174 @@
+"""Read NWB dynamic tables straight from HDF5, in bulk.
+
+Reading at the h5py level (rather than building pynwb objects) keeps remote
+streaming to the few datasets a call needs and works on every NWB 2.x layout:
+column names come from the ``colnames`` attribute, ragged columns from their
+``<name>_index`` VectorIndex, table regions from ``DynamicTableRegion`` columns.
+Strings (fixed or variable length, bytes or str) come back as Python ``str``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from neuroalign.core.errors import NWBFormatError
+
+__all__ = [
+    "attr_text",
+    "column_names",
+    "find_by_type",
+    "groups_by_type",
+    "neurodata_type",
+    "read_column",
+    "read_dataset",
+    "table_frame",
+    "text",
+]
+
+
+def text(value: object) -> str:
+    """``value`` as a stripped ``str`` (bytes decoded as UTF-8, ``None`` -> ``""``)."""
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf-8", errors="replace").strip()
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return text(value[()])
+    return str(value).strip()
+
+
+def attr_text(obj: h5py.HLObject, name: str, default: str = "") -> str:
+    """An HDF5 attribute as text, or ``default`` when absent."""
+    if name not in obj.attrs:
+        return default
+    return text(obj.attrs[name])
+
+
+def neurodata_type(obj: h5py.HLObject) -> str:
+    """The NWB ``neurodata_type`` of an HDF5 object, ``""`` when it has none."""
+    return attr_text(obj, "neurodata_type")
+
+
+def read_dataset(ds: h5py.Dataset, label: str = "") -> np.ndarray:
+    """Read a whole dataset in one request; corrupt storage becomes NWBFormatError."""
+    try:
+        data = ds[()]
+    except (OSError, RuntimeError) as err:
+        raise NWBFormatError(
+            f"{label or ds.file.filename}: cannot read {ds.name} (truncated or corrupt HDF5: "
+            f"{err})"
+        ) from None
+    if isinstance(data, np.ndarray) and data.dtype.kind in "OS" and data.size:
+        if h5py.check_string_dtype(ds.dtype) is not None or isinstance(
+            data.flat[0], (bytes, str)
+        ):
+            return np.asarray([text(v) for v in data.ravel()], dtype=object).reshape(data.shape)
+    return np.asarray(data)
+
+
+def find_by_type(h5: h5py.File, types: Iterable[str]) -> list[h5py.Group]:
+    """All groups whose ``neurodata_type`` is in ``types`` (hard links only, no specs)."""
+    return [g for groups in groups_by_type(h5, types).values() for g in groups]
+
+
+def groups_by_type(h5: h5py.File, types: Iterable[str]) -> dict[str, list[h5py.Group]]:
+    """Groups of each wanted ``neurodata_type``, found in one walk of the file."""
+    wanted = list(types)
+    found: dict[str, list[h5py.Group]] = {t: [] for t in wanted}
+
+    def visit(name: str, obj: h5py.HLObject) -> None:
+        if name.startswith("specifications") or not isinstance(obj, h5py.Group):
+            return
+        kind = neurodata_type(obj)
+        if kind in found:
+            found[kind].append(obj)
+
+    h5.visititems(visit)
+    return found
+
+
+def column_names(group: h5py.Group) -> list[str]:
+    """Column names of a DynamicTable, in file order (``colnames`` attribute)."""
+    if "colnames" in group.attrs:
+        names = [text(n) for n in np.atleast_1d(group.attrs["colnames"])]
+        return [n for n in names if n in group]
+    skip = {"id"}
+    return [k for k in group if k not in skip and not k.endswith("_index")
+            and isinstance(group[k], h5py.Dataset)]
+
+
+def _index(group: h5py.Group, name: str) -> h5py.Dataset | None:
+    key = f"{name}_index"
+    return group[key] if key in group else None
+
+
+def read_column(
+    group: h5py.Group, name: str, label: str = "", resolve_refs: bool = True
+) -> np.ndarray | list[np.ndarray]:
+    """One column of a DynamicTable.
+
+    Returns
+    -------
+    numpy.ndarray or list of numpy.ndarray
+        A flat array for a plain column; a list with one array per row for a
+        ragged column (split on its VectorIndex in one pass). Object references
+        are returned as the referenced object's path when ``resolve_refs``.
+    """
+    ds = group[name]
+    data = read_dataset(ds, label)
+    if data.dtype == object and data.size and isinstance(data.flat[0], h5py.Reference):
+        if resolve_refs:
+            data = np.asarray(
+                [ds.file[r].name if r else "" for r in data.ravel()], dtype=object
+            ).reshape(data.shape)
+    idx = _index(group, name)
+    if idx is None:
+        return data
+    offsets = read_dataset(idx, label).astype(np.int64)
+    outer = _index(group, f"{name}_index")
+    if outer is not None:  # doubly ragged: each row gets its inner lists flattened
+        outer_off = read_dataset(outer, label).astype(np.int64)
+        offsets = np.where(outer_off > 0, offsets[np.maximum(outer_off - 1, 0)], 0)
+    return np.split(data, offsets[:-1]) if offsets.size else []
+
+
+def table_frame(
+    group: h5py.Group, label: str = "", exclude: Iterable[str] = ()
+) -> pd.DataFrame:
+    """A DynamicTable as a DataFrame of its scalar columns.
+
+    Ragged string columns (e.g. ``tags``) are joined with ``","``; other ragged
+    columns, compound columns (TimeSeries references) and multi-dimensional
+    columns are left out. The table's ``id`` becomes a column named ``id``.
+    Columns in ``exclude`` and ragged numeric columns are never read.
+    """
+    skip = set(exclude)
+    columns: dict[str, object] = {}
+    n_rows = None
+    if "id" in group:
+        ids = read_dataset(group["id"], label)
+        columns["id"] = ids
+        n_rows = len(ids)
+    for name in column_names(group):
+        if name in skip:
+            continue
+        ds = group[name]
+        if ds.dtype.names is not None or ds.ndim > 1:
+            continue
+        if _index(group, name) is not None and h5py.check_string_dtype(ds.dtype) is None:
+            continue
+        value = read_column(group, name, label)
+        if isinstance(value, list):
+            if all(v.dtype == object for v in value if v.size):
+                value = np.asarray([",".join(map(str, v)) for v in value], dtype=object)
+            else:
+                continue
+        if n_rows is not None and len(value) != n_rows:
+            continue
+        columns[name] = value
+        n_rows = len(value)
+    return pd.DataFrame(columns)

@@ -1,0 +1,306 @@
+"""Sorted units: all spike times in one read, regions resolved per unit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from neuroalign.core.errors import DataError, NWBFormatError, ValidationError
+from neuroalign.io._kernels import kernels
+from neuroalign.io.regions import UNKNOWN, parse_region, pick_region
+from neuroalign.io.tables import (
+    attr_text,
+    column_names,
+    find_by_type,
+    read_column,
+    read_dataset,
+    table_frame,
+)
+
+__all__ = ["RegionColumn", "SpikeUnits", "find_units_table", "read_units"]
+
+#: a units column holding region names, or (units column, electrodes column) to look up
+RegionColumn = str | tuple[str, str]
+
+
+@dataclass
+class SpikeUnits:
+    """All units of a file, spikes concatenated unit after unit.
+
+    Attributes
+    ----------
+    unit_id
+        Unit ids from the units table, shape ``(n_units,)``.
+    spike_times
+        Every spike time (s), unit 0's first; each unit's times ascending.
+    offsets
+        ``spike_times[offsets[i]:offsets[i + 1]]`` are unit ``i``'s spikes;
+        shape ``(n_units + 1,)``, ``offsets[0] == 0``.
+    region, region_rule
+        Region name per unit and the rule that gave it (see :mod:`neuroalign.io.regions`).
+    columns
+        The units table's scalar columns (``id`` included).
+    n_sorted
+        How many units had unsorted spike times that were sorted on reading.
+    """
+
+    unit_id: np.ndarray
+    spike_times: np.ndarray
+    offsets: np.ndarray
+    region: np.ndarray
+    region_rule: np.ndarray
+    columns: pd.DataFrame = field(repr=False)
+    n_sorted: int = 0
+
+    @property
+    def n_units(self) -> int:
+        """Number of units."""
+        return len(self.unit_id)
+
+    def spikes(self, i: int) -> np.ndarray:
+        """Spike times of the ``i``-th unit (a view)."""
+        return self.spike_times[self.offsets[i]:self.offsets[i + 1]]
+
+    def span(self) -> tuple[float, float]:
+        """First and last spike time over all units (``(nan, nan)`` without spikes)."""
+        if self.spike_times.size == 0:
+            return (float("nan"), float("nan"))
+        starts = self.spike_times[self.offsets[:-1][np.diff(self.offsets) > 0]]
+        ends = self.spike_times[self.offsets[1:][np.diff(self.offsets) > 0] - 1]
+        return float(starts.min()), float(ends.max())
+
+
+def find_units_table(h5: h5py.File) -> h5py.Group | None:
+    """The top-level ``units`` table, else the first ``Units`` group anywhere."""
+    if "units" in h5 and isinstance(h5["units"], h5py.Group):
+        return h5["units"]
+    found = find_by_type(h5, {"Units"})
+    return found[0] if found else None
+
+
+def _electrodes_table(units: h5py.Group) -> h5py.Group | None:
+    h5 = units.file
+    if "electrodes" in units and "table" in units["electrodes"].attrs:
+        ref = units["electrodes"].attrs["table"]
+        if isinstance(ref, h5py.Reference) and ref:
+            return h5[ref]
+    path = "general/extracellular_ephys/electrodes"
+    return h5[path] if path in h5 else None
+
+
+def _group_locations(h5: h5py.File, paths: np.ndarray) -> list[str]:
+    cache: dict[str, str] = {}
+    out = []
+    for p in paths:
+        key = str(p)
+        if key not in cache:
+            cache[key] = attr_text(h5[key], "location") if key and key in h5 else ""
+        out.append(cache[key])
+    return out
+
+
+def _find_problems(times: np.ndarray, offsets: np.ndarray) -> tuple[int, np.ndarray]:
+    """Index of the first NaN (-1 if none) and the units whose spikes are out of order."""
+    compiled = kernels()
+    if compiled is not None:
+        flags = np.zeros(len(offsets) - 1, dtype=np.bool_)
+        first = int(compiled["check_units"](times, offsets, flags))
+        return first, np.flatnonzero(flags)
+    nan = np.isnan(times)
+    if nan.any():
+        return int(np.flatnonzero(nan)[0]), np.zeros(0, dtype=np.int64)
+    del nan
+    if times.size < 2:
+        return -1, np.zeros(0, dtype=np.int64)
+    drops = times[1:] < times[:-1]
+    inner = offsets[1:-1]
+    drops[inner[(inner > 0) & (inner < times.size)] - 1] = False  # unit boundaries
+    if not drops.any():
+        return -1, np.zeros(0, dtype=np.int64)
+    return -1, np.unique(np.searchsorted(offsets, np.flatnonzero(drops) + 1, side="right") - 1)
+
+
+def _check_spikes(
+    times: np.ndarray, offsets: np.ndarray, ids: np.ndarray, label: str, unsorted: str,
+    row0: int = 0,
+) -> int:
+    first, bad_units = _find_problems(times, offsets)
+    if first >= 0:
+        unit = int(np.searchsorted(offsets, first, side="right") - 1)
+        nan = np.isnan(times[offsets[unit]:offsets[unit + 1]])
+        raise DataError(
+            f"{label}: units/spike_times has NaN spike times for unit id {ids[unit]} "
+            f"(row {row0 + unit}, {int(nan.sum())} NaN); remove them before loading"
+        )
+    if bad_units.size == 0:
+        return 0
+    if unsorted == "error":
+        raise DataError(
+            f"{label}: units/spike_times are not sorted for unit id {ids[bad_units[0]]} "
+            f"({len(bad_units)} unit(s) unsorted); pass unsorted='sort' to sort them"
+        )
+    for u in bad_units:
+        times[offsets[u]:offsets[u + 1]].sort()
+    return len(bad_units)
+
+
+def _named_column(units: h5py.Group, electrodes: h5py.Group | None, spec: RegionColumn,
+                  cols: list[str], label: str) -> tuple[list[str], str] | None:
+    if isinstance(spec, str):
+        if spec not in cols:
+            return None
+        values = read_column(units, spec, label)
+        return [pick_region(v) if isinstance(v, np.ndarray) else parse_region(v)
+                for v in values], f"units.{spec}"
+    ucol, ecol = spec
+    if ucol not in cols or electrodes is None or ecol not in column_names(electrodes):
+        return None
+    channel = np.asarray(read_column(units, ucol, label))
+    elec_ids = read_dataset(electrodes["id"], label) if "id" in electrodes else None
+    eloc = np.asarray(read_column(electrodes, ecol, label))
+    if elec_ids is not None and np.isin(channel, elec_ids).all():
+        rows = pd.Index(elec_ids).get_indexer(channel)
+    else:
+        rows = channel.astype(np.int64)
+    names = [parse_region(eloc[r]) if 0 <= r < len(eloc) else "" for r in rows]
+    return names, f"units.{ucol}->electrodes.{ecol}"
+
+
+def _resolve_regions(units: h5py.Group, label: str, n: int,
+                     region_columns: Sequence[RegionColumn]) -> tuple[np.ndarray, np.ndarray]:
+    h5 = units.file
+    cols = column_names(units)
+    electrodes = _electrodes_table(units)
+    region = np.full(n, "", dtype=object)
+    rule = np.full(n, "none", dtype=object)
+
+    def fill(names: Sequence[str], name: str) -> None:
+        todo = (region == "") & np.asarray([bool(x) for x in names], dtype=bool)
+        region[todo] = np.asarray(names, dtype=object)[todo]
+        rule[todo] = name
+
+    for spec in region_columns:
+        got = _named_column(units, electrodes, spec, cols, label)
+        if got is not None:
+            fill(*got)
+    if "location" in cols and (region == "").any():
+        fill([parse_region(v) for v in read_column(units, "location", label)], "units.location")
+    elec_rows: list[np.ndarray] | None = None
+    if "electrodes" in cols and electrodes is not None:
+        raw = read_column(units, "electrodes", label)
+        elec_rows = ([np.atleast_1d(r).astype(np.int64) for r in raw] if isinstance(raw, list)
+                     else [np.atleast_1d(r).astype(np.int64) for r in np.asarray(raw)])
+    ecols = column_names(electrodes) if electrodes is not None else []
+    if elec_rows is not None and "location" in ecols and (region == "").any():
+        eloc = np.asarray(read_column(electrodes, "location", label), dtype=object)
+        fill([pick_region(eloc[r[(r >= 0) & (r < len(eloc))]]) for r in elec_rows],
+             "electrodes.location")
+    if (region == "").any():
+        paths = None
+        if "electrode_group" in cols:
+            paths = [[p] for p in read_column(units, "electrode_group", label)]
+        elif elec_rows is not None and "group" in ecols:
+            egroup = np.asarray(read_column(electrodes, "group", label), dtype=object)
+            paths = [list(egroup[r[(r >= 0) & (r < len(egroup))]]) for r in elec_rows]
+        if paths is not None:
+            fill([pick_region(_group_locations(h5, np.asarray(p, dtype=object)))
+                  for p in paths], "electrode_group.location")
+    region[region == ""] = UNKNOWN
+    return region.astype(str), rule.astype(str)
+
+
+def _read_into(data: h5py.Dataset, out: np.ndarray, a: int, b: int, label: str) -> None:
+    try:
+        data.read_direct(out, np.s_[a:b], np.s_[a:b])
+    except (OSError, RuntimeError) as err:
+        raise NWBFormatError(
+            f"{label}: cannot read {data.name} (truncated or corrupt HDF5: {err})"
+        ) from None
+
+
+def read_units(
+    h5: h5py.File,
+    label: str = "",
+    region_columns: Sequence[RegionColumn] = (),
+    unsorted: str = "sort",
+    on_block: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
+    n_blocks: int = 8,
+) -> SpikeUnits | None:
+    """Read every unit's spike times in bulk and resolve its region.
+
+    Parameters
+    ----------
+    h5
+        An open NWB file (see :func:`neuroalign.io.open_nwb`).
+    label
+        Name of the source used in error messages.
+    region_columns
+        Region columns to try first, in order: a units column name, or
+        ``(units column, electrodes column)`` to look a channel up in the
+        electrodes table (by electrode id, else by row).
+    unsorted
+        ``"sort"`` (default): sort a unit's spike times when they are out of
+        order (counted in ``n_sorted``); ``"error"``: refuse with DataError.
+    on_block
+        Called as ``on_block(spike_times, offsets, u0, u1)`` as soon as the
+        spikes of units ``u0..u1-1`` are read and checked, so that work on them
+        (binning) can start while the next block is read. The spike times are
+        then read in ``n_blocks`` blocks of units; without ``on_block``, in one.
+
+    Returns
+    -------
+    SpikeUnits or None
+        ``None`` when the file has no units table.
+
+    Raises
+    ------
+    DataError
+        A units table without ``spike_times``; NaN spike times (naming the unit);
+        unsorted spike times with ``unsorted="error"``.
+    """
+    if unsorted not in ("sort", "error"):
+        raise ValidationError(f"unsorted: got {unsorted!r}; expected 'sort' or 'error'")
+    label = label or h5.filename
+    units = find_units_table(h5)
+    if units is None:
+        return None
+    ids = read_dataset(units["id"], label).astype(np.int64) if "id" in units else None
+    if "spike_times" not in units:
+        raise DataError(
+            f"{label}: units table {units.name} has no spike_times column "
+            f"(columns: {column_names(units)}); expected spike times per unit"
+        )
+    data = units["spike_times"]
+    if "spike_times_index" in units:
+        ends = read_dataset(units["spike_times_index"], label).astype(np.int64)
+    else:  # a single unit written without index
+        ends = np.asarray([data.shape[0]], dtype=np.int64)
+    offsets = np.concatenate([[0], ends])
+    if ids is None:
+        ids = np.arange(len(ends), dtype=np.int64)
+    if len(ids) != len(ends) or (ends.size and ends[-1] != data.shape[0]):
+        raise DataError(
+            f"{label}: units/spike_times_index does not match spike_times "
+            f"({len(ends)} index entries for {len(ids)} units, last end "
+            f"{int(ends[-1]) if ends.size else 0} for {data.shape[0]} spikes)"
+        )
+    times = np.empty(data.shape[0], dtype=np.float64)
+    n_sorted = 0
+    blocks = 1 if on_block is None else max(1, min(int(n_blocks), len(ids)))
+    bounds = np.linspace(0, len(ids), blocks + 1).astype(np.int64)
+    for u0, u1 in pairwise(bounds.tolist()):
+        a, b = int(offsets[u0]), int(offsets[u1])
+        if b > a:
+            _read_into(data, times, a, b, label)
+        n_sorted += _check_spikes(times[a:b], offsets[u0:u1 + 1] - a, ids[u0:u1], label,
+                                  unsorted, row0=u0)
+        if on_block is not None:
+            on_block(times, offsets, u0, u1)
+    region, rule = _resolve_regions(units, label, len(ids), region_columns)
+    frame = table_frame(units, label, exclude=("spike_times",))
+    return SpikeUnits(ids, times, offsets, region, rule, frame, n_sorted)
