@@ -26,6 +26,7 @@ def atomic_file(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
                                dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    tmp_path.chmod(0o644)  # mkstemp makes owner-only files; outputs are meant to be shared
     try:
         yield tmp_path
         os.replace(tmp_path, target)

@@ -1,3 +1,106 @@
-"""neuroalign.zoo."""
+"""The model zoo: valence tasks, value- and policy-learning agents, their activations.
 
-__all__: list[str] = []
+Tasks (gymnasium environments): ``pavlovian`` (cue, delay, outcome; lick or
+withdraw) and ``gridworld`` (an arena with a reward site and a hazard).
+Agents (torch, one shared MLP trunk): value-learners ``dqn`` and ``qrdqn``,
+policy-learners ``reinforce``, ``a2c`` and ``ppo``.
+
+Typical use::
+
+    from neuroalign.zoo import load_agent, probe
+    acts = probe("dqn", "pavlovian", seed=0, average=True)   # condition x unit
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> submodule of neuroalign.zoo that defines it (imported on first use)
+_EXPORTS: dict[str, str] = {
+    "AGENTS": "agents",
+    "A2CConfig": "configs",
+    "FORMAT_VERSION": "checkpoint",
+    "SUCCESS_THRESHOLD": "tasks",
+    "TRIAL_TYPES": "nwb",
+    "AgentConfig": "configs",
+    "AgentSpec": "agents",
+    "DQNConfig": "configs",
+    "GridworldEnv": "gridworld",
+    "PPOConfig": "configs",
+    "PavlovianEnv": "pavlovian",
+    "QRDQNConfig": "configs",
+    "ReinforceConfig": "configs",
+    "Task": "tasks",
+    "ZooAgent": "agent",
+    "build_agent": "agent",
+    "checkpoint_name": "checkpoint",
+    "checkpoint_path": "registry",
+    "default_cache_dir": "registry",
+    "describe": "configs",
+    "export_nwb": "nwb",
+    "get_task": "tasks",
+    "list_agents": "registry",
+    "list_tasks": "registry",
+    "load_agent": "registry",
+    "load_checkpoint": "checkpoint",
+    "probe": "probe",
+    "probe_agent": "probe",
+    "read_metadata": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "seeded": "training",
+    "shipped_seeds": "registry",
+    "task_names": "tasks",
+    "train": "training",
+    "zoo_dir": "registry",
+}
+
+__all__ = [
+    "AGENTS",
+    "FORMAT_VERSION",
+    "SUCCESS_THRESHOLD",
+    "TRIAL_TYPES",
+    "A2CConfig",
+    "AgentConfig",
+    "AgentSpec",
+    "DQNConfig",
+    "GridworldEnv",
+    "PPOConfig",
+    "PavlovianEnv",
+    "QRDQNConfig",
+    "ReinforceConfig",
+    "Task",
+    "ZooAgent",
+    "build_agent",
+    "checkpoint_name",
+    "checkpoint_path",
+    "default_cache_dir",
+    "describe",
+    "export_nwb",
+    "get_task",
+    "list_agents",
+    "list_tasks",
+    "load_agent",
+    "load_checkpoint",
+    "probe",
+    "probe_agent",
+    "read_metadata",
+    "save_checkpoint",
+    "seeded",
+    "shipped_seeds",
+    "task_names",
+    "train",
+    "zoo_dir",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"neuroalign.zoo.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neuroalign.zoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,9 +1,121 @@
-"""Command-line commands of ``neuroalign.zoo``."""
+"""Command-line commands of ``neuroalign.zoo``: ``neuroalign zoo list|train|probe|export-nwb``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+zoo_app = typer.Typer(name="zoo", help="Valence tasks and RL agents: list, train, probe.",
+                      no_args_is_help=True)
+
+
+@zoo_app.command("list")
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """List agents (name, family, tasks, shipped seeds) and tasks."""
+    import json
+
+    from neuroalign.zoo.registry import list_agents, list_tasks
+
+    agents, tasks = list_agents(), list_tasks()
+    if as_json:
+        typer.echo(json.dumps({"agents": agents, "tasks": tasks}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="neuroalign zoo agents")
+    for col in ("agent", "family", "description", "shipped seeds"):
+        table.add_column(col)
+    for a in agents:
+        seeds = "; ".join(f"{t}: {s or '-'}" for t, s in a["shipped_seeds"].items())
+        table.add_row(a["name"], a["family"], a["description"], seeds)
+    tasks_table = Table(title="tasks")
+    for col in ("task", "budget", "criterion"):
+        tasks_table.add_column(col)
+    for t in tasks:
+        tasks_table.add_row(t["name"], str(t["budget"]), t["criterion"])
+    console = Console()
+    console.print(table)
+    console.print(tasks_table)
+
+
+@zoo_app.command("train")
+def train_command(
+    agent: str = typer.Argument(..., help="agent name, e.g. dqn"),
+    task: str = typer.Option(..., "--task", help="task name, e.g. pavlovian"),
+    seed: int = typer.Option(0, "--seed", help="training seed"),
+    out: Optional[Path] = typer.Option(  # noqa: UP045 - typer needs Optional
+        None, "--out", help="checkpoint file (default: the user cache)"),
+    budget: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--budget", help="environment steps (default: the task's budget)"),
+    full_budget: bool = typer.Option(
+        False, "--full-budget", help="train the whole budget instead of stopping at criterion"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar"),
+) -> None:
+    """Train AGENT on --task from --seed (to criterion, as the shipped zoo) and save it."""
+    from neuroalign.zoo.checkpoint import checkpoint_name, save_checkpoint
+    from neuroalign.zoo.registry import default_cache_dir
+    from neuroalign.zoo.training import train
+
+    trained = train(agent, task, seed, budget=budget, stop_at_criterion=not full_budget,
+                    progress=progress)
+    target = out if out is not None else default_cache_dir() / checkpoint_name(agent, task, seed)
+    save_checkpoint(trained, target)
+    m = trained.metrics
+    typer.echo(f"{agent}/{task}/seed {seed}: success {m['success_rate']:.0%} "
+               f"(criterion {'met' if m['criterion_met'] else 'NOT met'}), "
+               f"{m['steps']} steps in {m['wall_time_s']:.1f} s -> {target}")
+
+
+@zoo_app.command("probe")
+def probe_command(
+    agent: str = typer.Argument(..., help="agent name, e.g. dqn"),
+    task: str = typer.Option(..., "--task", help="task name"),
+    seed: int = typer.Option(0, "--seed", help="training seed"),
+    out: Path = typer.Option(..., "--out", help="output netCDF file (.nc)"),
+    layers: Optional[list[str]] = typer.Option(  # noqa: UP045
+        None, "--layer", help="layer to probe (repeatable; default all)"),
+    average: bool = typer.Option(False, "--average", help="average over repetitions"),
+    n_repetitions: int = typer.Option(8, "--repetitions", help="probe episodes per valence"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing file"),
+) -> None:
+    """Probe AGENT's activations on the condition grid and write them to --out (netCDF)."""
+    import os
+
+    from neuroalign.core.atomic import atomic_file
+    from neuroalign.core.errors import OutputExistsError
+    from neuroalign.zoo.probe import probe
+
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"probe output {out}: exists; pass --overwrite to replace it")
+    da = probe(agent, task, seed, layers=layers or None, average=average,
+               n_repetitions=n_repetitions)
+    with atomic_file(out, suffix=".nc") as tmp:
+        da.to_netcdf(tmp, engine="h5netcdf")
+        os.chmod(tmp, 0o644)
+    typer.echo(f"{agent}/{task}/seed {seed}: {dict(da.sizes)} -> {out}")
+
+
+@zoo_app.command("export-nwb")
+def export_command(
+    agent: str = typer.Argument(..., help="agent name"),
+    task: str = typer.Option(..., "--task", help="task name"),
+    seed: int = typer.Option(0, "--seed", help="training seed"),
+    out: Path = typer.Option(..., "--out", help="output NWB file"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing file"),
+) -> None:
+    """Write AGENT's probe activations as an NWB file (units as ROIs, probe trials)."""
+    from neuroalign.zoo.nwb import export_nwb
+    from neuroalign.zoo.registry import load_agent
+
+    path = export_nwb(load_agent(agent, task, seed), out, overwrite=overwrite)
+    typer.echo(f"{agent}/{task}/seed {seed} -> {path}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this part's commands to the top-level ``app``."""
+    app.add_typer(zoo_app, name="zoo")

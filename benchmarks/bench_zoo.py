@@ -1,0 +1,111 @@
+"""Benchmark the zoo: wall time to train each agent to criterion, and time to probe.
+
+Usage::
+
+    python benchmarks/bench_zoo.py                  # seed 0, every agent x task
+    python benchmarks/bench_zoo.py --seeds 0 1 2    # more seeds
+    python benchmarks/bench_zoo.py --probe-only     # probing the shipped zoo only
+
+Training and probing run one process, one torch thread; training stops once two consecutive
+evaluations meet the task's criterion (as ``data/train_zoo.py`` does). There is no
+external RL library to compare with here, so training ratios are against the
+fastest agent on the same task, and probing is compared with the bare torch
+forward pass on the same inputs (the cost of building the labelled DataArray).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+
+def _timeit(fn, repeat: int = 7) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_training(agents: list[str], tasks: list[str], seeds: list[int]) -> None:
+    from neuroalign.zoo import train
+
+    rows = []
+    for task in tasks:
+        for agent in agents:
+            for seed in seeds:
+                start = time.perf_counter()
+                trained = train(agent, task, seed, stop_at_criterion=True, progress=False)
+                wall = time.perf_counter() - start
+                m = trained.metrics
+                rows.append((task, agent, seed, m["steps_to_criterion"], m["steps"], m["budget"],
+                             m["success_rate"], wall))
+    print("\nTraining to criterion (1 process, 1 torch thread)")
+    print(f"{'task':<10}{'agent':<10}{'seed':>5}{'steps to crit':>15}{'steps':>8}{'budget':>8}"
+          f"{'success':>9}{'wall s':>9}{'x fastest':>11}")
+    for task in tasks:
+        task_rows = [r for r in rows if r[0] == task]
+        fastest = min(r[7] for r in task_rows)
+        for r in task_rows:
+            crit = "-" if r[3] is None else str(r[3])
+            print(f"{r[0]:<10}{r[1]:<10}{r[2]:>5}{crit:>15}{r[4]:>8}{r[5]:>8}{r[6]:>9.0%}"
+                  f"{r[7]:>9.1f}{r[7] / fastest:>11.1f}")
+    total = sum(r[7] for r in rows)
+    print(f"total training wall time {total:.1f} s for {len(rows)} runs "
+          f"({total / max(len(rows), 1):.1f} s per run)")
+
+
+def bench_probe(agents: list[str], tasks: list[str]) -> None:
+    import numpy as np
+    import torch
+
+    from neuroalign.zoo import load_agent, probe, probe_agent
+    from neuroalign.zoo.networks import torch_threads
+
+    print("\nProbing seed 0 (8 repetitions x 12 conditions, all layers; median of 7); "
+          "probe s = probe(name) including the checkpoint load")
+    print(f"{'task':<10}{'agent':<10}{'units':>7}{'load s':>9}{'probe s':>9}"
+          f"{'forward s':>11}{'probe_agent/forward':>21}")
+    for task in tasks:
+        for agent in agents:
+            load = _timeit(lambda a=agent, t=task: load_agent(a, t, 0, train_if_missing=False))
+            zoo_agent = load_agent(agent, task, 0, train_if_missing=False)
+            inputs = zoo_agent.task.probe_inputs(8, 0)
+            flat = torch.as_tensor(inputs.reshape(-1, inputs.shape[-1]))
+
+            def forward(net=zoo_agent.net, x=flat):
+                with torch.no_grad(), torch_threads(1):
+                    return net(x)
+
+            fwd = _timeit(forward)
+            prb = _timeit(lambda z=zoo_agent: probe_agent(z))
+            full = _timeit(lambda a=agent, t=task: probe(a, t, 0, train_if_missing=False))
+            units = probe_agent(zoo_agent).sizes["unit"]
+            print(f"{task:<10}{agent:<10}{units:>7}{load:>9.4f}{full:>9.4f}{fwd:>11.5f}"
+                  f"{prb / fwd:>21.1f}")
+            assert np.isfinite(prb)
+
+
+def main() -> None:
+    from neuroalign.zoo import AGENTS, task_names
+
+    parser = argparse.ArgumentParser(description="zoo benchmark")
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS))
+    parser.add_argument("--tasks", nargs="+", default=task_names())
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--probe-only", action="store_true")
+    args = parser.parse_args()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"cpus {os.cpu_count()}, load average at start {load:.1f} "
+          "(other processes share the cores; times are wall-clock)")
+    if not args.probe_only:
+        bench_training(args.agents, args.tasks, args.seeds)
+    bench_probe(args.agents, args.tasks)
+
+
+if __name__ == "__main__":
+    main()

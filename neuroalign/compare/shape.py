@@ -1,0 +1,191 @@
+"""Shape metrics: Procrustes, CCA and partial whitening between them (Williams et al. 2021).
+
+Each representation ``X`` (conditions x units) is centred over conditions and
+partially whitened, ``X_a = X (a I + (1 - a) C^{-1/2})`` with ``C = X'X / n`` its
+covariance and ``a = alpha`` in [0, 1]: ``alpha=1`` leaves ``X`` as it is
+(Procrustes), ``alpha=0`` whitens fully (CCA). The smaller representation is
+zero-padded to the larger unit count, and the best rotation ``Q`` aligns them:
+``Q = U V'`` from the SVD ``X_a' Y_a = U S V'``. Scores:
+
+``"angular"``
+    ``arccos( tr(S) / (|X_a|_F |Y_a|_F) )``, in ``[0, pi/2]``; a metric on shapes.
+``"euclidean"``
+    ``|X_a Q - Y_a|_F / sqrt(n)``, the root-mean-square distance per condition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from neuroalign.core.errors import ValidationError
+
+__all__ = ["SCORES", "ShapeMetric", "shape_distance"]
+
+SCORES = ("angular", "euclidean")
+_EIG_TOL = 1e-10
+
+
+def _whitener(x: np.ndarray, alpha: float) -> np.ndarray:
+    """Partial whitening matrix ``a I + (1 - a) C^{-1/2}`` of centred ``x`` (batched)."""
+    p = x.shape[-1]
+    eye = np.broadcast_to(np.eye(p), (*x.shape[:-2], p, p))
+    if alpha >= 1.0:
+        return eye.copy()
+    cov = np.swapaxes(x, -1, -2) @ x / x.shape[-2]
+    lam, vec = np.linalg.eigh(cov)
+    floor = _EIG_TOL * np.maximum(lam.max(axis=-1, keepdims=True), _EIG_TOL)
+    inv_sqrt = 1.0 / np.sqrt(np.maximum(lam, floor))
+    d = alpha + (1.0 - alpha) * inv_sqrt
+    return (vec * d[..., None, :]) @ np.swapaxes(vec, -1, -2)
+
+
+def _pad(x: np.ndarray, p: int) -> np.ndarray:
+    if x.shape[-1] == p:
+        return x
+    pad = np.zeros((*x.shape[:-1], p - x.shape[-1]))
+    return np.concatenate([x, pad], axis=-1)
+
+
+def _score(xr_: np.ndarray, yw: np.ndarray, score: str) -> np.ndarray:
+    """Distance between rotated ``xr_`` and ``yw`` (batched)."""
+    if score == "angular":
+        nx = np.sqrt(np.einsum("...ij,...ij->...", xr_, xr_))
+        ny = np.sqrt(np.einsum("...ij,...ij->...", yw, yw))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = np.einsum("...ij,...ij->...", xr_, yw) / (nx * ny)
+        return np.arccos(np.clip(c, -1.0, 1.0))
+    diff = xr_ - yw
+    return np.sqrt(np.einsum("...ij,...ij->...", diff, diff) / xr_.shape[-2])
+
+
+class ShapeMetric:
+    """Generalised shape metric with partial whitening (netrep-style estimator).
+
+    Parameters
+    ----------
+    alpha
+        Regularisation of whitening in ``[0, 1]``: 1 is Procrustes, 0 is CCA.
+    score
+        ``"angular"`` (default) or ``"euclidean"``.
+
+    Attributes
+    ----------
+    mean_x_, mean_y_
+        Condition means removed from each representation (fitted).
+    whiten_x_, whiten_y_
+        Partial whitening matrices (fitted).
+    rotation_
+        Orthogonal alignment of the whitened, zero-padded ``x`` onto ``y``.
+    """
+
+    def __init__(self, alpha: float = 1.0, score: str = "angular") -> None:
+        if not (isinstance(alpha, (int, float, np.floating)) and 0.0 <= float(alpha) <= 1.0):
+            raise ValidationError(f"alpha: got {alpha!r}; expected a number in [0, 1]")
+        if score not in SCORES:
+            raise ValidationError(f"score: got {score!r}; expected one of {', '.join(SCORES)}")
+        self.alpha = float(alpha)
+        self.score_name = score
+
+    def _transform(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = max(x.shape[-1], y.shape[-1])
+        xw = _pad((x - self.mean_x_) @ self.whiten_x_, p)
+        yw = _pad((y - self.mean_y_) @ self.whiten_y_, p)
+        return xw, yw
+
+    def fit(self, x: Any, y: Any) -> ShapeMetric:
+        """Learn centring, whitening and the rotation from ``x`` and ``y``.
+
+        ``x``, ``y``: ``(condition, unit)`` DataArrays aligned by condition label, or
+        arrays ``(..., n_conditions, n_units)`` (batched over leading dims).
+        """
+        xa, ya = _align_shape(x, y)
+        self.mean_x_ = xa.mean(axis=-2, keepdims=True)
+        self.mean_y_ = ya.mean(axis=-2, keepdims=True)
+        self.whiten_x_ = _whitener(xa - self.mean_x_, self.alpha)
+        self.whiten_y_ = _whitener(ya - self.mean_y_, self.alpha)
+        xw, yw = self._transform(xa, ya)
+        u, _, vt = np.linalg.svd(np.swapaxes(xw, -1, -2) @ yw)
+        self.rotation_ = u @ vt
+        return self
+
+    def score(self, x: Any, y: Any) -> float | np.ndarray:
+        """Distance between ``x`` and ``y`` under the fitted transforms."""
+        if not hasattr(self, "rotation_"):
+            raise ValidationError("ShapeMetric: call fit(x, y) before score(x, y)")
+        xa, ya = _align_shape(x, y)
+        xw, yw = self._transform(xa, ya)
+        out = _score(xw @ self.rotation_, yw, self.score_name)
+        if np.any(np.isnan(out)):
+            raise ValidationError(
+                "shape metric: a representation has zero variance across conditions"
+            )
+        return float(out) if np.ndim(out) == 0 else out
+
+    def __repr__(self) -> str:
+        return f"ShapeMetric(alpha={self.alpha}, score={self.score_name!r})"
+
+
+def _as_array(x: Any, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    if isinstance(x, xr.DataArray):
+        if set(x.dims) != {"condition", "unit"}:
+            raise ValidationError(
+                f"{name}: dims {tuple(x.dims)}; expected ('condition', 'unit')"
+            )
+        lab = None
+        if "label" in x.coords:
+            lab = np.asarray(x.coords["label"].values).astype(str)
+        return x.transpose("condition", "unit").values.astype(np.float64), lab
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim < 2:
+        raise ValidationError(f"{name}: expected shape (..., conditions, units); got {arr.shape}")
+    return arr, None
+
+
+def _align_shape(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    xa, lx = _as_array(x, "x")
+    ya, ly = _as_array(y, "y")
+    if lx is not None and ly is not None:
+        pos = {lab: i for i, lab in enumerate(ly)}
+        ix = [i for i, lab in enumerate(lx) if lab in pos]
+        if not ix:
+            raise ValidationError(
+                f"x and y share no condition label: x has {lx[:10].tolist()}, "
+                f"y has {ly[:10].tolist()}"
+            )
+        xa, ya = xa[ix], ya[[pos[lab] for lab in lx[ix]]]
+    if xa.shape[-2] != ya.shape[-2]:
+        raise ValidationError(
+            f"x and y: different numbers of conditions ({xa.shape[-2]} vs {ya.shape[-2]})"
+        )
+    if xa.shape[-2] < 2:
+        raise ValidationError(f"x and y: {xa.shape[-2]} condition(s); need at least 2")
+    if np.isnan(xa).any() or np.isnan(ya).any():
+        raise ValidationError("x, y: contain NaN; shape metrics need complete patterns")
+    return xa, ya
+
+
+def shape_distance(
+    x: Any, y: Any, alpha: float = 1.0, score: str = "angular"
+) -> float | np.ndarray:
+    """Shape distance between two representations, fitted and scored on the same data.
+
+    Parameters
+    ----------
+    x, y
+        ``(condition, unit)`` DataArrays (aligned by label) or arrays
+        ``(..., n_conditions, n_units)``; unit counts may differ (zero padding).
+    alpha
+        1 = Procrustes (default), 0 = CCA, in between partial whitening.
+    score
+        ``"angular"`` or ``"euclidean"``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        0 for representations equal up to rotation (and, for ``angular``,
+        isotropic scaling).
+    """
+    return ShapeMetric(alpha=alpha, score=score).fit(x, y).score(x, y)

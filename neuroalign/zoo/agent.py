@@ -1,0 +1,136 @@
+"""A trained (or freshly built) zoo agent: network, config, task and metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from neuroalign.core.errors import ValidationError
+from neuroalign.zoo.agents import AgentSpec, get_agent_spec
+from neuroalign.zoo.configs import AgentConfig
+from neuroalign.zoo.networks import ZooNet, torch_threads
+from neuroalign.zoo.tasks import Task, get_task
+
+__all__ = ["ZooAgent", "build_agent"]
+
+
+@dataclass
+class ZooAgent:
+    """One agent of the zoo.
+
+    Attributes
+    ----------
+    spec
+        The learning algorithm (name, family, readouts).
+    task
+        The task it was trained on.
+    seed
+        The training seed.
+    config
+        Its hyper-parameters.
+    net
+        The torch network (trunk and heads).
+    metrics
+        Training metrics (steps, criterion, evaluations); empty before training.
+    path, checkpoint_hash
+        Where it was loaded from and the SHA-256 of that file, when loaded.
+    """
+
+    spec: AgentSpec
+    task: Task
+    seed: int
+    config: AgentConfig
+    net: ZooNet
+    metrics: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    checkpoint_hash: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Algorithm name, e.g. ``"dqn"``."""
+        return self.spec.name
+
+    @property
+    def family(self) -> str:
+        """``"value"`` or ``"policy"``."""
+        return self.spec.family
+
+    @property
+    def layers(self) -> list[str]:
+        """Names of the layers :meth:`activations` can return, trunk first."""
+        trunk = [f"trunk.{i}" for i in range(len(self.net.trunk))]
+        return trunk + list(self.spec.roles)
+
+    def role(self, layer: str) -> str:
+        """What ``layer`` is: ``trunk``, ``q``, ``actor`` or ``critic``."""
+        return self.spec.roles.get(layer, "trunk")
+
+    def _outputs(self, obs: np.ndarray) -> dict[str, torch.Tensor]:
+        with torch.no_grad(), torch_threads(1):
+            raw = self.net(torch.as_tensor(np.asarray(obs, dtype=np.float32)))
+            out = {k: v for k, v in raw.items() if k.startswith("trunk.")}
+            out.update(self.spec.readouts(raw, self.config))
+        return out
+
+    def activations(self, obs: np.ndarray,
+                    layers: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Activations of ``layers`` (all by default) for a batch ``(n, obs_dim)``.
+
+        Raises
+        ------
+        ValidationError
+            If a layer does not exist; the message lists the valid layers.
+        """
+        wanted = self.check_layers(layers)
+        out = self._outputs(obs)
+        return {name: out[name].numpy().astype(np.float32) for name in wanted}
+
+    def check_layers(self, layers: Sequence[str] | None) -> list[str]:
+        """``layers`` validated (all layers when ``None``)."""
+        if layers is None:
+            return self.layers
+        if isinstance(layers, str):
+            layers = [layers]
+        bad = [name for name in layers if name not in self.layers]
+        if bad or not layers:
+            raise ValidationError(
+                f"layers: got {list(layers)}; {self.name} has layers {self.layers}"
+            )
+        return list(layers)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions for a batch of observations."""
+        return self.spec.greedy_action(self._outputs(obs)).numpy()
+
+    def evaluate(self, seed: int = 12345) -> dict[str, float]:
+        """Score the greedy policy against the task's success criterion."""
+        return self.task.evaluate(self.act, seed=seed)
+
+
+def build_agent(agent: str, task: str, seed: int,
+                config: AgentConfig | None = None) -> ZooAgent:
+    """An untrained agent (network built in the current torch RNG state).
+
+    Raises
+    ------
+    ValidationError
+        For an unknown agent or task, or a config of the wrong type.
+    """
+    spec = get_agent_spec(agent)
+    task_obj = get_task(task)
+    cfg = config if config is not None else spec.config_cls()
+    if type(cfg) is not spec.config_cls:
+        raise ValidationError(
+            f"config: got {type(cfg).__name__}; agent {agent!r} takes "
+            f"{spec.config_cls.__name__}"
+        )
+    env = task_obj.make_env()
+    n_actions = int(env.action_space.n)
+    obs_dim = int(env.observation_space.shape[0])
+    net = ZooNet(obs_dim, spec.heads(n_actions, cfg), hidden=cfg.hidden, n_layers=cfg.n_layers)
+    return ZooAgent(spec=spec, task=task_obj, seed=int(seed), config=cfg, net=net)

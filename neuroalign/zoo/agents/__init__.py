@@ -1,0 +1,26 @@
+"""Learning algorithms of the zoo: value-learners and policy-learners."""
+
+from __future__ import annotations
+
+from neuroalign.core.errors import ValidationError
+from neuroalign.zoo.agents.base import AgentSpec, LearnContext, Monitor
+from neuroalign.zoo.agents.policy import A2C, PPO, REINFORCE
+from neuroalign.zoo.agents.value import DQN, QRDQN
+
+__all__ = ["AGENTS", "AgentSpec", "LearnContext", "Monitor", "get_agent_spec"]
+
+#: name -> algorithm, value-learners first
+AGENTS: dict[str, AgentSpec] = {spec.name: spec for spec in (DQN, QRDQN, REINFORCE, A2C, PPO)}
+
+
+def get_agent_spec(name: str) -> AgentSpec:
+    """The algorithm called ``name``.
+
+    Raises
+    ------
+    ValidationError
+        If ``name`` is unknown; the message lists the valid agents.
+    """
+    if name not in AGENTS:
+        raise ValidationError(f"agent: got {name!r}; expected one of {list(AGENTS)}")
+    return AGENTS[name]

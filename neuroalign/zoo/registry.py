@@ -1,0 +1,146 @@
+"""The zoo registry: which agents and tasks exist, and where their checkpoints live.
+
+Checkpoints are looked up first in the shipped zoo folder (``data/zoo`` beside
+the package, or the folder named by the ``NEUROALIGN_ZOO`` environment variable),
+then in the user cache (``cache_dir`` argument, else ``$NEUROALIGN_CACHE/zoo``, else
+``$XDG_CACHE_HOME/neuroalign/zoo``, else ``~/.cache/neuroalign/zoo``). A missing
+agent is trained like the shipped ones (default config, task budget as upper
+bound, stop at criterion) and saved to the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import neuroalign
+from neuroalign.core.errors import SourceError
+from neuroalign.zoo.agent import ZooAgent
+from neuroalign.zoo.agents import AGENTS, get_agent_spec
+from neuroalign.zoo.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
+from neuroalign.zoo.tasks import get_task, task_names
+
+__all__ = [
+    "checkpoint_path",
+    "default_cache_dir",
+    "list_agents",
+    "list_tasks",
+    "load_agent",
+    "shipped_seeds",
+    "zoo_dir",
+]
+
+_NAME = re.compile(r"^(?P<agent>[a-z0-9]+)_(?P<task>[a-z0-9]+)_s(?P<seed>\d+)\.safetensors$")
+
+
+def zoo_dir() -> Path:
+    """Folder of the shipped checkpoints (``NEUROALIGN_ZOO`` overrides it)."""
+    env = os.environ.get("NEUROALIGN_ZOO")
+    if env:
+        return Path(env)
+    return Path(neuroalign.__file__).resolve().parents[1] / "data" / "zoo"
+
+
+def default_cache_dir() -> Path:
+    """The user cache for checkpoints trained on demand."""
+    if os.environ.get("NEUROALIGN_CACHE"):
+        return Path(os.environ["NEUROALIGN_CACHE"]) / "zoo"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "neuroalign" / "zoo"
+
+
+def shipped_seeds(agent: str, task: str) -> list[int]:
+    """Seeds of ``agent`` on ``task`` present in the shipped zoo folder."""
+    folder = zoo_dir()
+    if not folder.is_dir():
+        return []
+    seeds = []
+    for path in folder.glob("*.safetensors"):
+        match = _NAME.match(path.name)
+        if match and match["agent"] == agent and match["task"] == task:
+            seeds.append(int(match["seed"]))
+    return sorted(seeds)
+
+
+def list_agents() -> list[dict[str, Any]]:
+    """Every agent: ``name``, ``family``, ``description``, ``tasks``, ``shipped_seeds``.
+
+    ``shipped_seeds`` maps each task to the seeds with a shipped checkpoint.
+    """
+    return [
+        {"name": spec.name, "family": spec.family, "description": spec.description,
+         "config": spec.config_cls.__name__, "tasks": task_names(),
+         "shipped_seeds": {t: shipped_seeds(spec.name, t) for t in task_names()}}
+        for spec in AGENTS.values()
+    ]
+
+
+def list_tasks() -> list[dict[str, Any]]:
+    """Every task: ``name``, ``description``, ``budget``, ``criterion``, ``valences``."""
+    out = []
+    for name in task_names():
+        task = get_task(name)
+        out.append({"name": name, "description": task.description, "budget": task.budget,
+                    "criterion": task.criterion, "valences": list(task.valences),
+                    "approaches": list(task.approaches)})
+    return out
+
+
+def checkpoint_path(agent: str, task: str, seed: int,
+                    cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """Where the checkpoint of ``(agent, task, seed)`` is: shipped, cached, or ``None``."""
+    name = checkpoint_name(agent, task, seed)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    for folder in (zoo_dir(), cache):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def load_agent(agent: str, task: str, seed: int = 0,
+               cache_dir: str | os.PathLike[str] | None = None,
+               train_if_missing: bool = True, progress: bool = False) -> ZooAgent:
+    """Load ``(agent, task, seed)``; train and cache it when no checkpoint exists.
+
+    Parameters
+    ----------
+    agent, task, seed
+        What to load (see :func:`list_agents`).
+    cache_dir
+        User cache folder (see the module docstring for the default).
+    train_if_missing
+        When no checkpoint is found, train as the shipped zoo was trained (default
+        config, the task budget as upper bound, stopping at criterion); otherwise
+        raise.
+    progress
+        Show training progress when training.
+
+    Raises
+    ------
+    ValidationError
+        Unknown agent or task (the message lists the valid ones).
+    SourceError
+        No checkpoint and ``train_if_missing`` is false.
+    CheckpointError
+        The checkpoint found is unreadable or belongs to another agent/task/seed.
+    """
+    get_agent_spec(agent)
+    get_task(task)
+    seed = int(seed)
+    path = checkpoint_path(agent, task, seed, cache_dir)
+    if path is not None:
+        return load_checkpoint(path, agent=agent, task=task, seed=seed)
+    if not train_if_missing:
+        raise SourceError(
+            f"zoo: no checkpoint for agent {agent!r} on task {task!r} seed {seed} in "
+            f"{zoo_dir()} or the cache; shipped seeds are {shipped_seeds(agent, task)}; "
+            "pass train_if_missing=True or run `neuroalign zoo train`"
+        )
+    from neuroalign.zoo.training import train
+
+    trained = train(agent, task, seed, stop_at_criterion=True, progress=progress)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = save_checkpoint(trained, cache / checkpoint_name(agent, task, seed))
+    return load_checkpoint(target, agent=agent, task=task, seed=seed)

@@ -1,0 +1,81 @@
+"""Predictivity: planted encoding models, ceilings, reproducibility, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neuroalign.compare import predictivity
+from neuroalign.compare.predictivity import split_half_reliability
+from neuroalign.core import ValidationError
+
+
+def make_data(n_cond=40, n_model=6, n_neurons=10, n_rep=8, noise=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = [f"c{i}" for i in range(n_cond)]
+    x = rng.standard_normal((n_cond, n_model))
+    signal = x @ rng.standard_normal((n_model, n_neurons))
+    reps = signal[None] + noise * rng.standard_normal((n_rep, n_cond, n_neurons))
+    brain = xr.DataArray(
+        reps, dims=("repetition", "condition", "unit"),
+        coords={"label": ("condition", labels), "unit_id": ("unit", np.arange(n_neurons)),
+                "region": ("unit", np.where(np.arange(n_neurons) < 5, "BLA", "NAc"))},
+    )
+    model = xr.DataArray(x, dims=("condition", "unit"), coords={"label": ("condition", labels)})
+    return brain, model
+
+
+def test_planted_linear_code_is_recovered_and_ceiled():
+    brain, model = make_data()
+    res = predictivity(brain, model, seed=1)
+    assert list(res.per_unit.columns) == ["unit_id", "region", "r", "reliability", "ceiling",
+                                          "ceiled", "alpha"]
+    assert (res.per_unit["r"] > 0.8).all()
+    # the ceiled score corrects for trial noise: close to 1 for a perfect linear code
+    assert res.per_unit["ceiled"].median() == pytest.approx(1.0, abs=0.1)
+    assert (res.per_unit["ceiled"] >= res.per_unit["r"]).all()
+    assert list(res.per_region["region"]) == ["BLA", "NAc"]
+    assert list(res.per_region["n_units"]) == [5, 5]
+
+
+def test_unrelated_model_scores_near_zero():
+    brain, _ = make_data()
+    _, other = make_data(seed=7)
+    res = predictivity(brain, other, seed=1)
+    assert abs(res.per_unit["r"].median()) < 0.25
+
+
+def test_model_aligned_by_label_and_seed_reproducible():
+    brain, model = make_data()
+    shuffled = model.isel(condition=np.random.default_rng(0).permutation(40))
+    a = predictivity(brain, model, seed=3)
+    b = predictivity(brain, shuffled, seed=3)
+    np.testing.assert_allclose(a.per_unit["ceiling"], b.per_unit["ceiling"])
+    c = predictivity(brain, model, seed=3)
+    np.testing.assert_array_equal(a.per_unit["r"], c.per_unit["r"])
+    assert a.seed == 3
+
+
+def test_split_half_reliability_matches_spearman_brown():
+    brain, _ = make_data(noise=0.0)
+    np.testing.assert_allclose(split_half_reliability(brain.values), 1.0)
+    rng = np.random.default_rng(0)
+    pure_noise = rng.standard_normal((10, 30, 4))
+    rel = split_half_reliability(pure_noise, n_splits=50, seed=0)
+    assert np.all(np.abs(rel) < 0.5)
+
+
+def test_bad_input():
+    brain, model = make_data()
+    with pytest.raises(ValidationError, match=r"brain: expected a DataArray with dims"):
+        predictivity(brain.mean("repetition"), model)
+    with pytest.raises(ValidationError, match=r"model: expected a DataArray with dims"):
+        predictivity(brain, brain)
+    other = model.assign_coords(label=("condition", [f"z{i}" for i in range(40)]))
+    with pytest.raises(ValidationError, match=r"share no condition label: brain has \['c0'"):
+        predictivity(brain, other)
+    with pytest.raises(ValidationError, match="need at least 4"):
+        predictivity(brain.isel(condition=slice(0, 3)), model)
+    with pytest.raises(ValidationError, match="split halves need at least 2"):
+        predictivity(brain.isel(repetition=slice(0, 1)), model)

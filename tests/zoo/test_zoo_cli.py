@@ -1,0 +1,61 @@
+"""The ``neuroalign zoo`` commands."""
+
+from __future__ import annotations
+
+import json
+
+import xarray as xr
+from typer.testing import CliRunner
+
+from neuroalign.cli import app
+from neuroalign.core.errors import OutputExistsError, ValidationError
+from neuroalign.zoo import AGENTS, shipped_seeds
+
+runner = CliRunner()
+
+
+def test_list_json_content():
+    result = runner.invoke(app, ["zoo", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    agents = {a["name"]: a for a in payload["agents"]}
+    assert list(agents) == list(AGENTS)
+    assert {n: a["family"] for n, a in agents.items()} == {
+        "dqn": "value", "qrdqn": "value", "reinforce": "policy", "a2c": "policy",
+        "ppo": "policy"}
+    for name, record in agents.items():
+        assert record["tasks"] == ["pavlovian", "gridworld"]
+        for task, seeds in record["shipped_seeds"].items():
+            assert seeds == shipped_seeds(name, task)
+    assert [t["name"] for t in payload["tasks"]] == ["pavlovian", "gridworld"]
+
+
+def test_list_table():
+    result = runner.invoke(app, ["zoo", "list"])
+    assert result.exit_code == 0 and "reinforce" in result.output and "policy" in result.output
+
+
+def test_train_and_probe_commands(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROALIGN_ZOO", str(tmp_path / "no_zoo"))
+    monkeypatch.setenv("NEUROALIGN_CACHE", str(tmp_path / "cache"))
+    result = runner.invoke(app, ["zoo", "train", "reinforce", "--task", "pavlovian", "--seed",
+                                 "4", "--budget", "60", "--full-budget", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cache" / "zoo" / "reinforce_pavlovian_s4.safetensors").is_file()
+    out = tmp_path / "acts.nc"
+    result = runner.invoke(app, ["zoo", "probe", "reinforce", "--task", "pavlovian", "--seed",
+                                 "4", "--out", str(out), "--layer", "readout.v", "--average"])
+    assert result.exit_code == 0, result.output
+    da = xr.load_dataarray(out, engine="h5netcdf")
+    assert da.dims == ("condition", "unit") and da.sizes["unit"] == 1
+    assert da.attrs["agent"] == "reinforce" and da.attrs["seed"] == 4
+    result = runner.invoke(app, ["zoo", "probe", "reinforce", "--task", "pavlovian", "--seed",
+                                 "4", "--out", str(out)])
+    assert isinstance(result.exception, OutputExistsError)
+
+
+def test_unknown_agent_is_a_validation_error(tmp_path):
+    result = runner.invoke(app, ["zoo", "probe", "sarsa", "--task", "pavlovian",
+                                 "--out", str(tmp_path / "x.nc")])
+    assert isinstance(result.exception, ValidationError)
+    assert "expected one of ['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo']" in str(result.exception)

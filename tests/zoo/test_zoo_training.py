@@ -1,0 +1,111 @@
+"""Training: one seeding point, determinism, configs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from neuroalign.core.errors import ConfigError, ValidationError
+from neuroalign.zoo import (
+    AGENTS,
+    A2CConfig,
+    DQNConfig,
+    PPOConfig,
+    QRDQNConfig,
+    ReinforceConfig,
+    describe,
+    seeded,
+    train,
+)
+from neuroalign.zoo.configs import config_from_dict
+
+# small configs so that a few hundred steps include many updates
+TINY = {
+    "dqn": DQNConfig(learning_starts=32, batch_size=16, target_update=50),
+    "qrdqn": QRDQNConfig(learning_starts=32, batch_size=16, target_update=50, n_quantiles=4),
+    "reinforce": ReinforceConfig(episodes_per_update=2),
+    "a2c": A2CConfig(n_steps=16),
+    "ppo": PPOConfig(n_steps=64, minibatch_size=32, n_epochs=2),
+}
+BUDGET = 240
+
+
+def _weights(agent):
+    return {k: v.clone() for k, v in agent.net.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_same_seed_gives_identical_weights(name):
+    a = train(name, "pavlovian", 3, config=TINY[name], budget=BUDGET, eval_every=BUDGET // 2,
+              progress=False)
+    b = train(name, "pavlovian", 3, config=TINY[name], budget=BUDGET, eval_every=BUDGET // 2,
+              progress=False)
+    init = train(name, "pavlovian", 3, config=TINY[name], budget=1, eval_every=1,
+                 progress=False)
+    wa, wb = _weights(a), _weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    # the weights did change during training (so the equality above is not trivial)
+    assert any(not torch.equal(wa[k], _weights(init)[k]) for k in wa)
+    assert a.metrics["steps"] == BUDGET and a.metrics["history"] == b.metrics["history"]
+
+
+@pytest.mark.parametrize("name", ["dqn", "ppo"])
+def test_different_seeds_differ(name):
+    a = train(name, "gridworld", 0, config=TINY[name], budget=BUDGET, eval_every=BUDGET,
+              progress=False)
+    b = train(name, "gridworld", 1, config=TINY[name], budget=BUDGET, eval_every=BUDGET,
+              progress=False)
+    assert not torch.equal(a.net.trunk[0].weight, b.net.trunk[0].weight)
+
+
+def test_seeded_restores_global_torch_state():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    with seeded(7) as rng:
+        inside = torch.rand(1)
+        assert isinstance(rng, np.random.Generator)
+    assert torch.equal(torch.rand(3), expected)
+    with seeded(7):
+        assert torch.equal(torch.rand(1), inside)
+
+
+def test_metrics_and_families():
+    agent = train("reinforce", "pavlovian", 0, config=TINY["reinforce"], budget=120,
+                  eval_every=60, progress=False)
+    m = agent.metrics
+    assert m["budget"] == 120 and m["steps"] == 120 and m["episodes"] == 20
+    assert [h["step"] for h in m["history"]] == [60.0, 120.0]
+    assert {s.family for s in AGENTS.values()} == {"value", "policy"}
+    assert [n for n, s in AGENTS.items() if s.family == "value"] == ["dqn", "qrdqn"]
+
+
+def test_stop_at_criterion_stops_early():
+    # PPO learns the Pavlovian task within a few thousand steps; the budget is an upper bound
+    agent = train("ppo", "pavlovian", 0, budget=12_000, eval_every=600,
+                  stop_at_criterion=True, patience=1, progress=False)
+    m = agent.metrics
+    assert m["criterion_met"] and m["steps"] < 12_000
+    assert m["steps"] == m["steps_to_criterion"]
+
+
+def test_bad_budget_and_config():
+    with pytest.raises(ValidationError, match="budget: got 0"):
+        train("dqn", "pavlovian", 0, budget=0, progress=False)
+    with pytest.raises(ValidationError, match="agent 'dqn' takes DQNConfig"):
+        train("dqn", "pavlovian", 0, config=PPOConfig(), budget=10, progress=False)
+    with pytest.raises(ValidationError, match=r"agent: got 'sarsa'; expected one of \['dqn'"):
+        train("sarsa", "pavlovian", 0, progress=False)
+    with pytest.raises(ConfigError, match=r"DQNConfig: unknown fields \['clip'\]"):
+        config_from_dict(DQNConfig, {"clip": 0.2})
+
+
+@pytest.mark.parametrize("cls", [DQNConfig, QRDQNConfig, ReinforceConfig, A2CConfig, PPOConfig])
+def test_every_config_field_is_documented(cls):
+    rows = describe(cls)
+    assert {r[0] for r in rows} == {f.name for f in dataclasses.fields(cls)}
+    assert all(r[3] for r in rows)
+    assert ("hidden", "int", 64) in [r[:3] for r in rows]
