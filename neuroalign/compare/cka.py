@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
+from neuroalign.compare._align import align_patterns
 from neuroalign.core.errors import ValidationError
 
 __all__ = [
@@ -160,48 +160,6 @@ def _cka_gram(k: np.ndarray, l: np.ndarray, debiased: bool) -> np.ndarray:  # no
     return _ratio(h(k, l), h(k, k), h(l, l))
 
 
-def _as_matrix(x: Any, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    if isinstance(x, xr.DataArray):
-        if set(x.dims) != {"condition", "unit"}:
-            raise ValidationError(
-                f"{name}: dims {tuple(x.dims)}; expected ('condition', 'unit') (average "
-                "repetitions first)"
-            )
-        if "label" in x.coords:
-            labels = np.asarray(x.coords["label"].values).astype(str)
-        elif "condition" in x.coords:
-            labels = np.asarray(x.coords["condition"].values).astype(str)
-        else:
-            labels = None
-        return x.transpose("condition", "unit").values.astype(np.float64), labels
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim < 2:
-        raise ValidationError(f"{name}: expected shape (..., conditions, units); got {arr.shape}")
-    return arr, None
-
-
-def _align(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    xa, lx = _as_matrix(x, "x")
-    ya, ly = _as_matrix(y, "y")
-    if lx is not None and ly is not None:
-        pos = {lab: i for i, lab in enumerate(ly)}
-        ix = [i for i, lab in enumerate(lx) if lab in pos]
-        if not ix:
-            raise ValidationError(
-                f"x and y share no condition label: x has {lx[:10].tolist()}, "
-                f"y has {ly[:10].tolist()}"
-            )
-        xa = xa[ix]
-        ya = ya[[pos[lab] for lab in lx[ix]]]
-    if xa.shape[-2] != ya.shape[-2]:
-        raise ValidationError(
-            f"x and y: different numbers of conditions ({xa.shape[-2]} vs {ya.shape[-2]})"
-        )
-    if np.isnan(xa).any() or np.isnan(ya).any():
-        raise ValidationError("x, y: contain NaN; CKA needs complete condition patterns")
-    return xa, ya
-
-
 def cka(
     x: Any,
     y: Any,
@@ -244,7 +202,7 @@ def cka(
         raise ValidationError(f"form: got {form!r}; expected one of auto, gram, feature")
     if form == "feature" and kernel != "linear":
         raise ValidationError("form='feature' exists only for kernel='linear'")
-    xa, ya = _align(x, y)
+    xa, ya = align_patterns(x, y, "CKA")
     n = xa.shape[-2]
     if n < (4 if debiased else 2):
         raise ValidationError(

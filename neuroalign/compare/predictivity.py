@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuroalign.compare._align import shared_label_index
 from neuroalign.core.errors import ValidationError
 
 __all__ = ["PredictivityResult", "predictivity", "split_half_reliability"]
@@ -138,14 +139,7 @@ def predictivity(
                     else np.arange(brain.sizes["condition"])).astype(str)
     lm = np.asarray(model.coords["label"].values if "label" in model.coords
                     else np.arange(model.sizes["condition"])).astype(str)
-    pos = {lab: i for i, lab in enumerate(lm)}
-    ib = [i for i, lab in enumerate(lb) if lab in pos]
-    if not ib:
-        raise ValidationError(
-            f"brain and model share no condition label: brain has {lb[:10].tolist()}, "
-            f"model has {lm[:10].tolist()}"
-        )
-    im = [pos[lab] for lab in lb[ib]]
+    ib, im = shared_label_index(lb, lm, ("brain", "model"))
     y_all = brain.transpose("repetition", "condition", "unit").values.astype(np.float64)[:, ib]
     x = model.transpose("condition", "unit").values.astype(np.float64)[im]
     n_cond = x.shape[0]

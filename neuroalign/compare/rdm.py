@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from neuroalign.compare._align import shared_label_index
 from neuroalign.compare._rdm_calc import crossnobis_balanced, rdm_observations, rdm_patterns
 from neuroalign.compare._vec import n_from_length, square_from_vector, upper_tri
 from neuroalign.core.errors import DependencyError, ValidationError
@@ -300,18 +301,12 @@ def align_rdms(a: xr.DataArray, b: xr.DataArray) -> tuple[np.ndarray, np.ndarray
     a = _check_rdm(a, "a")
     b = _check_rdm(b, "b")
     la, lb = _labels_of(a), _labels_of(b)
-    pos_b = {lab: i for i, lab in enumerate(lb)}
-    ia = np.asarray([i for i, lab in enumerate(la) if lab in pos_b], dtype=np.int64)
-    if ia.size == 0:
-        raise ValidationError(
-            f"RDMs share no condition label: a has {la[:10].tolist()}, b has {lb[:10].tolist()}"
-        )
+    ia, ib = shared_label_index(la, lb, ("a", "b"), subject="RDMs")
     if ia.size < 3:
         raise ValidationError(
             f"RDMs share only {ia.size} condition(s) ({la[ia].tolist()}); comparing RDMs "
             "needs at least 3"
         )
-    ib = np.asarray([pos_b[lab] for lab in la[ia]], dtype=np.int64)
     va = upper_tri(a.values[np.ix_(ia, ia)])
     vb = upper_tri(b.values[np.ix_(ib, ib)])
     return va, vb, la[ia]

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
+from neuroalign.compare._align import align_patterns
 from neuroalign.core.errors import ValidationError
 
 __all__ = ["SCORES", "ShapeMetric", "shape_distance"]
@@ -101,7 +101,7 @@ class ShapeMetric:
         ``x``, ``y``: ``(condition, unit)`` DataArrays aligned by condition label, or
         arrays ``(..., n_conditions, n_units)`` (batched over leading dims).
         """
-        xa, ya = _align_shape(x, y)
+        xa, ya = align_patterns(x, y, "the shape metric", min_conditions=2)
         self.mean_x_ = xa.mean(axis=-2, keepdims=True)
         self.mean_y_ = ya.mean(axis=-2, keepdims=True)
         self.whiten_x_ = _whitener(xa - self.mean_x_, self.alpha)
@@ -115,7 +115,7 @@ class ShapeMetric:
         """Distance between ``x`` and ``y`` under the fitted transforms."""
         if not hasattr(self, "rotation_"):
             raise ValidationError("ShapeMetric: call fit(x, y) before score(x, y)")
-        xa, ya = _align_shape(x, y)
+        xa, ya = align_patterns(x, y, "the shape metric", min_conditions=2)
         xw, yw = self._transform(xa, ya)
         out = _score(xw @ self.rotation_, yw, self.score_name)
         if np.any(np.isnan(out)):
@@ -126,45 +126,6 @@ class ShapeMetric:
 
     def __repr__(self) -> str:
         return f"ShapeMetric(alpha={self.alpha}, score={self.score_name!r})"
-
-
-def _as_array(x: Any, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    if isinstance(x, xr.DataArray):
-        if set(x.dims) != {"condition", "unit"}:
-            raise ValidationError(
-                f"{name}: dims {tuple(x.dims)}; expected ('condition', 'unit')"
-            )
-        lab = None
-        if "label" in x.coords:
-            lab = np.asarray(x.coords["label"].values).astype(str)
-        return x.transpose("condition", "unit").values.astype(np.float64), lab
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim < 2:
-        raise ValidationError(f"{name}: expected shape (..., conditions, units); got {arr.shape}")
-    return arr, None
-
-
-def _align_shape(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    xa, lx = _as_array(x, "x")
-    ya, ly = _as_array(y, "y")
-    if lx is not None and ly is not None:
-        pos = {lab: i for i, lab in enumerate(ly)}
-        ix = [i for i, lab in enumerate(lx) if lab in pos]
-        if not ix:
-            raise ValidationError(
-                f"x and y share no condition label: x has {lx[:10].tolist()}, "
-                f"y has {ly[:10].tolist()}"
-            )
-        xa, ya = xa[ix], ya[[pos[lab] for lab in lx[ix]]]
-    if xa.shape[-2] != ya.shape[-2]:
-        raise ValidationError(
-            f"x and y: different numbers of conditions ({xa.shape[-2]} vs {ya.shape[-2]})"
-        )
-    if xa.shape[-2] < 2:
-        raise ValidationError(f"x and y: {xa.shape[-2]} condition(s); need at least 2")
-    if np.isnan(xa).any() or np.isnan(ya).any():
-        raise ValidationError("x, y: contain NaN; shape metrics need complete patterns")
-    return xa, ya
 
 
 def shape_distance(

@@ -115,13 +115,17 @@ def read_imaging(h5: h5py.File, label: str = "", series: str | None = None) -> R
     Raises
     ------
     NWBFormatError
-        The series has neither timestamps nor starting_time with a rate, or its
-        time axis does not match its data.
+        ``series`` is not in the file (the message lists the series found), the
+        series has neither timestamps nor starting_time with a rate, or its time
+        axis does not match its data.
     """
     label = label or h5.filename
     if series is not None:
         if series not in h5:
-            raise NWBFormatError(f"{label}: no imaging series {series!r}")
+            found = [group.name for group in find_roi_series(h5)]
+            raise NWBFormatError(
+                f"{label}: no imaging series {series!r}; the file has {found or 'none'}"
+            )
         group = h5[series]
     else:
         candidates = find_roi_series(h5)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,8 @@ import xarray as xr
 from neuroalign.core.errors import DataError, NWBFormatError, ProfileError, ValidationError
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.io._kernels import kernels
-from neuroalign.io.binning import bin_centres, bin_edges, bin_signals, bin_spikes
+from neuroalign.io._streaming import StreamBinner, bin_with_progress, status
+from neuroalign.io.binning import bin_centres, bin_edges, bin_signals
 from neuroalign.io.events import canonical_events, read_event_tables
 from neuroalign.io.imaging import RoiSignals, read_imaging
 from neuroalign.io.profiles import (
@@ -130,39 +129,6 @@ def _inside_mask(events: pd.DataFrame, column: str, span: tuple[float, float], o
     return ~bad
 
 
-class _StreamBinner:
-    """Bins each block of units on a worker thread while the next block is read."""
-
-    def __init__(self, kernel: Callable[..., None], align: np.ndarray, rel: np.ndarray,
-                 say: Callable[[str], None]) -> None:
-        self.kernel, self.say = kernel, say
-        self.align = np.ascontiguousarray(align, dtype=np.float64)
-        self.rel = np.ascontiguousarray(rel, dtype=np.float64)
-        self.pool = ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4)))
-        self.futures: list[Future[None]] = []
-        self.out: np.ndarray | None = None
-
-    def __call__(self, times: np.ndarray, offsets: np.ndarray, u0: int, u1: int) -> None:
-        if self.out is None:
-            self.out = np.zeros((len(offsets) - 1, len(self.align), len(self.rel) - 1),
-                                dtype=np.int32)
-        self.say(f"read and binning units {u0}..{u1 - 1} of {len(offsets) - 1}")
-        self.futures.append(self.pool.submit(self.kernel, times, offsets, self.align,
-                                             self.rel, self.out, u0, u1))
-
-    def result(self) -> np.ndarray:
-        """Counts ``(trial, unit, time)`` once every block is binned."""
-        for fut in self.futures:
-            fut.result()
-        if self.out is None:
-            raise RuntimeError("no block was binned")
-        return self.out.transpose(1, 0, 2)
-
-    def close(self) -> None:
-        """Stop the worker (waiting for a running block)."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-
 def _warn_overlap(times: np.ndarray, window: tuple[float, float]) -> int:
     ordered = np.sort(times)
     gaps = np.diff(ordered)
@@ -176,26 +142,13 @@ def _warn_overlap(times: np.ndarray, window: tuple[float, float]) -> int:
     return n
 
 
-@contextlib.contextmanager
-def _status(enabled: bool, title: str) -> Iterator[Callable[[str], None]]:
-    """A rich status line (spinner) while a file is read; a no-op when disabled."""
-    if not enabled:
-        yield lambda message: None
-        return
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    with console.status(title) as status:
-        yield lambda message: status.update(f"{title}: {message}")
-
-
 def _compute(source: ResolvedSource, profile: str | Profile, align: str,
              window: tuple[float, float], bin_size: float, cache_dir: str | os.PathLike[str] | None,
              mapping: Mapping[str, Mapping[object, int | str]] | None,
              region_columns: Sequence[RegionColumn], unsorted: str, outside: str,
              imaging_series: str | None, progress: bool) -> xr.DataArray:
     rel = bin_edges(window, bin_size)
-    with _status(progress, f"reading {source.source}") as say, \
+    with status(progress, f"reading {source.source}") as say, \
             open_nwb(source, cache_dir=cache_dir) as h5:
         label = source.source
         say("reading event tables")
@@ -209,7 +162,7 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
         events, notes = _finite_events(events, col)
         compiled = kernels()
         binner = (None if compiled is None else
-                  _StreamBinner(compiled["bin_units"], events[col].to_numpy(dtype=float), rel,
+                  StreamBinner(compiled["bin_units"], events[col].to_numpy(dtype=float), rel,
                                 say))
         say("reading units / imaging")
         try:
@@ -231,7 +184,7 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
     notes["n_overlapping_windows"] = _warn_overlap(times, (float(rel[0]), float(rel[-1])))
     if isinstance(signal, SpikeUnits):
         if values is None:
-            values = _bin_with_progress(signal, times, rel, progress)
+            values = bin_with_progress(signal, times, rel, progress)
         elif not keep.all():
             values = values[keep]
         value_units, unit_coords = "spikes per bin", {}
@@ -264,19 +217,6 @@ def _with_sessions(values: np.ndarray, events: pd.DataFrame, signal: SpikeUnits 
         region_rule=("unit", np.asarray(signal.region_rule, dtype=str)),
         time=("time", bin_centres(rel)),
     )
-
-
-def _bin_with_progress(units: SpikeUnits, times: np.ndarray, rel: np.ndarray,
-                       progress: bool) -> np.ndarray:
-    if not progress:
-        return bin_spikes(units.spike_times, units.offsets, times, rel)
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task("binning units", total=units.n_units)
-        return bin_spikes(units.spike_times, units.offsets, times, rel,
-                          progress=lambda done: bar.update(task, completed=done))
 
 
 def load_responses(

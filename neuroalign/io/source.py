@@ -111,6 +111,7 @@ def make_dandi_client() -> Any:
 
 def _resolve_dandi(uri: str) -> ResolvedSource:
     import requests
+    from dandi.exceptions import HTTP404Error, NotFoundError
 
     dandiset, version, path = parse_dandi_uri(uri)
     try:
@@ -125,17 +126,15 @@ def _resolve_dandi(uri: str) -> ResolvedSource:
         client = make_dandi_client()
         asset = client.get_dandiset(dandiset, version).get_asset_by_path(path)
         url = asset.get_content_url(follow_redirects=1, strip_query=True)
+    except (NotFoundError, HTTP404Error) as err:
+        raise SourceError(
+            f"source {uri!r}: dandiset {dandiset} version {version or 'latest'} has "
+            f"no asset {path!r} ({err})"
+        ) from None
     except requests.RequestException as err:
         raise SourceError(
             f"source {uri!r}: DANDI request failed ({type(err).__name__}: {err})"
         ) from None
-    except Exception as err:  # dandi.exceptions.NotFoundError and kin
-        if type(err).__name__ in {"NotFoundError", "HTTPError"}:
-            raise SourceError(
-                f"source {uri!r}: dandiset {dandiset} version {version or 'latest'} has "
-                f"no asset {path!r} ({err})"
-            ) from None
-        raise
     return ResolvedSource(uri, "dandi", str(url), f"dandi:{dandiset}@{version}:{path}:{url}")
 
 
@@ -198,6 +197,29 @@ def _check_nwb(h5: h5py.File, name: str) -> None:
         )
 
 
+def _stream_error(resolved: ResolvedSource, why: str) -> SourceError:
+    return SourceError(f"source {resolved.source!r}: cannot stream {resolved.location} ({why})")
+
+
+def _check_remote(resolved: ResolvedSource, timeout: float = 30.0) -> None:
+    """One ranged GET of the first bytes, so that transport failures raise ``SourceError``.
+
+    remfile reports HTTP error statuses with plain ``Exception``s (and retries
+    unreachable hosts with back-off); this check turns the usual failures, an
+    unreachable host or a 4xx/5xx answer, into a clear error before it runs.
+    """
+    import requests
+
+    try:
+        with requests.get(resolved.location, headers={"Range": "bytes=0-7"}, stream=True,
+                          timeout=timeout) as resp:
+            status, reason = resp.status_code, resp.reason
+    except requests.RequestException as err:
+        raise _stream_error(resolved, f"{type(err).__name__}: {err}") from None
+    if status not in (200, 206):
+        raise _stream_error(resolved, f"HTTP {status} {reason}")
+
+
 @contextlib.contextmanager
 def open_nwb(
     source: str | os.PathLike[str] | ResolvedSource, cache_dir: str | os.PathLike[str] | None = None
@@ -222,7 +244,7 @@ def open_nwb(
     Raises
     ------
     SourceError
-        Missing file, unreachable URL or archive.
+        Missing file, unreachable URL or archive, an HTTP error status.
     NWBFormatError
         Not HDF5, truncated or corrupt HDF5, HDF5 without NWB root attributes.
     """
@@ -240,24 +262,23 @@ def open_nwb(
         label = str(path)
     else:
         import remfile
+        import requests
 
+        _check_remote(resolved)
         folder = cache_root(cache_dir) / "chunks"
         folder.mkdir(parents=True, exist_ok=True)
         try:
             remote = remfile.File(resolved.location, disk_cache=remfile.DiskCache(str(folder)))
             h5 = h5py.File(remote, "r")
+        except requests.RequestException as err:  # a subclass of OSError: test it first
+            if remote is not None:
+                remote.close()
+            raise _stream_error(resolved, f"{type(err).__name__}: {err}") from None
         except OSError as err:
             if remote is not None:
                 remote.close()
             raise NWBFormatError(
                 f"{resolved.source}: remote content is not readable HDF5 ({err})"
-            ) from None
-        except Exception as err:  # requests / remfile transport failures
-            if remote is not None:
-                remote.close()
-            raise SourceError(
-                f"source {resolved.source!r}: cannot stream {resolved.location} "
-                f"({type(err).__name__}: {err})"
             ) from None
         label = resolved.source
     try:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
 zoo_app = typer.Typer(name="zoo", help="Valence tasks and RL agents: list, train, probe.",
                       no_args_is_help=True)
+
+# arguments shared by the commands that act on one trained agent
+_AgentArg = Annotated[str, typer.Argument(help="agent name, e.g. dqn")]
+_TaskOpt = Annotated[str, typer.Option("--task", help="task name, e.g. pavlovian")]
+_SeedOpt = Annotated[int, typer.Option("--seed", help="training seed")]
+_OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="replace an existing file")]
 
 
 @zoo_app.command("list")
@@ -45,9 +51,9 @@ def list_command(
 
 @zoo_app.command("train")
 def train_command(
-    agent: str = typer.Argument(..., help="agent name, e.g. dqn"),
-    task: str = typer.Option(..., "--task", help="task name, e.g. pavlovian"),
-    seed: int = typer.Option(0, "--seed", help="training seed"),
+    agent: _AgentArg,
+    task: _TaskOpt,
+    seed: _SeedOpt = 0,
     out: Optional[Path] = typer.Option(  # noqa: UP045 - typer needs Optional
         None, "--out", help="checkpoint file (default: the user cache)"),
     budget: Optional[int] = typer.Option(  # noqa: UP045
@@ -73,15 +79,15 @@ def train_command(
 
 @zoo_app.command("probe")
 def probe_command(
-    agent: str = typer.Argument(..., help="agent name, e.g. dqn"),
-    task: str = typer.Option(..., "--task", help="task name"),
-    seed: int = typer.Option(0, "--seed", help="training seed"),
+    agent: _AgentArg,
+    task: _TaskOpt,
+    seed: _SeedOpt = 0,
     out: Path = typer.Option(..., "--out", help="output netCDF file (.nc)"),
     layers: Optional[list[str]] = typer.Option(  # noqa: UP045
         None, "--layer", help="layer to probe (repeatable; default all)"),
     average: bool = typer.Option(False, "--average", help="average over repetitions"),
     n_repetitions: int = typer.Option(8, "--repetitions", help="probe episodes per valence"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing file"),
+    overwrite: _OverwriteOpt = False,
 ) -> None:
     """Probe AGENT's activations on the condition grid and write them to --out (netCDF)."""
     import os
@@ -102,11 +108,11 @@ def probe_command(
 
 @zoo_app.command("export-nwb")
 def export_command(
-    agent: str = typer.Argument(..., help="agent name"),
-    task: str = typer.Option(..., "--task", help="task name"),
-    seed: int = typer.Option(0, "--seed", help="training seed"),
+    agent: _AgentArg,
+    task: _TaskOpt,
+    seed: _SeedOpt = 0,
     out: Path = typer.Option(..., "--out", help="output NWB file"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing file"),
+    overwrite: _OverwriteOpt = False,
 ) -> None:
     """Write AGENT's probe activations as an NWB file (units as ROIs, probe trials)."""
     from neuroalign.zoo.nwb import export_nwb

@@ -21,7 +21,7 @@ from pynwb.testing.mock.ophys import (
     mock_RoiResponseSeries,
 )
 
-from neuroalign.core.errors import DataError, ValidationError
+from neuroalign.core.errors import DataError, NWBFormatError, ValidationError
 from neuroalign.io import (
     bin_centres,
     bin_edges,
@@ -224,6 +224,14 @@ def test_imaging_responses(tmp_path: Path, container: str, with_timestamps: bool
     np.testing.assert_allclose(resp.values[0, :, 0], np.mean(np.arange(first, first + 5))
                                * np.array([1.0, 2.0, -1.0]))
     assert resp.attrs["series"].endswith("/signal")
+
+
+def test_unknown_imaging_series_lists_the_series_found(tmp_path: Path) -> None:
+    path = _imaging_file(tmp_path / "img.nwb", "DfOverF", True)
+    with pytest.raises(NWBFormatError, match=r"no imaging series '/absent'; the file has "
+                                             r"\['/processing/ophys/DfOverF\w*/signal'\]"):
+        load_responses(path, profile="amygdala", window=(-0.5, 0.5), bin_size=0.25,
+                       imaging_series="/absent", cache=False)
 
 
 def test_fiber_photometry_with_photometry_profile(tmp_path: Path) -> None:

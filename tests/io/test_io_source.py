@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,6 +157,36 @@ def test_dandi_uri_resolves_and_streams(amygdala_file: Path, http_server: str,
     assert resp.attrs["source"] == uri
     local = load_responses(amygdala_file, profile="amygdala")
     np.testing.assert_array_equal(resp.values, local.values)
+
+
+def test_dandi_missing_asset_is_a_source_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dandi.exceptions import NotFoundError
+
+    class _MissingClient(_FakeClient):
+        def get_dandiset(self, dandiset_id: str, version_id: str | None = None) -> _FakeDandiset:
+            raise NotFoundError(f"No such Dandiset: {dandiset_id!r}")
+
+    monkeypatch.setattr(source_mod, "make_dandi_client", lambda: _MissingClient("unused"))
+    monkeypatch.setattr(source_mod, "http_probe", lambda url, timeout=5.0: None)
+    with pytest.raises(SourceError, match=r"dandiset 000409 version latest has no asset "
+                                          r"'sub-x/sub-x\.nwb' \(No such Dandiset"):
+        with open_nwb("dandi://000409/sub-x/sub-x.nwb"):
+            pass
+
+
+def test_http_error_status_is_a_source_error(http_server: str) -> None:
+    with pytest.raises(SourceError, match=r"cannot stream .*/absent\.nwb \(HTTP 404 "):
+        with open_nwb(f"{http_server}/absent.nwb"):
+            pass
+
+
+def test_unreachable_url_is_a_source_error() -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(SourceError, match=r"cannot stream .* \(ConnectionError: "):
+        with open_nwb(f"http://127.0.0.1:{port}/x.nwb"):
+            pass
 
 
 def test_dandi_offline_is_a_clear_source_error(monkeypatch: pytest.MonkeyPatch) -> None:

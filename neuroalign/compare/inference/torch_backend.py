@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from neuroalign.core.errors import DependencyError
+from neuroalign.compare.inference.weighted import _corr_matrix, _fixed_corr_matrix
+from neuroalign.core.errors import DependencyError, InferenceError
 
 __all__ = [
     "rdm_bootstrap_torch",
@@ -53,44 +54,14 @@ def torch_weighted_rank(values: Any, weights: Any) -> Any:
     return out.scatter_(-1, order_b, before + (total + 1.0) / 2.0)
 
 
-def _center(x: Any, w: Any, wsum: Any) -> Any:
-    return x - (x * w).sum(-1, keepdim=True) / wsum
-
-
 def torch_weighted_corr_matrix(x: Any, y: Any, w: Any, center: bool = True) -> Any:
     """Weighted Pearson/cosine of rows of ``x`` (B, M, p) with rows of ``y`` (B, S, p)."""
-    torch = _torch()
-    wb = w[:, None, :]
-    wsum = w.sum(-1)[:, None, None]
-    if center:
-        x = _center(x, wb, wsum)
-        y = _center(y, wb, wsum)
-    xw = x * wb
-    cross = torch.matmul(xw, y.transpose(-1, -2))
-    nx = (xw * x).sum(-1)
-    ny = (y * y * wb).sum(-1)
-    return cross / torch.sqrt(nx[:, :, None] * ny[:, None, :])
+    return _corr_matrix(x, y, w, center, _torch().sqrt)
 
 
 def torch_fixed_weighted_corr_matrix(x: Any, y: Any, w: Any, center: bool = True) -> Any:
     """Weighted Pearson/cosine of fixed rows ``x`` (M, p), ``y`` (S, p) under weights (B, p)."""
-    torch = _torch()
-    if center:
-        x = x - x.mean(-1, keepdim=True)
-        y = y - y.mean(-1, keepdim=True)
-    n_b, p = w.shape
-    s_xy = ((w[:, None, :] * x[None]).reshape(-1, p) @ y.T).reshape(n_b, x.shape[0], -1)
-    s_xx = w @ (x * x).T
-    s_yy = w @ (y * y).T
-    if not center:
-        return s_xy / torch.sqrt(s_xx[:, :, None] * s_yy[:, None, :])
-    big_w = w.sum(-1)
-    s_x = w @ x.T
-    s_y = w @ y.T
-    cov = s_xy - s_x[:, :, None] * s_y[:, None, :] / big_w[:, None, None]
-    vx = s_xx - s_x * s_x / big_w[:, None]
-    vy = s_yy - s_y * s_y / big_w[:, None]
-    return cov / torch.sqrt(vx[:, :, None] * vy[:, None, :])
+    return _fixed_corr_matrix(x, y, w, center, _torch().sqrt)
 
 
 def rdm_bootstrap_torch(
@@ -108,8 +79,6 @@ def rdm_bootstrap_torch(
     """Bootstrap evaluations of the fast methods in torch (float64), chunked."""
     torch = _torch()
     if noise_ceiling:
-        from neuroalign.core.errors import InferenceError
-
         raise InferenceError("bootstrapped noise ceilings run on backend='numpy' only")
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     xm = torch.as_tensor(models, dtype=torch.float64, device=dev)

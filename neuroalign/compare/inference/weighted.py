@@ -10,6 +10,9 @@ These functions compute them batched over resamples.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 __all__ = [
@@ -87,7 +90,7 @@ def weighted_rank(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def _weighted_center(x: np.ndarray, w: np.ndarray, wsum: np.ndarray) -> np.ndarray:
+def _weighted_center(x: Any, w: Any, wsum: Any) -> Any:
     return x - (x * w).sum(-1, keepdims=True) / wsum
 
 
@@ -110,19 +113,11 @@ def weighted_corr_matrix(
     numpy.ndarray of shape (B, M, S)
     """
     w = np.asarray(w, dtype=float)
-    wb = w[:, None, :]
-    wsum = w.sum(-1)[:, None, None]
-    xb = np.broadcast_to(x, (w.shape[0], *np.shape(x)[-2:])) if np.ndim(x) == 2 else x
-    yb = np.broadcast_to(y, (w.shape[0], *np.shape(y)[-2:])) if np.ndim(y) == 2 else y
-    if center:
-        xb = _weighted_center(xb, wb, wsum)
-        yb = _weighted_center(yb, wb, wsum)
-    xw = xb * wb
-    cross = np.matmul(xw, np.swapaxes(yb, -1, -2))
-    nx = (xw * xb).sum(-1)
-    ny = (yb * yb * wb).sum(-1)
+    x, y = np.asarray(x), np.asarray(y)
+    xb = np.broadcast_to(x, (w.shape[0], *x.shape[-2:])) if x.ndim == 2 else x
+    yb = np.broadcast_to(y, (w.shape[0], *y.shape[-2:])) if y.ndim == 2 else y
     with np.errstate(invalid="ignore", divide="ignore"):
-        return cross / np.sqrt(nx[:, :, None] * ny[:, None, :])
+        return _corr_matrix(xb, yb, w, center, np.sqrt)
 
 
 def weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray, center: bool = True) -> np.ndarray:
@@ -164,6 +159,34 @@ def fixed_weighted_corr_matrix(
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     w = np.asarray(w, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _fixed_corr_matrix(x, y, w, center, np.sqrt)
+
+
+def _corr_matrix(x: Any, y: Any, w: Any, center: bool, sqrt: Callable[[Any], Any]) -> Any:
+    """Core of :func:`weighted_corr_matrix` for numpy arrays or torch tensors.
+
+    ``x`` (B, M, p), ``y`` (B, S, p), ``w`` (B, p); ``sqrt`` is the array library's.
+    """
+    wb = w[:, None, :]
+    wsum = w.sum(-1)[:, None, None]
+    if center:
+        x = _weighted_center(x, wb, wsum)
+        y = _weighted_center(y, wb, wsum)
+    xw = x * wb
+    cross = xw @ y.swapaxes(-1, -2)
+    nx = (xw * x).sum(-1)
+    ny = (y * y * wb).sum(-1)
+    return cross / sqrt(nx[:, :, None] * ny[:, None, :])
+
+
+def _fixed_corr_matrix(
+    x: Any, y: Any, w: Any, center: bool, sqrt: Callable[[Any], Any]
+) -> Any:
+    """Core of :func:`fixed_weighted_corr_matrix` for numpy arrays or torch tensors.
+
+    ``x`` (M, p), ``y`` (S, p), ``w`` (B, p); ``sqrt`` is the array library's.
+    """
     if center:  # a global shift leaves Pearson unchanged and limits cancellation
         x = x - x.mean(-1, keepdims=True)
         y = y - y.mean(-1, keepdims=True)
@@ -171,13 +194,12 @@ def fixed_weighted_corr_matrix(
     s_xy = ((w[:, None, :] * x[None]).reshape(-1, p) @ y.T).reshape(n_b, x.shape[0], -1)
     s_xx = w @ (x * x).T
     s_yy = w @ (y * y).T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if not center:
-            return s_xy / np.sqrt(s_xx[:, :, None] * s_yy[:, None, :])
-        big_w = w.sum(-1)
-        s_x = w @ x.T
-        s_y = w @ y.T
-        cov = s_xy - s_x[:, :, None] * s_y[:, None, :] / big_w[:, None, None]
-        vx = s_xx - s_x * s_x / big_w[:, None]
-        vy = s_yy - s_y * s_y / big_w[:, None]
-        return cov / np.sqrt(vx[:, :, None] * vy[:, None, :])
+    if not center:
+        return s_xy / sqrt(s_xx[:, :, None] * s_yy[:, None, :])
+    big_w = w.sum(-1)
+    s_x = w @ x.T
+    s_y = w @ y.T
+    cov = s_xy - s_x[:, :, None] * s_y[:, None, :] / big_w[:, None, None]
+    vx = s_xx - s_x * s_x / big_w[:, None]
+    vy = s_yy - s_y * s_y / big_w[:, None]
+    return cov / sqrt(vx[:, :, None] * vy[:, None, :])

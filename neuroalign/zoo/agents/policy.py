@@ -19,12 +19,14 @@ PPO
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from neuroalign.zoo.agents.base import AgentSpec, LearnContext
-from neuroalign.zoo.configs import A2CConfig, PPOConfig, ReinforceConfig
+from neuroalign.zoo.configs import A2CConfig, AgentConfig, PPOConfig, ReinforceConfig
 
 __all__ = ["A2C", "PPO", "REINFORCE"]
 
@@ -180,35 +182,31 @@ def _readouts(raw: dict[str, torch.Tensor], cfg: object) -> dict[str, torch.Tens
 
 _ROLES = {"readout.pi": "actor", "readout.v": "critic"}
 
-REINFORCE = AgentSpec(
-    name="reinforce",
-    family="policy",
-    description="Monte-Carlo policy gradient with a learned value baseline",
-    config_cls=ReinforceConfig,
-    heads=lambda n_actions, cfg: {"pi": n_actions, "v": 1},
-    learn=_learn_reinforce,
-    readouts=_readouts,
-    roles=_ROLES,
-)
 
-PPO = AgentSpec(
-    name="ppo",
-    family="policy",
-    description="proximal policy optimisation (clipped), actor-critic with GAE",
-    config_cls=PPOConfig,
-    heads=lambda n_actions, cfg: {"pi": n_actions, "v": 1},
-    learn=_learn_ppo,
-    readouts=_readouts,
-    roles=_ROLES,
-)
+def _policy_spec(name: str, description: str, config_cls: type[AgentConfig],
+                 learn: Callable[[LearnContext], None]) -> AgentSpec:
+    """An actor-critic agent: policy head ``pi`` and value head ``v`` on the trunk."""
+    return AgentSpec(
+        name=name,
+        family="policy",
+        description=description,
+        config_cls=config_cls,
+        heads=lambda n_actions, cfg: {"pi": n_actions, "v": 1},
+        learn=learn,
+        readouts=_readouts,
+        roles=_ROLES,
+    )
 
-A2C = AgentSpec(
-    name="a2c",
-    family="policy",
-    description="advantage actor-critic: n-step returns, one update per rollout",
-    config_cls=A2CConfig,
-    heads=lambda n_actions, cfg: {"pi": n_actions, "v": 1},
-    learn=_learn_a2c,
-    readouts=_readouts,
-    roles=_ROLES,
+
+REINFORCE = _policy_spec(
+    "reinforce", "Monte-Carlo policy gradient with a learned value baseline",
+    ReinforceConfig, _learn_reinforce,
+)
+PPO = _policy_spec(
+    "ppo", "proximal policy optimisation (clipped), actor-critic with GAE",
+    PPOConfig, _learn_ppo,
+)
+A2C = _policy_spec(
+    "a2c", "advantage actor-critic: n-step returns, one update per rollout",
+    A2CConfig, _learn_a2c,
 )
