@@ -1,7 +1,10 @@
 """Calibration study of neuroalign.geometry on planted ground truth.
 
 Run: ``python benchmarks/bench_geometry.py`` (``--sessions 200`` by default;
-``--quick`` for a short smoke run). Prints
+``--quick`` for a short smoke run). Sessions have the default dataset's size
+(``neuroalign.simulate.DEFAULT_UNITS_PER_REGION`` units,
+``DEFAULT_TRIALS_PER_VALENCE`` trials per valence) unless ``--units`` /
+``--trials`` say otherwise. Prints
 
 1. recovery: for regions planted with a wall around danger (funnel around
    reward) and the reverse, the share of simulated sessions whose interval for
@@ -30,7 +33,11 @@ from scipy import stats
 
 from neuroalign.core.errors import InferenceError
 from neuroalign.geometry import valence_geometry
-from neuroalign.simulate.patterns import sample_condition_patterns
+from neuroalign.simulate import (
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
+    sample_condition_patterns,
+)
 
 VARIANTS = (("crossnobis", None), ("crossnobis", "eye"), ("euclidean", None))
 
@@ -117,10 +124,10 @@ def _table(rows: list[dict], planting: str, title: str) -> None:
               "holding the planted S")
 
 
-def _timing(n_boot: int, n_perm: int) -> None:
+def _timing(n_boot: int, n_perm: int, n_units: int, n_reps: int) -> None:
     import rsatoolbox
 
-    da = sample_condition_patterns("wall_danger", rng=1)
+    da = sample_condition_patterns("wall_danger", n_units=n_units, n_repetitions=n_reps, rng=1)
     t0 = time.perf_counter()
     repeats = 5
     for _ in range(repeats):
@@ -135,7 +142,7 @@ def _timing(n_boot: int, n_perm: int) -> None:
     t0 = time.perf_counter()
     for _ in range(n_ref):
         for v in (1, -1):
-            idx = rng.integers(0, 40, 40)
+            idx = rng.integers(0, n_reps, n_reps)
             sub = x[v][idx]  # (rep, approach, unit)
             _, k1, p = sub.shape
             keep = np.unique(idx, return_index=True)[1]  # distinct trials only
@@ -152,7 +159,7 @@ def _timing(n_boot: int, n_perm: int) -> None:
             _ = steps[0] / steps.sum()
     per_resample_ref = (time.perf_counter() - t0) / n_ref
     ref = per_resample_ref * (n_boot + n_perm)
-    print(f"\ntime per session (30 units, 40 trials/valence, K=5, n_boot={n_boot}, "
+    print(f"\ntime per session ({n_units} units, {n_reps} trials/valence, K=5, n_boot={n_boot}, "
           f"n_perm={n_perm}):")
     print(f"{'method':<52}{'seconds':>10}{'ratio':>10}")
     print(f"{'neuroalign valence_geometry (batched index arrays)':<52}{ours:>10.3f}{1.0:>10.1f}")
@@ -165,8 +172,9 @@ def _timing(n_boot: int, n_perm: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=200, help="sessions per planting")
-    parser.add_argument("--units", type=int, default=30)
-    parser.add_argument("--trials", type=int, default=40, help="trials per valence")
+    parser.add_argument("--units", type=int, default=DEFAULT_UNITS_PER_REGION)
+    parser.add_argument("--trials", type=int, default=DEFAULT_TRIALS_PER_VALENCE,
+                        help="trials per valence")
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--n-perm", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
@@ -203,7 +211,7 @@ def main() -> None:
     print(f"\n{len(jobs)} sessions x {len(VARIANTS)} distances in {elapsed:.1f} s "
           f"({elapsed / len(jobs) / len(VARIANTS):.3f} s per session and distance, "
           f"{args.workers} worker(s))")
-    _timing(args.n_boot, args.n_perm)
+    _timing(args.n_boot, args.n_perm, args.units, args.trials)
 
 
 if __name__ == "__main__":

@@ -38,9 +38,14 @@ _register_all()
 
 
 def main() -> None:
-    """Run the CLI; a :class:`NeuroalignError` exits with status 2 and its message."""
+    """Run the CLI.
+
+    Usage errors print the usage message and exit with status 2 (click's standalone
+    handling); a :class:`NeuroalignError` prints ``error: <message>`` and exits with
+    status 2 instead of a traceback.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except NeuroalignError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)

@@ -6,6 +6,9 @@ generative model and :mod:`neuroalign.simulate.model` for the math.
 
 from neuroalign.simulate.dataset import DEFAULT_DATASET, make_dataset, session_file_name
 from neuroalign.simulate.model import (
+    DEFAULT_NEUTRAL_TRIALS,
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
     PLANTINGS,
     RegionModel,
     make_region_model,
@@ -24,7 +27,10 @@ from neuroalign.simulate.patterns import (
 
 __all__ = [
     "DEFAULT_DATASET",
+    "DEFAULT_NEUTRAL_TRIALS",
     "DEFAULT_REGIONS",
+    "DEFAULT_TRIALS_PER_VALENCE",
+    "DEFAULT_UNITS_PER_REGION",
     "PLANTINGS",
     "TRIAL_TYPES",
     "RegionModel",

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from neuroalign.simulate.model import DEFAULT_TRIALS_PER_VALENCE, DEFAULT_UNITS_PER_REGION
+
 
 def register(app: typer.Typer) -> None:
     """Add this part's commands to the top-level ``app``."""
@@ -17,9 +19,10 @@ def register(app: typer.Typer) -> None:
         sessions: int = typer.Option(3, "--sessions", help="Number of sessions."),
         seed: int = typer.Option(0, "--seed", help="Dataset seed; the same seed gives the "
                                  "same files byte for byte."),
-        units: int = typer.Option(30, "--units", help="Units per region."),
-        trials: int = typer.Option(40, "--trials", help="Sucrose and shock trials each "
-                                   "per session."),
+        units: int = typer.Option(DEFAULT_UNITS_PER_REGION, "--units",
+                                  help="Units per region."),
+        trials: int = typer.Option(DEFAULT_TRIALS_PER_VALENCE, "--trials",
+                                   help="Sucrose and shock trials each per session."),
     ) -> None:
         """Write synthetic NWB sessions with planted valence geometry (marked SYNTHETIC).
 

@@ -11,7 +11,12 @@ from typing import Any
 
 from neuroalign.core.atomic import atomic_dir
 from neuroalign.core.provenance import neuroalign_version
-from neuroalign.simulate.model import check_positive_int
+from neuroalign.simulate.model import (
+    DEFAULT_NEUTRAL_TRIALS,
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
+    check_positive_int,
+)
 from neuroalign.simulate.nwb import DEFAULT_REGIONS, _umask, simulate_session
 
 __all__ = ["DEFAULT_DATASET", "make_dataset", "session_file_name"]
@@ -20,9 +25,9 @@ __all__ = ["DEFAULT_DATASET", "make_dataset", "session_file_name"]
 DEFAULT_DATASET: Mapping[str, Any] = {
     "n_sessions": 3,
     "seed": 20240101,
-    "n_units_per_region": 30,
-    "n_trials_per_valence": 40,
-    "n_neutral_trials": 20,
+    "n_units_per_region": DEFAULT_UNITS_PER_REGION,
+    "n_trials_per_valence": DEFAULT_TRIALS_PER_VALENCE,
+    "n_neutral_trials": DEFAULT_NEUTRAL_TRIALS,
 }
 
 

@@ -68,6 +68,9 @@ from neuroalign.core.contracts import VALENCE_NAMES, valence_code
 from neuroalign.core.errors import ValidationError
 
 __all__ = [
+    "DEFAULT_NEUTRAL_TRIALS",
+    "DEFAULT_TRIALS_PER_VALENCE",
+    "DEFAULT_UNITS_PER_REGION",
     "PLANTINGS",
     "RegionModel",
     "as_rng",
@@ -80,6 +83,14 @@ __all__ = [
 ]
 
 #: planting name -> wall fraction lambda per valence (``None``: no valence coding)
+#: units per simulated region: the one default size of every simulated population
+#: (``simulate_session``, ``make_dataset``, ``neuroalign simulate``, the samplers)
+DEFAULT_UNITS_PER_REGION = 40
+#: sucrose and shock trials each per session, i.e. repetitions per condition
+DEFAULT_TRIALS_PER_VALENCE = 60
+#: neutral trials per simulated session
+DEFAULT_NEUTRAL_TRIALS = 20
+
 PLANTINGS: Mapping[str, Mapping[int, float | None]] = {
     "wall_danger": {1: 0.0, -1: 1.0},
     "wall_reward": {1: 1.0, -1: 0.0},

@@ -35,6 +35,9 @@ from neuroalign.core.atomic import atomic_file
 from neuroalign.core.errors import OutputExistsError, ValidationError
 from neuroalign.core.provenance import neuroalign_version
 from neuroalign.simulate.model import (
+    DEFAULT_NEUTRAL_TRIALS,
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
     RegionModel,
     as_rng,
     check_planting,
@@ -147,9 +150,9 @@ def _spike_trains(
 def build_session(
     *,
     regions: Mapping[str, str] | None = None,
-    n_units_per_region: int = 30,
-    n_trials_per_valence: int = 40,
-    n_neutral_trials: int = 20,
+    n_units_per_region: int = DEFAULT_UNITS_PER_REGION,
+    n_trials_per_valence: int = DEFAULT_TRIALS_PER_VALENCE,
+    n_neutral_trials: int = DEFAULT_NEUTRAL_TRIALS,
     seed: int = 0,
     session_index: int = 0,
     bin_size: float = 0.25,
@@ -337,9 +340,9 @@ def simulate_session(
     path: str | os.PathLike[str],
     *,
     regions: Mapping[str, str] | None = None,
-    n_units_per_region: int = 30,
-    n_trials_per_valence: int = 40,
-    n_neutral_trials: int = 20,
+    n_units_per_region: int = DEFAULT_UNITS_PER_REGION,
+    n_trials_per_valence: int = DEFAULT_TRIALS_PER_VALENCE,
+    n_neutral_trials: int = DEFAULT_NEUTRAL_TRIALS,
     seed: int = 0,
     session_index: int = 0,
     overwrite: bool = False,
@@ -355,9 +358,10 @@ def simulate_session(
         Region -> planting (``"wall_danger"``, ``"wall_reward"``, ``"symmetric"``,
         ``"none"``); default :data:`DEFAULT_REGIONS`.
     n_units_per_region
-        Units per region.
+        Units per region (default :data:`DEFAULT_UNITS_PER_REGION`).
     n_trials_per_valence
-        Sucrose and shock trials each; ``n_neutral_trials`` neutral ones.
+        Sucrose and shock trials each (default :data:`DEFAULT_TRIALS_PER_VALENCE`);
+        ``n_neutral_trials`` neutral ones (:data:`DEFAULT_NEUTRAL_TRIALS`).
     seed, session_index
         Randomness: the same pair gives the same file, byte for byte.
     overwrite

@@ -17,6 +17,8 @@ from neuroalign.core.contracts import condition_coords, valence_code
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.simulate.model import (
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
     RegionModel,
     as_rng,
     check_positive_float,
@@ -100,8 +102,8 @@ def expected_patterns(
 
 def sample_condition_patterns(
     planting: str,
-    n_units: int = 30,
-    n_repetitions: int = 40,
+    n_units: int = DEFAULT_UNITS_PER_REGION,
+    n_repetitions: int = DEFAULT_TRIALS_PER_VALENCE,
     n_approach: int = 5,
     valences: Sequence[int | str] = (1, -1),
     bin_size: float = 0.25,
@@ -123,7 +125,10 @@ def sample_condition_patterns(
     planting
         ``"wall_danger"``, ``"wall_reward"``, ``"symmetric"`` or ``"none"``.
     n_units, n_repetitions
-        Population size and repetitions (trials) per condition.
+        Population size and repetitions (trials) per condition (defaults
+        :data:`~neuroalign.simulate.DEFAULT_UNITS_PER_REGION` and
+        :data:`~neuroalign.simulate.DEFAULT_TRIALS_PER_VALENCE`, the size of
+        the default dataset).
     n_approach
         ``K``: approach steps ``K, ..., 0`` (``K + 1`` per valence).
     valences
@@ -203,8 +208,8 @@ def sample_from_model(
 
 def patterns_from_activations(
     model_patterns: xr.DataArray | np.ndarray,
-    n_units: int = 30,
-    n_repetitions: int = 40,
+    n_units: int = DEFAULT_UNITS_PER_REGION,
+    n_repetitions: int = DEFAULT_TRIALS_PER_VALENCE,
     noise: float = 0.5,
     rng: np.random.Generator | int | None = None,
     *,

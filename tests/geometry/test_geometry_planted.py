@@ -11,13 +11,16 @@ from geometry_helpers import planted_means, sample_patterns
 
 from neuroalign.geometry import geometry_statistics, sharpness, valence_geometry
 from neuroalign.simulate import (
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
     expected_patterns,
     make_region_model,
     planted_sharpness,
     sample_condition_patterns,
 )
 
-N_UNITS, N_TRIALS = 30, 40  # the default dataset's size per region
+# the default dataset's size per region (one definition, in neuroalign.simulate)
+N_UNITS, N_TRIALS = DEFAULT_UNITS_PER_REGION, DEFAULT_TRIALS_PER_VALENCE
 
 
 def _sessions(planting: str, n: int, offset: int, **kwargs) -> list:
@@ -47,7 +50,7 @@ def test_planted_wall_gives_a_with_interval_excluding_zero(planting, sign):
     a = [r["A"] for r in results]
     assert all(sign * x.estimate > 0 for x in a)
     detected = np.mean([x.ci_low > 0 if sign > 0 else x.ci_high < 0 for x in a])
-    assert detected >= 0.9, detected
+    assert detected >= 0.95, detected  # the target rate of the full benchmark
 
 
 def test_symmetric_planting_is_calibrated():

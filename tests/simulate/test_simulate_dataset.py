@@ -14,7 +14,10 @@ from neuroalign.cli import app, main
 from neuroalign.core.errors import OutputExistsError, ValidationError
 from neuroalign.simulate import (
     DEFAULT_DATASET,
+    DEFAULT_NEUTRAL_TRIALS,
     DEFAULT_REGIONS,
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
     make_dataset,
     session_file_name,
     simulate_session,
@@ -31,6 +34,8 @@ def test_default_dataset_matches_its_manifest(sessions):
     assert manifest["synthetic"] is True
     assert manifest["seed"] == DEFAULT_DATASET["seed"]
     assert manifest["regions"] == dict(DEFAULT_REGIONS)
+    assert manifest["session_options"] == {
+        k: v for k, v in DEFAULT_DATASET.items() if k not in ("n_sessions", "seed")}
     files = sorted(p.name for p in sessions.glob("*.nwb"))
     assert files == sorted(manifest["sha256"]) and len(files) == 3
     total = 0
@@ -55,7 +60,8 @@ def test_default_sessions_are_synthetic_and_complete(sessions):
         with NWBHDF5IO(str(sessions / session_file_name(i)), "r") as io:
             nwb = io.read()
             assert nwb.session_description.startswith("SYNTHETIC")
-            assert len(nwb.units) == 90 and len(nwb.trials) == 100
+            assert len(nwb.units) == len(DEFAULT_REGIONS) * DEFAULT_UNITS_PER_REGION
+            assert len(nwb.trials) == 2 * DEFAULT_TRIALS_PER_VALENCE + DEFAULT_NEUTRAL_TRIALS
             assert json.loads(nwb.notes)["session_index"] == i
 
 
@@ -106,3 +112,37 @@ def test_cli_simulate_bad_count():
     result = CliRunner().invoke(app, ["simulate", "--out", "unused-dir", "--sessions", "0"])
     assert isinstance(result.exception, ValidationError)
     assert "n_sessions: got 0; expected a positive integer" in str(result.exception)
+
+
+def test_default_size_is_one_definition():
+    # the shipped dataset, the session writer, the sampler and the CLI share one size
+    import inspect
+
+    from neuroalign.simulate import sample_condition_patterns
+
+    assert (DEFAULT_UNITS_PER_REGION, DEFAULT_TRIALS_PER_VALENCE) == (40, 60)
+    assert DEFAULT_DATASET["n_units_per_region"] == DEFAULT_UNITS_PER_REGION
+    assert DEFAULT_DATASET["n_trials_per_valence"] == DEFAULT_TRIALS_PER_VALENCE
+    assert DEFAULT_DATASET["n_neutral_trials"] == DEFAULT_NEUTRAL_TRIALS
+    for fn, units, trials in ((simulate_session, "n_units_per_region", "n_trials_per_valence"),
+                              (sample_condition_patterns, "n_units", "n_repetitions")):
+        params = inspect.signature(fn).parameters
+        assert params[units].default == DEFAULT_UNITS_PER_REGION
+        assert params[trials].default == DEFAULT_TRIALS_PER_VALENCE
+    da = sample_condition_patterns("symmetric", rng=0)
+    assert da.sizes["unit"] == DEFAULT_UNITS_PER_REGION
+    assert da.sizes["repetition"] == DEFAULT_TRIALS_PER_VALENCE
+
+
+def test_cli_defaults_are_the_dataset_size(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_make_dataset(out, **kwargs):
+        seen.update(kwargs)
+        return []
+
+    monkeypatch.setattr("neuroalign.simulate.dataset.make_dataset", fake_make_dataset)
+    result = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert seen["n_units_per_region"] == DEFAULT_UNITS_PER_REGION
+    assert seen["n_trials_per_valence"] == DEFAULT_TRIALS_PER_VALENCE

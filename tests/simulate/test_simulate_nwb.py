@@ -11,7 +11,10 @@ from pynwb import NWBHDF5IO
 
 from neuroalign.core.errors import OutputExistsError, ValidationError
 from neuroalign.simulate import (
+    DEFAULT_NEUTRAL_TRIALS,
     DEFAULT_REGIONS,
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
     planted_sharpness,
     simulate_session,
 )
@@ -43,7 +46,7 @@ def test_file_opens_with_pynwb_and_holds_the_layout(default_session):
         electrodes = nwb.electrodes.to_dataframe()
         assert set(nwb.electrode_groups) == {f"shank_{r}" for r in DEFAULT_REGIONS}
         unit_elec = nwb.units["electrodes"][:]
-    assert len(units) == 90
+    assert len(units) == len(DEFAULT_REGIONS) * DEFAULT_UNITS_PER_REGION
     # every unit's electrode lies in the region of its planting
     region = np.asarray([e["location"].iloc[0] for e in unit_elec])
     assert set(electrodes["location"]) == set(DEFAULT_REGIONS)
@@ -53,7 +56,8 @@ def test_file_opens_with_pynwb_and_holds_the_layout(default_session):
     # amygdala trials layout
     assert {"start_time", "stop_time", "cue_time", "outcome_time", "trial_type"} <= set(trials)
     counts = trials["trial_type"].value_counts().to_dict()
-    assert counts == {"sucrose": 40, "shock": 40, "neutral": 20}
+    assert counts == {"sucrose": DEFAULT_TRIALS_PER_VALENCE, "shock": DEFAULT_TRIALS_PER_VALENCE,
+                      "neutral": DEFAULT_NEUTRAL_TRIALS}
     np.testing.assert_allclose(trials["outcome_time"] - trials["cue_time"], 1.5)
     assert (trials["start_time"] < trials["cue_time"]).all()
     assert (trials["outcome_time"] < trials["stop_time"]).all()
@@ -92,7 +96,9 @@ def test_ground_truth_round_trips(default_session):
         table = nwb.processing["ground_truth"]["planted_regions"].to_dataframe()
         units = nwb.units.to_dataframe()
     assert params["seed"] == 3 and params["regions"] == dict(DEFAULT_REGIONS)
-    assert params["n_units_per_region"] == 30 and params["bin_size"] == 0.25
+    assert params["n_units_per_region"] == DEFAULT_UNITS_PER_REGION
+    assert params["n_trials_per_valence"] == DEFAULT_TRIALS_PER_VALENCE
+    assert params["bin_size"] == 0.25
     assert list(table["region"]) == list(DEFAULT_REGIONS)
     for _, row in table.iterrows():
         assert row["planting"] == DEFAULT_REGIONS[row["region"]]
@@ -104,7 +110,7 @@ def test_ground_truth_round_trips(default_session):
     danger = np.stack(units["planted_rate_danger"].to_numpy())
     np.testing.assert_allclose(reward[:, 0], units["baseline_rate"])
     for i, region in enumerate(DEFAULT_REGIONS):
-        sl = slice(30 * i, 30 * (i + 1))
+        sl = slice(DEFAULT_UNITS_PER_REGION * i, DEFAULT_UNITS_PER_REGION * (i + 1))
         for traj in (reward[sl], danger[sl]):
             path = np.linalg.norm(np.diff(traj, axis=1), axis=0).sum()  # traj: (unit, a)
             assert path == pytest.approx(table["path_length_hz"].iloc[i])
