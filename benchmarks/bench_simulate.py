@@ -16,7 +16,12 @@ from hdmf.common import VectorData, VectorIndex
 from pynwb import NWBHDF5IO, NWBFile
 from pynwb.misc import Units
 
-from neuroalign.simulate import sample_condition_patterns, simulate_session
+from neuroalign.simulate import (
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
+    sample_condition_patterns,
+    simulate_session,
+)
 
 
 def _nwb() -> NWBFile:
@@ -76,7 +81,7 @@ def main() -> None:
         session = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(200):
-        sample_condition_patterns("symmetric", 30, 40, rng=i)
+        sample_condition_patterns("symmetric", rng=i)
     sampler = time.perf_counter() - t0
 
     print(f"units table: {args.units} units, {n_spikes:,} spikes")
@@ -84,8 +89,9 @@ def main() -> None:
     print(f"{'pynwb add_unit loop (reference), build + write':52s} {loop:9.3f} {1.0:8.2f}")
     print(f"{'bulk VectorData + VectorIndex, build + write':52s} {bulk:9.3f} "
           f"{loop / bulk:7.1f}x")
-    print(f"{'simulate_session, default size (90 units, 100 trials)':52s} {session:9.3f}")
-    print(f"{'sample_condition_patterns x 200 (30 units x 40 reps)':52s} {sampler:9.3f}")
+    size = f"{DEFAULT_UNITS_PER_REGION} units/region, {DEFAULT_TRIALS_PER_VALENCE} trials/valence"
+    print(f"{'simulate_session, default size (' + size + ')':52s} {session:9.3f}")
+    print(f"{'sample_condition_patterns x 200 (default size)':52s} {sampler:9.3f}")
 
 
 if __name__ == "__main__":
