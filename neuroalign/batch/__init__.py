@@ -1,3 +1,55 @@
-"""neuroalign.batch."""
+"""neuroalign.batch: grids of comparisons on dask.distributed, resumable and fault tolerant.
 
-__all__: list[str] = []
+A batch config names (agents x tasks x seeds x layers) x (sources x regions) x measures;
+:func:`run_batch` computes every cell with the per-cell function of ``neuroalign run``
+on a dask cluster and stores one Parquet part per finished cell; :func:`load_results`
+reads them back as one DataFrame.
+"""
+
+from neuroalign.batch.config import (
+    BatchConfig,
+    EngineSpec,
+    SourceSpec,
+    config_help,
+    load_config,
+    validate_config,
+)
+from neuroalign.batch.plan import Cell, expand_cells, file_fingerprint, source_identity
+from neuroalign.batch.runner import (
+    BatchSummary,
+    plan_batch,
+    run_batch,
+    run_serial,
+    slurm_cluster,
+)
+from neuroalign.batch.store import BatchStatus, BatchStore, load_results
+from neuroalign.batch.worker import WorkerCache, worker_cache
+
+__all__ = [
+    "BatchConfig",
+    "BatchStatus",
+    "BatchStore",
+    "BatchSummary",
+    "Cell",
+    "EngineSpec",
+    "SourceSpec",
+    "WorkerCache",
+    "batch_status",
+    "config_help",
+    "expand_cells",
+    "file_fingerprint",
+    "load_config",
+    "load_results",
+    "plan_batch",
+    "run_batch",
+    "run_serial",
+    "slurm_cluster",
+    "source_identity",
+    "validate_config",
+    "worker_cache",
+]
+
+
+def batch_status(root: str) -> BatchStatus:
+    """Done / failed / pending counts of the batch folder ``root``."""
+    return BatchStore(root).status()

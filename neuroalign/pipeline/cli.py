@@ -1,9 +1,91 @@
-"""Command-line commands of ``neuroalign.pipeline``."""
+"""Command-line commands of ``neuroalign.pipeline``: ``neuroalign run``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from neuroalign.pipeline.config import config_help
+
+_RUN_HELP = (
+    "Compare every zoo agent layer with every session/region and write a report.\n\n"
+    "Without CONFIG it runs the shipped synthetic sessions (data/sessions) against the "
+    "shipped zoo (data/zoo). CONFIG is a YAML file with any of the fields below; options "
+    "given on the command line override it. The report folder holds results.parquet, "
+    "results.csv, summary.csv, figures/*.png, a self-contained report.html, config.yaml "
+    "and manifest.json; it is written to a temporary folder and renamed into place when "
+    "complete.\n\n"
+    "Config fields (YAML):\n\n"
+)
+
+
+def _help_text() -> str:
+    from rich.markup import escape
+
+    lines = config_help().splitlines()
+    # one paragraph per field so that every help renderer keeps them apart
+    return escape(_RUN_HELP + "\n\n".join(f"- {line.strip()}" for line in lines))
+
+
+def _print_summary(result: Any, console: Any) -> None:
+    """A compact table (fits 80 columns): intervals and families on second lines."""
+    from rich.table import Table
+
+    from neuroalign.report import summary_table
+
+    table = summary_table(result.results)
+    if len(table):
+        view = Table(title="Best-matching agent layer per region\n(mean over sessions; "
+                           "A = S_danger - S_reward)")
+        main = next((c for c in ("rsa", "cka", "shape") if c in table.columns), None)
+        cols = [c for c in ("region", "best match", main, "ceiling", "A region")
+                if c in table.columns]
+        for col in cols:
+            view.add_column(col, justify="left" if col in ("region", "best match") else "right")
+        for rec in table.to_dict("records"):
+            cells = []
+            for col in cols:
+                text = str(rec.get(col, ""))
+                if col == "best match" and rec.get("family"):
+                    text += f"\n({rec['family']})"
+                cells.append(text.replace(" [", "\n["))
+            view.add_row(*cells)
+        console.print(view)
+    console.print(
+        f"{result.n_cells} cells, {len(result.results)} rows in {result.elapsed_s:.1f} s. "
+        f"Report: [bold]{result.out / 'report.html'}[/bold]"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this part's commands to the top-level ``app``."""
+
+    @app.command("run", help=_help_text())
+    def run_command(
+        config: Path | None = typer.Argument(
+            None, help="YAML config (default: the shipped sessions and zoo).",
+            show_default=False),
+        out: Path | None = typer.Option(
+            None, "--out", help="Report folder (default: the config's `output`)."),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Replace an existing report folder."),
+        n_boot: int | None = typer.Option(None, "--n-boot", help="Override n_boot."),
+        n_perm: int | None = typer.Option(None, "--n-perm", help="Override n_perm."),
+        seed: int | None = typer.Option(None, "--seed", help="Override seed."),
+        no_figures: bool = typer.Option(
+            False, "--no-figures", help="Tables and HTML only, no figures."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    ) -> None:
+        from rich.console import Console
+
+        from neuroalign.pipeline.config import load_config
+        from neuroalign.pipeline.run import run_pipeline
+
+        overrides = {k: v for k, v in (("n_boot", n_boot), ("n_perm", n_perm),
+                                       ("seed", seed)) if v is not None}
+        cfg = load_config(config, overrides=overrides)
+        result = run_pipeline(cfg, out=out, overwrite=overwrite, progress=not quiet,
+                              console=Console(stderr=True), figures=not no_figures)
+        _print_summary(result, Console())

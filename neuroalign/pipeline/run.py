@@ -1,0 +1,328 @@
+"""The main job: every agent/layer against every session/region, then the report.
+
+:func:`run_pipeline` validates the configuration against the zoo and the data
+*before* it computes anything, computes every cell with
+:func:`~neuroalign.pipeline.cell.compute_cell`, and writes the report folder
+atomically: everything is built in a hidden temporary folder beside the target
+and renamed into place only when complete, so an interrupted run leaves no
+half-written report.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from neuroalign.core.atomic import atomic_dir, prepare_output_dir
+from neuroalign.core.errors import ConfigError, DataError
+from neuroalign.pipeline.cell import ROW_COLUMNS, compute_cell
+from neuroalign.pipeline.config import RunConfig
+from neuroalign.pipeline.loaders import load_brain_patterns, model_patterns_by_layer
+
+__all__ = [
+    "ModelKey",
+    "RunInputs",
+    "RunResult",
+    "compute_all",
+    "load_inputs",
+    "resolve_agents",
+    "run_pipeline",
+]
+
+#: (agent, family, task, seed, layer)
+ModelKey = tuple[str, str, str, int, str]
+
+
+@dataclass
+class RunInputs:
+    """Everything a run compares: brain and model patterns, keyed by who they are."""
+
+    brain: dict[tuple[str, str], xr.DataArray]
+    models: dict[ModelKey, xr.DataArray]
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """What :func:`run_pipeline` made."""
+
+    out: Path
+    results: pd.DataFrame
+    elapsed_s: float
+    n_cells: int
+    figures: list[Path]
+
+
+def _zoo_table() -> list[dict[str, Any]]:
+    from neuroalign.zoo import list_agents
+
+    table = []
+    for entry in list_agents():
+        rec = entry if isinstance(entry, dict) else getattr(entry, "__dict__", {})
+        table.append(dict(rec))
+    return table
+
+
+def resolve_agents(config: RunConfig) -> list[tuple[str, str, str, int, list[str] | None]]:
+    """``(agent, family, task, seed, layers)`` for every configured agent and seed.
+
+    Raises
+    ------
+    ConfigError
+        An agent not in the zoo, a task it was not made for, or a seed with no
+        shipped checkpoint; the message lists what is available.
+    """
+    zoo = {str(rec["name"]): rec for rec in _zoo_table()}
+    specs = config.agents
+    if specs is None:
+        from neuroalign.pipeline.config import AgentSpec
+
+        # the default: every agent with a shipped Pavlovian checkpoint (never train)
+        specs = [AgentSpec(name=name) for name, rec in zoo.items()
+                 if "pavlovian" in _tasks_of(rec) and _seeds_of(rec, "pavlovian")]
+        if not specs:
+            raise ConfigError("agents: no zoo agent has a shipped checkpoint on the pavlovian "
+                              f"task; zoo agents: {sorted(zoo)}")
+    out = []
+    for i, spec in enumerate(specs):
+        if spec.name not in zoo:
+            raise ConfigError(
+                f"agents[{i}].name: {spec.name!r} is not in the zoo; available: {sorted(zoo)}"
+            )
+        rec = zoo[spec.name]
+        tasks = _tasks_of(rec)
+        if tasks and spec.task not in tasks:
+            raise ConfigError(
+                f"agents[{i}].task: {spec.task!r} is not a task of {spec.name!r}; "
+                f"available: {sorted(tasks)}"
+            )
+        shipped = _seeds_of(rec, spec.task)
+        seeds = list(spec.seeds) if spec.seeds is not None else shipped[:1]
+        if not seeds:
+            raise ConfigError(
+                f"agents[{i}]: {spec.name!r} has no shipped checkpoint on {spec.task!r}; "
+                f"name `seeds` and train them first (`neuroalign zoo train {spec.name} "
+                f"--task {spec.task} --seed S`)"
+            )
+        missing = [s for s in seeds if not _has_checkpoint(spec.name, spec.task, s)]
+        if missing:
+            raise ConfigError(
+                f"agents[{i}].seeds: {missing} have no shipped or cached checkpoint for "
+                f"{spec.name!r} on {spec.task!r}; shipped seeds: {shipped}. Train one with "
+                f"`neuroalign zoo train {spec.name} --task {spec.task} --seed {missing[0]}`"
+            )
+        family = str(rec.get("family", ""))
+        for seed in seeds:
+            out.append((spec.name, family, spec.task, int(seed),
+                        list(spec.layers) if spec.layers else None))
+    return out
+
+
+def _has_checkpoint(agent: str, task: str, seed: int) -> bool:
+    """Whether a shipped or cached checkpoint exists (a run never trains silently)."""
+    from neuroalign.zoo import checkpoint_path
+
+    return checkpoint_path(agent, task, int(seed)) is not None
+
+
+def _tasks_of(rec: dict[str, Any]) -> list[str]:
+    tasks = rec.get("tasks", [])
+    return [str(t) for t in (tasks if not isinstance(tasks, str) else [tasks])]
+
+
+def _seeds_of(rec: dict[str, Any], task: str) -> list[int]:
+    seeds = rec.get("shipped_seeds", rec.get("seeds", []))
+    if isinstance(seeds, dict):
+        seeds = seeds.get(task, [])
+    return sorted(int(s) for s in seeds)
+
+
+@contextmanager
+def _progress(enabled: bool, console: Any) -> Iterator[Any]:
+    """A rich progress display (or a silent stand-in when disabled)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                  transient=False) as prog:
+        yield prog
+
+
+def _advance(prog: Any, task: Any, description: str | None = None) -> None:
+    if prog is not None:
+        prog.update(task, advance=1, **({"description": description} if description else {}))
+
+
+def _add_task(prog: Any, description: str, total: int) -> Any:
+    return prog.add_task(description, total=total) if prog is not None else None
+
+
+def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
+    """Load every session/region and probe every agent/layer of ``config``.
+
+    Raises
+    ------
+    ConfigError
+        A configured region that no session of its source has, an agent not in
+        the zoo, or two sources yielding the same session name.
+    DataError
+        No session/region with at least ``min_units`` units.
+    """
+    agents = resolve_agents(config)  # zoo check first: cheap and most common mistake
+    sources = config.resolved_sources()
+    brain: dict[tuple[str, str], xr.DataArray] = {}
+    task = _add_task(prog, "loading sessions", len(sources))
+    for i, spec in enumerate(sources):
+        got = load_brain_patterns(spec.model_copy(update={"regions": None}),
+                                  n_approach=config.n_approach,
+                                  valences=tuple(config.valences), min_units=config.min_units,
+                                  cache_dir=config.cache_dir)
+        if spec.regions:
+            found = {region for _, region in got}
+            missing = [r for r in spec.regions if r not in found]
+            if missing:
+                raise ConfigError(
+                    f"sources[{i}].regions: {missing} in no session of {spec.path} (with at "
+                    f"least min_units={config.min_units} units); regions found: "
+                    f"{sorted(found) or 'none'}"
+                )
+            got = {k: v for k, v in got.items() if k[1] in spec.regions}
+        clash = sorted(set(got) & set(brain))
+        if clash:
+            raise ConfigError(
+                f"sources[{i}]: session/region {clash[0]} already comes from another source; "
+                "set a distinct `session` name"
+            )
+        brain.update(got)
+        _advance(prog, task)
+    if not brain:
+        raise DataError(
+            f"no session has a region with at least min_units={config.min_units} units and "
+            f"trials of every valence in {list(config.valences)}"
+        )
+    models: dict[ModelKey, xr.DataArray] = {}
+    task = _add_task(prog, "probing agents", len(agents))
+    for name, family, agent_task, seed, layers in agents:
+        by_layer = model_patterns_by_layer(name, agent_task, seed, layers,
+                                           include_neutral=0 in config.valences)
+        for layer, da in by_layer.items():
+            models[(name, family, agent_task, seed, layer)] = da
+        _advance(prog, task)
+    return RunInputs(brain=brain, models=models, sources=[s.path for s in sources])
+
+
+def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> pd.DataFrame:
+    """Every cell of ``inputs`` as one tidy results table (columns of ``ROW_COLUMNS``)."""
+    cells = [(mk, bk) for mk in inputs.models for bk in inputs.brain]
+    task = _add_task(prog, "comparing", len(cells))
+    rows: list[dict[str, Any]] = []
+    options = config.cell_options()
+    for (agent, family, agent_task, seed, layer), (session, region) in cells:
+        meta = {"agent": agent, "family": family, "task": agent_task, "seed": seed,
+                "layer": layer, "session": session, "region": region}
+        rows += compute_cell(
+            inputs.models[(agent, family, agent_task, seed, layer)],
+            inputs.brain[(session, region)], list(config.measures),
+            n_boot=config.n_boot, n_perm=config.n_perm, seed=config.seed, meta=meta,
+            options=options,
+        )
+        _advance(prog, task, f"comparing {agent}/{layer} ~ {session}/{region}")
+    frame = pd.DataFrame(rows)
+    return frame[[c for c in ROW_COLUMNS if c in frame.columns]
+                 + [c for c in frame.columns if c not in ROW_COLUMNS]]
+
+
+def run_pipeline(
+    config: RunConfig | None = None,
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    console: Any = None,
+    figures: bool = True,
+) -> RunResult:
+    """Run the main job and write its report folder.
+
+    Parameters
+    ----------
+    config
+        The run configuration (default: every default, i.e. the shipped
+        sessions and zoo).
+    out
+        Report folder (default: ``config.output``). Refused if it exists with
+        content, unless ``overwrite``.
+    overwrite
+        Replace an existing report folder (only once the new one is complete).
+    progress
+        Show rich progress bars on ``console``.
+    console
+        A :class:`rich.console.Console` (default: standard error).
+    figures
+        Draw the figures (PNG) and embed them in ``report.html``.
+
+    Returns
+    -------
+    RunResult
+        The report folder, the results table, the elapsed time and the figures.
+    """
+    from neuroalign.report import write_report
+
+    config = config if config is not None else RunConfig()
+    target = Path(out if out is not None else config.output)
+    prepare_output_dir(target, overwrite=overwrite)  # refuse before any work
+    if console is None and progress:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+    start = time.perf_counter()
+    with _progress(progress, console) as prog, _single_threaded_blas():
+        inputs = load_inputs(config, prog=prog)
+        results = compute_all(config, inputs, prog=prog)
+        elapsed = time.perf_counter() - start
+        with atomic_dir(target, overwrite=overwrite) as tmp:
+            _ordinary_permissions(tmp)
+            figs = write_report(tmp, results, inputs, config, elapsed_s=elapsed,
+                                figures=figures, prog=prog)
+    elapsed = time.perf_counter() - start
+    return RunResult(out=target, results=results, elapsed_s=elapsed,
+                     n_cells=len(inputs.models) * len(inputs.brain),
+                     figures=[target / f.relative_to(tmp) for f in figs])
+
+
+@contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Run the many small matrix operations of a run on one BLAS thread each.
+
+    The matrices of a cell are small (conditions x units); multi-threaded BLAS
+    only adds contention there, which on a busy machine made the shape metric
+    50 times slower in wall time. Restored on exit.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _ordinary_permissions(folder: Path) -> None:
+    """Give the (private, mkdtemp-made) report folder the permissions of a new folder."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)

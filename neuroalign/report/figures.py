@@ -1,0 +1,325 @@
+"""Figures of the report (matplotlib, Agg backend; every function returns a Figure).
+
+- :func:`plot_rdms`: RDMs side by side (each region next to its best-matching agent);
+- :func:`plot_approach_profiles`: the wall/funnel picture, cumulative path per valence;
+- :func:`plot_trajectories`: condition means along the approach in two PCA dimensions;
+- :func:`plot_similarity_matrix`: agent/layer x region similarity, with the noise ceiling;
+- :func:`plot_asymmetry`: valence asymmetry ``A`` of every region and agent, with intervals.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state,
+no global backend switch), so they work the same in scripts, workers and
+notebooks. Colours are fixed across figures: reward green, danger red, neutral grey;
+value-learners blue, policy-learners orange.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+__all__ = [
+    "FAMILY_COLORS",
+    "VALENCE_COLORS",
+    "pca_2d",
+    "plot_approach_profiles",
+    "plot_asymmetry",
+    "plot_rdms",
+    "plot_similarity_matrix",
+    "plot_trajectories",
+]
+
+VALENCE_COLORS: dict[str, str] = {"reward": "#1a9850", "danger": "#d73027", "neutral": "#7f7f7f"}
+FAMILY_COLORS: dict[str, str] = {"value": "#2c7bb6", "policy": "#e66101", "brain": "#4d4d4d"}
+
+
+def _grid(n: int, ncols: int, size: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows + 0.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def _short_labels(labels: Sequence[str]) -> list[str]:
+    """``"reward:3"`` -> ``"R3"``, ``"danger:0"`` -> ``"D0"`` (axis ticks)."""
+    return [f"{str(lab).split(':')[0][:1].upper()}{str(lab).split(':')[-1]}" for lab in labels]
+
+
+def plot_rdms(pairs: Sequence[tuple[str, xr.DataArray, str, xr.DataArray]],
+              *, suptitle: str = "") -> Figure:
+    """Each row: a brain RDM and a model RDM side by side, same colour scale per matrix.
+
+    Parameters
+    ----------
+    pairs
+        ``(left title, left RDM, right title, right RDM)`` per row; RDMs are
+        ``condition x condition`` DataArrays with a ``label`` coord. Each RDM
+        is shown as ranks scaled to [0, 1] (what a Spearman RSA compares), so
+        the two sides share one colour scale.
+    suptitle
+        Figure title.
+    """
+    fig, axes = _grid(2 * len(pairs), 2, (3.4, 3.3))
+    image = None
+    for row, (lt, left, rt, right) in enumerate(pairs):
+        for col, (title, rdm) in enumerate(((lt, left), (rt, right))):
+            ax = axes[row, col]
+            values = np.asarray(rdm.values, dtype=float)
+            n = values.shape[0]
+            iu = np.triu_indices(n, 1)
+            ranks = np.full_like(values, np.nan)
+            order = pd.Series(values[iu]).rank().to_numpy()
+            scaled = (order - 1) / max(order.size - 1, 1)
+            ranks[iu] = scaled
+            ranks.T[iu] = scaled
+            np.fill_diagonal(ranks, 0.0)
+            image = ax.imshow(ranks, cmap="viridis", vmin=0, vmax=1)
+            labels = (np.asarray(rdm["label"].values) if "label" in rdm.coords
+                      else np.arange(n).astype(str))
+            ticks = _short_labels(labels)
+            ax.set_xticks(range(n), ticks, rotation=90, fontsize=6)
+            ax.set_yticks(range(n), ticks, fontsize=6)
+            valences = [str(lab).split(":")[0] for lab in labels]
+            for i in range(1, n):
+                if valences[i] != valences[i - 1]:
+                    ax.axhline(i - 0.5, color="white", lw=1.5)
+                    ax.axvline(i - 0.5, color="white", lw=1.5)
+            ax.set_title(title, fontsize=8)
+    if image is not None:
+        cbar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.5, pad=0.02)
+        cbar.set_label("dissimilarity (rank, 0 = most similar)", fontsize=8)
+    fig.suptitle(suptitle or "Representational dissimilarity matrices\n"
+                 "(R = reward, D = danger; number = steps before the outcome)", fontsize=10)
+    return fig
+
+
+def plot_approach_profiles(profiles: Mapping[str, xr.Dataset],
+                           subtitles: Mapping[str, str] | None = None,
+                           *, ncols: int = 4) -> Figure:
+    """The wall/funnel picture: share of the path covered, per valence, as the outcome nears.
+
+    Parameters
+    ----------
+    profiles
+        Panel title -> ``GeometryResult.profiles`` (a Dataset over
+        ``(valence, approach)`` with ``path_fraction`` and its ``_ci_low`` /
+        ``_ci_high``).
+    subtitles
+        Optional second title line per panel (e.g. the sharpness values).
+    ncols
+        Panels per row.
+
+    Notes
+    -----
+    The x axis runs from the start of the approach (``K`` steps before the
+    outcome) to the outcome (0). A *funnel* climbs steadily (dashed diagonal:
+    equal steps); a *wall* stays low and jumps in the last step.
+    """
+    fig, axes = _grid(len(profiles), ncols, (3.3, 3.1))
+    for ax, (title, ds) in zip(axes.ravel(), profiles.items(), strict=False):
+        approach = np.asarray(ds["approach"].values, dtype=float)
+        k = float(approach.max())
+        ax.plot([k, 0], [0, 1], ls="--", lw=0.8, color="0.6", label="equal steps (funnel)")
+        for i, name in enumerate(np.asarray(ds["valence_name"].values).astype(str)):
+            color = VALENCE_COLORS.get(name, "k")
+            est = ds["path_fraction"].values[i]
+            low = ds["path_fraction_ci_low"].values[i]
+            high = ds["path_fraction_ci_high"].values[i]
+            ax.plot(approach, est, marker="o", ms=3, color=color, label=name)
+            if np.isfinite(low).any():
+                ax.fill_between(approach, low, high, color=color, alpha=0.2, lw=0)
+        ax.set_xlim(k + 0.2, -0.2)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xticks(approach)
+        ax.set_xlabel("steps before outcome", fontsize=8)
+        ax.set_ylabel("share of path covered", fontsize=8)
+        sub = (subtitles or {}).get(title)
+        ax.set_title(f"{title}\n{sub}" if sub else title, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", fontsize=8, frameon=False, ncol=3)
+    fig.suptitle("Approach profiles: a wall jumps at the outcome, a funnel climbs steadily "
+                 "(bands: bootstrap interval)", fontsize=10)
+    return fig
+
+
+def pca_2d(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Project condition means ``(condition, unit)`` on their first two principal axes.
+
+    Returns
+    -------
+    (scores, explained)
+        ``(condition, 2)`` coordinates and the share of variance of each axis.
+    """
+    x = np.asarray(means, dtype=float)
+    x = x - x.mean(axis=0, keepdims=True)
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    var = s**2
+    explained = var[:2] / var.sum() if var.sum() > 0 else np.zeros(2)
+    scores = x @ vt[:2].T
+    if scores.shape[1] < 2:
+        scores = np.pad(scores, ((0, 0), (0, 2 - scores.shape[1])))
+        explained = np.pad(explained, (0, 2 - explained.size))
+    return scores, explained
+
+
+def plot_trajectories(patterns: Mapping[str, xr.DataArray], *, ncols: int = 4) -> Figure:
+    """Condition means along the approach, per valence, in each panel's own PCA plane.
+
+    Parameters
+    ----------
+    patterns
+        Panel title -> patterns ``(repetition?, condition, unit)`` with
+        ``valence`` and ``approach`` coords on ``condition``.
+    """
+    from neuroalign.core.contracts import VALENCE_NAMES
+
+    fig, axes = _grid(len(patterns), ncols, (3.0, 2.9))
+    for ax, (title, da) in zip(axes.ravel(), patterns.items(), strict=False):
+        means = da.mean("repetition") if "repetition" in da.dims else da
+        means = means.transpose("condition", "unit")
+        scores, explained = pca_2d(means.values)
+        valence = np.asarray(da["valence"].values).astype(int)
+        approach = np.asarray(da["approach"].values).astype(int)
+        for v in dict.fromkeys(valence.tolist()):
+            idx = np.flatnonzero(valence == v)
+            idx = idx[np.argsort(-approach[idx])]  # start of the approach first
+            name = VALENCE_NAMES.get(v, str(v))
+            color = VALENCE_COLORS.get(name, "k")
+            ax.plot(scores[idx, 0], scores[idx, 1], "-", color=color, lw=1.2, label=name)
+            ax.scatter(scores[idx, 0], scores[idx, 1], s=8 + 6 * approach[idx], color=color,
+                       alpha=0.6, lw=0)
+            ax.scatter(scores[idx[-1], 0], scores[idx[-1], 1], marker="*", s=90,
+                       color=color, edgecolor="k", lw=0.5, zorder=3)
+        ax.set_xlabel(f"PC1 ({explained[0]:.0%})", fontsize=8)
+        ax.set_ylabel(f"PC2 ({explained[1]:.0%})", fontsize=8)
+        ax.set_title(title, fontsize=8)
+        ax.tick_params(labelsize=7)
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", fontsize=8, frameon=False, ncol=2)
+    fig.suptitle("Trajectories of condition means along the approach, first two principal "
+                 "components\n(larger dots: further from the outcome; star: the outcome step)",
+                 fontsize=10)
+    return fig
+
+
+def plot_similarity_matrix(matrix: pd.DataFrame, *, ceiling: pd.Series | None = None,
+                           lower: pd.DataFrame | None = None,
+                           upper: pd.DataFrame | None = None,
+                           families: Mapping[str, str] | None = None,
+                           title: str = "", value_label: str = "similarity",
+                           distance: bool = False) -> Figure:
+    """Agent/layer (rows) x region (columns) heatmap, with the noise ceiling as a last row.
+
+    Parameters
+    ----------
+    matrix
+        Estimates; index = model rows (e.g. ``"dqn / trunk.1"``), columns = regions.
+    ceiling
+        Lower bound of the noise ceiling per region (shown in its own row).
+    lower, upper
+        Interval bounds with the shape of ``matrix`` (written in each cell).
+    families
+        Row label -> ``"value"`` or ``"policy"`` (colours the row labels).
+    title, value_label
+        Figure title and colour-bar label.
+    distance
+        The values are distances (>= 0, lower = more similar): a sequential
+        colour scale from 0, darker for more similar. Similarities use a fixed
+        diverging scale from -1 to 1, so colours mean the same in every report.
+    """
+    rows = list(matrix.index)
+    cols = list(matrix.columns)
+    values = matrix.to_numpy(dtype=float)
+    if ceiling is not None:
+        values = np.vstack([values, ceiling.reindex(cols).to_numpy(dtype=float)[None, :]])
+    finite = values[np.isfinite(values)]
+    if distance:
+        vmin, vmax = 0.0, max(float(finite.max()) if finite.size else 1.0, 1e-12)
+        cmap = "magma"
+    else:
+        vmin, vmax, cmap = -1.0, 1.0, "RdBu_r"
+    height = 0.42 * values.shape[0] + 1.9
+    fig = Figure(figsize=(1.3 * len(cols) + 3.8, height), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            val = values[i, j]
+            if not np.isfinite(val):
+                continue
+            text = f"{val:.2f}"
+            if lower is not None and upper is not None and i < len(rows):
+                lo, hi = lower.iloc[i, j], upper.iloc[i, j]
+                if np.isfinite(lo) and np.isfinite(hi):
+                    text += f"\n[{lo:.2f}, {hi:.2f}]"
+            dark = val < 0.5 * vmax if distance else abs(val) > 0.6
+            ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
+                    color="white" if dark else "black")
+    labels = [*rows, "noise ceiling (lower)"] if ceiling is not None else rows
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xticks(range(len(cols)), cols, fontsize=8, rotation=30, ha="right")
+    for tick, label in zip(ax.get_yticklabels(), labels, strict=True):
+        family = (families or {}).get(label)
+        if family in FAMILY_COLORS:
+            tick.set_color(FAMILY_COLORS[family])
+            tick.set_fontweight("bold")
+    if ceiling is not None:
+        ax.axhline(len(rows) - 0.5, color="k", lw=1.5)
+    cbar = fig.colorbar(image, ax=ax, shrink=0.8)
+    cbar.set_label(value_label, fontsize=8)
+    ax.set_title(title, fontsize=9, wrap=True)
+    if families:
+        fig.text(0.01, 0.005, "row labels: blue = value-learner, orange = policy-learner",
+                 fontsize=7, color="0.3")
+    return fig
+
+
+def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
+    """Forest plot of the valence asymmetry ``A = S_danger - S_reward`` with intervals.
+
+    Parameters
+    ----------
+    table
+        One row per entity with columns ``name``, ``group`` (``"brain"``,
+        ``"value"`` or ``"policy"``), ``estimate``, ``ci_low``, ``ci_high`` and
+        ``p_value``.
+    """
+    table = table.reset_index(drop=True)
+    n = len(table)
+    fig = Figure(figsize=(6.8, 0.34 * n + 1.8), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(n)[::-1]
+    for yi, row in zip(y, table.itertuples(index=False), strict=True):
+        color = FAMILY_COLORS.get(str(row.group), "k")
+        if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
+            ax.plot([row.ci_low, row.ci_high], [yi, yi], color=color, lw=2.2, alpha=0.8)
+        ax.plot(row.estimate, yi, "o", color=color, ms=5, mec="k", mew=0.5)
+        star = "*" if np.isfinite(row.p_value) and row.p_value < 0.05 else ""
+        ptext = f"p={row.p_value:.3g}{star}" if np.isfinite(row.p_value) else ""
+        ax.text(1.04, yi, ptext, va="center", fontsize=6.5,
+                transform=ax.get_yaxis_transform())
+    ax.axvline(0, color="0.4", lw=0.8)
+    ax.set_yticks(y, table["name"].tolist(), fontsize=7)
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_xlabel("A = S_danger − S_reward\n← reward sharper (wall around reward)     "
+                  "danger sharper (wall around danger) →", fontsize=8)
+    handles = [Line2D([], [], color=FAMILY_COLORS[g], lw=3, label=lab)
+               for g, lab in (("brain", "brain region"), ("value", "value-learner"),
+                              ("policy", "policy-learner"))
+               if g in set(table["group"].astype(str))]
+    fig.legend(handles=handles, fontsize=7, loc="outside lower center", frameon=False,
+               ncol=len(handles))
+    ax.set_title(title or "Valence asymmetry with bootstrap intervals "
+                 "(p: valence-label permutation)", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    return fig

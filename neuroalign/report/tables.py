@@ -1,0 +1,163 @@
+"""Summaries of a results table (one row per agent x layer x session x region x measure).
+
+Aggregates average the per-cell estimates (and interval bounds) over sessions
+and seeds; they are summaries for reading, not pooled inferences. The full,
+per-cell numbers stay in ``results.parquet``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "asymmetry_table",
+    "best_matches",
+    "family_table",
+    "model_label",
+    "similarity_matrix",
+    "summary_table",
+]
+
+_VALUE_COLS = ["estimate", "ci_low", "ci_high", "p_value", "ceiling_low", "ceiling_high"]
+
+
+def model_label(agent: str, layer: str) -> str:
+    """Row label of one agent layer, e.g. ``"dqn / trunk.1"``."""
+    return f"{agent} / {layer}"
+
+
+def _measure(results: pd.DataFrame, measure: str) -> pd.DataFrame:
+    sub = results[results["measure"] == measure]
+    if sub.empty:
+        known = sorted(results["measure"].unique().tolist())
+        raise KeyError(f"measure {measure!r} not in the results; measures: {known}")
+    return sub
+
+
+def similarity_matrix(results: pd.DataFrame, measure: str) -> dict[str, object]:
+    """Agent/layer x region matrices of one comparison measure, averaged over sessions and seeds.
+
+    Returns
+    -------
+    dict
+        ``estimate``, ``ci_low``, ``ci_high`` (DataFrames, index model label,
+        columns region), ``ceiling_low`` and ``ceiling_high`` (Series per region),
+        ``families`` (model label -> family).
+    """
+    sub = _measure(results, measure).copy()
+    sub["model"] = [model_label(a, la) for a, la in zip(sub["agent"], sub["layer"], strict=True)]
+    order = list(dict.fromkeys(sub.sort_values(["family", "agent"], kind="stable")["model"]))
+    out: dict[str, object] = {}
+    for col in ("estimate", "ci_low", "ci_high"):
+        out[col] = sub.pivot_table(index="model", columns="region", values=col,
+                                   aggfunc="mean", dropna=False).reindex(order)
+    ceil = sub.groupby("region")[["ceiling_low", "ceiling_high"]].mean()
+    out["ceiling_low"] = ceil["ceiling_low"]
+    out["ceiling_high"] = ceil["ceiling_high"]
+    out["families"] = dict(zip(sub["model"], sub["family"].astype(str), strict=True))
+    return out
+
+
+def best_matches(results: pd.DataFrame, measure: str = "rsa") -> pd.DataFrame:
+    """Per (session, region): the agent/layer/seed with the highest estimate of ``measure``.
+
+    For a distance measure (``higher_is_similar`` false, e.g. ``"shape"``) the
+    lowest estimate wins.
+    """
+    sub = _measure(results, measure)
+    higher = sub["higher_is_similar"].iloc[0]
+    key = sub["estimate"] if higher is not False else -sub["estimate"]
+    idx = key.groupby([sub["session"], sub["region"]]).idxmax().dropna()
+    return sub.loc[idx.to_numpy()].reset_index(drop=True)
+
+
+def asymmetry_table(results: pd.DataFrame, quantity: str = "A") -> pd.DataFrame:
+    """One row per brain (session, region) and per model (agent, seed, layer): ``quantity``.
+
+    Columns ``name``, ``group`` (``"brain"`` or the agent's family), ``estimate``,
+    ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``note``.
+    """
+    rows = []
+    brain = results[results["measure"] == f"{quantity}.brain"]
+    for (region, session), grp in brain.groupby(["region", "session"], sort=True):
+        first = grp.iloc[0]
+        rows.append({"name": f"{region} ({session})", "group": "brain",
+                     **{c: first[c] for c in ("estimate", "ci_low", "ci_high", "p_value", "n")},
+                     "note": first.get("note")})
+    model = results[results["measure"] == f"{quantity}.model"]
+    for (family, agent, seed, layer), grp in model.groupby(
+            ["family", "agent", "seed", "layer"], sort=True):
+        first = grp.iloc[0]
+        rows.append({"name": f"{agent} / {layer} (seed {seed})", "group": str(family),
+                     **{c: first[c] for c in ("estimate", "ci_low", "ci_high", "p_value", "n")},
+                     "note": first.get("note")})
+    return pd.DataFrame(rows, columns=["name", "group", "estimate", "ci_low", "ci_high",
+                                       "p_value", "n", "note"])
+
+
+def family_table(results: pd.DataFrame, measure: str = "rsa") -> pd.DataFrame:
+    """Region x agent family: mean ``measure`` over agents, layers, sessions and seeds.
+
+    The coarse answer to "which family of learners looks like which region";
+    the per-layer matrix (:func:`similarity_matrix`) shows where it comes from.
+    """
+    sub = _measure(results, measure)
+    table = sub.pivot_table(index="region", columns="family", values="estimate",
+                            aggfunc="mean")
+    table.columns = [f"{measure} {c}" for c in table.columns]
+    return table.reset_index()
+
+
+def _fmt(est: float, low: float, high: float) -> str:
+    if not np.isfinite(est):
+        return "–"
+    if np.isfinite(low) and np.isfinite(high):
+        return f"{est:.2f} [{low:.2f}, {high:.2f}]"
+    return f"{est:.2f}"
+
+
+def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Per region: best-matching agent/layer (mean RSA, else CKA, over sessions and seeds).
+
+    Columns: ``region``, ``best match``, ``family``, the similarity with its
+    mean interval, the noise ceiling, the other similarity (CKA) of that match,
+    the region's valence asymmetry ``A`` (mean over sessions) and that of the
+    best match (mean over seeds).
+    """
+    measures = set(results["measure"])
+    main = next((m for m in ("rsa", "cka", "shape") if m in measures), None)
+    rows = []
+    regions = sorted(results["region"].dropna().unique().tolist())
+    for region in regions:
+        reg = results[results["region"] == region]
+        row: dict[str, object] = {"region": region}
+        if main is not None:
+            sub = reg[reg["measure"] == main]
+            g = sub.groupby(["agent", "family", "layer"], dropna=False)[_VALUE_COLS].mean()
+            higher = sub["higher_is_similar"].iloc[0] is not False
+            best = g["estimate"].idxmax() if higher else g["estimate"].idxmin()
+            b = g.loc[best]
+            row["best match"] = model_label(best[0], best[2])
+            row["family"] = best[1]
+            row[main] = _fmt(b["estimate"], b["ci_low"], b["ci_high"])
+            lo, hi = b["ceiling_low"], b["ceiling_high"]
+            row["ceiling"] = f"{lo:.2f}–{hi:.2f}" if np.isfinite(lo) and np.isfinite(hi) \
+                else "–"
+            other = "cka" if main != "cka" and "cka" in measures else None
+            if other:
+                o = reg[(reg["measure"] == other) & (reg["agent"] == best[0])
+                        & (reg["layer"] == best[2])][["estimate", "ci_low", "ci_high"]].mean()
+                row[other] = _fmt(o["estimate"], o["ci_low"], o["ci_high"])
+        a = reg[reg["measure"] == "A.brain"].drop_duplicates(["session", "region"])
+        if len(a):
+            m = a[["estimate", "ci_low", "ci_high"]].mean()
+            row["A region"] = _fmt(m["estimate"], m["ci_low"], m["ci_high"])
+        if main is not None:
+            am = reg[(reg["measure"] == "A.model") & (reg["agent"] == best[0])
+                     & (reg["layer"] == best[2])].drop_duplicates(["agent", "seed", "layer"])
+            if len(am):
+                m = am[["estimate", "ci_low", "ci_high"]].mean()
+                row["A match"] = _fmt(m["estimate"], m["ci_low"], m["ci_high"])
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,201 @@
+"""Batch config validation, grid expansion and stable cell keys (no cluster)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import batch_cells as bc
+import pytest
+import yaml
+
+from neuroalign.batch import (
+    BatchConfig,
+    config_help,
+    expand_cells,
+    file_fingerprint,
+    load_config,
+    source_identity,
+    validate_config,
+)
+from neuroalign.batch import plan as plan_mod
+from neuroalign.batch.worker import WorkerCache, resolve_function
+from neuroalign.core.errors import ConfigError, DependencyError
+
+
+def _raw(src: str, **kw: object) -> dict:
+    base = dict(agents=["dqn", "ppo"], tasks=["pav"], seeds=[0, 1], layers=["l1", "l2"],
+                sources=[src], regions=["A", "B"], measures=["plain", "squared"], n_boot=3,
+                engine=bc.engine())
+    base.update(kw)
+    return base
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    bc.write_source(folder / "s1.npz", {"A": 5, "B": 4}, seed=1)
+    bc.write_source(folder / "s2.npz", {"A": 3, "B": 6}, seed=2)
+    return folder
+
+
+def test_expansion_order_and_count(sources: Path) -> None:
+    cfg = validate_config(_raw(str(sources / "*.npz")))
+    cells = expand_cells(cfg)
+    assert len(cells) == 2 * 1 * 2 * 2 * 2 * 2 * 2
+    assert [c.index for c in cells] == list(range(len(cells)))
+    assert len({c.key for c in cells}) == len(cells)
+    # innermost dims vary fastest: measure, then region, then source
+    assert [(c.measure, c.region, Path(c.source).name) for c in cells[:5]] == [
+        ("plain", "A", "s1.npz"), ("squared", "A", "s1.npz"), ("plain", "B", "s1.npz"),
+        ("squared", "B", "s1.npz"), ("plain", "A", "s2.npz")]
+    assert (cells[0].agent, cells[-1].agent) == ("dqn", "ppo")
+
+
+def test_keys_are_stable_and_depend_on_every_input(sources: Path, monkeypatch) -> None:
+    raw = _raw(str(sources / "*.npz"))
+    keys = [c.key for c in expand_cells(validate_config(raw))]
+    assert keys == [c.key for c in expand_cells(validate_config(raw))]
+    # a different inference parameter changes every key
+    other = [c.key for c in expand_cells(validate_config({**raw, "n_boot": 4}))]
+    assert not set(keys) & set(other)
+    # editing one source's content changes exactly that source's keys
+    cells = expand_cells(validate_config(raw))
+    bc.write_source(sources / "s2.npz", {"A": 3, "B": 6}, seed=99)
+    after = expand_cells(validate_config(raw))
+    changed = {Path(a.source).name for a, b in zip(cells, after, strict=True) if a.key != b.key}
+    assert changed == {"s2.npz"}
+    # the neuroalign version is part of the key
+    monkeypatch.setattr(plan_mod, "neuroalign_version", lambda: "99.0")
+    bumped = [c.key for c in expand_cells(validate_config(raw))]
+    assert not set(bumped) & {c.key for c in after}
+
+
+def test_key_follows_content_not_location(sources: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    (moved / "s1.npz").write_bytes((sources / "s1.npz").read_bytes())
+    assert source_identity(str(moved / "s1.npz")) == source_identity(str(sources / "s1.npz"))
+    assert file_fingerprint(tmp_path / "nope.nwb") == "missing"
+    assert source_identity("dandi://000689/sub-1.nwb") == "dandi://000689/sub-1.nwb"
+
+
+def test_missing_file_stays_in_grid_and_glob_without_match_refused(sources: Path) -> None:
+    cfg = validate_config({**_raw(str(sources / "s1.npz")),
+                           "sources": [str(sources / "s1.npz"), str(sources / "gone.npz")]})
+    names = {Path(c.source).name for c in expand_cells(cfg)}
+    assert names == {"s1.npz", "gone.npz"}
+    with pytest.raises(ConfigError, match=r"sources: \[.*nothing-\*\.npz'\] match no file"):
+        expand_cells(validate_config(_raw(str(sources / "nothing-*.npz"))))
+
+
+def test_load_config_resolves_relative_to_file(sources: Path, tmp_path: Path) -> None:
+    cfg_path = tmp_path / "conf" / "b.yaml"
+    cfg_path.parent.mkdir()
+    cfg_path.write_text(yaml.safe_dump(_raw("../src/*.npz")))
+    cfg = load_config(cfg_path)
+    assert cfg.base_dir == str(cfg_path.parent.resolve())
+    assert sorted({Path(c.source).name for c in expand_cells(cfg)}) == ["s1.npz", "s2.npz"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"colour": "red"}, r"colour: unknown field; expected one of \['agents', "),
+        ({"agents": []}, r"agents: List should have at least 1 item"),
+        ({"regions": ["A", "A"]}, r"regions: duplicate entries \['A'\]"),
+        ({"sources": [{"path": "x.nwb", "window": [1.0, 0.0]}]},
+         r"window: got \[1.0, 0.0\]; start must be below stop"),
+        ({"sources": [{"path": "x.nwb", "bogus": 1}]},
+         r"sources.0.bogus: unknown field; expected one of \['align', 'bin_size', "),
+        ({"engine": {"cell": "no_colon"}}, r"engine.cell: got 'no_colon'; expected"),
+        ({"n_boot": -1}, r"n_boot: Input should be greater than or equal to 0"),
+    ],
+)
+def test_invalid_config_names_the_field(change: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        validate_config({**_raw("x.nwb"), **change})
+
+
+def test_load_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"batch config .*missing.yaml: file not found"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "list.yaml"
+    bad.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match=r"expected a YAML mapping of fields, got list"):
+        load_config(bad)
+
+
+def test_config_help_documents_every_field() -> None:
+    text = config_help()
+    for name in BatchConfig.model_fields:
+        if name not in ("sources", "engine"):
+            assert f"\n{name}: " in f"\n{text}"
+    assert "sources[].window: " in text
+    assert "engine.cell: " in text
+
+
+def test_resolve_function_errors(tmp_path: Path) -> None:
+    assert resolve_function(bc.ref("load_model")) is not None
+    with pytest.raises(DependencyError, match=r"cannot import module 'no_such_mod_xyz'"):
+        resolve_function("no_such_mod_xyz:f")
+    with pytest.raises(ConfigError, match=r"has no function 'nope'"):
+        resolve_function(f"{bc.HERE}:nope")
+    with pytest.raises(ConfigError, match=r"file .*absent\.py not found"):
+        resolve_function("absent.py:f", base_dir=str(tmp_path))
+
+
+def test_worker_cache_is_lru() -> None:
+    cache = WorkerCache(maxsize=2)
+    calls: list[str] = []
+
+    def loader(name: str):
+        return lambda: calls.append(name) or name
+
+    for name in ["a", "b", "a", "c", "b", "a"]:
+        assert cache.get(name, loader(name)) == name
+    # a, b loaded; a hit; c evicts b; b reloaded evicts a; a reloaded
+    assert calls == ["a", "b", "c", "b", "a"]
+    assert (cache.hits, cache.misses) == (1, 5)
+
+
+def test_slurm_recipe_without_jobqueue_says_how_to_install(monkeypatch) -> None:
+    import sys
+
+    from neuroalign.batch import slurm_cluster
+
+    monkeypatch.setitem(sys.modules, "dask_jobqueue", None)  # as if not installed
+    with pytest.raises(DependencyError, match=r"pip install \"neuroalign\[jobqueue\]\""):
+        slurm_cluster(jobs=2, queue="normal", cores=4, memory="8GB")
+
+
+def test_shipped_small_config_is_a_real_grid() -> None:
+    from neuroalign.batch import plan_batch
+
+    path = Path(__file__).resolve().parents[2] / "data" / "configs" / "batch-small.yaml"
+    cfg = load_config(path)
+    assert cfg.engine.cell == "neuroalign.pipeline.cell:compute_cell"
+    sessions = sorted((path.parent.parent / "sessions").glob("*.nwb"))
+    if not sessions:
+        pytest.skip("the default sessions are not built")
+    cells, plan = plan_batch(cfg)  # also validates measures and options against the pipeline
+    assert len(cells) == 2 * 2 * 2 * len(sessions)
+    assert {c.agent for c in cells} == {"dqn", "ppo"}
+    assert {c.region for c in cells} == {"BLA", "NAc"}
+    assert {c.measure for c in cells} == {"rsa", "cka"}
+    assert sorted({c.source for c in cells}) == [str(p.resolve()) for p in sessions]
+    assert plan["config"]["measures"] == ["rsa", "cka"]
+
+
+def test_default_engine_checks_measures_and_options(tmp_path: Path) -> None:
+    from neuroalign.batch import plan_batch
+
+    raw = {**_raw(str(tmp_path / "x.nwb")), "engine": {}}
+    with pytest.raises(ConfigError, match=r"measures: unknown \['plain', 'squared'\]; expected "
+                                          r"names from \['rsa', 'cka', 'shape', 'geometry'\]"):
+        plan_batch(validate_config(raw))
+    raw["measures"] = ["rsa"]
+    with pytest.raises(ConfigError, match=r"options: .*'colour'.*expected fields of CellOptions"):
+        plan_batch(validate_config({**raw, "options": {"colour": 1}}))
+    with pytest.raises(ConfigError, match=r"options: rsa_method: got 'kendall'"):
+        plan_batch(validate_config({**raw, "options": {"rsa_method": "kendall"}}))

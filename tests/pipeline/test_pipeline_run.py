@@ -1,0 +1,227 @@
+"""The main job end to end on one shipped session, with a stand-in zoo (fast)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pipeline_fakes import FAKE_ZOO, install
+from typer.testing import CliRunner
+
+from neuroalign.cli import app
+from neuroalign.core.errors import ConfigError, OutputExistsError, ProfileError
+from neuroalign.pipeline.config import default_data_dir, load_config
+from neuroalign.pipeline.run import run_pipeline
+
+SESSION = default_data_dir() / "sessions" / "sub-synthetic-mouse-0_ses-sim-0.nwb"
+
+
+def _config(tmp: Path, **extra):
+    base = {
+        "sources": [{"path": str(SESSION)}],
+        "agents": [{"name": "walls"}, {"name": "funnels"}],
+        "measures": ["rsa", "shape", "geometry"],
+        "n_boot": 10, "n_perm": 19, "cache_dir": str(tmp / "cache"),
+    }
+    return load_config({**base, **extra})
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    with pytest.MonkeyPatch.context() as mp:
+        install(mp)
+        result = run_pipeline(_config(tmp), out=tmp / "report", progress=False)
+    return result
+
+
+def test_report_folder_holds_every_file(report):
+    out = report.out
+    names = {p.name for p in out.iterdir()}
+    assert {"results.parquet", "results.csv", "summary.csv", "report.html", "config.yaml",
+            "manifest.json", "figures"} <= names
+    figs = sorted(p.name for p in (out / "figures").iterdir())
+    assert figs == sorted(p.name for p in report.figures)
+    assert {"similarity_rsa.png", "similarity_shape.png", "asymmetry.png",
+            "approach_profiles.png", "trajectories.png", "rdms.png"} == set(figs)
+    assert not list(out.parent.glob(".report.*"))  # no temporary folder left
+    assert (out.stat().st_mode & 0o777) != 0o700  # not left private like a temp folder
+
+
+def test_one_row_per_model_region_measure(report):
+    res = report.results
+    # 2 layers x (walls, funnels) x 3 regions of the one session
+    assert report.n_cells == 4 * 3
+    per_cell = res.groupby(["agent", "layer", "session", "region"]).size()
+    assert len(per_cell) == 12
+    assert (per_cell == 2 + 16).all()  # rsa, shape, 8 geometry statistics x 2 sides
+    assert not res.duplicated(["agent", "layer", "session", "region", "measure"]).any()
+    rsa = res[res["measure"] == "rsa"]
+    assert rsa["estimate"].between(-1, 1).all()
+    assert (rsa["ci_low"] <= rsa["estimate"] + 1e-12).all()
+    assert (rsa["estimate"] <= rsa["ci_high"] + 1e-12).all()
+    assert rsa["p_value"].between(0, 1).all() and rsa["ceiling_low"].notna().all()
+    assert set(res["family"]) == {"value", "policy"}
+
+
+def test_tables_round_trip(report):
+    pq = pd.read_parquet(report.out / "results.parquet")
+    csv = pd.read_csv(report.out / "results.csv")
+    assert len(pq) == len(csv) == len(report.results)
+    np.testing.assert_allclose(pq["estimate"].to_numpy(float), csv["estimate"].to_numpy(float),
+                               equal_nan=True)
+    assert list(pq.columns) == list(report.results.columns)
+
+
+def test_html_is_self_contained(report):
+    page = (report.out / "report.html").read_text()
+    assert not re.search(r"""(src|href)=["']https?:""", page)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == len(report.figures)
+    assert base64.b64decode(images[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "SYNTHETIC" in page and "walls / trunk" in page
+    manifest = json.loads((report.out / "manifest.json").read_text())
+    assert manifest["synthetic"] == 1 and manifest["n_cells"] == 12
+
+
+def test_planted_geometry_shows_in_the_results(report):
+    """The default sessions plant a wall around danger in BLA and around reward in NAc."""
+    a = report.results[report.results["measure"] == "A.brain"].drop_duplicates("region")
+    a = a.set_index("region")["estimate"]
+    assert a["BLA"] > 0 > a["NAc"]
+
+
+def _run(tmp, mp, **kwargs):
+    install(mp)
+    return run_pipeline(_config(tmp, measures=["rsa"], n_boot=0, n_perm=0), progress=False,
+                        figures=False, **kwargs)
+
+
+def test_agent_not_in_zoo(tmp_path, monkeypatch):
+    install(monkeypatch)
+    cfg = _config(tmp_path, agents=[{"name": "sarsa"}])
+    names = sorted(r["name"] for r in FAKE_ZOO)
+    with pytest.raises(ConfigError, match=re.escape(
+            f"agents[0].name: 'sarsa' is not in the zoo; available: {names}")):
+        run_pipeline(cfg, out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_seed_without_checkpoint(tmp_path, monkeypatch):
+    install(monkeypatch)
+    cfg = _config(tmp_path, agents=[{"name": "funnels", "seeds": [5]}])
+    with pytest.raises(ConfigError, match=r"agents\[0\]\.seeds: \[5\] have no shipped or cached "
+                       r"checkpoint for 'funnels' on 'pavlovian'; shipped seeds: \[0\]\. "
+                       r"Train one with `neuroalign zoo train"):
+        run_pipeline(cfg, out=tmp_path / "r", progress=False)
+
+
+def test_region_that_no_session_has(tmp_path, monkeypatch):
+    install(monkeypatch)
+    cfg = _config(tmp_path, sources=[{"path": str(SESSION), "regions": ["BLA", "VTA"]}])
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.regions: \['VTA'\] in no session "
+                       r"of .*regions found: \['BLA', 'NAc', 'mPFC'\]"):
+        run_pipeline(cfg, out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_source_without_valence_events(tmp_path, monkeypatch, no_valence_nwb):
+    install(monkeypatch)
+    cfg = _config(tmp_path, sources=[{"path": str(no_valence_nwb)}])
+    with pytest.raises(ProfileError, match="no valence column found"):
+        run_pipeline(cfg, out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_existing_report_is_refused_unless_overwrite(tmp_path, monkeypatch):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match="exists and is not empty"):
+        _run(tmp_path, monkeypatch, out=out)
+    assert (out / "keep.txt").read_text() == "mine"
+    _run(tmp_path, monkeypatch, out=out, overwrite=True)
+    assert not (out / "keep.txt").exists() and (out / "results.parquet").exists()
+
+
+class _Boom(RuntimeError):
+    pass
+
+
+def test_interrupted_run_leaves_no_report(tmp_path, monkeypatch):
+    import neuroalign.report.build as build
+
+    def explode(*args, **kwargs):
+        raise _Boom("disk full while drawing")
+
+    monkeypatch.setattr(build, "write_tables", explode)
+    with pytest.raises(_Boom):
+        _run(tmp_path, monkeypatch, out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # no temporary folder either
+
+
+def test_interrupted_overwrite_keeps_the_old_report(tmp_path, monkeypatch):
+    import neuroalign.report.build as build
+
+    out = tmp_path / "r"
+    _run(tmp_path, monkeypatch, out=out)
+    before = (out / "results.csv").read_text()
+
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "render_html", explode)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, monkeypatch, out=out, overwrite=True)
+    assert (out / "results.csv").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "r"]
+
+
+def test_cli_run_prints_summary_and_refuses_existing(tmp_path, monkeypatch):
+    install(monkeypatch)
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"sources:\n  - path: {SESSION}\nagents:\n  - name: walls\n"
+                   f"measures: [rsa]\nn_boot: 0\nn_perm: 0\ncache_dir: {tmp_path / 'cache'}\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / "r"), "--quiet",
+                                 "--no-figures"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Report:" in result.output and "BLA" in result.output
+    again = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / "r"), "--quiet"])
+    assert isinstance(again.exception, OutputExistsError)
+
+
+def test_defaults_resolve_to_the_shipped_zoo():
+    """No config: every zoo agent with a shipped Pavlovian checkpoint, first seed."""
+    from neuroalign.pipeline.run import resolve_agents
+    from neuroalign.zoo import checkpoint_path, list_agents
+
+    resolved = resolve_agents(load_config())
+    shipped = {a["name"]: a["shipped_seeds"]["pavlovian"] for a in list_agents()}
+    expected = sorted((name, seeds[0]) for name, seeds in shipped.items() if seeds)
+    assert sorted((name, seed) for name, _, _, seed, _ in resolved) == expected
+    assert {family for _, family, _, _, _ in resolved} == {"value", "policy"}
+    assert all(checkpoint_path(n, t, s) is not None for n, _, t, s, _ in resolved)
+
+
+def test_exception_in_the_middle_of_the_comparisons(tmp_path, monkeypatch):
+    import neuroalign.pipeline.run as run_mod
+
+    real, calls = run_mod.compute_cell, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise _Boom("worker lost")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_mod, "compute_cell", flaky)
+    with pytest.raises(_Boom):
+        _run(tmp_path, monkeypatch, out=tmp_path / "r")
+    assert len(calls) == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["cache"]

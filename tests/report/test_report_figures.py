@@ -1,0 +1,154 @@
+"""Report figures, tables and HTML on small in-memory inputs."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from matplotlib.figure import Figure
+
+from neuroalign.core.contracts import condition_coords
+from neuroalign.report import (
+    Section,
+    asymmetry_table,
+    best_matches,
+    family_table,
+    pca_2d,
+    plot_approach_profiles,
+    plot_asymmetry,
+    plot_rdms,
+    plot_similarity_matrix,
+    plot_trajectories,
+    render_html,
+    similarity_matrix,
+    summary_table,
+)
+
+
+def _patterns(seed: int = 0) -> xr.DataArray:
+    rng = np.random.default_rng(seed)
+    signal = np.cumsum(rng.normal(size=(1, 12, 10)), axis=1)
+    return xr.DataArray(signal + 0.3 * rng.normal(size=(6, 12, 10)),
+                        dims=("repetition", "condition", "unit"),
+                        coords=condition_coords((1, -1), range(6)))
+
+
+def _results() -> pd.DataFrame:
+    """A hand-made results table: 2 agents x 1 layer x 2 sessions x 2 regions."""
+    rows = []
+    for agent, family, base in (("dqn", "value", 0.6), ("ppo", "policy", 0.2)):
+        for s, session in enumerate(("s1", "s2")):
+            for r, region in enumerate(("BLA", "NAc")):
+                common = {"agent": agent, "family": family, "layer": "trunk.0", "seed": 0,
+                          "session": session, "region": region, "n": 12, "note": None}
+                est = base + 0.1 * r - 0.05 * s
+                rows.append({**common, "measure": "rsa", "estimate": est, "ci_low": est - 0.1,
+                             "ci_high": est + 0.1, "p_value": 0.01, "ceiling_low": 0.8,
+                             "ceiling_high": 0.9, "higher_is_similar": True})
+                rows.append({**common, "measure": "shape", "estimate": 1 - est,
+                             "ci_low": 0.9 - est, "ci_high": 1.1 - est, "p_value": 0.02,
+                             "ceiling_low": 0.1, "ceiling_high": 0.2,
+                             "higher_is_similar": False})
+                rows.append({**common, "measure": "A.brain", "estimate": 0.5 - r,
+                             "ci_low": 0.3 - r, "ci_high": 0.7 - r, "p_value": 0.03,
+                             "ceiling_low": np.nan, "ceiling_high": np.nan,
+                             "higher_is_similar": None})
+                rows.append({**common, "measure": "A.model", "estimate": 0.4 if base > 0.5
+                             else -0.4, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
+                             "ceiling_low": np.nan, "ceiling_high": np.nan,
+                             "higher_is_similar": None})
+    return pd.DataFrame(rows)
+
+
+def test_similarity_matrix_averages_over_sessions():
+    mat = similarity_matrix(_results(), "rsa")
+    est = mat["estimate"]
+    assert list(est.columns) == ["BLA", "NAc"]
+    assert est.loc["dqn / trunk.0", "NAc"] == pytest.approx(0.6 + 0.1 - 0.025)
+    assert mat["ceiling_low"]["BLA"] == pytest.approx(0.8)
+    assert mat["families"]["ppo / trunk.0"] == "policy"
+    with pytest.raises(KeyError, match=r"measure 'cka' not in the results; measures: \["):
+        similarity_matrix(_results(), "cka")
+
+
+def test_best_matches_pick_highest_similarity_and_lowest_distance():
+    for measure in ("rsa", "shape"):
+        best = best_matches(_results(), measure)
+        assert len(best) == 4 and set(best["agent"]) == {"dqn"}
+
+
+def test_asymmetry_and_summary_tables():
+    table = asymmetry_table(_results())
+    assert table["name"].tolist() == ["BLA (s1)", "BLA (s2)", "NAc (s1)", "NAc (s2)",
+                                      "ppo / trunk.0 (seed 0)", "dqn / trunk.0 (seed 0)"]
+    assert table["group"].tolist()[-2:] == ["policy", "value"]
+    fam = family_table(_results(), "rsa").set_index("region")
+    assert fam.loc["BLA", "rsa value"] == pytest.approx(0.6 - 0.025)
+    assert fam.loc["NAc", "rsa policy"] == pytest.approx(0.3 - 0.025)
+    summary = summary_table(_results())
+    assert summary["region"].tolist() == ["BLA", "NAc"]
+    assert summary["best match"].tolist() == ["dqn / trunk.0", "dqn / trunk.0"]
+    assert summary.loc[0, "rsa"] == "0.57 [0.47, 0.67]"
+    assert summary.loc[1, "A region"] == "-0.50 [-0.70, -0.30]"
+    assert summary.loc[0, "A match"] == "0.40"
+
+
+def test_pca_matches_svd_reference():
+    from sklearn.decomposition import PCA
+
+    means = _patterns().mean("repetition").values
+    scores, explained = pca_2d(means)
+    ref = PCA(n_components=2).fit(means)
+    np.testing.assert_allclose(explained, ref.explained_variance_ratio_, rtol=1e-10)
+    ref_scores = ref.transform(means)
+    for k in range(2):  # equal up to the sign of each axis
+        assert min(np.abs(scores[:, k] - ref_scores[:, k]).max(),
+                   np.abs(scores[:, k] + ref_scores[:, k]).max()) < 1e-8
+
+
+def test_figures_draw_and_save(tmp_path):
+    from neuroalign.compare import compute_rdm
+    from neuroalign.geometry import valence_geometry
+
+    da = _patterns()
+    rdm = compute_rdm(da)
+    geo = valence_geometry(da, n_boot=20, n_perm=0, seed=0)
+    results = _results()
+    mat = similarity_matrix(results, "rsa")
+    figures = {
+        "rdms": plot_rdms([("region", rdm, "agent", rdm)]),
+        "profiles": plot_approach_profiles({"a": geo.profiles, "b": geo.profiles},
+                                           {"a": "S=..."}),
+        "traj": plot_trajectories({"a": da, "b": da.mean("repetition")}),
+        "matrix": plot_similarity_matrix(mat["estimate"], ceiling=mat["ceiling_low"],
+                                         lower=mat["ci_low"], upper=mat["ci_high"],
+                                         families=mat["families"]),
+        "asym": plot_asymmetry(asymmetry_table(results)),
+    }
+    visible = {name: sum(ax.get_visible() for ax in fig.axes if ax.get_label() != "<colorbar>")
+               for name, fig in figures.items()}
+    assert visible == {"rdms": 2, "profiles": 2, "traj": 2, "matrix": 1, "asym": 1}
+    for name, fig in figures.items():
+        assert isinstance(fig, Figure)
+        path = tmp_path / f"{name}.png"
+        fig.savefig(path)
+        assert path.read_bytes()[:4] == b"\x89PNG"
+    # the ceiling is the last row of the matrix, labelled as such
+    labels = [t.get_text() for t in figures["matrix"].axes[0].get_yticklabels()]
+    assert labels[-1] == "noise ceiling (lower)"
+
+
+def test_html_embeds_images_and_escapes_text(tmp_path):
+    png = tmp_path / "x.png"
+    Figure(figsize=(1, 1)).savefig(png)
+    page = render_html("t <1>", ["meta & more"], [
+        Section("s", text="a < b", image=png, caption="cap",
+                table=pd.DataFrame({"x": [1.23456]})),
+    ], notes=["SYNTHETIC"])
+    assert "t &lt;1&gt;" in page and "a &lt; b" in page and "meta &amp; more" in page
+    data = page.split('src="data:image/png;base64,')[1].split('"')[0]
+    assert base64.b64decode(data) == png.read_bytes()
+    assert "1.235" in page and "SYNTHETIC" in page
