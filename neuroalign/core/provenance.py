@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 __all__ = ["neuroalign_version", "provenance_attrs"]
 
 
+@lru_cache(maxsize=1)
 def neuroalign_version() -> str:
-    """The installed neuroalign version (``"0+unknown"`` when run from a bare tree)."""
+    """The installed neuroalign version (``"0+unknown"`` when run from a bare tree).
+
+    Read once per process from the package metadata (a metadata read costs milliseconds,
+    and every array neuroalign makes records the version).
+    """
     try:
         return version("neuroalign")
     except PackageNotFoundError:  # pragma: no cover - only without installation
