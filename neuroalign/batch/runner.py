@@ -21,6 +21,7 @@ from neuroalign.batch.plan import Cell, expand_cells
 from neuroalign.batch.store import BatchStore, assemble, read_table, rows_table
 from neuroalign.batch.worker import WorkerCache, compute_rows, execute_cell
 from neuroalign.core.errors import ConfigError, DependencyError, ValidationError
+from neuroalign.core.progress import progress_bar
 from neuroalign.core.provenance import neuroalign_version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -145,18 +146,7 @@ def _open_client(scheduler: str | None, workers: int | None) -> tuple[Client, An
 
 
 def _progress(console: Console | None, enabled: bool) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                    console=console, disable=not enabled, transient=False)
+    return progress_bar(console, enabled=enabled)
 
 
 def run_batch(

@@ -23,6 +23,7 @@ import xarray as xr
 
 from neuroalign.core.atomic import atomic_dir, prepare_output_dir
 from neuroalign.core.errors import ConfigError, DataError
+from neuroalign.core.progress import progress_bar
 from neuroalign.pipeline.cell import ROW_COLUMNS, compute_cell
 from neuroalign.pipeline.config import RunConfig
 from neuroalign.pipeline.loaders import load_brain_patterns, model_patterns_by_layer
@@ -151,18 +152,7 @@ def _progress(enabled: bool, console: Any) -> Iterator[Any]:
     if not enabled:
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                  transient=False) as prog:
+    with progress_bar(console) as prog:
         yield prog
 
 
