@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -28,6 +29,10 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if (ROOT / "neuroalign").is_dir() and str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # time this checkout, not another installed copy
 
 
 def make_file(path: Path, n_units: int, n_spikes: float, n_trials: int, seed: int = 0) -> None:
@@ -134,6 +139,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rel = -2.0 + 0.1 * np.arange(41)
+    import neuroalign
+
+    print(f"neuroalign {neuroalign.__version__} from {Path(neuroalign.__file__).parent}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.nwb"
         t0 = time.perf_counter()

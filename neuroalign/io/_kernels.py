@@ -23,4 +23,5 @@ def kernels() -> dict[str, Any] | None:
         from neuroalign.io import _numba_kernels
     except ImportError:
         return None
-    return {"bin_units": _numba_kernels.bin_units, "check_units": _numba_kernels.check_units}
+    return {"bin_units": _numba_kernels.bin_units, "check_units": _numba_kernels.check_units,
+            "check_bin_units": _numba_kernels.check_bin_units}

@@ -31,7 +31,7 @@ from neuroalign.io.profiles import (
 from neuroalign.io.source import ResolvedSource, open_nwb, resolve_source
 from neuroalign.io.store import cache_key, cache_path, load_store, save_store
 from neuroalign.io.tables import read_dataset, text
-from neuroalign.io.units import RegionColumn, SpikeUnits, read_units
+from neuroalign.io.units import RegionColumn, SpikeUnits, read_units, spike_problems
 
 __all__ = ["inspect_source", "load_responses", "resolve_profile"]
 
@@ -88,7 +88,9 @@ def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], un
                  imaging_series: str | None,
                  on_block: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
                  ) -> SpikeUnits | RoiSignals:
-    units = read_units(h5, label, region_columns, unsorted, on_block=on_block)
+    # a StreamBinner checks (and sorts) the spikes in the same pass as it bins them
+    units = read_units(h5, label, region_columns, unsorted, on_block=on_block,
+                       check=on_block is None)
     if units is not None and units.n_units > 0:
         return units
     roi = read_imaging(h5, label, imaging_series)
@@ -162,20 +164,23 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
         events, notes = _finite_events(events, col)
         compiled = kernels()
         binner = (None if compiled is None else
-                  StreamBinner(compiled["bin_units"], events[col].to_numpy(dtype=float), rel,
-                                say))
+                  StreamBinner(compiled["check_bin_units"], events[col].to_numpy(dtype=float),
+                               rel, say, sort=unsorted == "sort"))
         say("reading units / imaging")
         try:
             signal = _read_signal(h5, label, [*region_columns, *prof.region_columns],
                                   unsorted, imaging_series, on_block=binner)
             session = _session_name(h5, source.location if source.kind == "local" else label)
             synthetic = _is_synthetic(h5)
-            keep = _inside_mask(events, col, signal.span(), outside, label)
-            notes["n_dropped_outside"] = int((~keep).sum())
             values = None
             if isinstance(signal, SpikeUnits) and binner is not None:
                 say("binning")
-                values = binner.result()
+                values, nan_unit, bad_units = binner.result()
+                signal.n_sorted = spike_problems(
+                    signal.spike_times, signal.offsets, signal.unit_id, label, unsorted,
+                    nan_unit, bad_units, sorted_already=True)
+            keep = _inside_mask(events, col, signal.span(), outside, label)
+            notes["n_dropped_outside"] = int((~keep).sum())
         finally:
             if binner is not None:
                 binner.close()

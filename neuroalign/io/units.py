@@ -22,7 +22,7 @@ from neuroalign.io.tables import (
     table_frame,
 )
 
-__all__ = ["RegionColumn", "SpikeUnits", "find_units_table", "read_units"]
+__all__ = ["RegionColumn", "SpikeUnits", "find_units_table", "read_units", "spike_problems"]
 
 #: a units column holding region names, or (units column, electrodes column) to look up
 RegionColumn = str | tuple[str, str]
@@ -130,12 +130,30 @@ def _check_spikes(
     row0: int = 0,
 ) -> int:
     first, bad_units = _find_problems(times, offsets)
-    if first >= 0:
-        unit = int(np.searchsorted(offsets, first, side="right") - 1)
-        nan = np.isnan(times[offsets[unit]:offsets[unit + 1]])
+    nan_unit = -1 if first < 0 else int(np.searchsorted(offsets, first, side="right") - 1)
+    return spike_problems(times, offsets, ids, label, unsorted, nan_unit, bad_units, row0=row0)
+
+
+def spike_problems(
+    times: np.ndarray, offsets: np.ndarray, ids: np.ndarray, label: str, unsorted: str,
+    nan_unit: int, bad_units: np.ndarray, row0: int = 0, sorted_already: bool = False,
+) -> int:
+    """Refuse NaN (``nan_unit >= 0``) or, with ``unsorted="error"``, out-of-order units.
+
+    Otherwise sort the out-of-order units in place (unless ``sorted_already``)
+    and return how many there were.
+
+    Raises
+    ------
+    DataError
+        NaN spike times (naming the unit); unsorted spike times with
+        ``unsorted="error"``.
+    """
+    if nan_unit >= 0:
+        nan = np.isnan(times[offsets[nan_unit]:offsets[nan_unit + 1]])
         raise DataError(
-            f"{label}: units/spike_times has NaN spike times for unit id {ids[unit]} "
-            f"(row {row0 + unit}, {int(nan.sum())} NaN); remove them before loading"
+            f"{label}: units/spike_times has NaN spike times for unit id {ids[nan_unit]} "
+            f"(row {row0 + nan_unit}, {int(nan.sum())} NaN); remove them before loading"
         )
     if bad_units.size == 0:
         return 0
@@ -144,8 +162,9 @@ def _check_spikes(
             f"{label}: units/spike_times are not sorted for unit id {ids[bad_units[0]]} "
             f"({len(bad_units)} unit(s) unsorted); pass unsorted='sort' to sort them"
         )
-    for u in bad_units:
-        times[offsets[u]:offsets[u + 1]].sort()
+    if not sorted_already:
+        for u in bad_units:
+            times[offsets[u]:offsets[u + 1]].sort()
     return len(bad_units)
 
 
@@ -230,6 +249,7 @@ def read_units(
     unsorted: str = "sort",
     on_block: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
     n_blocks: int = 8,
+    check: bool = True,
 ) -> SpikeUnits | None:
     """Read every unit's spike times in bulk and resolve its region.
 
@@ -251,6 +271,10 @@ def read_units(
         spikes of units ``u0..u1-1`` are read and checked, so that work on them
         (binning) can start while the next block is read. The spike times are
         then read in ``n_blocks`` blocks of units; without ``on_block``, in one.
+    check
+        Look for NaN and out-of-order spike times (see ``unsorted``). ``False``
+        leaves that to ``on_block`` (which then also sorts and sets
+        ``n_sorted``, see :func:`spike_problems`).
 
     Returns
     -------
@@ -297,8 +321,9 @@ def read_units(
         a, b = int(offsets[u0]), int(offsets[u1])
         if b > a:
             _read_into(data, times, a, b, label)
-        n_sorted += _check_spikes(times[a:b], offsets[u0:u1 + 1] - a, ids[u0:u1], label,
-                                  unsorted, row0=u0)
+        if check:
+            n_sorted += _check_spikes(times[a:b], offsets[u0:u1 + 1] - a, ids[u0:u1], label,
+                                      unsorted, row0=u0)
         if on_block is not None:
             on_block(times, offsets, u0, u1)
     region, rule = _resolve_regions(units, label, len(ids), region_columns)
