@@ -40,15 +40,33 @@ _register_all()
 def main() -> None:
     """Run the CLI.
 
-    Usage errors print the usage message and exit with status 2 (click's standalone
-    handling); a :class:`NeuroalignError` prints ``error: <message>`` and exits with
-    status 2 instead of a traceback.
+    A usage error (unknown option or command, missing or ill-typed argument) and a
+    :class:`NeuroalignError` both print one line ``error: <message>`` on stderr and exit
+    with status 2 instead of a traceback; ``neuroalign`` alone prints the help
+    (and exits with status 2, as click does).
     """
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.TyperException as err:
+        # click's exceptions (typer carries its own copy of click) derive from the public
+        # TyperException: a usage error has a context, "no arguments" asks for the help
+        ctx = getattr(err, "ctx", None)
+        if type(err).__name__ == "NoArgsIsHelpError":
+            text = ctx.get_help() if ctx is not None else ""
+            if text:  # rich help prints itself and returns ""
+                typer.echo(text, err=True)
+        else:
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            typer.echo(f"error: {' '.join(err.format_message().split())}{hint}", err=True)
+        sys.exit(getattr(err, "exit_code", 2))
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
+        sys.exit(1)
     except NeuroalignError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
+    if isinstance(code, int) and not isinstance(code, bool):
+        sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -200,6 +200,14 @@ class BatchConfig(BaseModel):
         return Path(self.base_dir) if self.base_dir else Path.cwd()
 
 
+def _yaml_problem(err: Exception) -> str:
+    """One line for a YAML parse error: where (line, column) and what."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or " ".join(str(err).split())
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}"
+
+
 def _format_pydantic(err: _PydanticValidationError, where: str) -> str:
     lines = []
     for e in err.errors():
@@ -231,7 +239,8 @@ def load_config(path: str | os.PathLike[str]) -> BatchConfig:
     try:
         raw = yaml.safe_load(p.read_text())
     except yaml.YAMLError as err:
-        raise ConfigError(f"batch config {p}: not valid YAML ({err})") from None
+        raise ConfigError(f"batch config {p}: not valid YAML ({_yaml_problem(err)}); "
+                          "expected a YAML mapping of fields") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"batch config {p}: expected a YAML mapping of fields, "
                           f"got {type(raw).__name__}")

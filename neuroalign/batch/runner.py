@@ -85,6 +85,15 @@ def _check_default_engine(config: BatchConfig) -> None:
     unknown = [m for m in config.measures if m not in MEASURES]
     if unknown:
         raise ConfigError(f"measures: unknown {unknown}; expected names from {list(MEASURES)}")
+    # a typo in an agent or task name would otherwise fail every cell of the grid one by one
+    from neuroalign.zoo.agents import AGENTS
+    from neuroalign.zoo.tasks import task_names
+
+    for name, given, known in (("agents", config.agents, list(AGENTS)),
+                               ("tasks", config.tasks, list(task_names()))):
+        unknown = [x for x in given if x not in known]
+        if unknown:
+            raise ConfigError(f"{name}: unknown {unknown}; expected names from {known}")
     try:
         CellOptions(**config.options)
     except TypeError as err:

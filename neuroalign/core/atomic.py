@@ -54,7 +54,7 @@ def prepare_output_dir(path: str | os.PathLike[str], overwrite: bool = False) ->
             raise OutputExistsError(
                 f"output folder {target}: exists and is not empty "
                 f"({sorted(p.name for p in target.iterdir())[:5]}); choose a new folder "
-                "or pass overwrite"
+                "or replace it with --overwrite (overwrite=True in Python)"
             )
     return target
 

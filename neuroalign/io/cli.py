@@ -57,6 +57,8 @@ def _import(
     outside: str = typer.Option("error", "--outside", help="error or drop events outside "
                                 "the recording."),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Cache folder."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace an existing output folder (once complete)."),
 ) -> None:
     """Bin a recording around its events; write DIR/responses.nc and DIR/manifest.json."""
     from neuroalign.core.atomic import atomic_dir, prepare_output_dir
@@ -64,7 +66,7 @@ def _import(
     from neuroalign.io.load import load_responses
     from neuroalign.io.store import save_store
 
-    prepare_output_dir(out)
+    prepare_output_dir(out, overwrite=overwrite)
     parsed: dict[str, Any] | None = None
     if mapping is not None:
         try:
@@ -88,7 +90,7 @@ def _import(
         "valences": {str(k): int(v) for k, v in
                      zip(*_unique(responses["valence"].values), strict=True)},
     }
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, overwrite=overwrite) as tmp:
         save_store(responses, tmp / "responses.nc")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     typer.echo(f"wrote {out / 'responses.nc'} {tuple(responses.shape)} and manifest.json")

@@ -120,7 +120,7 @@ def _inside_mask(events: pd.DataFrame, column: str, span: tuple[float, float], o
             raise DataError(
                 f"{label}: events outside the recording: {int(bad.sum())} of {len(times)} "
                 f"'{column}' times lie outside [{lo:.3f}, {hi:.3f}] s covered by the data "
-                f"(trials {first}); pass outside='drop' to leave them out"
+                f"(trials {first}); pass outside='drop' (--outside drop) to leave them out"
             )
         if bad.all():
             raise DataError(
@@ -129,6 +129,22 @@ def _inside_mask(events: pd.DataFrame, column: str, span: tuple[float, float], o
                 f"{times.min():.3f}..{times.max():.3f} s; relative to trial start?)"
             )
     return ~bad
+
+
+def _check_windows_reach_data(times: np.ndarray, window: tuple[float, float],
+                              span: tuple[float, float], label: str) -> None:
+    """Refuse a window that misses the recorded span around every event."""
+    lo, hi = span
+    if times.size == 0 or not (np.isfinite(lo) and np.isfinite(hi)):
+        return
+    starts, stops = times + window[0], times + window[1]
+    if np.all((stops <= lo) | (starts > hi)):
+        raise DataError(
+            f"{label}: window [{window[0]:g}, {window[1]:g}) s misses the recording around "
+            f"every one of the {times.size} events: the data cover [{lo:.3f}, {hi:.3f}] s and "
+            f"the windows span {starts.min():.3f}..{stops.max():.3f} s; expected a window of "
+            "a few seconds around the event, e.g. (-2, 1)"
+        )
 
 
 def _warn_overlap(times: np.ndarray, window: tuple[float, float]) -> int:
@@ -186,6 +202,7 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
                 binner.close()
     events = events.loc[keep].reset_index(drop=True)
     times = events[col].to_numpy(dtype=float)
+    _check_windows_reach_data(times, (float(rel[0]), float(rel[-1])), signal.span(), label)
     notes["n_overlapping_windows"] = _warn_overlap(times, (float(rel[0]), float(rel[-1])))
     if isinstance(signal, SpikeUnits):
         if values is None:

@@ -179,7 +179,8 @@ def get_profile(name: str) -> Profile:
     if name not in PROFILES:
         raise ProfileError(
             f"profile: got {name!r}; expected one of {[*sorted(PROFILES), 'generic', 'auto']} "
-            "('generic' needs a mapping: use generic_profile)"
+            "('generic' needs a mapping: --mapping on the command line, mapping= or "
+            "generic_profile in Python)"
         )
     return PROFILES[name]
 

@@ -194,10 +194,20 @@ class RunConfig(BaseModel):
         }
 
 
+def _yaml_problem(err: Exception) -> str:
+    """One line for a YAML parse error: where (line, column) and what."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or " ".join(str(err).split())
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}"
+
+
 def _format_pydantic(err: PydanticValidationError, where: str) -> str:
     parts = []
     for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        # sources[0].bin_size, as the messages written by hand below spell it
+        loc = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in e["loc"])
+        loc = loc.lstrip(".") or "(top level)"
         if e["type"] == "extra_forbidden":
             parent: type[BaseModel] = RunConfig
             if e["loc"][:1] == ("sources",):
@@ -271,7 +281,8 @@ def load_config(
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path}: not valid YAML ({err})") from None
+            raise ConfigError(f"config file {path}: not valid YAML ({_yaml_problem(err)}); "
+                              "expected a YAML mapping of fields") from None
         base = path.resolve().parent
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping of fields, got {type(data).__name__}")

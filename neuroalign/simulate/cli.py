@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
                                   help="Units per region."),
         trials: int = typer.Option(DEFAULT_TRIALS_PER_VALENCE, "--trials",
                                    help="Sucrose and shock trials each per session."),
+        overwrite: bool = typer.Option(False, "--overwrite",
+                                       help="Replace an existing output folder."),
     ) -> None:
         """Write synthetic NWB sessions with planted valence geometry (marked SYNTHETIC).
 
@@ -32,7 +34,7 @@ def register(app: typer.Typer) -> None:
         from neuroalign.simulate.dataset import make_dataset
 
         files = make_dataset(out, n_sessions=sessions, seed=seed, n_units_per_region=units,
-                             n_trials_per_valence=trials)
+                             n_trials_per_valence=trials, overwrite=overwrite)
         for path in files:
             typer.echo(str(path))
         typer.echo(f"wrote {len(files)} synthetic sessions to {out}")

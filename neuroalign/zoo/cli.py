@@ -93,9 +93,12 @@ def probe_command(
     import os
 
     from neuroalign.core.atomic import atomic_file
-    from neuroalign.core.errors import OutputExistsError
+    from neuroalign.core.errors import OutputExistsError, ValidationError
     from neuroalign.zoo.probe import probe
 
+    if out.suffix.lower() != ".nc":
+        raise ValidationError(f"--out: got {str(out)!r}; expected a netCDF file name ending "
+                              "in .nc")
     if out.exists() and not overwrite:
         raise OutputExistsError(f"probe output {out}: exists; pass --overwrite to replace it")
     da = probe(agent, task, seed, layers=layers or None, average=average,

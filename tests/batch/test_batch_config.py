@@ -124,6 +124,12 @@ def test_load_config_errors(tmp_path: Path) -> None:
     bad.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match=r"expected a YAML mapping of fields, got list"):
         load_config(bad)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("agents: [dqn\n")
+    expected = r"broken.yaml: not valid YAML \(line 2, column 1: "
+    with pytest.raises(ConfigError, match=expected) as info:
+        load_config(broken)
+    assert "\n" not in str(info.value)
 
 
 def test_config_help_documents_every_field() -> None:
@@ -195,6 +201,13 @@ def test_default_engine_checks_measures_and_options(tmp_path: Path) -> None:
                                           r"names from \['rsa', 'cka', 'shape', 'geometry'\]"):
         plan_batch(validate_config(raw))
     raw["measures"] = ["rsa"]
+    raw["tasks"] = ["pavlovian"]
+    with pytest.raises(ConfigError, match=r"agents: unknown \['ppoo'\]; expected names from "
+                                          r"\['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo'\]"):
+        plan_batch(validate_config({**raw, "agents": ["dqn", "ppoo"]}))
+    with pytest.raises(ConfigError, match=r"tasks: unknown \['pavlovan'\]; expected names from "
+                                          r"\['pavlovian', 'gridworld'\]"):
+        plan_batch(validate_config({**raw, "tasks": ["pavlovan"]}))
     with pytest.raises(ConfigError, match=r"options: .*'colour'.*expected fields of CellOptions"):
         plan_batch(validate_config({**raw, "options": {"colour": 1}}))
     with pytest.raises(ConfigError, match=r"options: rsa_method: got 'kendall'"):

@@ -112,6 +112,17 @@ def test_import_refuses_non_empty_folder(amygdala_file: Path, tmp_path: Path) ->
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
+def test_import_overwrite_replaces_a_folder(amygdala_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "keep.txt").write_text("old")
+    result = runner.invoke(app, ["import", str(amygdala_file), "--profile", "amygdala",
+                                 "--window", "-2", "1", "--bin", "0.25", "--out", str(out),
+                                 "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "responses.nc"]
+
+
 def test_failed_import_leaves_nothing(test_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "never"
     result = runner.invoke(app, ["import", str(test_data / PEYRACHE), "--profile", "auto",

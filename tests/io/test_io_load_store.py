@@ -54,6 +54,14 @@ def test_events_outside_the_recording(ephys_file: Callable[..., Path]) -> None:
     assert kept.sizes["trial"] == 9 and kept.attrs["n_dropped_outside"] == 3
 
 
+def test_window_that_misses_the_recording(ephys_file: Callable[..., Path]) -> None:
+    trials = amygdala_trials(n_per=3)
+    path = ephys_file(spikes=poisson_spikes(np.random.default_rng(0), 1, 60.0), trials=trials)
+    with pytest.raises(DataError, match=r"window \[-100000, -90000\) s misses the recording "
+                                        r"around every one of the 6 events"):
+        load_responses(path, profile="amygdala", window=(-1e5, -9e4), cache=False)
+
+
 def test_nan_alignment_times_are_left_out(ephys_file: Callable[..., Path]) -> None:
     trials = amygdala_trials(n_per=3)
     trials["outcome_time"][2] = float("nan")

@@ -49,9 +49,9 @@ def test_remote_sources_are_not_checked_on_disk():
     [
         ({"n_bot": 3}, r"n_bot: unknown field; expected one of \[.*'n_boot'"),
         ({"sources": [{"path": "x.nwb", "bin": 0.1}]},
-         r"sources\.0\.bin: unknown field; expected one of \[.*'bin_size'"),
+         r"sources\[0\]\.bin: unknown field; expected one of \[.*'bin_size'"),
         ({"agents": [{"name": "dqn", "layer": "x"}]},
-         r"agents\.0\.layer: unknown field; expected one of \[.*'layers'"),
+         r"agents\[0\]\.layer: unknown field; expected one of \[.*'layers'"),
         ({"sources": [{"path": "/nonexistent/s.nwb"}]},
          r"sources\[0\]\.path: /nonexistent/s\.nwb does not exist"),
         ({"sources": [{"path": "dandi://1/a.nwb", "window": [0.25, -1.25]}]},
@@ -61,7 +61,7 @@ def test_remote_sources_are_not_checked_on_disk():
          r"bin_size=0\.25 it must cover \[-1\.25, 0\.25\)"),
         ({"n_perm": 5}, r"n_perm: got 5; expected 0 \(no p-values\) or at least 19"),
         ({"n_boot": 1}, "n_boot: got 1"),
-        ({"measures": ["rsa", "mmd"]}, r"measures\.1: Input should be 'rsa', 'cka'"),
+        ({"measures": ["rsa", "mmd"]}, r"measures\[1\]: Input should be 'rsa', 'cka'"),
     ],
 )
 def test_bad_config_names_the_field(data, match):
@@ -74,8 +74,11 @@ def test_bad_yaml_files(tmp_path):
         load_config(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("sources: [unclosed\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="not valid YAML") as info:
         load_config(bad)
+    # one line that says where the problem is, not PyYAML's multi-line dump
+    assert "\n" not in str(info.value)
+    assert "line 2, column 1" in str(info.value)
     listing = tmp_path / "list.yaml"
     listing.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="expected a mapping of fields, got list"):

@@ -105,7 +105,17 @@ def test_cli_simulate_refuses_non_empty_folder(tmp_path, monkeypatch, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: output folder") and "exists and is not empty" in err
+    assert "--overwrite" in err  # the message names an option the command has
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.txt"]
+
+
+def test_cli_simulate_overwrite_replaces_folder(tmp_path):
+    (tmp_path / "other.txt").write_text("x")
+    result = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--sessions", "1",
+                                      "--units", "5", "--trials", "4", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert "other.txt" not in names and "manifest.json" in names
 
 
 def test_cli_simulate_bad_count():

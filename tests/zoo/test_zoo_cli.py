@@ -59,3 +59,11 @@ def test_unknown_agent_is_a_validation_error(tmp_path):
                                  "--out", str(tmp_path / "x.nc")])
     assert isinstance(result.exception, ValidationError)
     assert "expected one of ['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo']" in str(result.exception)
+
+
+def test_probe_output_must_be_netcdf(tmp_path):
+    out = tmp_path / "acts.csv"
+    result = runner.invoke(app, ["zoo", "probe", "dqn", "--task", "pavlovian", "--out", str(out)])
+    assert isinstance(result.exception, ValidationError)
+    assert "expected a netCDF file name ending in .nc" in str(result.exception)
+    assert not out.exists()
