@@ -14,6 +14,7 @@ from neuroalign.batch.config import (
     load_config,
     validate_config,
 )
+from neuroalign.batch.names import check_names
 from neuroalign.batch.plan import Cell, expand_cells, file_fingerprint, source_identity
 from neuroalign.batch.runner import (
     BatchSummary,
@@ -35,6 +36,7 @@ __all__ = [
     "SourceSpec",
     "WorkerCache",
     "batch_status",
+    "check_names",
     "config_help",
     "expand_cells",
     "file_fingerprint",

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroalign.batch.config import DEFAULT_CELL, BatchConfig
-from neuroalign.batch.plan import Cell, expand_cells
+from neuroalign.batch.names import check_names
+from neuroalign.batch.plan import Cell, _expand_sources, expand_cells
 from neuroalign.batch.store import BatchStore, assemble, read_table, rows_table
 from neuroalign.batch.worker import WorkerCache, compute_rows, execute_cell
 from neuroalign.core.errors import ConfigError, DependencyError, ValidationError
@@ -106,6 +107,8 @@ def _check_default_engine(config: BatchConfig) -> None:
 def plan_batch(config: BatchConfig) -> tuple[list[Cell], dict[str, Any]]:
     """Expand ``config`` into cells and the plan document stored as ``batch.json``."""
     _check_default_engine(config)
+    # typos in layer or region names fail here, once, instead of in every cell
+    check_names(config, [loc for loc, _ in _expand_sources(config)])
     cells = expand_cells(config)
     plan = {
         "neuroalign_version": neuroalign_version(),

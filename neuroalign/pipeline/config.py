@@ -23,6 +23,7 @@ __all__ = [
     "config_help",
     "default_data_dir",
     "load_config",
+    "profile_names",
 ]
 
 MeasureName = Literal["rsa", "cka", "shape", "geometry"]
@@ -32,6 +33,13 @@ _REMOTE_PREFIXES = ("dandi://", "http://", "https://")
 def default_data_dir() -> Path:
     """The ``data/`` folder that ships with neuroalign (default sessions, zoo, configs)."""
     return Path(__file__).resolve().parents[2] / "data"
+
+
+def profile_names() -> list[str]:
+    """Valid ``profile`` values: the dataset profiles of :mod:`neuroalign.io`, auto, generic."""
+    from neuroalign.io import PROFILES
+
+    return sorted({*PROFILES, "auto", "generic"})
 
 
 class SourceSpec(BaseModel):
@@ -81,6 +89,14 @@ class SourceSpec(BaseModel):
         start, stop = value
         if not stop > start:
             raise ValueError(f"window: got [{start}, {stop}); stop must be greater than start")
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        valid = profile_names()
+        if value not in valid:
+            raise ValueError(f"unknown profile; expected one of {valid}")
         return value
 
     @property

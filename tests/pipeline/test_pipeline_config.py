@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from neuroalign.cli import app
 from neuroalign.core.errors import ConfigError
+from neuroalign.io import PROFILES
 from neuroalign.pipeline.config import (
     AgentSpec,
     RunConfig,
@@ -16,6 +17,7 @@ from neuroalign.pipeline.config import (
     config_help,
     default_data_dir,
     load_config,
+    profile_names,
 )
 
 
@@ -67,6 +69,21 @@ def test_remote_sources_are_not_checked_on_disk():
 def test_bad_config_names_the_field(data, match):
     with pytest.raises(ConfigError, match=match):
         load_config(data)
+
+
+def test_mistyped_profile_names_the_field_and_the_valid_names(tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("sources:\n  - path: dandi://1/a.nwb\n    profile: amygdla\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg)
+    assert str(info.value) == (
+        f"{cfg}: sources[0].profile: unknown profile; expected one of ['amygdala', 'auto', "
+        "'generic', 'ibl', 'photometry', 'steinmetz'] (got 'amygdla')"
+    )
+    # every io profile, plus auto and generic, is accepted
+    assert profile_names() == sorted({*PROFILES, "auto", "generic"})
+    for name in profile_names():
+        assert SourceSpec(path="dandi://1/a.nwb", profile=name).profile == name
 
 
 def test_bad_yaml_files(tmp_path):
