@@ -42,6 +42,58 @@ def _whitener(x: np.ndarray, alpha: float) -> np.ndarray:
     return (vec * d[..., None, :]) @ np.swapaxes(vec, -1, -2)
 
 
+def _reduced(x: np.ndarray, alpha: float) -> np.ndarray:
+    """Centred, partially whitened ``x`` in at most ``n_conditions`` coordinates (batched).
+
+    With more units than conditions, the centred ``x = U S V'`` (thin SVD) spans at
+    most ``n`` directions of unit space, and the whitener is ``V diag(d) V'`` on that
+    span, so ``x W = U diag(s d) V'`` equals ``U diag(s d)`` up to the isometry
+    ``V'``, which no rotation-invariant score sees. Eigenvalues ``s^2 / n`` are
+    floored as in :func:`_whitener`. With no more units than conditions this is the
+    plain ``x W``.
+    """
+    xc = x - x.mean(axis=-2, keepdims=True)
+    n, p = xc.shape[-2:]
+    if p <= n:
+        return xc if alpha >= 1.0 else xc @ _whitener(xc, alpha)
+    return _span(xc, alpha)
+
+
+def _span(xc: np.ndarray, alpha: float) -> np.ndarray:
+    """Coordinates of centred ``xc`` (more units than conditions) in its row span.
+
+    Procrustes (``alpha=1``) takes ``xc' = Q R`` (thin QR), so ``xc = R' Q'``;
+    otherwise the thin SVD gives the whitened ``U diag(s d)``.
+    """
+    if alpha >= 1.0:
+        return np.swapaxes(np.linalg.qr(np.swapaxes(xc, -1, -2), mode="r"), -1, -2)
+    u, s, _ = np.linalg.svd(xc, full_matrices=False)
+    return _scaled(u, s, alpha)
+
+
+def _scaled(u: np.ndarray, s: np.ndarray, alpha: float) -> np.ndarray:
+    """``U diag(s d)`` with the partial-whitening gains ``d`` of eigenvalues ``s^2 / n``."""
+    n = u.shape[-2]
+    if alpha >= 1.0:
+        return u * s[..., None, :]
+    lam = s * s / n
+    floor = _EIG_TOL * np.maximum(lam.max(axis=-1, keepdims=True), _EIG_TOL)
+    d = alpha + (1.0 - alpha) / np.sqrt(np.maximum(lam, floor))
+    return u * (s * d)[..., None, :]
+
+
+def _reduced_pair(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_reduced` of both sides, one stacked factorisation when both have more units
+    than conditions and the same leading shape (the narrower side zero-padded)."""
+    n = x.shape[-2]
+    if x.shape[:-1] != y.shape[:-1] or min(x.shape[-1], y.shape[-1]) <= n:
+        return _reduced(x, alpha), _reduced(y, alpha)
+    p = max(x.shape[-1], y.shape[-1])
+    both = np.stack([_pad(x, p), _pad(y, p)])
+    w = _span(both - both.mean(axis=-2, keepdims=True), alpha)
+    return w[0], w[1]
+
+
 def _pad(x: np.ndarray, p: int) -> np.ndarray:
     if x.shape[-1] == p:
         return x
@@ -149,4 +201,13 @@ def shape_distance(
         0 for representations equal up to rotation (and, for ``angular``,
         isotropic scaling).
     """
-    return ShapeMetric(alpha=alpha, score=score).fit(x, y).score(x, y)
+    metric = ShapeMetric(alpha=alpha, score=score)
+    xa, ya = align_patterns(x, y, "the shape metric", min_conditions=2)
+    xw, yw = _reduced_pair(xa, ya, metric.alpha)
+    p = max(xw.shape[-1], yw.shape[-1])
+    xw, yw = _pad(xw, p), _pad(yw, p)
+    u, _, vt = np.linalg.svd(np.swapaxes(xw, -1, -2) @ yw)
+    out = _score(xw @ (u @ vt), yw, metric.score_name)
+    if np.any(np.isnan(out)):
+        raise ValidationError("shape metric: a representation has zero variance across conditions")
+    return float(out) if np.ndim(out) == 0 else out

@@ -114,6 +114,59 @@ def test_batched_leading_dims():
     assert out[1] == pytest.approx(shape_distance(x[1], y[1]))
 
 
+def _reference_distance(x, y, alpha, score):
+    """Straightforward estimator: whiten in unit space, zero-pad, full SVD, score."""
+
+    def whiten(a):
+        a = a - a.mean(axis=0)
+        if alpha >= 1.0:
+            return a
+        lam, vec = np.linalg.eigh(a.T @ a / a.shape[0])
+        lam = np.maximum(lam, 1e-10 * max(lam.max(), 1e-10))
+        return a @ (vec @ np.diag(alpha + (1.0 - alpha) / np.sqrt(lam)) @ vec.T)
+
+    xw, yw = whiten(x), whiten(y)
+    p = max(xw.shape[1], yw.shape[1])
+    xw = np.pad(xw, ((0, 0), (0, p - xw.shape[1])))
+    yw = np.pad(yw, ((0, 0), (0, p - yw.shape[1])))
+    u, _, vt = np.linalg.svd(xw.T @ yw)
+    xr = xw @ u @ vt
+    if score == "euclidean":
+        return np.linalg.norm(xr - yw) / np.sqrt(x.shape[0])
+    c = np.sum(xr * yw) / (np.linalg.norm(xr) * np.linalg.norm(yw))
+    return np.arccos(np.clip(c, -1.0, 1.0))
+
+
+@pytest.mark.parametrize("score", ["angular", "euclidean"])
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("units", [(40, 64), (64, 64), (30, 5), (5, 3), (12, 12), (3, 20)])
+def test_reduced_computation_matches_unit_space_reference(units, alpha, score):
+    rng = np.random.default_rng(sum(units))
+    n = 12  # conditions: fewer, equal to or more than the units of either side
+    px, py = units
+    x = rng.standard_normal((n, px)) * rng.uniform(0.2, 3.0, px)
+    y = x[:, :py] @ rng.standard_normal((py, py)) if py <= px else rng.standard_normal((n, py))
+    y = y + rng.standard_normal((n, py))
+    near = np.pad(x @ ortho_group.rvs(px, random_state=px), ((0, 0), (0, max(py - px, 0))))
+    near = near[:, :py] + 0.01 * rng.standard_normal((n, py)) + 1.0  # close to a rotation
+    xb = np.stack([x, 2.0 * x[::-1], x])
+    yb = np.stack([y, y[::-1] + 0.1, near])
+    got = [shape_distance(a, b, alpha=alpha, score=score) for a, b in zip(xb, yb, strict=True)]
+    want = [_reference_distance(a, b, alpha, score) for a, b in zip(xb, yb, strict=True)]
+    # a true distance of 0 is only resolved to ~sqrt(eps) by arccos near 1, in both
+    tol = np.where(np.asarray(want) < 1e-7, 1e-7, 1e-10)
+    assert np.all(np.abs(np.asarray(got) - want) < tol), (got, want)
+    # batched input gives the same values as one pair at a time
+    np.testing.assert_allclose(shape_distance(xb, yb, alpha=alpha, score=score), got,
+                               rtol=0, atol=1e-10)
+
+
+def test_reduced_computation_identical_inputs_give_zero():
+    x = np.random.default_rng(5).standard_normal((12, 80))
+    assert shape_distance(x, x) == pytest.approx(0.0, abs=1e-7)  # arccos near 1: ~sqrt(eps)
+    assert shape_distance(x, x, score="euclidean") < 1e-12
+
+
 def test_bad_input():
     with pytest.raises(ValidationError, match=r"alpha: got 1.5; expected a number in \[0, 1\]"):
         ShapeMetric(alpha=1.5)
