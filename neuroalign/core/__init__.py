@@ -25,6 +25,7 @@ from neuroalign.core.errors import (
     ValidationError,
 )
 from neuroalign.core.provenance import neuroalign_version, provenance_attrs
+from neuroalign.core.random import as_rng
 
 __all__ = [
     "DIMS",
@@ -41,6 +42,7 @@ __all__ = [
     "ProfileError",
     "SourceError",
     "ValidationError",
+    "as_rng",
     "atomic_dir",
     "atomic_file",
     "condition_coords",

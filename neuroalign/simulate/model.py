@@ -66,6 +66,7 @@ import numpy as np
 
 from neuroalign.core.contracts import VALENCE_NAMES, valence_code
 from neuroalign.core.errors import ValidationError
+from neuroalign.core.random import as_rng
 
 __all__ = [
     "DEFAULT_NEUTRAL_TRIALS",
@@ -97,17 +98,6 @@ PLANTINGS: Mapping[str, Mapping[int, float | None]] = {
     "symmetric": {1: 0.5, -1: 0.5},
     "none": {1: None, -1: None},
 }
-
-
-def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """Return a :class:`numpy.random.Generator` from a generator, a seed or ``None``."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise ValidationError(
-        f"rng: got {type(rng).__name__}; expected a numpy Generator, an int seed or None"
-    )
 
 
 def check_planting(planting: str) -> str:

@@ -155,7 +155,8 @@ def test_interval_methods_on_known_values():
         (lambda: p_value(np.ones(3), 1.0, "bigger"), ValidationError,
          "valid values: 'greater', 'less', 'two-sided'"),
         (lambda: permutation_indices(4, 10, 0, exact="yes"), ValidationError, "unknown exact"),
-        (lambda: bootstrap_indices(4, 3, rng="seed"), ValidationError, "rng must be"),
+        (lambda: bootstrap_indices(4, 3, rng="seed"), ValidationError,
+         "rng: got str; expected a numpy Generator"),
     ],
 )
 def test_bad_parameters(call, error, match):

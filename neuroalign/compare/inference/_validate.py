@@ -7,19 +7,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from neuroalign.core.errors import ValidationError
+from neuroalign.core.random import as_rng
 
 __all__ = ["as_rng", "check_choice", "check_level", "check_positive_int"]
-
-
-def as_rng(rng: np.random.Generator | int | None = None) -> np.random.Generator:
-    """Return a :class:`numpy.random.Generator` from a generator, a seed or ``None``."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise ValidationError(
-        f"rng must be a numpy Generator, an int seed or None; got {type(rng).__name__}"
-    )
 
 
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
