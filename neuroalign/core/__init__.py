@@ -1,6 +1,7 @@
 """Foundation shared by every part: errors, data contracts, provenance, atomic writes."""
 
 from neuroalign.core.atomic import atomic_dir, atomic_file, prepare_output_dir
+from neuroalign.core.cache import cache_root
 from neuroalign.core.contracts import (
     DIMS,
     VALENCE_CODES,
@@ -45,6 +46,7 @@ __all__ = [
     "as_rng",
     "atomic_dir",
     "atomic_file",
+    "cache_root",
     "condition_coords",
     "condition_label",
     "neuroalign_version",

@@ -277,7 +277,7 @@ def load_responses(
         Bin width in seconds (> 0).
     cache_dir
         Folder of the cache (chunks of remote files, stored responses);
-        defaults to ``$NEUROALIGN_CACHE`` or ``~/.cache/neuroalign``.
+        defaults to the cache root (:func:`neuroalign.core.cache.cache_root`).
     mapping
         ``{column: {value: valence}}`` for the ``generic`` profile.
     region_columns

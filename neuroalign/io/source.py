@@ -3,7 +3,8 @@
 Remote files are streamed with :mod:`remfile` (HTTP range requests) and read with
 :mod:`h5py`; only the bytes that are read travel. Fetched chunks are kept in an
 on-disk cache whose folder is the ``cache_dir`` argument, else the
-``NEUROALIGN_CACHE`` environment variable, else ``~/.cache/neuroalign``.
+``NEUROALIGN_CACHE`` environment variable, else ``$XDG_CACHE_HOME/neuroalign``, else
+``~/.cache/neuroalign`` (:func:`neuroalign.core.cache.cache_root`).
 
 A ``dandi://<dandiset>[@<version>]/<asset path>`` URI is resolved to the asset's
 S3 URL with the DANDI client (:class:`dandi.dandiapi.DandiAPIClient`). The client
@@ -25,6 +26,7 @@ from typing import Any
 
 import h5py
 
+from neuroalign.core.cache import cache_root
 from neuroalign.core.errors import NWBFormatError, SourceError
 
 __all__ = [
@@ -64,16 +66,6 @@ class ResolvedSource:
     kind: str
     location: str
     identity: str
-
-
-def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The on-disk cache folder: ``cache_dir``, ``$NEUROALIGN_CACHE`` or ``~/.cache/neuroalign``."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("NEUROALIGN_CACHE")
-    if env:
-        return Path(env)
-    return Path.home() / ".cache" / "neuroalign"
 
 
 def parse_dandi_uri(uri: str) -> tuple[str, str | None, str]:
@@ -233,7 +225,7 @@ def open_nwb(
         or a :class:`ResolvedSource`.
     cache_dir
         Folder of the on-disk chunk cache for remote sources; defaults to
-        ``$NEUROALIGN_CACHE`` or ``~/.cache/neuroalign``.
+        the cache root (:func:`neuroalign.core.cache.cache_root`).
 
     Yields
     ------

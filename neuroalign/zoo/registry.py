@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import neuroalign
+from neuroalign.core.cache import cache_root
 from neuroalign.core.errors import SourceError
 from neuroalign.zoo.agent import ZooAgent
 from neuroalign.zoo.agents import AGENTS, get_agent_spec
@@ -44,11 +45,8 @@ def zoo_dir() -> Path:
 
 
 def default_cache_dir() -> Path:
-    """The user cache for checkpoints trained on demand."""
-    if os.environ.get("NEUROALIGN_CACHE"):
-        return Path(os.environ["NEUROALIGN_CACHE"]) / "zoo"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "neuroalign" / "zoo"
+    """The user cache for checkpoints trained on demand (``zoo/`` in the cache root)."""
+    return cache_root() / "zoo"
 
 
 def shipped_seeds(agent: str, task: str) -> list[int]:
