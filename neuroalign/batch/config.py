@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic import ValidationError as _PydanticValidationError
 
-from neuroalign.core.errors import ConfigError
+from neuroalign.core.config import (
+    GridOptions,
+    InferenceOptions,
+    MeasureOptions,
+    SourceSpec,
+    check_windows,
+    read_yaml_mapping,
+    validate_model,
+)
+from neuroalign.core.config import config_help as _model_help
 
 __all__ = [
     "BatchConfig",
@@ -30,52 +37,6 @@ __all__ = [
 DEFAULT_CELL = "neuroalign.pipeline.cell:compute_cell"
 DEFAULT_BRAIN_LOADER = "neuroalign.pipeline.cell:load_brain_patterns"
 DEFAULT_MODEL_LOADER = "neuroalign.pipeline.cell:load_model_patterns"
-
-
-class SourceSpec(BaseModel):
-    """One recording source (or a glob of local files sharing the same options)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: str = Field(
-        description="Local NWB path (relative paths are read from the config file's folder; "
-        "glob patterns such as 'sessions/*.nwb' expand to one source per file), an http(s) "
-        "URL, or 'dandi://<dandiset>[@<version>]/<asset path>'."
-    )
-    profile: str | None = Field(
-        default=None,
-        description="Dataset profile mapping the file's layout to valence (e.g. 'amygdala', "
-        "'ibl', 'generic'); null lets the loader detect it.",
-    )
-    align: str | None = Field(
-        default=None,
-        description="Event or column the responses are aligned to; null uses the profile's "
-        "outcome time.",
-    )
-    window: tuple[float, float] | None = Field(
-        default=None,
-        description="Response window [start, stop] in seconds around the alignment event; "
-        "null uses the default grid's window.",
-    )
-    bin_size: float | None = Field(
-        default=None, gt=0, description="Bin width in seconds; null uses the default (0.25 s)."
-    )
-    session: str | None = Field(
-        default=None, description="Session name in the results; null takes it from the file."
-    )
-
-    @model_validator(mode="after")
-    def _check_window(self) -> SourceSpec:
-        if self.window is not None and not self.window[0] < self.window[1]:
-            raise ValueError(f"window: got {list(self.window)}; start must be below stop")
-        return self
-
-    def options(self) -> dict[str, Any]:
-        """The loader options of this source, without the path, ``None`` dropped."""
-        out = self.model_dump(exclude={"path"}, exclude_none=True)
-        if "window" in out:
-            out["window"] = [float(v) for v in out["window"]]
-        return out
 
 
 class EngineSpec(BaseModel):
@@ -110,11 +71,8 @@ class EngineSpec(BaseModel):
         return value
 
 
-class BatchConfig(BaseModel):
-    """A grid of comparisons: (agents x tasks x seeds x layers) x (sources x regions) x measures.
-
-    Each combination is one cell with a stable key; results are one Parquet part per cell.
-    """
+class _BatchGrid(BaseModel):
+    """The axes of the grid (listed first in the help)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -126,8 +84,8 @@ class BatchConfig(BaseModel):
     )
     sources: list[SourceSpec] = Field(
         min_length=1,
-        description="Recording sources; each entry is a path/URL string or a mapping with "
-        "'path' and loader options (profile, align, window, bin_size).",
+        description="Recording sources; each entry is a path/URL/glob string or a mapping "
+        "with 'path' and loader options (profile, align, window, bin_size, ...).",
     )
     regions: list[str] = Field(
         min_length=1, description="Brain regions compared in every source, e.g. ['BLA', 'CeA']."
@@ -135,25 +93,21 @@ class BatchConfig(BaseModel):
     measures: list[str] = Field(
         min_length=1, description="Measures, one cell each, e.g. ['rsa', 'cka']."
     )
-    n_approach: int = Field(
-        default=5, ge=1, description="Approach steps K of the condition grid (K+1 per valence)."
-    )
-    valences: list[Literal[1, -1, 0]] = Field(
-        default=[1, -1], description="Valences of the grid: 1 reward, -1 danger, 0 neutral."
-    )
-    min_units: int = Field(
-        default=5, ge=1, description="Regions with fewer units in a source are absent from it "
-        "(their cells fail with a message naming the regions present)."
-    )
-    options: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Measure options passed to the cell function; for the default one: "
-        "rsa_method, rdm_method, shape_alpha, geometry_w, geometry_distance, ci.",
-    )
-    n_boot: int = Field(default=100, ge=0, description="Bootstrap resamples per estimate.")
-    n_perm: int = Field(default=100, ge=0, description="Permutations per test.")
-    seed: int = Field(
-        default=0, description="Random seed of the inference (bootstraps, permutations)."
+
+
+class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
+    """A grid of comparisons: (agents x tasks x seeds x layers) x (sources x regions) x measures.
+
+    Each combination is one cell with a stable key; results are one Parquet part per cell.
+    A region with fewer than ``min_units`` units in a source is absent from it (its
+    cells fail with a message naming the regions present).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    options: MeasureOptions = Field(
+        default_factory=MeasureOptions,
+        description="Measure options passed to the cell function as a dict.",
     )
     engine: EngineSpec = Field(
         default_factory=EngineSpec,
@@ -182,44 +136,22 @@ class BatchConfig(BaseModel):
     def _unique(cls, value: list[Any]) -> list[Any]:
         dup = sorted({str(v) for v in value if value.count(v) > 1})
         if dup:
-            raise ValueError(f"duplicate entries {dup}")
+            raise ValueError(f"expected each entry once; {dup} repeated")
         return value
 
-    def brain_options(self) -> dict[str, Any]:
-        """Keyword arguments of the brain loader (the condition grid of every source)."""
-        return {"n_approach": self.n_approach, "valences": list(self.valences),
-                "min_units": self.min_units}
+    @model_validator(mode="after")
+    def _window_holds_grid(self) -> BatchConfig:
+        check_windows(self.sources, self.n_approach)
+        return self
 
     def cell_params(self) -> dict[str, Any]:
         """What every cell receives besides its own identity (see ``compute_rows``)."""
         return {"n_boot": self.n_boot, "n_perm": self.n_perm, "seed": self.seed,
-                "options": dict(self.options), "brain_options": self.brain_options()}
+                "options": self.options.as_dict(), "brain_options": self.brain_options()}
 
     def resolved_base(self) -> Path:
         """The folder relative source paths are read from."""
         return Path(self.base_dir) if self.base_dir else Path.cwd()
-
-
-def _yaml_problem(err: Exception) -> str:
-    """One line for a YAML parse error: where (line, column) and what."""
-    mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or " ".join(str(err).split())
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    return f"{where}{problem}"
-
-
-def _format_pydantic(err: _PydanticValidationError, where: str) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
-            parent: type[BaseModel] = {"sources": SourceSpec, "engine": EngineSpec}.get(
-                str(e["loc"][0]) if len(e["loc"]) > 1 else "", BatchConfig)
-            msg = f"unknown field; expected one of {sorted(parent.model_fields)}"
-        else:
-            msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"{loc}: {msg}")
-    return f"{where}: invalid batch config: " + "; ".join(lines)
 
 
 def load_config(path: str | os.PathLike[str]) -> BatchConfig:
@@ -234,41 +166,16 @@ def load_config(path: str | os.PathLike[str]) -> BatchConfig:
         (the message names the field).
     """
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"batch config {p}: file not found")
-    try:
-        raw = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"batch config {p}: not valid YAML ({_yaml_problem(err)}); "
-                          "expected a YAML mapping of fields") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"batch config {p}: expected a YAML mapping of fields, "
-                          f"got {type(raw).__name__}")
+    raw = read_yaml_mapping(p, "batch config")
     raw.setdefault("base_dir", str(p.resolve().parent))
     return validate_config(raw, where=f"batch config {p}")
 
 
 def validate_config(raw: dict[str, Any], where: str = "batch config") -> BatchConfig:
     """Validate a mapping as a :class:`BatchConfig`, raising :class:`ConfigError`."""
-    try:
-        return BatchConfig.model_validate(raw)
-    except _PydanticValidationError as err:
-        raise ConfigError(_format_pydantic(err, where)) from None
+    return validate_model(BatchConfig, raw, where)
 
 
 def config_help() -> str:
     """One line per config field with its help text (used by the CLI's --help)."""
-    lines = []
-    for model, prefix in ((BatchConfig, ""), (SourceSpec, "sources[]."),
-                          (EngineSpec, "engine.")):
-        for name, field in model.model_fields.items():
-            if name == "engine" and model is BatchConfig:
-                continue
-            if field.is_required():
-                default = "required"
-            elif field.default_factory is not None:
-                default = f"default {field.default_factory()!r}"
-            else:
-                default = f"default {field.default!r}"
-            lines.append(f"{prefix}{name}: {field.description} ({default})")
-    return "\n".join(lines)
+    return _model_help(BatchConfig)

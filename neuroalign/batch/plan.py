@@ -202,7 +202,7 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
         "n_boot": config.n_boot,
         "n_perm": config.n_perm,
         "seed": config.seed,
-        "options": config.options,
+        "options": config.options.as_dict(),
         "brain_options": config.brain_options(),
     }
     identities = {loc: source_identity(loc) for loc, _ in sources}

@@ -21,7 +21,7 @@ from neuroalign.batch.names import check_names
 from neuroalign.batch.plan import Cell, _expand_sources, expand_cells
 from neuroalign.batch.store import BatchStore, assemble, read_table, rows_table
 from neuroalign.batch.worker import WorkerCache, compute_rows, execute_cell
-from neuroalign.core.errors import ConfigError, DependencyError, ValidationError
+from neuroalign.core.errors import ConfigError, DependencyError
 from neuroalign.core.progress import progress_bar
 from neuroalign.core.provenance import neuroalign_version
 
@@ -74,12 +74,11 @@ class BatchSummary:
 
 
 def _check_default_engine(config: BatchConfig) -> None:
-    """Validate measures and options against the default cell function, if it is used."""
+    """Validate the measure names against the default cell function, if it is used."""
     if config.engine.cell != DEFAULT_CELL:
         return
     try:
         from neuroalign.pipeline.cell import MEASURES
-        from neuroalign.pipeline.measures import CellOptions
     except ImportError as err:
         raise DependencyError(f"the default cell function needs neuroalign.pipeline ({err})"
                               ) from err
@@ -95,13 +94,6 @@ def _check_default_engine(config: BatchConfig) -> None:
         unknown = [x for x in given if x not in known]
         if unknown:
             raise ConfigError(f"{name}: unknown {unknown}; expected names from {known}")
-    try:
-        CellOptions(**config.options)
-    except TypeError as err:
-        raise ConfigError(f"options: {err}; expected fields of CellOptions "
-                          f"{sorted(CellOptions.__dataclass_fields__)}") from None
-    except ValidationError as err:
-        raise ConfigError(f"options: {err}") from None
 
 
 def plan_batch(config: BatchConfig) -> tuple[list[Cell], dict[str, Any]]:

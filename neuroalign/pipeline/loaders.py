@@ -6,6 +6,7 @@ call them itself (data move once, as names, not as arrays).
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from neuroalign.core.config import SourceSpec, validate_model
 from neuroalign.core.errors import ConfigError, ValidationError
-from neuroalign.pipeline.config import SourceSpec
 
 __all__ = [
     "BrainPatterns",
@@ -59,15 +60,23 @@ class BrainPatterns(dict):
 
 
 def expand_source(spec: SourceSpec) -> list[str]:
-    """The files (or remote addresses) a source names: a folder becomes its ``*.nwb`` files.
+    """The files (or remote addresses) a source names.
+
+    A folder becomes its ``*.nwb`` files and a glob pattern the files it matches.
 
     Raises
     ------
     ConfigError
-        A local path that does not exist or a folder with no ``.nwb`` file.
+        A local path that does not exist, a folder with no ``.nwb`` file or a pattern
+        that matches nothing.
     """
     if spec.is_remote:
         return [spec.path]
+    if spec.is_glob:
+        files = sorted(glob.glob(spec.path))
+        if not files:
+            raise ConfigError(f"source {spec.path}: the pattern matches no file")
+        return files
     path = Path(spec.path)
     if path.is_dir():
         files = sorted(str(p) for p in path.glob("*.nwb"))
@@ -148,7 +157,8 @@ def load_brain_patterns(
     if isinstance(source_spec, SourceSpec):
         spec = source_spec
     else:
-        spec = SourceSpec(**{k: v for k, v in source_spec.items() if v is not None})
+        spec = validate_model(SourceSpec, {k: v for k, v in source_spec.items() if v is not None},
+                              "source")
     files = expand_source(spec)
     out = BrainPatterns()
     for i, source in enumerate(files):

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from neuroalign.core.errors import ValidationError
-from neuroalign.zoo.agents import AgentSpec, get_agent_spec
+from neuroalign.zoo.agents import AlgorithmSpec, get_agent_spec
 from neuroalign.zoo.configs import AgentConfig
 from neuroalign.zoo.networks import ZooNet, torch_threads
 from neuroalign.zoo.tasks import Task, get_task
@@ -41,7 +41,7 @@ class ZooAgent:
         Where it was loaded from and the SHA-256 of that file, when loaded.
     """
 
-    spec: AgentSpec
+    spec: AlgorithmSpec
     task: Task
     seed: int
     config: AgentConfig

@@ -68,7 +68,7 @@ def test_run_by_default_status_and_exit_codes(tmp_path: Path) -> None:
     assert "done 1, failed 1, pending 0" in text and "SourceError" in text
     bad = runner.invoke(app, ["batch", str(tmp_path / "nope.yaml"), "--out", str(out)])
     assert isinstance(bad.exception, ConfigError)
-    assert "nope.yaml: file not found" in str(bad.exception)
+    assert "nope.yaml: does not exist" in str(bad.exception)
     foreign = runner.invoke(app, ["batch", "status", str(tmp_path / "src")])
     assert isinstance(foreign.exception, SourceError)
     assert "no batch.json; not a batch folder" in str(foreign.exception)

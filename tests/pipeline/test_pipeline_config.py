@@ -57,13 +57,18 @@ def test_remote_sources_are_not_checked_on_disk():
         ({"sources": [{"path": "/nonexistent/s.nwb"}]},
          r"sources\[0\]\.path: /nonexistent/s\.nwb does not exist"),
         ({"sources": [{"path": "dandi://1/a.nwb", "window": [0.25, -1.25]}]},
-         r"window: got \[0\.25, -1\.25\); stop must be greater than start"),
+         r"sources\[0\]\.window: got \[0\.25, -1\.25\]; expected \[start, stop\) with stop "
+         r"greater than start"),
         ({"sources": [{"path": "dandi://1/a.nwb", "window": [-1.0, 0.25]}]},
          r"sources\[0\]\.window: got \[-1\.0, 0\.25\); with n_approach=5 and "
-         r"bin_size=0\.25 it must cover \[-1\.25, 0\.25\)"),
+         r"bin_size=0\.25 expected a window covering \[-1\.25, 0\.25\)"),
         ({"n_perm": 5}, r"n_perm: got 5; expected 0 \(no p-values\) or at least 19"),
-        ({"n_boot": 1}, "n_boot: got 1"),
-        ({"measures": ["rsa", "mmd"]}, r"measures\[1\]: Input should be 'rsa', 'cka'"),
+        ({"n_boot": 1}, r"n_boot: got 1; expected 0 \(no intervals\) or at least 2$"),
+        ({"n_perm": 10}, r"^config: n_perm: got 10; expected 0 \(no p-values\) or at least 19, the "
+         r"fewest permutations that can reach p < 0\.05$"),
+        ({"rdm_method": "cosine"}, r"rdm_method: got 'cosine'; expected 'crossnobis', "),
+        ({"sources": [{"profile": "ibl"}]}, r"sources\[0\]\.path: missing; expected a value"),
+        ({"measures": ["rsa", "mmd"]}, r"measures\[1\]: got 'mmd'; expected 'rsa', 'cka'"),
     ],
 )
 def test_bad_config_names_the_field(data, match):
@@ -77,8 +82,7 @@ def test_mistyped_profile_names_the_field_and_the_valid_names(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(cfg)
     assert str(info.value) == (
-        f"{cfg}: sources[0].profile: unknown profile; expected one of ['amygdala', 'auto', "
-        "'generic', 'ibl', 'photometry', 'steinmetz'] (got 'amygdla')"
+        f"{cfg}: sources[0].profile: got 'amygdla'; expected one of {profile_names()}"
     )
     # every io profile, plus auto and generic, is accepted
     assert profile_names() == sorted({*PROFILES, "auto", "generic"})
@@ -98,7 +102,7 @@ def test_bad_yaml_files(tmp_path):
     assert "line 2, column 1" in str(info.value)
     listing = tmp_path / "list.yaml"
     listing.write_text("- a\n- b\n")
-    with pytest.raises(ConfigError, match="expected a mapping of fields, got list"):
+    with pytest.raises(ConfigError, match="expected a YAML mapping of fields, got list"):
         load_config(listing)
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from neuroalign.core.errors import ValidationError
-from neuroalign.zoo.agents.base import AgentSpec, LearnContext, Monitor
+from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext, Monitor
 from neuroalign.zoo.agents.policy import A2C, PPO, REINFORCE
 from neuroalign.zoo.agents.value import DQN, QRDQN
 
-__all__ = ["AGENTS", "AgentSpec", "LearnContext", "Monitor", "get_agent_spec"]
+__all__ = ["AGENTS", "AlgorithmSpec", "LearnContext", "Monitor", "get_agent_spec"]
 
 #: name -> algorithm, value-learners first
-AGENTS: dict[str, AgentSpec] = {spec.name: spec for spec in (DQN, QRDQN, REINFORCE, A2C, PPO)}
+AGENTS: dict[str, AlgorithmSpec] = {spec.name: spec for spec in (DQN, QRDQN, REINFORCE, A2C, PPO)}
 
 
-def get_agent_spec(name: str) -> AgentSpec:
+def get_agent_spec(name: str) -> AlgorithmSpec:
     """The algorithm called ``name``.
 
     Raises

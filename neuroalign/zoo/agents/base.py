@@ -13,7 +13,7 @@ import torch
 from neuroalign.zoo.configs import AgentConfig
 from neuroalign.zoo.networks import ZooNet
 
-__all__ = ["AgentSpec", "LearnContext", "Monitor"]
+__all__ = ["AlgorithmSpec", "LearnContext", "Monitor"]
 
 
 class Monitor:
@@ -115,7 +115,7 @@ class LearnContext:
 
 
 @dataclass(frozen=True)
-class AgentSpec:
+class AlgorithmSpec:
     """A learning algorithm of the zoo.
 
     ``heads(n_actions, config)`` gives the head sizes; ``learn(ctx)`` trains

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neuroalign.zoo.agents.base import AgentSpec, LearnContext
+from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
 from neuroalign.zoo.configs import A2CConfig, AgentConfig, PPOConfig, ReinforceConfig
 
 __all__ = ["A2C", "PPO", "REINFORCE"]
@@ -184,9 +184,9 @@ _ROLES = {"readout.pi": "actor", "readout.v": "critic"}
 
 
 def _policy_spec(name: str, description: str, config_cls: type[AgentConfig],
-                 learn: Callable[[LearnContext], None]) -> AgentSpec:
+                 learn: Callable[[LearnContext], None]) -> AlgorithmSpec:
     """An actor-critic agent: policy head ``pi`` and value head ``v`` on the trunk."""
-    return AgentSpec(
+    return AlgorithmSpec(
         name=name,
         family="policy",
         description=description,

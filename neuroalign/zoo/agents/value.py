@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neuroalign.zoo.agents.base import AgentSpec, LearnContext
+from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
 from neuroalign.zoo.configs import DQNConfig, QRDQNConfig
 
 __all__ = ["DQN", "QRDQN"]
@@ -132,7 +132,7 @@ def _qr_readouts(raw: dict[str, torch.Tensor], cfg: QRDQNConfig) -> dict[str, to
     return {"readout.q": _q_values(quant, n_actions), "readout.quantiles": quant}
 
 
-DQN = AgentSpec(
+DQN = AlgorithmSpec(
     name="dqn",
     family="value",
     description="deep Q-learning: replay, target network, epsilon-greedy",
@@ -143,7 +143,7 @@ DQN = AgentSpec(
     roles={"readout.q": "q"},
 )
 
-QRDQN = AgentSpec(
+QRDQN = AlgorithmSpec(
     name="qrdqn",
     family="value",
     description="quantile-regression DQN: distributional action values",

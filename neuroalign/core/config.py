@@ -1,0 +1,410 @@
+"""The typed configuration shared by ``neuroalign run`` and ``neuroalign batch``.
+
+One place for every configuration concept: a recording source
+(:class:`SourceSpec`), a zoo agent (:class:`AgentSpec`), the measure options
+(:class:`MeasureOptions`), the condition grid (:class:`GridOptions`) and the
+inference (:class:`InferenceOptions`), each with one set of defaults; one YAML
+reader (:func:`read_yaml_mapping`), one validation-error formatter
+(:func:`format_validation_error`), one model validation entry point
+(:func:`validate_model`) and one help generator (:func:`config_help`).
+``neuroalign.pipeline.config`` and ``neuroalign.batch.config`` build their
+top-level models from these pieces.
+
+The default response window is :data:`DEFAULT_WINDOW`, ``[-1.25, 0.25)`` s
+around the alignment event: exactly the ``n_approach + 1`` bins of the default
+grid (5 approach steps of :data:`DEFAULT_BIN_SIZE` = 0.25 s and the outcome bin).
+A larger ``n_approach`` or ``bin_size`` needs a wider window; configs check it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from neuroalign.core.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_BIN_SIZE",
+    "DEFAULT_N_APPROACH",
+    "DEFAULT_WINDOW",
+    "AgentSpec",
+    "GridOptions",
+    "InferenceOptions",
+    "MeasureOptions",
+    "SourceSpec",
+    "check_windows",
+    "config_help",
+    "format_validation_error",
+    "profile_names",
+    "read_yaml_mapping",
+    "validate_model",
+]
+
+#: the default response window, seconds around the alignment event, [start, stop)
+DEFAULT_WINDOW: tuple[float, float] = (-1.25, 0.25)
+#: the default bin width in seconds (one approach step)
+DEFAULT_BIN_SIZE: float = 0.25
+#: the default number of approach steps K (the grid has K + 1 conditions per valence)
+DEFAULT_N_APPROACH: int = 5
+
+REMOTE_PREFIXES = ("dandi://", "http://", "https://")
+
+RsaMethod = Literal["spearman", "pearson"]
+RdmMethod = Literal["crossnobis", "euclidean", "sqeuclidean", "correlation"]
+GeometryDistance = Literal["crossnobis", "euclidean"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def profile_names() -> list[str]:
+    """Valid ``profile`` values: the dataset profiles of :mod:`neuroalign.io`, auto, generic."""
+    from neuroalign.io import PROFILES
+
+    return sorted({*PROFILES, "auto", "generic"})
+
+
+class SourceSpec(BaseModel):
+    """One recording source: a file, a folder or glob of files, a URL or a DANDI asset."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(
+        description="Local NWB file, folder of .nwb files, glob pattern such as "
+        "'sessions/*.nwb' (one source per file), http(s) URL, or "
+        "dandi://<dandiset>[@<version>]/<asset path>. Relative paths are read from the "
+        "config file's folder.",
+    )
+    profile: str = Field(
+        "auto",
+        description="Dataset profile that maps the lab's layout to valence "
+        "(auto, amygdala, ibl, steinmetz, photometry, generic).",
+    )
+    align: str = Field(
+        "outcome",
+        description="Event (or trials-table column) the responses are aligned to; the "
+        "approach steps count bins before it.",
+    )
+    window: tuple[float, float] = Field(
+        DEFAULT_WINDOW,
+        description="Window around the alignment event, [start, stop) in seconds; must hold "
+        "the n_approach+1 bins of the grid: start <= -n_approach*bin_size and "
+        "stop >= bin_size.",
+    )
+    bin_size: float = Field(
+        DEFAULT_BIN_SIZE, gt=0, description="Bin width in seconds (one approach step)."
+    )
+    regions: list[str] | None = Field(
+        None,
+        description="Brain regions to keep (default: every region with at least "
+        "min_units units).",
+    )
+    session: str | None = Field(
+        None, description="Session name in the results (default: from the file)."
+    )
+    mapping: dict[str, dict[Any, int | str]] | None = Field(
+        None,
+        description="For profile 'generic': {column: {value: valence}}, valence 1/-1/0 or "
+        "reward/danger/neutral, e.g. {outcome: {water: 1, airpuff: -1}}.",
+    )
+
+    @field_validator("window")
+    @classmethod
+    def _window_ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not value[1] > value[0]:
+            raise ValueError("expected [start, stop) with stop greater than start")
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        valid = profile_names()
+        if value not in valid:
+            raise ValueError(f"expected one of {valid}")
+        return value
+
+    @property
+    def is_remote(self) -> bool:
+        """Whether ``path`` names a URL or a DANDI asset (not checked on disk)."""
+        return self.path.startswith(REMOTE_PREFIXES)
+
+    @property
+    def is_glob(self) -> bool:
+        """Whether ``path`` is a local glob pattern (``*``, ``?`` or ``[...]``)."""
+        return not self.is_remote and glob.has_magic(self.path)
+
+    def options(self) -> dict[str, Any]:
+        """The loader options of this source: every field but ``path``, ``None`` dropped."""
+        out = self.model_dump(exclude={"path"}, exclude_none=True)
+        out["window"] = [float(v) for v in out["window"]]
+        return out
+
+
+class AgentSpec(BaseModel):
+    """One zoo agent: its name, task, training seeds and probed layers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Agent name as listed by `neuroalign zoo list`.")
+    task: str = Field("pavlovian", description="Task the agent was trained on.")
+    seeds: list[int] | None = Field(
+        None, description="Training seeds (default: the first shipped seed)."
+    )
+    layers: list[str] | None = Field(
+        None, description="Layers to probe (default: every layer the probe returns)."
+    )
+
+
+class MeasureOptions(BaseModel):
+    """Options of the measures of one cell (one model pattern set against one brain set)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rsa_method: RsaMethod = Field(
+        "spearman", description="RDM comparison used by rsa (spearman or pearson)."
+    )
+    rdm_method: RdmMethod = Field(
+        "crossnobis",
+        description="RDM of each side; crossnobis is cross-validated over repetitions, so "
+        "noise does not inflate distances (a side with one repetition falls back to "
+        "squared euclidean).",
+    )
+    shape_alpha: float = Field(
+        1.0, ge=0.0, le=1.0,
+        description="Shape metric whitening: 1 angular Procrustes distance, 0 CCA.",
+    )
+    geometry_w: int = Field(1, ge=1, description="Final steps counted by the sharpness S.")
+    geometry_distance: GeometryDistance = Field(
+        "crossnobis", description="Distance between condition patterns along the approach."
+    )
+    ci: float = Field(0.95, gt=0.0, lt=1.0, description="Level of the bootstrap intervals.")
+    n_splits: int = Field(20, ge=0, description="Random split halves of the noise ceilings.")
+
+    def measure_options(self) -> MeasureOptions:
+        """The measure options alone (for a model that extends them)."""
+        return MeasureOptions(**{k: getattr(self, k) for k in MeasureOptions.model_fields})
+
+    def as_dict(self) -> dict[str, Any]:
+        """The measure options as a plain dict (what a cell function receives)."""
+        return self.measure_options().model_dump()
+
+
+class GridOptions(BaseModel):
+    """The condition grid every source and agent layer is reduced to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_approach: int = Field(
+        DEFAULT_N_APPROACH, ge=1,
+        description="Approach steps K of the condition grid (K+1 per valence).",
+    )
+    valences: list[Literal[1, -1, 0]] = Field(
+        [1, -1], description="Valences of the grid: 1 reward, -1 danger, 0 neutral."
+    )
+    min_units: int = Field(5, ge=2, description="Regions with fewer units are skipped.")
+
+    def brain_options(self) -> dict[str, Any]:
+        """Keyword arguments of a brain loader (the condition grid of every source)."""
+        return {"n_approach": self.n_approach, "valences": list(self.valences),
+                "min_units": self.min_units}
+
+
+class InferenceOptions(BaseModel):
+    """Resampling counts and the seed of every random draw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_boot: int = Field(200, ge=0, description="Bootstrap resamples per interval (0: none).")
+    n_perm: int = Field(200, ge=0, description="Permutations per p-value (0: none).")
+    seed: int = Field(0, description="Seed of every random draw.")
+
+    @field_validator("n_boot")
+    @classmethod
+    def _boot_count(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("expected 0 (no intervals) or at least 2")
+        return value
+
+    @field_validator("n_perm")
+    @classmethod
+    def _perm_count(cls, value: int) -> int:
+        if 0 < value < 19:
+            raise ValueError("expected 0 (no p-values) or at least 19, the fewest "
+                             "permutations that can reach p < 0.05")
+        return value
+
+
+def check_windows(sources: Iterable[SourceSpec], n_approach: int) -> None:
+    """Refuse a source whose window cannot hold the ``n_approach + 1`` bins of the grid.
+
+    Raises
+    ------
+    ValueError
+        Naming ``sources[i].window`` (pydantic turns it into a validation error).
+    """
+    for i, src in enumerate(sources):
+        start, stop = src.window
+        need_start = -n_approach * src.bin_size
+        if start > need_start + 1e-9 or stop < src.bin_size - 1e-9:
+            raise ValueError(
+                f"sources[{i}].window: got [{start}, {stop}); with n_approach={n_approach} "
+                f"and bin_size={src.bin_size} expected a window covering "
+                f"[{need_start:g}, {src.bin_size:g})"
+            )
+
+
+def read_yaml_mapping(path: str | os.PathLike[str], what: str = "config file") -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping of fields.
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+    what
+        How messages name the file (``"config file"``, ``"batch config"``).
+
+    Raises
+    ------
+    ConfigError
+        Missing file, invalid YAML (one line with its line and column), or a
+        document that is not a mapping.
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{what} {p}: does not exist")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or " ".join(str(err).split())
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise ConfigError(f"{what} {p}: not valid YAML ({at}{problem}); "
+                          "expected a YAML mapping of fields") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {p}: expected a YAML mapping of fields, "
+                          f"got {type(data).__name__}")
+    return data
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds (through lists, unions and optionals)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin is None and not isinstance(annotation, types.UnionType):
+        return []
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out.extend(_models_in(arg))
+    return out
+
+
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The model that holds the field at ``loc`` (list indices skipped)."""
+    model = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        nested = _models_in(field.annotation) if field is not None else []
+        if not nested:
+            break
+        model = nested[0]
+    return model
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    """``sources[0].bin_size``: list indices in brackets, fields dotted."""
+    text = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc)
+    return text.lstrip(".") or "(top level)"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def format_validation_error(err: PydanticValidationError, model: type[BaseModel],
+                            where: str) -> str:
+    """One line per problem, each in the form ``field: got X; expected Y``.
+
+    Parameters
+    ----------
+    err
+        The pydantic error of validating ``model``.
+    model
+        The top-level model (names the valid fields of an unknown one).
+    where
+        Prefix of the message: the file or ``"config"``.
+    """
+    parts = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            parent = _model_at(model, loc[:-1])
+            parts.append(f"{_loc_text(loc)}: unknown field; expected one of "
+                         f"{sorted(parent.model_fields)}")
+        elif not loc:
+            parts.append(msg)  # a check across fields names its own fields
+        elif e["type"] == "missing":
+            parts.append(f"{_loc_text(loc)}: missing; expected a value (required field)")
+        else:
+            if msg.startswith("Input should be "):
+                msg = "expected " + msg.removeprefix("Input should be ")
+            elif not msg.startswith("expected"):
+                msg = "expected: " + msg[:1].lower() + msg[1:]
+            parts.append(f"{_loc_text(loc)}: got {_short(e.get('input'))}; {msg}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def validate_model(model: type[M], data: Mapping[str, Any], where: str = "config") -> M:
+    """Validate ``data`` as ``model``, turning pydantic's error into :class:`ConfigError`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        return model.model_validate(dict(data))
+    except PydanticValidationError as err:
+        raise ConfigError(format_validation_error(err, model, where)) from None
+
+
+def _default_text(field: Any) -> str:
+    if field.is_required():
+        return " (required)"
+    default = field.get_default(call_default_factory=True)
+    if default is None or isinstance(default, BaseModel):
+        return ""  # the description says what happens when it is left out
+    if isinstance(default, tuple):
+        default = list(default)
+    return f" (default {default!r})"
+
+
+def config_help(model: type[BaseModel], prefix: str = "", skip: Iterable[str] = ()) -> str:
+    """One line per field, ``name: description (default ...)``, nested fields indented.
+
+    A field holding a model (or a list of models) is followed by the nested
+    model's fields, named ``field.sub`` (``field[].sub`` for a list).
+    """
+    lines = []
+    skipped = set(skip)
+    for name, field in model.model_fields.items():
+        if name in skipped:
+            continue
+        lines.append(f"{prefix}{name}: {field.description}{_default_text(field)}")
+        for nested in _models_in(field.annotation)[:1]:
+            is_list = typing.get_origin(field.annotation) is list or any(
+                typing.get_origin(a) is list for a in typing.get_args(field.annotation))
+            sub = config_help(nested, prefix=f"{prefix}{name}{'[]' if is_list else ''}.")
+            lines.extend(f"  {line}" for line in sub.splitlines())
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""The shared configuration pieces: one source spec, one set of measure options, one loader."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from neuroalign.batch.config import BatchConfig
+from neuroalign.batch.config import SourceSpec as BatchSourceSpec
+from neuroalign.core.config import (
+    DEFAULT_BIN_SIZE,
+    DEFAULT_N_APPROACH,
+    DEFAULT_WINDOW,
+    MeasureOptions,
+    SourceSpec,
+    config_help,
+    read_yaml_mapping,
+    validate_model,
+)
+from neuroalign.core.errors import ConfigError
+from neuroalign.pipeline.config import RunConfig
+from neuroalign.pipeline.config import SourceSpec as RunSourceSpec
+
+
+def _batch(**kw: object) -> BatchConfig:
+    raw = dict(agents=["dqn"], tasks=["pavlovian"], seeds=[0], layers=["trunk.0"],
+               sources=["x.nwb"], regions=["BLA"], measures=["rsa"])
+    raw.update(kw)
+    return validate_model(BatchConfig, raw)
+
+
+def test_run_and_batch_share_one_source_spec_with_one_set_of_defaults():
+    assert RunSourceSpec is BatchSourceSpec is SourceSpec
+    run_src = RunConfig(sources=[{"path": "dandi://1/a.nwb"}]).sources[0]
+    batch_src = _batch().sources[0]
+    for src in (run_src, batch_src):
+        assert (src.profile, src.align, src.window, src.bin_size) == (
+            "auto", "outcome", DEFAULT_WINDOW, DEFAULT_BIN_SIZE)
+    # the default window holds exactly the bins of the default grid
+    assert DEFAULT_WINDOW == (-DEFAULT_N_APPROACH * DEFAULT_BIN_SIZE, DEFAULT_BIN_SIZE)
+    assert batch_src.options() == {"profile": "auto", "align": "outcome",
+                                   "window": list(DEFAULT_WINDOW), "bin_size": DEFAULT_BIN_SIZE}
+
+
+def test_run_and_batch_share_grid_inference_and_measure_defaults():
+    run, batch = RunConfig(), _batch()
+    for name in ("n_approach", "valences", "min_units", "n_boot", "n_perm", "seed"):
+        assert getattr(run, name) == getattr(batch, name), name
+    assert run.measure_options() == batch.options == MeasureOptions()
+    assert run.cell_options() == batch.cell_params()["options"] == MeasureOptions().as_dict()
+
+
+def test_measure_options_match_the_cell_dataclass():
+    # the cell functions read the same options with the same defaults
+    from neuroalign.pipeline.measures import CellOptions
+
+    fields = {f.name: f.default for f in dataclasses.fields(CellOptions)}
+    assert fields == MeasureOptions().as_dict()
+
+
+def test_run_options_and_batch_options_are_refused_alike():
+    with pytest.raises(ConfigError, match=r"^config: shape_alpha: got 2\.0; expected less "):
+        validate_model(RunConfig, {"shape_alpha": 2.0})
+    with pytest.raises(ConfigError, match=r"^config: options\.shape_alpha: got 2\.0; expected"):
+        _batch(options={"shape_alpha": 2.0})
+    # the window must hold the grid in a batch too, before any cell runs
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.window: got \[-1\.0, 0\.25\); with "
+                                          r"n_approach=5"):
+        _batch(sources=[{"path": "x.nwb", "window": [-1.0, 0.25]}])
+    with pytest.raises(ConfigError, match=r"n_perm: got 5; expected 0 \(no p-values\)"):
+        _batch(n_perm=5)
+
+
+def test_help_lists_nested_models_with_their_prefix():
+    text = config_help(BatchConfig)
+    assert "\n  options.rsa_method: RDM comparison" in text
+    assert "\n  sources[].window: " in text and "(default [-1.25, 0.25])" in text
+    assert "\n  engine.cell: " in text
+    # a field is documented once, with its default
+    assert text.count("n_perm: ") == 1 and "n_perm: Permutations per p-value (0: none). " \
+        "(default 200)" in text
+
+
+def test_read_yaml_mapping(tmp_path):
+    good = tmp_path / "a.yaml"
+    good.write_text("n_boot: 10\n")
+    assert read_yaml_mapping(good) == {"n_boot": 10}
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert read_yaml_mapping(empty) == {}
+    with pytest.raises(ConfigError, match=r"^study file .*nope\.yaml: does not exist$"):
+        read_yaml_mapping(tmp_path / "nope.yaml", "study file")
+    scalar = tmp_path / "s.yaml"
+    scalar.write_text("3\n")
+    with pytest.raises(ConfigError, match=r"expected a YAML mapping of fields, got int$"):
+        read_yaml_mapping(scalar)
+
+
+def test_validate_model_refuses_a_non_mapping():
+    with pytest.raises(ConfigError, match=r"^source: expected a mapping of fields, got list$"):
+        validate_model(SourceSpec, ["x.nwb"], "source")  # type: ignore[arg-type]
+
+
+def test_a_glob_source_names_its_files(tmp_path):
+    from neuroalign.pipeline.config import load_config
+    from neuroalign.pipeline.loaders import expand_source
+
+    for name in ("b.nwb", "a.nwb", "c.txt"):
+        (tmp_path / name).write_bytes(b"")
+    cfg_file = tmp_path / "run.yaml"
+    cfg_file.write_text("sources:\n  - path: '*.nwb'\n")
+    (src,) = load_config(cfg_file).sources
+    assert src.is_glob and src.path == str(tmp_path / "*.nwb")
+    assert expand_source(src) == [str(tmp_path / "a.nwb"), str(tmp_path / "b.nwb")]
+    cfg_file.write_text("sources:\n  - path: 'none-*.nwb'\n")
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.path: got '.*none-\*\.nwb'; expected "
+                                          r"a pattern that matches at least one file"):
+        load_config(cfg_file)
