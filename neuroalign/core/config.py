@@ -29,6 +29,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_N_APPROACH, DEFAULT_WINDOW
 from neuroalign.core.errors import ConfigError
 
 __all__ = [
@@ -47,13 +48,6 @@ __all__ = [
     "read_yaml_mapping",
     "validate_model",
 ]
-
-#: the default response window, seconds around the alignment event, [start, stop)
-DEFAULT_WINDOW: tuple[float, float] = (-1.25, 0.25)
-#: the default bin width in seconds (one approach step)
-DEFAULT_BIN_SIZE: float = 0.25
-#: the default number of approach steps K (the grid has K + 1 conditions per valence)
-DEFAULT_N_APPROACH: int = 5
 
 REMOTE_PREFIXES = ("dandi://", "http://", "https://")
 

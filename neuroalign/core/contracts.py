@@ -31,6 +31,9 @@ import xarray as xr
 from neuroalign.core.errors import ValidationError
 
 __all__ = [
+    "DEFAULT_BIN_SIZE",
+    "DEFAULT_N_APPROACH",
+    "DEFAULT_WINDOW",
     "DIMS",
     "VALENCE_CODES",
     "VALENCE_NAMES",
@@ -40,6 +43,14 @@ __all__ = [
     "require_dims",
     "valence_code",
 ]
+
+#: the default number of approach steps K (the grid has K + 1 conditions per valence)
+DEFAULT_N_APPROACH: int = 5
+#: the default bin width in seconds (one approach step)
+DEFAULT_BIN_SIZE: float = 0.25
+#: the default response window, seconds around the alignment event, [start, stop): exactly
+#: the K + 1 bins of the default grid, [-K * bin, bin)
+DEFAULT_WINDOW: tuple[float, float] = (-DEFAULT_N_APPROACH * DEFAULT_BIN_SIZE, DEFAULT_BIN_SIZE)
 
 DIMS = ("unit", "trial", "time", "condition", "repetition")
 

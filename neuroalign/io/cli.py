@@ -8,6 +8,8 @@ from typing import Any
 
 import typer
 
+from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_WINDOW
+
 __all__ = ["register"]
 
 
@@ -49,8 +51,8 @@ def _import(
                                 "photometry or generic (with --mapping)."),
     align: str = typer.Option("outcome", "--align", help="outcome, cue or a time column."),
     window: tuple[float, float] = typer.Option(
-        (-2.0, 1.0), "--window", help="START STOP in seconds around the alignment event."),
-    bin_size: float = typer.Option(0.25, "--bin", help="Bin size in seconds (> 0)."),
+        DEFAULT_WINDOW, "--window", help="START STOP in seconds around the alignment event."),
+    bin_size: float = typer.Option(DEFAULT_BIN_SIZE, "--bin", help="Bin size in seconds (> 0)."),
     out: Path = typer.Option(..., "--out", help="New (or empty) output folder."),
     mapping: str | None = typer.Option(
         None, "--mapping", help='JSON {column: {value: valence}} for the generic profile.'),

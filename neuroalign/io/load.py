@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_WINDOW
 from neuroalign.core.errors import DataError, NWBFormatError, ProfileError, ValidationError
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.io._kernels import kernels
@@ -245,8 +246,8 @@ def load_responses(
     source: str | os.PathLike[str],
     profile: str | Profile = "auto",
     align: str = "outcome",
-    window: tuple[float, float] = (-2.0, 1.0),
-    bin_size: float = 0.25,
+    window: tuple[float, float] = DEFAULT_WINDOW,
+    bin_size: float = DEFAULT_BIN_SIZE,
     cache_dir: str | os.PathLike[str] | None = None,
     *,
     mapping: Mapping[str, Mapping[object, int | str]] | None = None,

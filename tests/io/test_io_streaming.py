@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from io_builders import amygdala_trials, poisson_spikes
 
+from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_WINDOW
 from neuroalign.core.errors import DataError
 from neuroalign.io import bin_edges, event_edges, load_responses
 from neuroalign.io import binning as binning_mod
@@ -115,7 +116,7 @@ def test_load_unsorted_error_or_sort(ephys_file: Callable[..., Path], load_engin
     resp = load_responses(path, profile="amygdala", cache=False)
     assert resp.attrs["n_unsorted_units_sorted"] == 2
     edges = event_edges(np.asarray(amygdala_trials(n_per=3)["outcome_time"]),
-                        bin_edges((-2.0, 1.0), 0.25))  # the default window and bin
+                        bin_edges(DEFAULT_WINDOW, DEFAULT_BIN_SIZE))  # the defaults
     for u in (6, 15):
         ref = [np.histogram(spikes[u], bins=e)[0] for e in edges]
         np.testing.assert_array_equal(resp.values[:, u, :], ref)
