@@ -11,11 +11,11 @@ from typing import Any
 
 from neuroalign.core.atomic import atomic_dir
 from neuroalign.core.provenance import neuroalign_version
+from neuroalign.core.validation import check_positive_int
 from neuroalign.simulate.model import (
     DEFAULT_NEUTRAL_TRIALS,
     DEFAULT_TRIALS_PER_VALENCE,
     DEFAULT_UNITS_PER_REGION,
-    check_positive_int,
 )
 from neuroalign.simulate.nwb import DEFAULT_REGIONS, _umask, simulate_session
 
@@ -90,7 +90,7 @@ def make_dataset(
     import hdmf
     import pynwb
 
-    n = check_positive_int("n_sessions", n_sessions)
+    n = check_positive_int(n_sessions, "n_sessions")
     regs = dict(DEFAULT_REGIONS if regions is None else regions)
     target = Path(out)
     names = [session_file_name(i) for i in range(n)]

@@ -67,6 +67,7 @@ import numpy as np
 from neuroalign.core.contracts import VALENCE_NAMES, valence_code
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.random import as_rng
+from neuroalign.core.validation import check_positive_float, check_positive_int
 
 __all__ = [
     "DEFAULT_NEUTRAL_TRIALS",
@@ -109,25 +110,6 @@ def check_planting(planting: str) -> str:
     return planting
 
 
-def check_positive_int(name: str, value: object) -> int:
-    """Return ``value`` as an int if it is a positive integer, else raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValidationError(f"{name}: got {value!r}; expected a positive integer")
-    return int(value)
-
-
-def check_positive_float(name: str, value: object, allow_zero: bool = False) -> float:
-    """Return ``value`` as a float if it is finite and positive (or zero when allowed)."""
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        x = math.nan
-    if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
-        bound = "non-negative" if allow_zero else "positive"
-        raise ValidationError(f"{name}: got {value!r}; expected a finite {bound} number")
-    return x
-
-
 def _wall_fraction(planting: str, valence: int) -> float | None:
     code = valence_code(valence)
     if code == 0:
@@ -153,7 +135,7 @@ def step_profile(planting: str, valence: int, n_approach: int = 5) -> np.ndarray
         Shape ``(K,)``, indexed by ``a = 0, ..., K-1``; sums to 1, or all zeros
         for neutral trials and the ``"none"`` planting.
     """
-    k = check_positive_int("n_approach", n_approach)
+    k = check_positive_int(n_approach, "n_approach")
     lam = _wall_fraction(planting, valence)
     if lam is None:
         return np.zeros(k)
@@ -169,8 +151,8 @@ def planted_sharpness(
 
     Returns ``nan`` where the path has zero length (neutral, ``"none"``).
     """
-    k = check_positive_int("n_approach", n_approach)
-    w = check_positive_int("window", window)
+    k = check_positive_int(n_approach, "n_approach")
+    w = check_positive_int(window, "window")
     if w > k:
         raise ValidationError(f"window: got {window}; expected at most n_approach={k}")
     prof = step_profile(planting, valence, k)
@@ -293,20 +275,20 @@ def make_region_model(
     RegionModel
     """
     check_planting(planting)
-    n = check_positive_int("n_units", n_units)
-    k = check_positive_int("n_approach", n_approach)
+    n = check_positive_int(n_units, "n_units")
+    k = check_positive_int(n_approach, "n_approach")
     gen = as_rng(rng)
-    check_positive_float("baseline_median_hz", baseline_median_hz)
-    check_positive_float("baseline_log_sd", baseline_log_sd, allow_zero=True)
+    check_positive_float(baseline_median_hz, "baseline_median_hz")
+    check_positive_float(baseline_log_sd, "baseline_log_sd", allow_zero=True)
     lo, hi = (float(x) for x in baseline_range_hz)
     if not 0 < lo <= hi:
         raise ValidationError(
             f"baseline_range_hz: got {baseline_range_hz!r}; expected 0 < low <= high"
         )
-    mod = check_positive_float("modulation", modulation)
+    mod = check_positive_float(modulation, "modulation")
     if mod > 1:
         raise ValidationError(f"modulation: got {modulation!r}; expected a value in (0, 1]")
-    check_positive_float("excite", excite)
+    check_positive_float(excite, "excite")
     if not 0 < inhibit < 1:
         raise ValidationError(f"inhibit: got {inhibit!r}; expected a value in (0, 1)")
     if not 0 <= persistence <= 1:

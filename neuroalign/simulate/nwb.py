@@ -34,6 +34,7 @@ import numpy as np
 from neuroalign.core.atomic import atomic_file
 from neuroalign.core.errors import OutputExistsError, ValidationError
 from neuroalign.core.provenance import neuroalign_version
+from neuroalign.core.validation import check_positive_float, check_positive_int
 from neuroalign.simulate.model import (
     DEFAULT_NEUTRAL_TRIALS,
     DEFAULT_TRIALS_PER_VALENCE,
@@ -41,8 +42,6 @@ from neuroalign.simulate.model import (
     RegionModel,
     as_rng,
     check_planting,
-    check_positive_float,
-    check_positive_int,
     make_region_model,
     planted_summary,
 )
@@ -174,15 +173,15 @@ def build_session(
     from pynwb.misc import Units
 
     regs = _check_regions(regions)
-    n_units = check_positive_int("n_units_per_region", n_units_per_region)
-    n_trials = check_positive_int("n_trials_per_valence", n_trials_per_valence)
+    n_units = check_positive_int(n_units_per_region, "n_units_per_region")
+    n_trials = check_positive_int(n_trials_per_valence, "n_trials_per_valence")
     if isinstance(n_neutral_trials, bool) or not isinstance(n_neutral_trials, (int, np.integer)) \
             or n_neutral_trials < 0:
         raise ValidationError(
             f"n_neutral_trials: got {n_neutral_trials!r}; expected a non-negative integer")
-    k = check_positive_int("n_approach", n_approach)
-    b = check_positive_float("bin_size", bin_size)
-    c2o = check_positive_float("cue_to_outcome", cue_to_outcome)
+    k = check_positive_int(n_approach, "n_approach")
+    b = check_positive_float(bin_size, "bin_size")
+    c2o = check_positive_float(cue_to_outcome, "cue_to_outcome")
     if k * b > c2o + 1e-12:
         raise ValidationError(
             f"cue_to_outcome: got {c2o}; expected at least n_approach * bin_size = {k * b} so "

@@ -16,13 +16,12 @@ import xarray as xr
 from neuroalign.core.contracts import condition_coords, valence_code
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.provenance import provenance_attrs
+from neuroalign.core.validation import check_positive_float, check_positive_int
 from neuroalign.simulate.model import (
     DEFAULT_TRIALS_PER_VALENCE,
     DEFAULT_UNITS_PER_REGION,
     RegionModel,
     as_rng,
-    check_positive_float,
-    check_positive_int,
     make_region_model,
     planted_summary,
 )
@@ -83,7 +82,7 @@ def expected_patterns(
         ``r_v(a) * bin_size`` on the condition grid of :func:`condition_coords`.
     """
     codes = _check_valences(valences)
-    b = check_positive_float("bin_size", bin_size)
+    b = check_positive_float(bin_size, "bin_size")
     k = model.n_approach
     values = np.concatenate([model.trajectory(v) * b for v in codes], axis=0)
     name = region or model.planting
@@ -154,7 +153,7 @@ def sample_condition_patterns(
         ``planted_sharpness_reward``/``_danger`` and ``planted_asymmetry``
         (``nan`` sharpness where the path has zero length).
     """
-    reps = check_positive_int("n_repetitions", n_repetitions)
+    reps = check_positive_int(n_repetitions, "n_repetitions")
     gen = as_rng(rng)
     model = make_region_model(planting, n_units, n_approach, gen, **model_options)
     return sample_from_model(
@@ -176,9 +175,9 @@ def sample_from_model(
 ) -> xr.DataArray:
     """Draw repetitions from an existing :class:`RegionModel` (see
     :func:`sample_condition_patterns` for the output)."""
-    reps = check_positive_int("n_repetitions", n_repetitions)
+    reps = check_positive_int(n_repetitions, "n_repetitions")
     codes = _check_valences(valences)
-    b = check_positive_float("bin_size", bin_size)
+    b = check_positive_float(bin_size, "bin_size")
     gen = as_rng(rng)
     k = model.n_approach
     blocks = []
@@ -252,12 +251,12 @@ def patterns_from_activations(
         copied from ``model_patterns`` when it is a DataArray; ``attrs`` with
         provenance and ``synthetic=1``.
     """
-    n = check_positive_int("n_units", n_units)
-    reps = check_positive_int("n_repetitions", n_repetitions)
-    sd = check_positive_float("noise", noise, allow_zero=True)
-    b = check_positive_float("bin_size", bin_size)
-    dep = check_positive_float("depth", depth)
-    base_med = check_positive_float("baseline_median_hz", baseline_median_hz)
+    n = check_positive_int(n_units, "n_units")
+    reps = check_positive_int(n_repetitions, "n_repetitions")
+    sd = check_positive_float(noise, "noise", allow_zero=True)
+    b = check_positive_float(bin_size, "bin_size")
+    dep = check_positive_float(depth, "depth")
+    base_med = check_positive_float(baseline_median_hz, "baseline_median_hz")
     gen = as_rng(rng)
 
     src = model_patterns

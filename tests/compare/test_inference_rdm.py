@@ -205,13 +205,16 @@ def test_same_seed_same_table_other_seed_other_table(rdms):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        (dict(bootstrap="conditions", n_boot=0), ValidationError, "n_boot must be an integer >= 1"),
-        (dict(level=1.0), ValidationError, r"level must be in the open interval \(0, 1\)"),
+        (dict(bootstrap="conditions", n_boot=0), ValidationError,
+         "n_boot: got 0; expected a positive integer"),
+        (dict(level=1.0), ValidationError,
+         r"level: got 1\.0; expected a number in the open interval \(0, 1\)"),
         (dict(bootstrap="jackknife"), ValidationError,
-         "unknown bootstrap kind 'jackknife'; valid values: None, 'conditions', 'repetitions'"),
+         "bootstrap: got 'jackknife'; expected one of None, 'conditions', 'repetitions'"),
         (dict(bootstrap="repetitions"), InferenceError,
          "not available for RDM comparisons.*'conditions', 'subjects', 'two-level'"),
-        (dict(backend="jax"), ValidationError, "valid values: 'numpy', 'torch'"),
+        (dict(backend="jax"), ValidationError,
+         "backend: got 'jax'; expected one of 'numpy', 'torch'"),
     ],
 )
 def test_bad_parameters(rdms, kwargs, error, match):

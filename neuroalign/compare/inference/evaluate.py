@@ -162,7 +162,7 @@ def evaluate(
     pandas.DataFrame
         One row per model, columns :data:`RESULT_COLUMNS` plus ``n_subjects``.
     """
-    check_choice(bootstrap, "bootstrap kind", BOOTSTRAP_KINDS)
+    check_choice(bootstrap, "bootstrap", BOOTSTRAP_KINDS)
     check_choice(backend, "backend", ["numpy", "torch"])
     n_boot = check_positive_int(n_boot, "n_boot")
     n_perm = check_positive_int(n_perm, "n_perm")

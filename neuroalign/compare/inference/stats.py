@@ -77,7 +77,7 @@ def confidence_interval(
     (low, high) : arrays (or floats) with ``axis`` removed.
     """
     lev = check_level(level)
-    check_choice(method, "confidence interval method", CI_METHODS)
+    check_choice(method, "method", CI_METHODS)
     vals = np.moveaxis(np.asarray(values, dtype=float), axis, 0)
     if vals.shape[0] < 2:
         raise InferenceError(

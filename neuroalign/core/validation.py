@@ -1,0 +1,65 @@
+"""Parameter checks shared by every part, each message in the form ``name: got X; expected Y``.
+
+Public functions validate where data enter and call these; a part does not
+write its own copy of a check.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from neuroalign.core.errors import ValidationError
+
+__all__ = ["check_choice", "check_level", "check_positive_float", "check_positive_int"]
+
+
+def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise when it is not an integer >= ``minimum``.
+
+    Raises
+    ------
+    ValidationError
+        ``name: got X; expected a positive integer`` (or ``an integer >= minimum``);
+        booleans are not integers.
+    """
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+            or value < minimum):
+        want = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValidationError(f"{name}: got {value!r}; expected {want}")
+    return int(value)
+
+
+def check_positive_float(value: object, name: str, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float if it is finite and positive (or zero when allowed)."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        x = math.nan
+    if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
+        bound = "non-negative" if allow_zero else "positive"
+        raise ValidationError(f"{name}: got {value!r}; expected a finite {bound} number")
+    return x
+
+
+def check_level(level: object, name: str = "level") -> float:
+    """Return a confidence level strictly inside (0, 1), or raise."""
+    try:
+        lev = float(level)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        lev = math.nan
+    if not 0.0 < lev < 1.0:
+        raise ValidationError(f"{name}: got {level!r}; expected a number in the open "
+                              "interval (0, 1)")
+    return lev
+
+
+def check_choice(value: object, name: str, valid: Iterable[object]) -> object:
+    """Return ``value`` if it is one of ``valid``; otherwise raise listing the valid ones."""
+    valid = list(valid)
+    if value not in valid:
+        listed = ", ".join(repr(v) for v in valid)
+        raise ValidationError(f"{name}: got {value!r}; expected one of {listed}")
+    return value
