@@ -90,8 +90,8 @@ def split_half_reliability(
 
 
 def predictivity(
-    brain: xr.DataArray,
     model: xr.DataArray,
+    brain: xr.DataArray,
     *,
     alphas: np.ndarray | None = None,
     n_folds: int = 5,
@@ -102,11 +102,11 @@ def predictivity(
 
     Parameters
     ----------
+    model
+        ``(condition, unit)`` activations; aligned to ``brain`` by condition label.
     brain
         ``(repetition, condition, unit)`` responses; unit coords ``unit_id`` and
         ``region`` are used when present.
-    model
-        ``(condition, unit)`` activations; aligned to ``brain`` by condition label.
     alphas
         Ridge penalties to choose from; default ``logspace(-3, 5, 9)``.
     n_folds
@@ -123,12 +123,15 @@ def predictivity(
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold
 
+    swapped = (set(getattr(model, "dims", ())) == {"repetition", "condition", "unit"}
+               and set(getattr(brain, "dims", ())) == {"condition", "unit"})
+    hint = "; the arguments are (model, brain)" if swapped else ""
     if not isinstance(brain, xr.DataArray) or set(brain.dims) != {
         "repetition", "condition", "unit"
     }:
         raise ValidationError(
             "brain: expected a DataArray with dims ('repetition', 'condition', 'unit'); got "
-            f"{getattr(brain, 'dims', type(brain).__name__)}"
+            f"{getattr(brain, 'dims', type(brain).__name__)}{hint}"
         )
     if not isinstance(model, xr.DataArray) or set(model.dims) != {"condition", "unit"}:
         raise ValidationError(

@@ -19,6 +19,7 @@ from neuroalign.compare._rdm_calc import crossnobis_balanced, rdm_observations, 
 from neuroalign.compare._vec import n_from_length, square_from_vector, upper_tri
 from neuroalign.core.errors import DependencyError, ValidationError
 from neuroalign.core.provenance import provenance_attrs
+from neuroalign.core.vocabulary import RDM_METHODS, canonical_name
 
 __all__ = [
     "RDM_METHODS",
@@ -32,16 +33,6 @@ __all__ = [
     "upper_tri",
 ]
 
-#: valid names for ``method`` in :func:`compute_rdm`
-RDM_METHODS = (
-    "euclidean",
-    "sqeuclidean",
-    "correlation",
-    "cosine",
-    "mahalanobis",
-    "crossnobis",
-    "poisson",
-)
 _OBS_METHODS = ("sqeuclidean", "euclidean", "mahalanobis", "crossnobis")
 
 
@@ -165,10 +156,7 @@ def compute_rdm(
         the method cannot handle it, negative values for ``poisson``, crossnobis
         without at least 2 folds.
     """
-    if method not in RDM_METHODS:
-        raise ValidationError(
-            f"method: got {method!r}; expected one of {', '.join(RDM_METHODS)}"
-        )
+    method = canonical_name(method, "method", RDM_METHODS)
     patterns = _check_patterns(patterns)
     has_rep = "repetition" in patterns.dims
     order = ("repetition", "condition", "unit") if has_rep else ("condition", "unit")

@@ -19,28 +19,9 @@ import xarray as xr
 from neuroalign.compare._kendall import tau_a_pairs
 from neuroalign.compare._vec import n_from_length
 from neuroalign.core.errors import ValidationError
+from neuroalign.core.vocabulary import COMPARE_METHODS, compare_method
 
 __all__ = ["COMPARE_METHODS", "compare_rdms", "compare_vectors"]
-
-#: valid names for ``method`` in :func:`compare_vectors` and :func:`compare_rdms`
-COMPARE_METHODS = (
-    "pearson",
-    "spearman",
-    "kendall_tau_a",
-    "rho_a",
-    "cosine",
-    "corr_cov",
-    "cosine_cov",
-)
-
-
-def _check_method(method: str) -> str:
-    if method not in COMPARE_METHODS:
-        raise ValidationError(
-            f"method: got {method!r}; expected one of {', '.join(COMPARE_METHODS)}"
-        )
-    return method
-
 
 def _pair_cosine(a: np.ndarray, b: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     """Cosine between rows a[ia[k]] and b[ib[k]]; 0 where a norm is 0."""
@@ -165,7 +146,8 @@ def compare_vectors(
     a, b
         Arrays of shape ``(..., p)`` whose leading dims broadcast against each other.
     method
-        One of :data:`COMPARE_METHODS`: ``"pearson"``, ``"spearman"``,
+        One of :data:`COMPARE_METHODS` or an alias of
+        :data:`neuroalign.core.vocabulary.COMPARE_ALIASES`: ``"pearson"``, ``"spearman"``,
         ``"kendall_tau_a"`` (O(p log p) per pair), ``"rho_a"`` (Spearman without tie
         correction, ``12 sum(ra rb) / (p^3 - p)`` on centred ranks), ``"cosine"``,
         ``"corr_cov"`` / ``"cosine_cov"`` (Pearson / cosine after whitening by the
@@ -186,7 +168,7 @@ def compare_vectors(
     -----
     Entries that are NaN in either vector of a pair are dropped for that pair.
     """
-    _check_method(method)
+    method = compare_method(method)
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.ndim == 0 or b.ndim == 0:
@@ -270,7 +252,7 @@ def compare_rdms(
         ``condition`` x ``condition_b`` with a ``label`` coordinate). Only the
         conditions both hold are compared, in ``a``'s order.
     method
-        One of :data:`COMPARE_METHODS`.
+        One of :data:`COMPARE_METHODS` or an alias (``"tau-a"``, ``"corr"``, ...).
     sigma_k
         Per-condition noise variances for the whitened methods (in ``a``'s order).
 
@@ -293,7 +275,7 @@ def compare_rdms(
     """
     from neuroalign.compare.rdm import align_rdms
 
-    _check_method(method)
+    method = compare_method(method)
     va, vb, labels = align_rdms(a, b)
     ok = ~(np.isnan(va) | np.isnan(vb))
     if ok.sum() < 2:

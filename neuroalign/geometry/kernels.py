@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroalign.core.errors import ValidationError
+from neuroalign.core.vocabulary import GEOMETRY_ALIASES, GEOMETRY_DISTANCES, canonical_name
 
 __all__ = [
     "DISTANCES",
@@ -41,16 +41,7 @@ __all__ = [
 ]
 
 #: canonical distance names; aliases are accepted by :func:`normalise_distance`
-DISTANCES: tuple[str, ...] = ("crossnobis", "euclidean")
-
-_ALIASES = {
-    "crossnobis": "crossnobis",
-    "crossvalidated euclidean": "crossnobis",
-    "cross-validated euclidean": "crossnobis",
-    "cv-euclidean": "crossnobis",
-    "cv_euclidean": "crossnobis",
-    "euclidean": "euclidean",
-}
+DISTANCES: tuple[str, ...] = GEOMETRY_DISTANCES
 
 
 def normalise_distance(distance: str) -> str:
@@ -61,12 +52,8 @@ def normalise_distance(distance: str) -> str:
     ValidationError
         If ``distance`` is not a known name or alias.
     """
-    key = str(distance).strip().lower()
-    if key not in _ALIASES:
-        raise ValidationError(
-            f"distance: got {distance!r}; expected one of {sorted(_ALIASES)}"
-        )
-    return _ALIASES[key]
+    key = distance.strip().lower() if isinstance(distance, str) else distance
+    return canonical_name(key, "distance", GEOMETRY_DISTANCES, GEOMETRY_ALIASES)
 
 
 def step_lengths_sq(x: np.ndarray, counts: np.ndarray, distance: str) -> np.ndarray:

@@ -28,7 +28,7 @@ def make_data(n_cond=40, n_model=6, n_neurons=10, n_rep=8, noise=1.0, seed=0):
 
 def test_planted_linear_code_is_recovered_and_ceiled():
     brain, model = make_data()
-    res = predictivity(brain, model, seed=1)
+    res = predictivity(model, brain, seed=1)
     assert list(res.per_unit.columns) == ["unit_id", "region", "r", "reliability", "ceiling",
                                           "ceiled", "alpha"]
     assert (res.per_unit["r"] > 0.8).all()
@@ -42,17 +42,17 @@ def test_planted_linear_code_is_recovered_and_ceiled():
 def test_unrelated_model_scores_near_zero():
     brain, _ = make_data()
     _, other = make_data(seed=7)
-    res = predictivity(brain, other, seed=1)
+    res = predictivity(other, brain, seed=1)
     assert abs(res.per_unit["r"].median()) < 0.25
 
 
 def test_model_aligned_by_label_and_seed_reproducible():
     brain, model = make_data()
     shuffled = model.isel(condition=np.random.default_rng(0).permutation(40))
-    a = predictivity(brain, model, seed=3)
-    b = predictivity(brain, shuffled, seed=3)
+    a = predictivity(model, brain, seed=3)
+    b = predictivity(shuffled, brain, seed=3)
     np.testing.assert_allclose(a.per_unit["ceiling"], b.per_unit["ceiling"])
-    c = predictivity(brain, model, seed=3)
+    c = predictivity(model, brain, seed=3)
     np.testing.assert_array_equal(a.per_unit["r"], c.per_unit["r"])
     assert a.seed == 3
 
@@ -69,13 +69,17 @@ def test_split_half_reliability_matches_spearman_brown():
 def test_bad_input():
     brain, model = make_data()
     with pytest.raises(ValidationError, match=r"brain: expected a DataArray with dims"):
-        predictivity(brain.mean("repetition"), model)
+        predictivity(model, brain.mean("repetition"))
     with pytest.raises(ValidationError, match=r"model: expected a DataArray with dims"):
         predictivity(brain, brain)
+    # the arguments are (model, brain) as everywhere; the old order is named
+    with pytest.raises(ValidationError, match=r"brain: expected .*; the arguments are "
+                                              r"\(model, brain\)"):
+        predictivity(brain, model)
     other = model.assign_coords(label=("condition", [f"z{i}" for i in range(40)]))
     with pytest.raises(ValidationError, match=r"share no condition label: brain has \['c0'"):
-        predictivity(brain, other)
+        predictivity(other, brain)
     with pytest.raises(ValidationError, match="need at least 4"):
-        predictivity(brain.isel(condition=slice(0, 3)), model)
+        predictivity(model, brain.isel(condition=slice(0, 3)))
     with pytest.raises(ValidationError, match="split halves need at least 2"):
-        predictivity(brain.isel(repetition=slice(0, 1)), model)
+        predictivity(model, brain.isel(repetition=slice(0, 1)))

@@ -144,7 +144,8 @@ def test_compare_rdms_errors():
         compare_rdms(a, labelled_rdm(["w", "x", "y", "z"]))
     with pytest.raises(ValidationError, match=r"share only 2 condition\(s\)"):
         compare_rdms(a, labelled_rdm(["a", "b", "y", "z"]))
-    with pytest.raises(ValidationError, match="expected one of pearson, spearman, kendall_tau_a"):
+    with pytest.raises(ValidationError, match=r"method: got 'kendall'; expected one of 'pearson', "
+                                              r"'spearman', 'kendall_tau_a'.*\(aliases: 'corr'"):
         compare_rdms(a, a, "kendall")
     flat = a.copy(data=square_from_vector(np.ones(6)))
     with pytest.raises(ValidationError, match="RDM b is constant"):
@@ -170,7 +171,7 @@ def test_compare_vectors_errors():
         compare_vectors(np.zeros(6), np.zeros(10))
     with pytest.raises(ValidationError, match="do not broadcast"):
         compare_vectors(np.zeros((2, 6)), np.zeros((3, 6)))
-    with pytest.raises(ValidationError, match="expected one of pearson"):
+    with pytest.raises(ValidationError, match="method: got 'tau_b'; expected one of 'pearson'"):
         compare_vectors(np.zeros(6), np.zeros(6), "tau_b")
     with pytest.raises(ValidationError, match="n_conditions: got 5"):
         compare_vectors(np.ones(6), np.ones(6), "corr_cov", n_conditions=5)

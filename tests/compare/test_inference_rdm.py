@@ -228,7 +228,7 @@ def test_refusals_with_clear_messages(rdms):
     tri = np.array([1.0, 2.0, 3.0])
     with pytest.raises(InferenceError, match=r"3 conditions .* smallest possible .* 0\.1667"):
         evaluate("pearson", tri, np.stack([tri, tri[::-1]]), permutation=True)
-    with pytest.raises(ValidationError, match="unknown measure 'pearsn'; valid values: 'pearson'"):
+    with pytest.raises(ValidationError, match="measure: got 'pearsn'; expected one of 'rsa', "):
         evaluate("pearsn", models, data)
     with pytest.raises(ValidationError, match="expected one RDM of 9 conditions"):
         evaluate("pearson", {"a": models[0], "b": tri}, data)

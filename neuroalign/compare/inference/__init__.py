@@ -5,7 +5,7 @@ generators (``rng``/``seed`` arguments); :func:`evaluate` runs any measure throu
 them and returns a tidy table.
 """
 
-from neuroalign.compare.inference.evaluate import BOOTSTRAP_KINDS, RDM_METHODS, evaluate
+from neuroalign.compare.inference.evaluate import BOOTSTRAP_KINDS, evaluate
 from neuroalign.compare.inference.pattern_resampling import split_half_ceiling
 from neuroalign.compare.inference.patterns import (
     PatternMeasure,
@@ -46,7 +46,6 @@ from neuroalign.compare.inference.weighted import (
 
 __all__ = [
     "BOOTSTRAP_KINDS",
-    "RDM_METHODS",
     "RESULT_COLUMNS",
     "InferenceResult",
     "PatternMeasure",

@@ -38,15 +38,11 @@ from neuroalign.compare.inference.stats import (
     p_value,
 )
 from neuroalign.core.errors import InferenceError, ValidationError
+from neuroalign.core.vocabulary import COMPARE_ALIASES, COMPARE_METHODS, PATTERN_MEASURES
 
-__all__ = ["BOOTSTRAP_KINDS", "RDM_METHODS", "evaluate"]
+__all__ = ["BOOTSTRAP_KINDS", "evaluate"]
 
 BOOTSTRAP_KINDS = (None, "conditions", "repetitions", "subjects", "two-level")
-RDM_METHODS = (
-    "pearson", "corr", "spearman", "cosine", "kendall_tau_a", "tau-a", "tau_a",
-    "rho_a", "rho-a", "corr_cov", "cosine_cov", "whitened_pearson", "whitened_cosine",
-)
-PATTERN_MEASURES = ("cka", "cka_linear", "cka_rbf", "shape", "procrustes", "predictivity")
 _RDM_BOOT = (None, "conditions", "subjects", "two-level")
 
 
@@ -118,8 +114,11 @@ def evaluate(
     Parameters
     ----------
     measure : str or callable
-        An RDM comparison method (``"pearson"``/``"corr"``, ``"spearman"``,
-        ``"cosine"``, ``"tau-a"``, ``"rho-a"``, ``"corr_cov"``, ``"cosine_cov"``, ...),
+        An RDM comparison method of :data:`neuroalign.core.vocabulary.COMPARE_METHODS`
+        or one of its aliases (``"pearson"``/``"corr"``, ``"spearman"``, ``"cosine"``,
+        ``"tau-a"``, ``"rho-a"``, ``"corr_cov"``, ``"cosine_cov"``, ...); ``"rsa"`` is
+        the run's name for an RDM comparison with ``measure_kwargs["rsa_method"]``
+        (default ``"spearman"``);
         a pattern measure (``"cka"``, ``"cka_rbf"``, ``"shape"``, ``"predictivity"``)
         or a callable ``f(x, y) -> float`` on two (condition, unit) patterns.
     x : array, DataArray or mapping name -> array
@@ -168,10 +167,15 @@ def evaluate(
     n_perm = check_positive_int(n_perm, "n_perm")
     level = check_level(level)
     kwargs = dict(measure_kwargs or {})
-    is_rdm = isinstance(measure, str) and measure in RDM_METHODS
+    if measure == "rsa":  # the run's name: an RDM comparison with rsa_method (spearman)
+        measure = kwargs.pop("rsa_method", "spearman")
+    is_rdm = isinstance(measure, str) and (measure in COMPARE_METHODS
+                                           or measure in COMPARE_ALIASES)
     if not (is_rdm or callable(measure) or measure in PATTERN_MEASURES):
-        valid = ", ".join(repr(m) for m in (*RDM_METHODS, *PATTERN_MEASURES))
-        raise ValidationError(f"unknown measure {measure!r}; valid values: {valid} or a callable")
+        valid = ", ".join(repr(m) for m in ("rsa", *COMPARE_METHODS, *COMPARE_ALIASES,
+                                            *PATTERN_MEASURES))
+        raise ValidationError(f"measure: got {measure!r}; expected one of {valid} "
+                              "or a callable")
     rng = np.random.default_rng(seed)
     run = _evaluate_rdm if is_rdm else _evaluate_patterns
     rows = run(measure, x, y, bootstrap, n_boot, permutation, n_perm, noise_ceiling, rng,

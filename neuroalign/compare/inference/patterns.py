@@ -192,8 +192,8 @@ def predictivity_measure(statistic: str = "r", **kwargs: Any) -> PatternMeasure:
         )
 
     def score(x: np.ndarray, y: np.ndarray) -> float:
-        res = predictivity(xr.DataArray(y, dims=("repetition", "condition", "unit")),
-                           xr.DataArray(x, dims=("condition", "unit")), **kwargs)
+        res = predictivity(xr.DataArray(x, dims=("condition", "unit")),
+                           xr.DataArray(y, dims=("repetition", "condition", "unit")), **kwargs)
         return float(np.nanmedian(res.per_unit[statistic].to_numpy()))
 
     return function_measure(score, "predictivity", keep_repetitions=True)

@@ -29,6 +29,7 @@ from neuroalign.compare.inference.weighted import (
     weighted_rank,
 )
 from neuroalign.core.errors import InferenceError, ValidationError
+from neuroalign.core.vocabulary import compare_method
 
 __all__ = [
     "FAST_METHODS",
@@ -43,21 +44,18 @@ __all__ = [
 
 #: Comparison methods with vectorised weighted kernels (aliases map onto these).
 FAST_METHODS = ("pearson", "spearman", "cosine")
-_ALIASES = {
-    "corr": "pearson",
-    "correlation": "pearson",
-    "tau-a": "kendall_tau_a",
-    "tau_a": "kendall_tau_a",
-    "rho-a": "rho_a",
-    "whitened_pearson": "corr_cov",
-    "whitened_cosine": "cosine_cov",
-}
 _CHUNK_ELEMENTS = 4_000_000
 
 
 def canonical_method(method: str) -> str:
-    """Map comparison aliases ("corr") to the names used here ("pearson")."""
-    return _ALIASES.get(method, method)
+    """The canonical RDM comparison of ``method`` (aliases such as ``"corr"`` mapped).
+
+    Raises
+    ------
+    ValidationError
+        An unknown name (the message lists the names and aliases).
+    """
+    return compare_method(method)
 
 
 def rdm_condition_labels(rdms: Any) -> np.ndarray | None:

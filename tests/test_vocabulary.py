@@ -1,0 +1,62 @@
+"""One table of method names: every entry point accepts the same names and aliases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neuroalign.compare as compare
+import neuroalign.compare.inference as inference
+from neuroalign.core import vocabulary as vocab
+from neuroalign.core.errors import ValidationError
+from neuroalign.geometry import DISTANCES
+from neuroalign.geometry.kernels import normalise_distance
+
+
+def test_each_table_is_defined_once():
+    assert compare.RDM_METHODS is vocab.RDM_METHODS
+    assert compare.COMPARE_METHODS is vocab.COMPARE_METHODS
+    assert DISTANCES is vocab.GEOMETRY_DISTANCES
+    # construction and comparison names no longer share one name with two meanings
+    assert not hasattr(inference, "RDM_METHODS")
+    # every alias points at a canonical name of its table
+    assert set(vocab.COMPARE_ALIASES.values()) <= set(vocab.COMPARE_METHODS)
+    assert set(vocab.GEOMETRY_ALIASES.values()) <= set(vocab.GEOMETRY_DISTANCES)
+    assert not set(vocab.COMPARE_ALIASES) & set(vocab.COMPARE_METHODS)
+
+
+@pytest.mark.parametrize(("alias", "canonical"), sorted(vocab.COMPARE_ALIASES.items()))
+def test_compare_vectors_and_evaluate_accept_every_alias(alias, canonical):
+    rng = np.random.default_rng(3)
+    n = 6
+    a, b = rng.random((2, n * (n - 1) // 2))
+    kw = {"n_conditions": n} if canonical.endswith("_cov") else {}
+    np.testing.assert_allclose(compare.compare_vectors(a, b, alias, **kw),
+                               compare.compare_vectors(a, b, canonical, **kw))
+    subjects = rng.random((3, n * (n - 1) // 2))
+    by_alias = compare.evaluate(alias, a, subjects)
+    by_name = compare.evaluate(canonical, a, subjects)
+    np.testing.assert_allclose(by_alias["estimate"], by_name["estimate"])
+
+
+def test_rsa_in_evaluate_is_the_runs_rdm_comparison():
+    rng = np.random.default_rng(0)
+    model, subjects = rng.random(15), rng.random((4, 15))
+    rsa = compare.evaluate("rsa", model, subjects)
+    np.testing.assert_allclose(rsa["estimate"],
+                               compare.evaluate("spearman", model, subjects)["estimate"])
+    pearson = compare.evaluate("rsa", model, subjects, measure_kwargs={"rsa_method": "pearson"})
+    np.testing.assert_allclose(pearson["estimate"],
+                               compare.evaluate("pearson", model, subjects)["estimate"])
+
+
+def test_unknown_names_list_names_and_aliases():
+    with pytest.raises(ValidationError, match=r"^method: got 'tau_b'; expected one of 'pearson'"
+                                              r".*\(aliases: 'corr', 'correlation', 'tau-a'"):
+        vocab.compare_method("tau_b")
+    with pytest.raises(ValidationError, match=r"^distance: got 'cosine'; expected one of "
+                                              r"'crossnobis', 'euclidean' \(aliases: "):
+        normalise_distance("cosine")
+    assert normalise_distance(" CV-Euclidean ") == "crossnobis"
+    with pytest.raises(ValidationError, match=r"^method: got 3; expected one of 'euclidean'"):
+        vocab.canonical_name(3, "method", vocab.RDM_METHODS)
