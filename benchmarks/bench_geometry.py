@@ -48,7 +48,7 @@ def _label(distance: str, noise: str | None) -> str:
 
 def _session(args: tuple) -> list[dict]:
     planting, seed, n_units, n_reps, n_boot, n_perm, reps_danger = args
-    da = sample_condition_patterns(planting, n_units=n_units, n_repetitions=n_reps, rng=seed)
+    da = sample_condition_patterns(planting, n_units=n_units, n_repetitions=n_reps, seed=seed)
     if reps_danger is not None:  # unbalanced: keep fewer danger trials (NaN padding)
         da = da.copy()
         da[reps_danger:, da["valence"].values == -1, :] = np.nan
@@ -127,7 +127,7 @@ def _table(rows: list[dict], planting: str, title: str) -> None:
 def _timing(n_boot: int, n_perm: int, n_units: int, n_reps: int) -> None:
     import rsatoolbox
 
-    da = sample_condition_patterns("wall_danger", n_units=n_units, n_repetitions=n_reps, rng=1)
+    da = sample_condition_patterns("wall_danger", n_units=n_units, n_repetitions=n_reps, seed=1)
     t0 = time.perf_counter()
     repeats = 5
     for _ in range(repeats):

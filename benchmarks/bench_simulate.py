@@ -81,7 +81,7 @@ def main() -> None:
         session = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(200):
-        sample_condition_patterns("symmetric", rng=i)
+        sample_condition_patterns("symmetric", seed=i)
     sampler = time.perf_counter() - t0
 
     print(f"units table: {args.units} units, {n_spikes:,} spikes")

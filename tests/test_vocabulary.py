@@ -60,3 +60,15 @@ def test_unknown_names_list_names_and_aliases():
     assert normalise_distance(" CV-Euclidean ") == "crossnobis"
     with pytest.raises(ValidationError, match=r"^method: got 3; expected one of 'euclidean'"):
         vocab.canonical_name(3, "method", vocab.RDM_METHODS)
+
+
+def test_seed_is_the_name_and_rng_still_works_with_a_warning():
+    from neuroalign.simulate import make_region_model, sample_condition_patterns
+
+    new = sample_condition_patterns("wall_danger", n_units=5, n_repetitions=3, seed=4)
+    with pytest.warns(DeprecationWarning, match="sample_condition_patterns: the keyword 'rng'"):
+        old = sample_condition_patterns("wall_danger", n_units=5, n_repetitions=3, rng=4)
+    np.testing.assert_array_equal(new.values, old.values)
+    assert new.attrs["seed"] == 4
+    with pytest.raises(ValidationError, match="make_region_model: got both seed and rng"):
+        make_region_model("symmetric", 5, seed=1, rng=1)

@@ -16,6 +16,7 @@ import xarray as xr
 
 from neuroalign.core.contracts import VALENCE_NAMES, condition_coords, require_dims, valence_code
 from neuroalign.core.errors import DataError, ValidationError
+from neuroalign.core.random import as_rng, seed_argument
 
 __all__ = ["condition_grid"]
 
@@ -25,6 +26,8 @@ def condition_grid(
     n_approach: int = 5,
     valences: Sequence[int | str] = (1, -1),
     balance: str = "min",
+    seed: np.random.Generator | int | None = None,
+    *,
     rng: np.random.Generator | None = None,
 ) -> xr.DataArray:
     """Arrange outcome-aligned responses as ``(repetition, condition, unit)``.
@@ -41,10 +44,12 @@ def condition_grid(
         Valences in grid order (codes or names).
     balance
         ``"min"`` (default): every valence keeps as many trials as the rarest
-        one has (the first ones in trial order, or a random subset when ``rng``
+        one has (the first ones in trial order, or a random subset when ``seed``
         is given); ``"pad"``: keep all trials and fill missing repetitions with NaN.
-    rng
-        Random generator for the ``"min"`` subset; ``None`` keeps the first trials.
+    seed
+        Seed (int) or numpy Generator of the ``"min"`` subset; ``None`` keeps the
+        first trials (``rng``, its former name, is still accepted with a
+        DeprecationWarning).
 
     Returns
     -------
@@ -94,8 +99,10 @@ def condition_grid(
                 f"(valences present: {sorted(set(trial_valence.tolist()))})"
             )
     n_rep = min(m.size for m in members) if balance == "min" else max(m.size for m in members)
+    seed = seed_argument(seed, rng, "condition_grid")
     if balance == "min":
-        members = [np.sort(rng.choice(m, n_rep, replace=False)) if rng is not None else m[:n_rep]
+        gen = as_rng(seed, "seed") if seed is not None else None
+        members = [np.sort(gen.choice(m, n_rep, replace=False)) if gen is not None else m[:n_rep]
                    for m in members]
     arr = responses.transpose("trial", "unit", "time").values
     n_units = responses.sizes["unit"]

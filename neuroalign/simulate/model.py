@@ -66,7 +66,7 @@ import numpy as np
 
 from neuroalign.core.contracts import VALENCE_NAMES, valence_code
 from neuroalign.core.errors import ValidationError
-from neuroalign.core.random import as_rng
+from neuroalign.core.random import as_rng, seed_argument
 from neuroalign.core.validation import check_positive_float, check_positive_int
 
 __all__ = [
@@ -234,7 +234,7 @@ def make_region_model(
     planting: str,
     n_units: int,
     n_approach: int = 5,
-    rng: np.random.Generator | int | None = None,
+    seed: np.random.Generator | int | None = None,
     *,
     baseline_median_hz: float = 5.0,
     baseline_log_sd: float = 0.6,
@@ -245,6 +245,7 @@ def make_region_model(
     persistence: float = 0.85,
     sigma_max: float = 0.3,
     sigma_min: float = 0.1,
+    rng: np.random.Generator | int | None = None,
 ) -> RegionModel:
     """Draw a region's baselines and planted trajectories (see the module docstring).
 
@@ -256,8 +257,9 @@ def make_region_model(
         Number of units.
     n_approach
         ``K``, the largest approach step (default 5).
-    rng
-        Generator or seed.
+    seed
+        Seed (int) or numpy Generator of the draws (``rng``, its former name, is
+        still accepted with a DeprecationWarning).
     baseline_median_hz, baseline_log_sd, baseline_range_hz
         Baselines are lognormal with this median and log-sd, clipped to the range.
     modulation
@@ -277,7 +279,7 @@ def make_region_model(
     check_planting(planting)
     n = check_positive_int(n_units, "n_units")
     k = check_positive_int(n_approach, "n_approach")
-    gen = as_rng(rng)
+    gen = as_rng(seed_argument(seed, rng, "make_region_model"), "seed")
     check_positive_float(baseline_median_hz, "baseline_median_hz")
     check_positive_float(baseline_log_sd, "baseline_log_sd", allow_zero=True)
     lo, hi = (float(x) for x in baseline_range_hz)

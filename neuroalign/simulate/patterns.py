@@ -16,6 +16,7 @@ import xarray as xr
 from neuroalign.core.contracts import condition_coords, valence_code
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.provenance import provenance_attrs
+from neuroalign.core.random import seed_argument
 from neuroalign.core.validation import check_positive_float, check_positive_int
 from neuroalign.simulate.model import (
     DEFAULT_TRIALS_PER_VALENCE,
@@ -106,10 +107,11 @@ def sample_condition_patterns(
     n_approach: int = 5,
     valences: Sequence[int | str] = (1, -1),
     bin_size: float = 0.25,
-    rng: np.random.Generator | int | None = None,
+    seed: np.random.Generator | int | None = None,
     *,
     region: str | None = None,
     window: int = 1,
+    rng: np.random.Generator | int | None = None,
     **model_options: Any,
 ) -> xr.DataArray:
     """Poisson spike counts on the condition grid of one planted region.
@@ -134,8 +136,9 @@ def sample_condition_patterns(
         Valences in grid order; 0 (neutral) stays at baseline.
     bin_size
         Bin width in seconds.
-    rng
-        Generator or seed.
+    seed
+        Seed (int) or numpy Generator of the draws (``rng``, its former name, is
+        still accepted with a DeprecationWarning); an int is recorded in ``attrs``.
     region
         Region label of the units (default: the planting name).
     window
@@ -154,12 +157,16 @@ def sample_condition_patterns(
         (``nan`` sharpness where the path has zero length).
     """
     reps = check_positive_int(n_repetitions, "n_repetitions")
-    gen = as_rng(rng)
+    seed = seed_argument(seed, rng, "sample_condition_patterns")
+    gen = as_rng(seed, "seed")
     model = make_region_model(planting, n_units, n_approach, gen, **model_options)
-    return sample_from_model(
-        model, reps, valences, bin_size, gen, region=region, window=window,
-        seed=int(rng) if isinstance(rng, (int, np.integer)) else None,
-    )
+    return _sample(model, reps, valences, bin_size, gen, region=region, window=window,
+                   provenance_seed=_seed_value(seed))
+
+
+def _seed_value(seed: object) -> int | None:
+    """The seed recorded in the provenance: the int, or None for a Generator."""
+    return int(seed) if isinstance(seed, (int, np.integer)) else None
 
 
 def sample_from_model(
@@ -167,18 +174,29 @@ def sample_from_model(
     n_repetitions: int,
     valences: Sequence[int | str] = (1, -1),
     bin_size: float = 0.25,
-    rng: np.random.Generator | int | None = None,
+    seed: np.random.Generator | int | None = None,
     *,
     region: str | None = None,
     window: int = 1,
-    seed: int | None = None,
+    rng: np.random.Generator | int | None = None,
 ) -> xr.DataArray:
     """Draw repetitions from an existing :class:`RegionModel` (see
-    :func:`sample_condition_patterns` for the output)."""
+    :func:`sample_condition_patterns` for the output).
+
+    ``seed`` is an int or a numpy Generator (``rng``, its former name, is still
+    accepted with a DeprecationWarning); an int is recorded in ``attrs``.
+    """
+    seed = seed_argument(seed, rng, "sample_from_model")
+    return _sample(model, n_repetitions, valences, bin_size, as_rng(seed, "seed"), region=region,
+                   window=window, provenance_seed=_seed_value(seed))
+
+
+def _sample(model: RegionModel, n_repetitions: int, valences: Sequence[int | str],
+            bin_size: float, gen: np.random.Generator, *, region: str | None, window: int,
+            provenance_seed: int | None) -> xr.DataArray:
     reps = check_positive_int(n_repetitions, "n_repetitions")
     codes = _check_valences(valences)
     b = check_positive_float(bin_size, "bin_size")
-    gen = as_rng(rng)
     k = model.n_approach
     blocks = []
     for v in codes:
@@ -199,7 +217,7 @@ def sample_from_model(
         bin_size=b,
         value_units="spikes per bin",
         n_approach=k,
-        seed=seed,
+        seed=provenance_seed,
         **_planted_attrs(model, window),
     )
     return da
@@ -210,12 +228,13 @@ def patterns_from_activations(
     n_units: int = DEFAULT_UNITS_PER_REGION,
     n_repetitions: int = DEFAULT_TRIALS_PER_VALENCE,
     noise: float = 0.5,
-    rng: np.random.Generator | int | None = None,
+    seed: np.random.Generator | int | None = None,
     *,
     bin_size: float = 0.25,
     baseline_median_hz: float = 5.0,
     depth: float = 2.0,
     region: str = "agent_like",
+    rng: np.random.Generator | int | None = None,
 ) -> xr.DataArray:
     """Brain-like Poisson counts made from a random positive mixing of model units.
 
@@ -237,8 +256,9 @@ def patterns_from_activations(
         Size of the simulated population and repetitions per condition.
     noise
         Sd of the added drive noise, in units of the drive's condition range.
-    rng
-        Generator or seed.
+    seed
+        Seed (int) or numpy Generator of the draws (``rng``, its former name, is
+        still accepted with a DeprecationWarning).
     bin_size, baseline_median_hz, depth
         Bin width (s), median baseline (Hz) and modulation depth.
     region
@@ -257,7 +277,8 @@ def patterns_from_activations(
     b = check_positive_float(bin_size, "bin_size")
     dep = check_positive_float(depth, "depth")
     base_med = check_positive_float(baseline_median_hz, "baseline_median_hz")
-    gen = as_rng(rng)
+    seed = seed_argument(seed, rng, "patterns_from_activations")
+    gen = as_rng(seed, "seed")
 
     src = model_patterns
     x = np.asarray(src.values if isinstance(src, xr.DataArray) else src, dtype=np.float64)
@@ -312,6 +333,6 @@ def patterns_from_activations(
         noise=sd,
         depth=dep,
         model_source=str(src_attrs.get("source", "array")),
-        seed=int(rng) if isinstance(rng, (int, np.integer)) else None,
+        seed=_seed_value(seed),
     )
     return da

@@ -27,7 +27,7 @@ def _sessions(planting: str, n: int, offset: int, **kwargs) -> list:
     out = []
     for s in range(n):
         da = sample_condition_patterns(planting, n_units=N_UNITS, n_repetitions=N_TRIALS,
-                                       rng=offset + s)
+                                       seed=offset + s)
         out.append(valence_geometry(da, seed=s, **kwargs))
     return out
 
@@ -66,7 +66,7 @@ def test_crossnobis_recovers_planted_sharpness_euclidean_is_biased():
     cv, eu = [], []
     for s in range(15):
         da = sample_condition_patterns("wall_danger", n_units=N_UNITS, n_repetitions=N_TRIALS,
-                                       rng=400 + s)
+                                       seed=400 + s)
         for dist, out in (("crossnobis", cv), ("euclidean", eu)):
             st = geometry_statistics(da, distance=dist)
             out.append((st["sharpness_reward"][0], st["sharpness_danger"][0]))

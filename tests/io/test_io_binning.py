@@ -172,8 +172,8 @@ def test_condition_grid_pad_and_random_subset() -> None:
     reward = padded.sel(condition=padded["valence"] == 1)
     assert np.isnan(reward.values[1:]).all() and not np.isnan(reward.values[0]).any()
     assert (padded["trial_id"].values[1:, :6] == -1).all()
-    a = condition_grid(resp, rng=np.random.default_rng(0))
-    b = condition_grid(resp, rng=np.random.default_rng(0))
+    a = condition_grid(resp, seed=np.random.default_rng(0))
+    b = condition_grid(resp, seed=np.random.default_rng(0))
     xr.testing.assert_identical(a, b)
 
 

@@ -23,7 +23,7 @@ def fake_probe(agent: str, task: str, seed: int, layers=None,
     from neuroalign.simulate import sample_condition_patterns
 
     base = sample_condition_patterns(_PLANTING[agent], n_units=16, n_repetitions=8,
-                                     rng=np.random.default_rng(seed))
+                                     seed=np.random.default_rng(seed))
     rng = np.random.default_rng(seed + 100)
     out = {}
     for layer, noise in (("trunk", 0.0), ("head", 1.0)):

@@ -226,7 +226,7 @@ def test_region_made_from_an_agent_ranks_that_agent_first():
 
     walls = fake_probe("walls", "pavlovian", 0)["trunk"]
     funnels = fake_probe("funnels", "pavlovian", 0)["trunk"]
-    region = patterns_from_activations(walls, n_units=30, n_repetitions=20, noise=0.3, rng=1)
+    region = patterns_from_activations(walls, n_units=30, n_repetitions=20, noise=0.3, seed=1)
     kw = {"n_boot": 0, "n_perm": 0, "seed": 0, "meta": {}}
     for measure in ("rsa", "cka"):
         (own,) = compute_cell(walls, region, [measure], **kw)

@@ -33,7 +33,7 @@ def test_agent_like_region_ranks_first(agent, measure, session_regions):
     model = probe(agent, "pavlovian", 0, layers=["trunk.1"])
     regions = dict(session_regions)
     regions["agent-like"] = patterns_from_activations(
-        model.mean("repetition"), n_units=40, n_repetitions=60, noise=0.5, rng=7)
+        model.mean("repetition"), n_units=40, n_repetitions=60, noise=0.5, seed=7)
     scores = {
         name: compute_cell(model, grid, [measure], n_boot=0, n_perm=0, seed=0,
                            meta={})[0]["estimate"]

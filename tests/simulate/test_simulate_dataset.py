@@ -139,7 +139,7 @@ def test_default_size_is_one_definition():
         params = inspect.signature(fn).parameters
         assert params[units].default == DEFAULT_UNITS_PER_REGION
         assert params[trials].default == DEFAULT_TRIALS_PER_VALENCE
-    da = sample_condition_patterns("symmetric", rng=0)
+    da = sample_condition_patterns("symmetric", seed=0)
     assert da.sizes["unit"] == DEFAULT_UNITS_PER_REGION
     assert da.sizes["repetition"] == DEFAULT_TRIALS_PER_VALENCE
 

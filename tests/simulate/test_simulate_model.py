@@ -48,7 +48,7 @@ def test_none_and_neutral_have_no_path():
 
 @pytest.mark.parametrize("planting", sorted(PLANTINGS))
 def test_trajectory_steps_match_profile_and_equal_length(planting):
-    model = make_region_model(planting, 40, 5, rng=3)
+    model = make_region_model(planting, 40, 5, seed=3)
     lengths = {}
     for v in (1, -1):
         traj = model.trajectory(v)  # rows a = 5..0
@@ -63,7 +63,7 @@ def test_trajectory_steps_match_profile_and_equal_length(planting):
 
 
 def test_rates_stay_within_bounds_and_baselines_realistic():
-    model = make_region_model("symmetric", 500, rng=0, excite=2.0, inhibit=0.8)
+    model = make_region_model("symmetric", 500, seed=0, excite=2.0, inhibit=0.8)
     assert model.baseline.min() >= 1.0 and model.baseline.max() <= 20.0
     assert 3.0 < np.median(model.baseline) < 8.0
     for v in (1, -1):
@@ -72,7 +72,7 @@ def test_rates_stay_within_bounds_and_baselines_realistic():
 
 
 def test_gain_spread_narrows_like_the_path():
-    model = make_region_model("wall_danger", 10, rng=0, sigma_max=0.3, sigma_min=0.1)
+    model = make_region_model("wall_danger", 10, seed=0, sigma_max=0.3, sigma_min=0.1)
     funnel = model.gain_sd(1)  # a = 5..0
     wall = model.gain_sd(-1)
     np.testing.assert_allclose(funnel, np.linspace(0.3, 0.1, 6))
@@ -80,9 +80,9 @@ def test_gain_spread_narrows_like_the_path():
 
 
 def test_model_is_seeded():
-    a = make_region_model("wall_reward", 20, rng=11)
-    b = make_region_model("wall_reward", 20, rng=11)
-    c = make_region_model("wall_reward", 20, rng=12)
+    a = make_region_model("wall_reward", 20, seed=11)
+    b = make_region_model("wall_reward", 20, seed=11)
+    c = make_region_model("wall_reward", 20, seed=12)
     np.testing.assert_array_equal(a.trajectory(1), b.trajectory(1))
     assert not np.allclose(a.baseline, c.baseline)
 
@@ -98,7 +98,7 @@ def test_model_is_seeded():
         ({"n_approach": 0}, r"n_approach: got 0; expected a positive integer"),
         ({"modulation": 2.0}, r"modulation: got 2.0; expected a value in \(0, 1\]"),
         ({"inhibit": 1.0}, r"inhibit: got 1.0; expected a value in \(0, 1\)"),
-        ({"rng": "seed"}, r"rng: got str; expected a numpy Generator"),
+        ({"seed": "seed"}, r"seed: got str; expected a numpy Generator"),
     ],
 )
 def test_model_bad_parameters(kwargs, match):

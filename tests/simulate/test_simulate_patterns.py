@@ -29,7 +29,7 @@ def _empirical_sharpness(counts: np.ndarray, valence: np.ndarray, window: int = 
 
 
 def test_layout_coords_and_attrs():
-    da = sample_condition_patterns("wall_danger", n_units=7, n_repetitions=5, rng=0)
+    da = sample_condition_patterns("wall_danger", n_units=7, n_repetitions=5, seed=0)
     assert da.dims == ("repetition", "condition", "unit")
     assert da.shape == (5, 12, 7)
     expected = condition_coords((1, -1), range(6))
@@ -50,7 +50,7 @@ def test_layout_coords_and_attrs():
 
 
 def test_neutral_valence_and_region_label():
-    da = sample_condition_patterns("symmetric", 4, 3, valences=(1, 0, -1), rng=1,
+    da = sample_condition_patterns("symmetric", 4, 3, valences=(1, 0, -1), seed=1,
                                    region="BLA")
     assert list(np.unique(da["valence"].values)) == [-1, 0, 1]
     assert da.sizes["condition"] == 18
@@ -59,7 +59,7 @@ def test_neutral_valence_and_region_label():
 
 @pytest.mark.parametrize("planting", ["wall_danger", "wall_reward", "symmetric"])
 def test_empirical_sharpness_matches_planted(planting):
-    da = sample_condition_patterns(planting, n_units=40, n_repetitions=6000, rng=5)
+    da = sample_condition_patterns(planting, n_units=40, n_repetitions=6000, seed=5)
     got = _empirical_sharpness(da.values, da["valence"].values)
     assert got[1] == pytest.approx(da.attrs["planted_sharpness_reward"], abs=0.06)
     assert got[-1] == pytest.approx(da.attrs["planted_sharpness_danger"], abs=0.06)
@@ -68,8 +68,8 @@ def test_empirical_sharpness_matches_planted(planting):
 
 
 def test_trial_average_converges_to_expected_rates():
-    model = make_region_model("wall_reward", 25, rng=2)
-    da = sample_from_model(model, 8000, bin_size=0.5, rng=3)
+    model = make_region_model("wall_reward", 25, seed=2)
+    da = sample_from_model(model, 8000, bin_size=0.5, seed=3)
     mean = da.mean("repetition").values
     expected = np.vstack([model.trajectory(1), model.trajectory(-1)]) * 0.5
     sem = np.sqrt(expected * 1.2 / 8000)  # Poisson plus gain variance, generous
@@ -78,9 +78,9 @@ def test_trial_average_converges_to_expected_rates():
 
 def test_single_trial_spread_narrows_toward_outcome_for_funnel():
     # funnel (reward in wall_danger): relative spread shrinks gradually; wall only at 0
-    model = make_region_model("wall_danger", 60, rng=4, baseline_median_hz=40.0,
+    model = make_region_model("wall_danger", 60, seed=4, baseline_median_hz=40.0,
                               baseline_range_hz=(20.0, 80.0))
-    da = sample_from_model(model, 4000, bin_size=1.0, rng=5)
+    da = sample_from_model(model, 4000, bin_size=1.0, seed=5)
     for v, monotone in ((1, True), (-1, False)):
         x = da.values[:, da["valence"].values == v]  # (rep, a = 5..0, unit)
         total = x.sum(axis=2)  # population count per repetition
@@ -93,20 +93,20 @@ def test_single_trial_spread_narrows_toward_outcome_for_funnel():
 
 
 def test_seed_reproduces_and_differs():
-    a = sample_condition_patterns("symmetric", 10, 8, rng=42)
-    b = sample_condition_patterns("symmetric", 10, 8, rng=42)
-    c = sample_condition_patterns("symmetric", 10, 8, rng=43)
+    a = sample_condition_patterns("symmetric", 10, 8, seed=42)
+    b = sample_condition_patterns("symmetric", 10, 8, seed=42)
+    c = sample_condition_patterns("symmetric", 10, 8, seed=43)
     np.testing.assert_array_equal(a.values, b.values)
     assert not np.array_equal(a.values, c.values)
     gen = np.random.default_rng(0)
-    d = sample_condition_patterns("symmetric", 10, 8, rng=gen)
-    e = sample_condition_patterns("symmetric", 10, 8, rng=gen)
+    d = sample_condition_patterns("symmetric", 10, 8, seed=gen)
+    e = sample_condition_patterns("symmetric", 10, 8, seed=gen)
     assert not np.array_equal(d.values, e.values)
     assert "seed" not in d.attrs
 
 
 def test_none_planting_has_no_valence_signal():
-    da = sample_condition_patterns("none", 30, 4000, rng=9)
+    da = sample_condition_patterns("none", 30, 4000, seed=9)
     mean = da.mean("repetition").values
     model_rates = mean.mean(axis=0)
     # every condition's mean equals the common baseline within Poisson error
@@ -142,7 +142,7 @@ def test_patterns_from_activations_keep_the_model_geometry():
     agent = xr.DataArray(rng.standard_normal((12, 16)), dims=("condition", "unit"),
                          coords=coords, attrs={"source": "zoo:dqn"})
     other = rng.standard_normal((12, 16))
-    brain = patterns_from_activations(agent, n_units=60, n_repetitions=50, noise=0.3, rng=1)
+    brain = patterns_from_activations(agent, n_units=60, n_repetitions=50, noise=0.3, seed=1)
     assert brain.dims == ("repetition", "condition", "unit")
     assert brain.shape == (50, 12, 60)
     np.testing.assert_array_equal(brain["label"].values, coords["label"][1])
@@ -158,8 +158,8 @@ def test_patterns_from_activations_keep_the_model_geometry():
 def test_patterns_from_activations_with_repetitions_and_arrays():
     rng = np.random.default_rng(1)
     acts = rng.random((4, 6, 5))
-    a = patterns_from_activations(acts, n_units=8, n_repetitions=3, rng=7)
-    b = patterns_from_activations(acts, n_units=8, n_repetitions=3, rng=7)
+    a = patterns_from_activations(acts, n_units=8, n_repetitions=3, seed=7)
+    b = patterns_from_activations(acts, n_units=8, n_repetitions=3, seed=7)
     assert a.shape == (3, 6, 8)
     np.testing.assert_array_equal(a.values, b.values)
 
@@ -183,7 +183,7 @@ def test_patterns_from_activations_bad_input(patterns, kwargs, match):
 def test_expected_patterns_are_the_trajectories_times_bin():
     from neuroalign.simulate import expected_patterns
 
-    model = make_region_model("wall_danger", 6, rng=0)
+    model = make_region_model("wall_danger", 6, seed=0)
     da = expected_patterns(model, valences=(-1, 0), bin_size=0.1, region="BLA")
     assert da.dims == ("condition", "unit") and da.attrs["synthetic"] == 1
     np.testing.assert_allclose(da.values[:6], model.trajectory(-1) * 0.1)
