@@ -76,3 +76,34 @@ def test_atomic_dir_refuses_nonempty_and_replaces_with_overwrite(tmp_path) -> No
         (tmp / "new.txt").write_text("y")
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+def test_condition_labels_one_lookup_for_every_part():
+    import xarray as xr
+
+    from neuroalign.core.contracts import condition_coords, condition_labels
+    from neuroalign.core.errors import ValidationError
+
+    grid = xr.DataArray(np.zeros((4, 2)), dims=("condition", "unit")).assign_coords(
+        condition_coords((1, -1), range(2)))
+    expected = ["reward:1", "reward:0", "danger:1", "danger:0"]
+    assert condition_labels(grid).tolist() == expected
+    # without a label coord the valence and approach coords name the conditions
+    assert condition_labels(grid.drop_vars("label")).tolist() == expected
+    named = xr.DataArray(np.zeros((2, 2)), dims=("condition", "unit"),
+                         coords={"condition": ["a", "b"]})
+    assert condition_labels(named).tolist() == ["a", "b"]
+    bare = xr.DataArray(np.zeros((3, 2)), dims=("condition", "unit"))
+    assert condition_labels(bare).tolist() == ["c0", "c1", "c2"]
+    assert condition_labels(bare, missing="none") is None
+    with pytest.raises(ValidationError, match=r"^model: got dims \('condition', 'unit'\) and "
+                                              r"no 'label'"):
+        condition_labels(bare, "model", missing="error")
+    # compare and predictivity read the same labels
+    from neuroalign.compare import rdm_labels
+    from neuroalign.compare._align import pattern_matrix
+
+    assert pattern_matrix(grid.drop_vars("label"), "x")[1].tolist() == expected
+    assert rdm_labels(xr.DataArray(np.zeros((4, 4)), dims=("condition", "condition_b"),
+                                   coords={"label": ("condition", expected)})).tolist() \
+        == expected

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from neuroalign.core.contracts import condition_labels
 from neuroalign.core.errors import ValidationError
 
 __all__ = ["align_patterns", "pattern_matrix", "shared_label_index"]
@@ -52,9 +53,9 @@ def shared_label_index(
 def pattern_matrix(x: Any, name: str) -> tuple[np.ndarray, np.ndarray | None]:
     """Float array ``(..., condition, unit)`` of ``x`` and its condition labels.
 
-    A DataArray must have dims ``("condition", "unit")``; its labels are the
-    ``label`` coord, else the ``condition`` coord, else ``None``. Plain arrays need
-    at least two dims and have no labels.
+    A DataArray must have dims ``("condition", "unit")``; its labels come from
+    :func:`neuroalign.core.contracts.condition_labels` (``None`` when it has none).
+    Plain arrays need at least two dims and have no labels.
     """
     if isinstance(x, xr.DataArray):
         if set(x.dims) != {"condition", "unit"}:
@@ -62,12 +63,7 @@ def pattern_matrix(x: Any, name: str) -> tuple[np.ndarray, np.ndarray | None]:
                 f"{name}: dims {tuple(x.dims)}; expected ('condition', 'unit') (average "
                 "repetitions first)"
             )
-        if "label" in x.coords:
-            labels = np.asarray(x.coords["label"].values).astype(str)
-        elif "condition" in x.coords:
-            labels = np.asarray(x.coords["condition"].values).astype(str)
-        else:
-            labels = None
+        labels = condition_labels(x, name, missing="none")
         return x.transpose("condition", "unit").values.astype(np.float64), labels
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim < 2:

@@ -24,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from neuroalign.compare._align import shared_label_index
+from neuroalign.core.contracts import condition_labels
 from neuroalign.core.errors import ValidationError
 
 __all__ = ["PredictivityResult", "predictivity", "split_half_reliability"]
@@ -138,10 +139,7 @@ def predictivity(
             "model: expected a DataArray with dims ('condition', 'unit'); got "
             f"{getattr(model, 'dims', type(model).__name__)}"
         )
-    lb = np.asarray(brain.coords["label"].values if "label" in brain.coords
-                    else np.arange(brain.sizes["condition"])).astype(str)
-    lm = np.asarray(model.coords["label"].values if "label" in model.coords
-                    else np.arange(model.sizes["condition"])).astype(str)
+    lb, lm = condition_labels(brain, "brain"), condition_labels(model, "model")
     ib, im = shared_label_index(lb, lm, ("brain", "model"))
     y_all = brain.transpose("repetition", "condition", "unit").values.astype(np.float64)[:, ib]
     x = model.transpose("condition", "unit").values.astype(np.float64)[im]

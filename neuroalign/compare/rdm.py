@@ -17,6 +17,7 @@ import xarray as xr
 from neuroalign.compare._align import shared_label_index
 from neuroalign.compare._rdm_calc import crossnobis_balanced, rdm_observations, rdm_patterns
 from neuroalign.compare._vec import n_from_length, square_from_vector, upper_tri
+from neuroalign.core.contracts import condition_labels
 from neuroalign.core.errors import DependencyError, ValidationError
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.core.vocabulary import RDM_METHODS, canonical_name
@@ -37,11 +38,7 @@ _OBS_METHODS = ("sqeuclidean", "euclidean", "mahalanobis", "crossnobis")
 
 
 def _labels_of(patterns: xr.DataArray) -> np.ndarray:
-    if "label" in patterns.coords and patterns.coords["label"].dims == ("condition",):
-        return np.asarray(patterns.coords["label"].values).astype(str)
-    if "condition" in patterns.coords:
-        return np.asarray(patterns.coords["condition"].values).astype(str)
-    return np.asarray([f"c{i}" for i in range(patterns.sizes["condition"])])
+    return condition_labels(patterns, "patterns")  # type: ignore[return-value]
 
 
 def _check_patterns(patterns: Any) -> xr.DataArray:

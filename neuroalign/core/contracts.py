@@ -24,6 +24,7 @@ up by label.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -39,6 +40,7 @@ __all__ = [
     "VALENCE_NAMES",
     "condition_coords",
     "condition_label",
+    "condition_labels",
     "parse_condition_label",
     "require_dims",
     "valence_code",
@@ -159,3 +161,52 @@ def require_dims(da: object, required: Sequence[str], name: str = "data") -> xr.
             f"{tuple(required)}"
         )
     return da
+
+
+def condition_labels(da: Any, name: str = "data", missing: str = "index"
+                     ) -> np.ndarray | None:
+    """The condition labels of ``da``, the one lookup every part uses.
+
+    In order: the ``label`` coord on the ``condition`` dim; labels built from the
+    ``valence`` and ``approach`` coords (:func:`condition_label`); the values of a
+    ``condition`` coord. Without any of them ``missing`` decides.
+
+    Parameters
+    ----------
+    da
+        A DataArray with a ``condition`` dim (an RDM's first dim is ``condition``).
+    name
+        How an error names ``da``.
+    missing
+        ``"index"``: positions ``c0, c1, ...``; ``"none"``: return ``None``;
+        ``"error"``: raise.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``str`` labels, one per condition.
+
+    Raises
+    ------
+    ValidationError
+        ``da`` has no ``condition`` dim, or no label source with ``missing="error"``.
+    """
+    coords = getattr(da, "coords", None)
+    dims = tuple(getattr(da, "dims", ()))
+    if coords is not None and "condition" in dims:
+        if "label" in coords and coords["label"].dims == ("condition",):
+            return np.asarray(coords["label"].values).astype(str)
+        if ("valence" in coords and "approach" in coords
+                and coords["valence"].dims == coords["approach"].dims == ("condition",)):
+            return np.asarray([condition_label(int(v), int(a)) for v, a in zip(
+                coords["valence"].values, coords["approach"].values, strict=True)], dtype=str)
+        if "condition" in coords:
+            return np.asarray(coords["condition"].values).astype(str)
+    if missing == "none":
+        return None
+    if missing == "index" and "condition" in dims:
+        return np.asarray([f"c{i}" for i in range(da.sizes["condition"])])
+    raise ValidationError(
+        f"{name}: got dims {dims} and no 'label', 'valence'/'approach' or 'condition' coord "
+        "on the condition dim; expected condition labels to align conditions by"
+    )

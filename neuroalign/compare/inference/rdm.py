@@ -28,6 +28,7 @@ from neuroalign.compare.inference.weighted import (
     weighted_corr_matrix,
     weighted_rank,
 )
+from neuroalign.core.contracts import condition_labels
 from neuroalign.core.errors import InferenceError, ValidationError
 from neuroalign.core.vocabulary import compare_method
 
@@ -61,10 +62,7 @@ def canonical_method(method: str) -> str:
 def rdm_condition_labels(rdms: Any) -> np.ndarray | None:
     """Condition labels carried by an RDM DataArray (or the first of a list), else None."""
     first = rdms[0] if isinstance(rdms, (list, tuple)) and rdms else rdms
-    coords = getattr(first, "coords", None)
-    if coords is None or "label" not in coords:
-        return None
-    return np.asarray(coords["label"].values).astype(str)
+    return condition_labels(first, "rdm", missing="none")
 
 
 def _ordered_matrix(rdm: Any, labels: np.ndarray | None, name: str) -> np.ndarray:
