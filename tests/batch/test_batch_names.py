@@ -15,9 +15,6 @@ from neuroalign.core.errors import ConfigError
 REPO = Path(__file__).resolve().parents[2]
 SESSIONS = REPO / "data" / "sessions"
 SESSION = SESSIONS / "sub-synthetic-mouse-0_ses-sim-0.nwb"
-needs_data = pytest.mark.skipif(
-    not SESSION.is_file() or not (REPO / "data" / "zoo" / "dqn_pavlovian_s0.safetensors")
-    .is_file(), reason="the default sessions and zoo are not built")
 
 
 def _raw(**kw: object) -> dict:
@@ -28,7 +25,6 @@ def _raw(**kw: object) -> dict:
     return base
 
 
-@needs_data
 def test_unknown_region_is_one_error_naming_the_held_regions(tmp_path: Path) -> None:
     cfg = validate_config(_raw(regions=["BLA", "BLAA", "VTA"]))
     with pytest.raises(ConfigError) as info:
@@ -41,7 +37,6 @@ def test_unknown_region_is_one_error_naming_the_held_regions(tmp_path: Path) -> 
     assert not (tmp_path / "out").exists()
 
 
-@needs_data
 def test_unknown_layer_names_the_agent_and_the_probed_layers() -> None:
     with pytest.raises(ConfigError) as info:
         plan_batch(validate_config(_raw(layers=["trunk.1", "trunk.7"])))
@@ -58,7 +53,6 @@ def test_unknown_layer_names_the_agent_and_the_probed_layers() -> None:
     assert {c.layer for c in cells} == {"trunk.0", "readout.q"}
 
 
-@needs_data
 def test_unreadable_and_missing_sources_are_left_to_their_cells(tmp_path: Path) -> None:
     trunc = tmp_path / "trunc.nwb"
     trunc.write_bytes(SESSION.read_bytes()[:300_000])
@@ -82,7 +76,6 @@ def test_custom_loaders_are_not_checked(tmp_path: Path) -> None:
     assert [(c.layer, c.region) for c in cells] == [("anything", "nowhere")]
 
 
-@needs_data
 def test_command_line_typo_exits_2_before_running(tmp_path: Path) -> None:
     text = (REPO / "data" / "configs" / "batch-small.yaml").read_text()
     assert "regions: [BLA, NAc]" in text and "../sessions/*.nwb" in text

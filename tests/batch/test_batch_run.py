@@ -25,7 +25,8 @@ from neuroalign.core.errors import DataError
 
 @pytest.fixture(scope="module")
 def client():
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     # one worker death per task is forgiven, the second marks the task bad (KilledWorker)
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -152,8 +153,6 @@ REPO = Path(__file__).resolve().parents[2]
 SESSION = REPO / "data" / "sessions" / "sub-synthetic-mouse-0_ses-sim-0.nwb"
 
 
-@pytest.mark.skipif(not SESSION.is_file() or not (REPO / "data" / "zoo").is_dir(),
-                    reason="the default sessions and zoo are not built")
 def test_real_cells_equal_the_main_job_and_bad_files_fail_alone(client, tmp_path: Path) -> None:
     import numpy as np
 

@@ -125,7 +125,8 @@ def test_subject_and_two_level_bootstraps(data):
 
 
 def test_shape_distance_inference(data):
-    shape = pytest.importorskip("neuroalign.compare.shape")
+    from neuroalign.compare import shape
+
     model, brain = data
     table = evaluate("shape", model, brain, permutation=True, n_perm=19, alpha=0.05,
                      bootstrap="conditions", n_boot=10, seed=0)
@@ -151,7 +152,6 @@ def test_callable_measure_and_seed_invariance(data):
 
 
 def test_predictivity_permutation(data):
-    pytest.importorskip("neuroalign.compare.predictivity")
     model, brain = data
     table = evaluate("predictivity", model, brain, permutation=True, n_perm=19, seed=0,
                      measure_kwargs={"n_folds": 3, "n_splits_half": 2})

@@ -128,9 +128,8 @@ def test_neutral_condition_does_not_change_the_other_cells(dqn):
 
 
 def test_exported_nwb_reads_back_through_the_recording_loader(dqn, tmp_path):
-    io = pytest.importorskip("neuroalign.io")
-    if not hasattr(io, "load_responses") or not hasattr(io, "condition_grid"):
-        pytest.skip("neuroalign.io has no load_responses/condition_grid")
+    from neuroalign import io
+
     path = export_nwb(dqn, tmp_path / "dqn.nwb", layers=["trunk.1"], n_repetitions=3)
     resp = io.load_responses(path, profile="amygdala", window=(-1.25, 0.25), bin_size=0.25,
                              cache=False)
