@@ -1,4 +1,4 @@
-"""The suite fails, never skips, when the package, a required dependency or shipped data is absent."""
+"""The suite fails, never skips, when the package, a dependency or shipped data is absent."""
 
 from __future__ import annotations
 
