@@ -13,13 +13,55 @@ import typer
 
 from neuroalign.core.errors import NeuroalignError
 
+
+def _flags_without_type() -> None:
+    """Show on/off flags without a value type in the help (typer's rich help writes
+    ``<bool>`` after ``--overwrite``, as if the flag took a value)."""
+    from typer.core import TyperOption
+
+    show_type = TyperOption.display_type_rich
+    if getattr(show_type, "_neuroalign_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        if self.is_flag and self.metavar is None:
+            return None
+        return show_type(self, ctx)
+
+    display_type_rich._neuroalign_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_without_type()
+
 app = typer.Typer(
     name="neuroalign",
     help="Compare RL agents with mouse brain recordings: valence geometry, RSA, CKA.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from neuroalign.core.provenance import neuroalign_version
+
+        typer.echo(f"neuroalign {neuroalign_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """``neuroalign`` alone prints the help and exits 0."""
+    if ctx.invoked_subcommand is None:
+        text = ctx.get_help()
+        if text:  # rich help prints itself and returns ""
+            typer.echo(text)
 
 
 def _register_all() -> None:
@@ -42,8 +84,8 @@ def main() -> None:
 
     A usage error (unknown option or command, missing or ill-typed argument) and a
     :class:`NeuroalignError` both print one line ``error: <message>`` on stderr and exit
-    with status 2 instead of a traceback; ``neuroalign`` alone prints the help
-    (and exits with status 2, as click does).
+    with status 2 instead of a traceback; ``neuroalign`` (or a command group) alone
+    prints the help once and exits 0.
     """
     try:
         code = app(standalone_mode=False)
@@ -54,7 +96,8 @@ def main() -> None:
         if type(err).__name__ == "NoArgsIsHelpError":
             text = ctx.get_help() if ctx is not None else ""
             if text:  # rich help prints itself and returns ""
-                typer.echo(text, err=True)
+                typer.echo(text)
+            sys.exit(0)
         else:
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             typer.echo(f"error: {' '.join(err.format_message().split())}{hint}", err=True)

@@ -39,7 +39,13 @@ def _inspect(
     for name, cols in info["tables"].items():
         tables.add_row(name, ", ".join(cols))
     console.print(tables)
-    console.print(f"profile: {info['profile']} ({info['profile_reason']})")
+    if info["profile"] is None:
+        console.print(f"profile: none detected ({info['profile_reason']}); import with "
+                      f"--profile NAME (one of {', '.join(info['profiles_known'])}) or "
+                      "--profile generic --mapping '{column: {value: valence}}'",
+                      markup=False)
+    else:
+        console.print(f"profile: {info['profile']} ({info['profile_reason']})")
     if info["valence_counts"]:
         console.print("valence events: " + ", ".join(
             f"{k}: {v}" for k, v in sorted(info["valence_counts"].items())))

@@ -3,18 +3,51 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+if TYPE_CHECKING:
+    from neuroalign.zoo.agent import ZooAgent
+
 zoo_app = typer.Typer(name="zoo", help="Valence tasks and RL agents: list, train, probe.",
-                      no_args_is_help=True)
+                      invoke_without_command=True)
+
+
+@zoo_app.callback()
+def _help_without_command(ctx: typer.Context) -> None:
+    """``neuroalign zoo`` alone prints its help and exits 0."""
+    if ctx.invoked_subcommand is None:
+        text = ctx.get_help()
+        if text:  # rich help prints itself and returns ""
+            typer.echo(text)
 
 # arguments shared by the commands that act on one trained agent
 _AgentArg = Annotated[str, typer.Argument(help="agent name, e.g. dqn")]
 _TaskOpt = Annotated[str, typer.Option("--task", help="task name, e.g. pavlovian")]
 _SeedOpt = Annotated[int, typer.Option("--seed", help="training seed")]
 _OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="replace an existing file")]
+_TrainOpt = Annotated[bool, typer.Option(
+    "--train", help="train the agent first when no checkpoint exists (minutes)")]
+
+
+def _load(agent: str, task: str, seed: int, train: bool) -> ZooAgent:
+    """Load a checkpoint; train only when asked to, and say so."""
+    from neuroalign.core.errors import SourceError
+    from neuroalign.zoo.agents import get_agent_spec
+    from neuroalign.zoo.registry import checkpoint_path, load_agent
+    from neuroalign.zoo.tasks import get_task
+
+    get_agent_spec(agent)  # unknown names first, with the valid ones listed
+    get_task(task)
+    if checkpoint_path(agent, task, seed) is None:
+        if not train:
+            raise SourceError(
+                f"zoo: agent {agent!r} on task {task!r} seed {seed} is not trained (no "
+                "checkpoint shipped or cached); pass --train to train it first (minutes) "
+                f"or run `neuroalign zoo train {agent} --task {task} --seed {seed}`")
+        typer.echo(f"training {agent}/{task}/seed {seed} (no checkpoint yet) ...", err=True)
+    return load_agent(agent, task, seed, train_if_missing=train, progress=train)
 
 
 @zoo_app.command("list")
@@ -88,21 +121,22 @@ def probe_command(
     average: bool = typer.Option(False, "--average", help="average over repetitions"),
     n_repetitions: int = typer.Option(8, "--repetitions", help="probe episodes per valence"),
     overwrite: _OverwriteOpt = False,
+    train: _TrainOpt = False,
 ) -> None:
     """Probe AGENT's activations on the condition grid and write them to --out (netCDF)."""
     import os
 
     from neuroalign.core.atomic import atomic_file
     from neuroalign.core.errors import OutputExistsError, ValidationError
-    from neuroalign.zoo.probe import probe
+    from neuroalign.zoo.probe import probe_agent
 
     if out.suffix.lower() != ".nc":
         raise ValidationError(f"--out: got {str(out)!r}; expected a netCDF file name ending "
                               "in .nc")
     if out.exists() and not overwrite:
         raise OutputExistsError(f"probe output {out}: exists; pass --overwrite to replace it")
-    da = probe(agent, task, seed, layers=layers or None, average=average,
-               n_repetitions=n_repetitions)
+    da = probe_agent(_load(agent, task, seed, train), layers=layers or None, average=average,
+                     n_repetitions=n_repetitions)
     with atomic_file(out, suffix=".nc") as tmp:
         da.to_netcdf(tmp, engine="h5netcdf")
         os.chmod(tmp, 0o644)
@@ -116,12 +150,12 @@ def export_command(
     seed: _SeedOpt = 0,
     out: Path = typer.Option(..., "--out", help="output NWB file"),
     overwrite: _OverwriteOpt = False,
+    train: _TrainOpt = False,
 ) -> None:
     """Write AGENT's probe activations as an NWB file (units as ROIs, probe trials)."""
     from neuroalign.zoo.nwb import export_nwb
-    from neuroalign.zoo.registry import load_agent
 
-    path = export_nwb(load_agent(agent, task, seed), out, overwrite=overwrite)
+    path = export_nwb(_load(agent, task, seed, train), out, overwrite=overwrite)
     typer.echo(f"{agent}/{task}/seed {seed} -> {path}")
 
 
