@@ -1,12 +1,12 @@
-"""Regenerate the default synthetic dataset in ``data/sessions`` from its fixed seed.
+"""Regenerate the default synthetic dataset in ``neuroalign/data/sessions`` from its fixed seed.
 
 Usage::
 
-    python data/make_default_dataset.py            # rewrite data/sessions
+    python data/make_default_dataset.py            # rewrite neuroalign/data/sessions
     python data/make_default_dataset.py --check    # regenerate elsewhere, compare bytes
 
 The files are identical byte for byte across runs with the same neuroalign,
-pynwb and hdmf versions (recorded in ``data/sessions/manifest.json``).
+pynwb and hdmf versions (recorded in ``neuroalign/data/sessions/manifest.json``).
 """
 
 from __future__ import annotations
@@ -17,24 +17,25 @@ import sys
 import tempfile
 from pathlib import Path
 
+from neuroalign.core.resources import package_data
 from neuroalign.simulate.dataset import DEFAULT_DATASET, make_dataset
 
-HERE = Path(__file__).resolve().parent
-SESSIONS = HERE / "sessions"
+SESSIONS = package_data("sessions")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write (or, with ``--check``, verify) the default dataset; return an exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
-                        help="regenerate into a temporary folder and compare with data/sessions")
+                        help="regenerate into a temporary folder and compare with the shipped "
+                        "sessions")
     args = parser.parse_args(argv)
     params = dict(DEFAULT_DATASET)
     n_sessions, seed = params.pop("n_sessions"), params.pop("seed")
     if not args.check:
         files = make_dataset(SESSIONS, n_sessions, seed, overwrite=True, **params)
         for path in files:
-            print(f"{path.relative_to(HERE.parent)}  {path.stat().st_size / 1e6:.2f} MB")
+            print(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "sessions"

@@ -1,4 +1,4 @@
-"""Retrain the shipped zoo: every agent x task x seed, saved to data/zoo/.
+"""Retrain the shipped zoo: every agent x task x seed, saved to neuroalign/data/zoo/.
 
 Usage::
 
@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from neuroalign.core.resources import package_data
 
 
 def _run(job: tuple[str, str, int, str, bool]) -> dict:
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=task_names())
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="parallel processes")
-    parser.add_argument("--out", type=Path, default=HERE / "zoo")
+    parser.add_argument("--out", type=Path, default=package_data("zoo"))
     parser.add_argument("--full-budget", action="store_true",
                         help="train for the whole budget instead of stopping at criterion")
     args = parser.parse_args()

@@ -11,12 +11,12 @@ from neuroalign.pipeline.config import config_help
 
 _RUN_HELP = (
     "Compare every zoo agent layer with every session/region and write a report.\n\n"
-    "Without CONFIG it runs the shipped synthetic sessions (data/sessions) against the "
-    "shipped zoo (data/zoo). CONFIG is a YAML file with any of the fields below; options "
-    "given on the command line override it. The report folder holds results.parquet, "
-    "results.csv, summary.csv, figures/*.png, a self-contained report.html, config.yaml "
-    "and manifest.json; it is written to a temporary folder and renamed into place when "
-    "complete.\n\n"
+    "Without CONFIG it runs the shipped synthetic sessions (neuroalign/data/sessions) "
+    "against the shipped zoo (neuroalign/data/zoo). CONFIG is a YAML file with any of the "
+    "fields below; options given on the command line override it. The report folder holds "
+    "results.parquet, results.csv, summary.csv, figures/*.png, a self-contained "
+    "report.html, config.yaml and manifest.json; it is written to a temporary folder and "
+    "renamed into place when complete.\n\n"
     "Config fields (YAML):\n\n"
 )
 

@@ -29,6 +29,7 @@ from neuroalign.core.config import (
 )
 from neuroalign.core.config import config_help as _model_help
 from neuroalign.core.errors import ConfigError
+from neuroalign.core.resources import package_data
 
 __all__ = [
     "AgentSpec",
@@ -44,8 +45,8 @@ MeasureName = Literal["rsa", "cka", "shape", "geometry"]
 
 
 def default_data_dir() -> Path:
-    """The ``data/`` folder that ships with neuroalign (default sessions, zoo, configs)."""
-    return Path(__file__).resolve().parents[2] / "data"
+    """The data that ship with neuroalign (default sessions, zoo, configs; package data)."""
+    return package_data()
 
 
 class _RunInputs(BaseModel):
@@ -55,7 +56,8 @@ class _RunInputs(BaseModel):
 
     sources: list[SourceSpec] | None = Field(
         None,
-        description="Recording sources (default: the synthetic sessions in data/sessions).",
+        description="Recording sources (default: the shipped synthetic sessions, "
+        "neuroalign/data/sessions).",
     )
     agents: list[AgentSpec] | None = Field(
         None,

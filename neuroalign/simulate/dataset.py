@@ -21,7 +21,7 @@ from neuroalign.simulate.nwb import DEFAULT_REGIONS, _umask, simulate_session
 
 __all__ = ["DEFAULT_DATASET", "make_dataset", "session_file_name"]
 
-#: parameters of the default dataset shipped in ``data/sessions``
+#: parameters of the default dataset shipped in ``neuroalign/data/sessions``
 DEFAULT_DATASET: Mapping[str, Any] = {
     "n_sessions": 3,
     "seed": 20240101,

@@ -1,7 +1,7 @@
 """The zoo registry: which agents and tasks exist, and where their checkpoints live.
 
-Checkpoints are looked up first in the shipped zoo folder (``data/zoo`` beside
-the package, or the folder named by the ``NEUROALIGN_ZOO`` environment variable),
+Checkpoints are looked up first in the shipped zoo folder (``neuroalign/data/zoo``,
+package data, or the folder named by the ``NEUROALIGN_ZOO`` environment variable),
 then in the user cache (``cache_dir`` argument, else ``$NEUROALIGN_CACHE/zoo``, else
 ``$XDG_CACHE_HOME/neuroalign/zoo``, else ``~/.cache/neuroalign/zoo``). A missing
 agent is trained like the shipped ones (default config, task budget as upper
@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import neuroalign
 from neuroalign.core.cache import cache_root
 from neuroalign.core.errors import SourceError
+from neuroalign.core.resources import package_data
 from neuroalign.zoo.agent import ZooAgent
 from neuroalign.zoo.agents import AGENTS, get_agent_spec
 from neuroalign.zoo.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
@@ -41,7 +41,7 @@ def zoo_dir() -> Path:
     env = os.environ.get("NEUROALIGN_ZOO")
     if env:
         return Path(env)
-    return Path(neuroalign.__file__).resolve().parents[1] / "data" / "zoo"
+    return package_data("zoo")
 
 
 def default_cache_dir() -> Path:

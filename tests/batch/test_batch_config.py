@@ -178,8 +178,9 @@ def test_slurm_recipe_without_jobqueue_says_how_to_install(monkeypatch) -> None:
 
 def test_shipped_small_config_is_a_real_grid() -> None:
     from neuroalign.batch import plan_batch
+    from neuroalign.core.resources import package_data
 
-    path = Path(__file__).resolve().parents[2] / "data" / "configs" / "batch-small.yaml"
+    path = package_data("configs", "batch-small.yaml")
     cfg = load_config(path)
     assert cfg.engine.cell == "neuroalign.pipeline.cell:compute_cell"
     sessions = sorted((path.parent.parent / "sessions").glob("*.nwb"))

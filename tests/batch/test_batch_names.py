@@ -11,9 +11,9 @@ import pytest
 
 from neuroalign.batch import plan_batch, run_batch, validate_config
 from neuroalign.core.errors import ConfigError
+from neuroalign.core.resources import package_data
 
-REPO = Path(__file__).resolve().parents[2]
-SESSIONS = REPO / "data" / "sessions"
+SESSIONS = package_data("sessions")
 SESSION = SESSIONS / "sub-synthetic-mouse-0_ses-sim-0.nwb"
 
 
@@ -77,7 +77,7 @@ def test_custom_loaders_are_not_checked(tmp_path: Path) -> None:
 
 
 def test_command_line_typo_exits_2_before_running(tmp_path: Path) -> None:
-    text = (REPO / "data" / "configs" / "batch-small.yaml").read_text()
+    text = package_data("configs", "batch-small.yaml").read_text()
     assert "regions: [BLA, NAc]" in text and "../sessions/*.nwb" in text
     cfg = tmp_path / "copy.yaml"
     cfg.write_text(text.replace("regions: [BLA, NAc]", "regions: [BLAA]")

@@ -21,6 +21,7 @@ from neuroalign.batch import (
     validate_config,
 )
 from neuroalign.core.errors import DataError
+from neuroalign.core.resources import package_data
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +150,7 @@ def test_fail_fast_reraises_the_cell_error(client, tmp_path: Path) -> None:
     assert BatchStore(tmp_path / "out").failed_keys()
 
 
-REPO = Path(__file__).resolve().parents[2]
-SESSION = REPO / "data" / "sessions" / "sub-synthetic-mouse-0_ses-sim-0.nwb"
+SESSION = package_data("sessions", "sub-synthetic-mouse-0_ses-sim-0.nwb")
 
 
 def test_real_cells_equal_the_main_job_and_bad_files_fail_alone(client, tmp_path: Path) -> None:

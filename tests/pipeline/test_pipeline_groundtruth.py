@@ -8,15 +8,14 @@ that ``neuroalign run`` and ``neuroalign batch`` use.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from neuroalign.core.resources import package_data
 from neuroalign.pipeline import compute_cell, load_brain_patterns
 from neuroalign.simulate import patterns_from_activations
 from neuroalign.zoo import probe
 
-SESSION = sorted((Path(__file__).resolve().parents[2] / "data" / "sessions").glob("*.nwb"))[0]
+SESSION = sorted(package_data("sessions").glob("*.nwb"))[0]
 
 
 @pytest.fixture(scope="module")

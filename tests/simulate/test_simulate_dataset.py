@@ -1,4 +1,4 @@
-"""The default dataset in data/sessions and the ``neuroalign simulate`` command."""
+"""The default dataset in neuroalign/data/sessions and the ``neuroalign simulate`` command."""
 
 from __future__ import annotations
 
@@ -25,8 +25,10 @@ from neuroalign.simulate import (
 
 
 @pytest.fixture(scope="module")
-def sessions(repo_root):
-    return repo_root / "data" / "sessions"
+def sessions():
+    from neuroalign.core.resources import package_data
+
+    return package_data("sessions")
 
 
 def test_default_dataset_matches_its_manifest(sessions):
