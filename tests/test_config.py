@@ -117,3 +117,9 @@ def test_a_glob_source_names_its_files(tmp_path):
     with pytest.raises(ConfigError, match=r"sources\[0\]\.path: got '.*none-\*\.nwb'; expected "
                                           r"a pattern that matches at least one file"):
         load_config(cfg_file)
+
+
+def test_null_loader_options_mean_the_defaults():
+    src = _batch(sources=[{"path": "x.nwb", "profile": None, "window": None, "align": None,
+                           "bin_size": None}]).sources[0]
+    assert src == SourceSpec(path="x.nwb")

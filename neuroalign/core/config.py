@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_N_APPROACH, DEFAULT_WINDOW
@@ -108,6 +108,15 @@ class SourceSpec(BaseModel):
         description="For profile 'generic': {column: {value: valence}}, valence 1/-1/0 or "
         "reward/danger/neutral, e.g. {outcome: {water: 1, airpuff: -1}}.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_default(cls, data: Any) -> Any:
+        # `profile: null` (or align, window, bin_size) in a YAML file means the default
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items()
+                    if not (v is None and k in ("profile", "align", "window", "bin_size"))}
+        return data
 
     @field_validator("window")
     @classmethod
