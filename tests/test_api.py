@@ -51,3 +51,16 @@ def test_import_loads_no_part_until_a_name_is_used() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+@pytest.mark.parametrize(("module", "page"), [("neuroalign.compare", "compare"),
+                                              ("neuroalign.compare.inference", "compare"),
+                                              ("neuroalign.geometry", "geometry")])
+def test_a_subpackage_exports_what_its_page_documents(module: str, page: str) -> None:
+    import importlib
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "parts" / f"{page}.md").read_text()
+    names = importlib.import_module(module).__all__
+    assert [n for n in names if not re.search(rf"\b{re.escape(n)}\b", text)] == []
