@@ -123,3 +123,21 @@ def test_null_loader_options_mean_the_defaults():
     src = _batch(sources=[{"path": "x.nwb", "profile": None, "window": None, "align": None,
                            "bin_size": None}]).sources[0]
     assert src == SourceSpec(path="x.nwb")
+
+
+def test_a_generic_source_runs_in_a_batch_like_in_a_run():
+    from neuroalign.batch import run_serial
+    from neuroalign.core.resources import package_data
+    from neuroalign.pipeline.config import load_config
+    from neuroalign.pipeline.loaders import load_brain_patterns
+
+    source = {"path": str(package_data("sessions", "sub-synthetic-mouse-0_ses-sim-0.nwb")),
+              "profile": "generic", "regions": ["BLA"],
+              "mapping": {"trial_type": {"sucrose": 1, "shock": -1}}}
+    table = run_serial(_batch(sources=[source], layers=["trunk.1"], measures=["cka"],
+                              n_boot=0, n_perm=0))
+    assert table["region"].tolist() == ["BLA"] and table["estimate"].notna().all()
+    # the same source spec in a run config loads the same patterns
+    (spec,) = load_config({"sources": [source]}).sources
+    brain = load_brain_patterns(spec)["BLA"]
+    assert int(table["n_units_brain"].iloc[0]) == brain.sizes["unit"]

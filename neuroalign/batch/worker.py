@@ -157,7 +157,8 @@ def compute_rows(cell: Cell, engine: Mapping[str, str], params: Mapping[str, Any
     model_loader = resolve_function(engine["model_loader"], base_dir)
     cell_fn = resolve_function(engine["cell"], base_dir)
     spec = cell.source_spec()
-    brain_key = ("brain", engine["brain_loader"], cell.source, cell.source_options,
+    # repr: a generic source's mapping is a dict, which a tuple key cannot hold
+    brain_key = ("brain", engine["brain_loader"], cell.source, repr(cell.source_options),
                  repr(sorted(params["brain_options"].items())))
     brain_all = cache.get(brain_key,
                           lambda: brain_loader(spec, **params["brain_options"]))
