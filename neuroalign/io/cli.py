@@ -38,6 +38,13 @@ def _inspect(
         tables.add_row(name, ", ".join(cols))
     console.print(tables)
     console.print(f"profile: {info['profile']} ({info['profile_reason']})")
+    cols = info.get("profile_columns") or {}
+    if cols.get("table"):
+        console.print(
+            f"reads {cols['table']}.{cols['valence_column']}; --align outcome uses "
+            f"{cols['outcome_time_column'] or '(no outcome-time column: cannot align)'}, "
+            f"--align cue uses {cols['cue_time_column'] or '(no cue column: cannot align)'}")
+        console.print("labels: " + ", ".join(f"{k} -> {v}" for k, v in cols["labels"].items()))
     if info["valence_counts"]:
         console.print("valence events: " + ", ".join(
             f"{k}: {v}" for k, v in sorted(info["valence_counts"].items())))
