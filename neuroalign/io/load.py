@@ -38,7 +38,7 @@ from neuroalign.io.store import cache_key, cache_path, load_store, save_store
 from neuroalign.io.tables import read_dataset, text
 from neuroalign.io.units import RegionColumn, SpikeUnits, read_units, spike_problems
 
-__all__ = ["inspect_source", "load_responses", "resolve_profile"]
+__all__ = ["approach_unit", "inspect_source", "load_responses", "resolve_profile"]
 
 
 def resolve_profile(
@@ -230,7 +230,9 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
                                   unsorted, imaging_series, on_block=binner)
             session = _session_name(h5, source.location if source.kind == "local" else label)
             synthetic = _is_synthetic(h5)
-            file_notes = _file_notes(h5)
+            file_notes = _file_text(h5, "general/notes")
+            collection = _file_text(h5, "general/data_collection")
+            subject = _subject(h5)
             values = None
             if isinstance(signal, SpikeUnits) and binner is not None:
                 say("binning")
@@ -266,9 +268,12 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
     extra: dict[str, Any] = dict(unit_coords)
     if file_notes:
         extra["notes"] = file_notes
+    if collection:
+        extra["data_collection"] = collection
+    if subject:
+        extra["subject"] = subject
     if align != "outcome":
-        offset = f" {align_offset:+g} s" if align_offset else ""
-        extra["approach_unit"] = f"bins before the '{col}' time{offset} (not the outcome)"
+        extra["approach_unit"] = approach_unit(col, float(bin_size), float(align_offset))
     attrs = provenance_attrs(
         source=source.source, profile=prof.name, profile_reason=reason, bin_size=float(bin_size),
         align=align, align_column=col, align_offset=float(align_offset),
@@ -278,11 +283,27 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
     return _with_sessions(values, events, signal, session, col, rel, attrs)
 
 
-def _file_notes(h5: Any) -> str:
-    """The file's ``general/notes`` (what the data can and cannot show), at most 2000 chars."""
-    if "general/notes" not in h5:
+def approach_unit(column: str, bin_size: float, offset: float = 0.0) -> str:
+    """What the grid's approach axis counts when responses are not aligned to the outcome."""
+    start = f"{offset:g} - a x {bin_size:g}" if offset else f"-a x {bin_size:g}"
+    return (f"{bin_size:g} s bins counted back from {column}"
+            + (f" + {offset:g} s" if offset else "")
+            + f": approach a is the bin starting {start} s after {column} (time since that "
+            "event, not bins before an outcome)")
+
+
+def _subject(h5: Any) -> str:
+    """The file's subject id (``""`` when it has none)."""
+    path = "general/subject/subject_id"
+    return text(read_dataset(h5[path])) if path in h5 else ""
+
+
+def _file_text(h5: Any, path: str) -> str:
+    """A text field of the file (``general/notes``, ``general/data_collection``), at most
+    2000 characters; ``""`` when absent."""
+    if path not in h5:
         return ""
-    return text(read_dataset(h5["general/notes"]))[:2000]
+    return text(read_dataset(h5[path]))[:2000]
 
 
 def _with_sessions(values: np.ndarray, events: pd.DataFrame, signal: SpikeUnits | RoiSignals,

@@ -68,9 +68,13 @@ def recording_span(
 
 
 def invalid_overlap(
-    tables: Mapping[str, pd.DataFrame], times: np.ndarray, window: tuple[float, float]
+    tables: Mapping[str, pd.DataFrame], times: np.ndarray, window: tuple[float, float],
+    tol: float = 1e-7,
 ) -> np.ndarray:
     """Which windows ``[t + window[0], t + window[1])`` overlap an invalid interval.
+
+    Overlaps shorter than ``tol`` seconds (rounding of the interval bounds)
+    are not counted.
 
     Returns
     -------
@@ -85,7 +89,7 @@ def invalid_overlap(
     stops = frame["stop_time"].to_numpy(dtype=float)
     order = np.argsort(starts, kind="stable")
     starts, reach = starts[order], np.maximum.accumulate(stops[order])
-    lo, hi = times + window[0], times + window[1]
+    lo, hi = times + window[0] + tol, times + window[1] - tol
     # the last interval starting before the window's end; any earlier one reaching past
     # the window's start overlaps it (``reach`` is the furthest end so far)
     last = np.searchsorted(starts, hi, side="left") - 1
