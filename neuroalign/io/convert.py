@@ -251,8 +251,9 @@ def _headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
 def _need(headers: Mapping[str, Any], key: str | None, what: str, path: Path) -> str:
     if key is None or key not in headers:
         raise DataError(
-            f"{path}: {what}: key {key!r} not in the file (keys: {sorted(headers)}); name the "
-            "file's own key with a layout (--layout layout.json, see neuroalign.io.convert)")
+            f"{path}: layout {what}: got key {key!r}, which the file lacks; expected one of "
+            f"its keys {sorted(headers)} (name the file's own keys with a layout: --layout "
+            "layout.json, see neuroalign.io.convert)")
     return key
 
 
@@ -578,7 +579,7 @@ def read_binned(
     from neuroalign.io.accounting import TrialAccount
     from neuroalign.io.binning import bin_centres
     from neuroalign.io.load import approach_unit, resolve_profile
-    from neuroalign.io.profiles import apply_profile
+    from neuroalign.io.profiles import apply_profile, get_profile
 
     lay = get_layout(layout)
     data = read_binned_arrays(src, lay)
@@ -589,7 +590,12 @@ def read_binned(
                           EVENT_COLUMN: data.event_times,
                           **{k: v for k, v in data.trial_fields.items()}})
     tables = {"trials": frame}
-    prof, reason = resolve_profile(lay.profile, tables, (), mapping, str(src))
+    base = get_profile(lay.profile)
+    if lay.valence not in base.valence_columns:  # the layout names the file's own column
+        base = dataclasses.replace(base, valence_columns=(lay.valence,))
+    prof, reason = resolve_profile(base, tables, (), mapping, str(src))
+    reason = f"layout {lay.profile!r}, valence column {lay.valence!r}" + (
+        "" if reason == "given" else f" ({reason})")
     account = TrialAccount()
     events = apply_profile(tables, prof, str(src), require_outcome_time=False, account=account)
     rows = events["trial"].to_numpy(dtype=np.int64)

@@ -407,7 +407,7 @@ def apply_profile(
             "to the cue (align='cue') or to another time column does not need one"
         )
     raw = frame[col].tolist()
-    norm = [normalise_value(v) for v in raw]
+    norm = [None if v == "" else v for v in map(normalise_value, raw)]  # blank = no label
     looked = [label_valence(profile, v) for v in norm]
     unknown = Counter(str(r) for r, n, (known, _) in zip(raw, norm, looked, strict=True)
                       if n is not None and not known)
