@@ -95,7 +95,8 @@ def test_nan_alignment_times_are_left_out(ephys_file: Callable[..., Path]) -> No
     trials = amygdala_trials(n_per=3)
     trials["outcome_time"][2] = float("nan")
     path = ephys_file(spikes=poisson_spikes(np.random.default_rng(0), 1, 60.0), trials=trials)
-    resp = load_responses(path, profile="amygdala")
+    with pytest.warns(RuntimeWarning, match=r"sucrose: 2 of 3 kept \(1 'outcome_time' is NaN\)"):
+        resp = load_responses(path, profile="amygdala")
     assert resp.sizes["trial"] == 5 and resp.attrs["n_dropped_nan_align"] == 1
     assert 2 not in resp["trial_id"].values
 
@@ -192,14 +193,16 @@ def test_streamed_compiled_path_equals_numpy_path(ephys_file: Callable[..., Path
     trials = amygdala_trials(n_per=6)
     trials["outcome_time"][3] = 200.0  # outside the recording: dropped
     path = ephys_file(spikes=spikes, trials=trials)
-    fast = load_responses(path, profile="amygdala", outside="drop", cache=False)
+    with pytest.warns(RuntimeWarning, match="1 outside the recording"):
+        fast = load_responses(path, profile="amygdala", outside="drop", cache=False)
     from neuroalign.io import binning as binning_mod
     from neuroalign.io import units as units_mod
 
     monkeypatch.setattr(binning_mod, "kernels", lambda: None)
     monkeypatch.setattr(load_mod, "kernels", lambda: None)
     monkeypatch.setattr(units_mod, "kernels", lambda: None)
-    slow = load_responses(path, profile="amygdala", outside="drop", cache=False)
+    with pytest.warns(RuntimeWarning, match="1 outside the recording"):
+        slow = load_responses(path, profile="amygdala", outside="drop", cache=False)
     assert fast.attrs["n_unsorted_units_sorted"] == slow.attrs["n_unsorted_units_sorted"] == 1
     assert fast.sizes["trial"] == 11 and 3 not in fast["trial_id"].values
     np.testing.assert_array_equal(fast.values, slow.values)
