@@ -52,7 +52,8 @@ What the NWB file holds
 - ``intervals/invalid_times``: everything outside the trial windows (before
   the first, between trials, and a day past the last), because nothing was
   recorded there; a loader window that reaches into it is refused;
-- subject id from the animal's name, session start from the date, the
+- subject id from the animal's name, session start from the date
+  (1900-01-01 when the file has none), the
   layout's notes on what the data can and cannot show in ``data_collection``
   (``notes`` adds the bin resolution); :func:`neuroalign.io.load_responses`
   carries both into the responses' attrs and the run report shows the first.
@@ -567,7 +568,8 @@ def read_binned(
     The result follows the contract of :func:`neuroalign.io.load_responses`
     with ``align="cue"`` over the file's own bins: the same values, trial and
     unit coords, labels and trial counts as importing the converted NWB file
-    with ``--align cue --window <first bin> <last bin end> --bin <bin size>``.
+    with ``--align cue --window <first bin> <last bin end> --bin <bin size>``
+    (``region_rule`` says ``npz.<region key>``).
 
     Raises
     ------
@@ -623,6 +625,6 @@ def read_binned(
         session=name,
         unit_id=("unit", units.astype(np.int64)),
         region=("unit", data.region[units].astype(str)),
-        region_rule=("unit", np.full(units.size, "electrodes.location").astype(str)),
+        region_rule=("unit", np.full(units.size, f"npz.{lay.region}").astype(str)),
         time=("time", bin_centres(rel)),
     )

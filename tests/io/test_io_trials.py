@@ -153,3 +153,14 @@ def test_import_prints_the_trial_counts(valence_file: Path, tmp_path: Path) -> N
     assert "shock: 3 of 3 kept" in result.output
     shown = runner.invoke(app, ["inspect", str(valence_file)])
     assert "--align outcome uses outcome_time" in " ".join(shown.output.split())
+
+
+def test_align_offset_shifts_the_alignment_time(amygdala_file: Path) -> None:
+    # in this layout the outcome comes 1.5 s after the cue
+    outcome = load_responses(amygdala_file, align="outcome", window=(-1.0, 0.5), bin_size=0.25)
+    shifted = load_responses(amygdala_file, align="cue", align_offset=1.5, window=(-1.0, 0.5),
+                             bin_size=0.25)
+    np.testing.assert_array_equal(shifted.values, outcome.values)
+    assert shifted.attrs["align_offset"] == 1.5 and "approach_unit" not in outcome.attrs
+    assert shifted.attrs["approach_unit"].startswith("0.25 s bins counted back from cue_time "
+                                                     "+ 1.5 s")
