@@ -109,11 +109,14 @@ def test_written_file_is_valid_nwb_and_says_its_resolution(tmp_path: Path) -> No
 
 
 def test_shipped_nwb_files_hold_the_npz_counts_of_their_areas() -> None:
+    from pynwb import validate
+
     manifest = json.loads((STEINMETZ / "nwb" / "manifest.json").read_text())
     assert len(manifest["files"]) == 6
     mice = set()
     for name, rec in manifest["files"].items():
         path = STEINMETZ / "nwb" / name
+        assert validate(path=str(path)) == [], name
         resp = load_responses(path, profile="steinmetz", align="cue", window=(0.0, 0.4),
                               bin_size=0.01, cache=False)
         ref = read_binned(STEINMETZ / "npz" / f"{path.stem}.npz", regions=list(rec["units"]))
