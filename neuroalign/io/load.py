@@ -210,6 +210,7 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
         unit_cols: list[str] = []
         if "units" in h5 and "colnames" in h5["units"].attrs:
             unit_cols = [text(c) for c in h5["units"].attrs["colnames"]]
+        _check_resolution(h5, float(bin_size), label)
         prof, reason = resolve_profile(profile, tables, unit_cols, mapping, label)
         events = apply_profile(tables, prof, label, require_outcome_time=align == "outcome",
                                account=account)
@@ -290,6 +291,20 @@ def approach_unit(column: str, bin_size: float, offset: float = 0.0) -> str:
             + (f" + {offset:g} s" if offset else "")
             + f": approach a is the bin starting {start} s after {column} (time since that "
             "event, not bins before an outcome)")
+
+
+def _check_resolution(h5: Any, bin_size: float, label: str) -> None:
+    """Refuse bins finer than the spike-time resolution the file states (binned imports)."""
+    path = "units/spike_times"
+    if path not in h5 or "resolution" not in h5[path].attrs:
+        return
+    resolution = float(np.asarray(h5[path].attrs["resolution"]).ravel()[0])
+    if np.isfinite(resolution) and resolution > 0 and bin_size < resolution * (1 - 1e-9):
+        raise DataError(
+            f"{label}: bin_size: got {bin_size:g} s; expected at least the spike-time "
+            f"resolution the file states ({resolution:g} s, units/spike_times resolution): "
+            "finer bins would only show where the converter placed the spikes"
+        )
 
 
 def _subject(h5: Any) -> str:

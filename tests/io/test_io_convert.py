@@ -133,6 +133,15 @@ def test_windows_outside_the_binned_intervals_are_refused(tmp_path: Path) -> Non
                                         r"invalid_times .* around 251 of 251 events"):
         load_responses(out, profile="steinmetz", align="cue", window=(-0.1, 0.4),
                        bin_size=0.01, cache=False)
+    with pytest.raises(DataError, match=r"bin_size: got 0\.005 s; expected at least the "
+                                        r"spike-time resolution the file states \(0\.01 s"):
+        load_responses(out, profile="steinmetz", align="cue", window=(0.0, 0.4),
+                       bin_size=0.005, cache=False)
+    coarse = load_responses(out, profile="steinmetz", align="cue", window=(0.0, 0.4),
+                            bin_size=0.08, cache=False)  # coarser bins sum the fine ones
+    fine = np.load(SESSIONS[0])["spks"][np.load(SESSIONS[0])["brain_area"] == "CA1"]
+    np.testing.assert_array_equal(
+        coarse.values, fine.reshape(*fine.shape[:2], 5, 8).sum(-1).transpose(1, 0, 2))
     # the outcome is not in the file: aligning to it says so
     with pytest.raises(ProfileError, match=r"no outcome-time column feedback_time or "
                                         r"feedback_times .*align='cue'"):
