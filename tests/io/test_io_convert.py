@@ -148,6 +148,12 @@ def test_windows_outside_the_binned_intervals_are_refused(tmp_path: Path) -> Non
         load_responses(out, profile="steinmetz", cache=False)
 
 
+def test_an_npz_given_as_nwb_points_to_convert() -> None:
+    with pytest.raises(NWBFormatError, match=r"not an HDF5 file .*binned counts in a \.npz are "
+                                             r"converted with `neuroalign convert`"):
+        inspect_source(SESSIONS[0])
+
+
 def test_cli_convert_then_import(tmp_path: Path) -> None:
     out = tmp_path / "s15.nwb"
     result = runner.invoke(app, ["convert", str(SESSIONS[5]), "--out", str(out),
