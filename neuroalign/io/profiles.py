@@ -86,7 +86,11 @@ def normalise_value(value: object) -> object:
     if isinstance(value, (bytes, np.bytes_)):
         value = bytes(value).decode("utf-8", errors="replace")
     if isinstance(value, str):
-        return " ".join(value.strip().lower().replace("_", " ").replace("-", " ").split())
+        try:  # "-1" (a JSON mapping key) is the number -1, not the text "1"
+            number = float(value)
+        except ValueError:
+            return " ".join(value.strip().lower().replace("_", " ").replace("-", " ").split())
+        return normalise_value(number) if np.isfinite(number) else value.strip().lower()
     if isinstance(value, (bool, np.bool_)):
         return int(value)
     if isinstance(value, (int, np.integer)):
@@ -247,9 +251,12 @@ def with_mapping(
     if column not in profile.valence_columns:
         return user
     merged = {**profile.valence_map, **user.valence_map}
-    names = {**profile.outcome_names, **user.outcome_names}
+    names = {**user.outcome_names, **profile.outcome_names}  # known labels keep their names
+    # a valence the user excluded entirely is no longer required
+    left = {v for v in merged.values() if v is not None}
     return replace(profile, name=profile.name, valence_columns=(column,), valence_map=merged,
-                   outcome_names=names)
+                   outcome_names=names,
+                   required_valences=tuple(v for v in profile.required_valences if v in left))
 
 
 def _is_exclude(value: object) -> bool:

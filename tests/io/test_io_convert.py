@@ -266,3 +266,16 @@ def test_bad_arrays_are_refused(tmp_path: Path) -> None:
                                               r"\['steinmetz'\]"):
         get_layout("allen")
     assert isinstance(get_layout(None), BinnedLayout)
+
+
+def test_a_json_mapping_can_exclude_a_numeric_label(tmp_path: Path) -> None:
+    src = SESSIONS[6]
+    with pytest.warns(RuntimeWarning, match=r"white_noise: 0 of 42 kept \(42 excluded by "
+                                            r"mapping\)"):
+        resp = load_responses(convert_binned(src, tmp_path / "s.nwb", regions=["SNr"]),
+                              profile="steinmetz", align="cue", window=(0.0, 0.4),
+                              bin_size=0.01, cache=False,
+                              mapping=json.loads('{"feedback_type": {"-1": "exclude"}}'))
+    assert set(resp["valence"].values.tolist()) == {1} and resp.sizes["trial"] == 174
+    direct = read_binned(src, regions=["SNr"], mapping={"feedback_type": {-1: "exclude"}})
+    assert direct.attrs["trial_counts"] == resp.attrs["trial_counts"]
