@@ -90,6 +90,8 @@ def normalise_value(value: object) -> object:
             number = float(value)
         except ValueError:
             return " ".join(value.strip().lower().replace("_", " ").replace("-", " ").split())
+        if np.isnan(number):  # "nan" written as text: no label
+            return None
         return normalise_value(number) if np.isfinite(number) else value.strip().lower()
     if isinstance(value, (bool, np.bool_)):
         return int(value)
