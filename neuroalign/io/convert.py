@@ -380,7 +380,7 @@ def _spike_times(session: BinnedSession, units: np.ndarray) -> tuple[np.ndarray,
     centres = (session.bin_starts[order] + session.bin_size / 2).ravel()
     per_unit = np.zeros(units.size, dtype=np.int64)
     chunks = []
-    block = max(1, int(2e7 // max(centres.size, 1)))  # bound the tiled centres' memory
+    block = max(1, int(4e6 // max(centres.size, 1)))  # about 32 MB of counts per block
     for a in range(0, units.size, block):
         sub = session.counts[units[a:a + block]][:, order, :].reshape(-1, centres.size)
         sub = sub.astype(np.int64)
