@@ -40,7 +40,8 @@ def test_run_and_batch_share_one_source_spec_with_one_set_of_defaults():
     # the default window holds exactly the bins of the default grid
     assert DEFAULT_WINDOW == (-DEFAULT_N_APPROACH * DEFAULT_BIN_SIZE, DEFAULT_BIN_SIZE)
     assert batch_src.options() == {"profile": "auto", "align": "outcome",
-                                   "window": list(DEFAULT_WINDOW), "bin_size": DEFAULT_BIN_SIZE}
+                                   "window": list(DEFAULT_WINDOW), "bin_size": DEFAULT_BIN_SIZE,
+                                   "align_offset": 0.0, "region_groups": False}
 
 
 def test_run_and_batch_share_grid_inference_and_measure_defaults():

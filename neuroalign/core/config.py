@@ -95,6 +95,17 @@ class SourceSpec(BaseModel):
     bin_size: float = Field(
         DEFAULT_BIN_SIZE, gt=0, description="Bin width in seconds (one approach step)."
     )
+    align_offset: float = Field(
+        0.0,
+        description="Seconds added to every alignment time, e.g. align: cue with "
+        "align_offset: 0.32 makes approach 0 the last 0.08 s bin of a window that ends "
+        "0.4 s after the cue (approach then counts bins back from there, not to an outcome).",
+    )
+    region_groups: bool = Field(
+        False,
+        description="Pool fine atlas acronyms into coarser groups (e.g. ACB -> STRv; table in "
+        "neuroalign.io.regions); the acronym is kept in the acronym coord.",
+    )
     regions: list[str] | None = Field(
         None,
         description="Brain regions to keep (default: every region with at least "
@@ -105,8 +116,9 @@ class SourceSpec(BaseModel):
     )
     mapping: dict[str, dict[Any, int | str]] | None = Field(
         None,
-        description="For profile 'generic': {column: {value: valence}}, valence 1/-1/0 or "
-        "reward/danger/neutral, e.g. {outcome: {water: 1, airpuff: -1}}.",
+        description="For profile 'generic' (or added to a built-in profile's labels): "
+        "{column: {value: valence}}, valence 1/-1/0, reward/danger/neutral or exclude, e.g. "
+        "{outcome: {water: 1, airpuff: -1, odor: exclude}}.",
     )
 
     @model_validator(mode="before")

@@ -5,6 +5,7 @@
 >>> grid = condition_grid(resp, n_approach=5)          # (repetition, condition, unit)
 """
 
+from neuroalign.io.accounting import TrialAccount
 from neuroalign.io.binning import bin_centres, bin_edges, bin_signals, bin_spikes, event_edges
 from neuroalign.io.events import canonical_events, read_event_tables
 from neuroalign.io.grid import condition_grid
@@ -14,20 +15,23 @@ from neuroalign.io.profiles import (
     PROFILES,
     Profile,
     apply_profile,
+    describe_profile,
     detect_profile,
     generic_profile,
     get_profile,
 )
-from neuroalign.io.regions import parse_region
+from neuroalign.io.regions import REGION_GROUPS, group_regions, parse_region
 from neuroalign.io.source import open_nwb, parse_dandi_uri, resolve_source
 from neuroalign.io.store import load_store, save_store
 from neuroalign.io.units import SpikeUnits, read_units
 
 __all__ = [
     "PROFILES",
+    "REGION_GROUPS",
     "Profile",
     "RoiSignals",
     "SpikeUnits",
+    "TrialAccount",
     "apply_profile",
     "bin_centres",
     "bin_edges",
@@ -35,10 +39,12 @@ __all__ = [
     "bin_spikes",
     "canonical_events",
     "condition_grid",
+    "describe_profile",
     "detect_profile",
     "event_edges",
     "generic_profile",
     "get_profile",
+    "group_regions",
     "inspect_source",
     "load_responses",
     "load_store",

@@ -121,6 +121,8 @@ def condition_grid(
         elif coord.dims == () and name == "session":
             coords[name] = ("unit", np.full(n_units, str(coord.values), dtype=object).astype(str))
     attrs = dict(responses.attrs)
-    attrs.update(n_approach=k_max, balance=balance, approach_unit="bins before the outcome")
+    # responses aligned to something else than the outcome say what approach counts back from
+    attrs.update(n_approach=k_max, balance=balance,
+                 approach_unit=attrs.get("approach_unit", "bins before the outcome"))
     return xr.DataArray(out, dims=("repetition", "condition", "unit"), coords=coords,
                         attrs=attrs, name="condition_grid")

@@ -15,16 +15,53 @@ name, and the rule is recorded with the unit (coord ``region_rule``):
    (``electrode_group`` column of the units table, else the ``group`` of its
    electrodes);
 5. ``none``: region ``"unknown"``.
+
+Fine atlas acronyms can be pooled into coarser groups on request
+(:func:`group_regions`, ``region_groups=True`` when loading), so that regions
+line up across sessions whose probes hit neighbouring structures. The built-in
+table :data:`REGION_GROUPS` follows the Allen Mouse Brain Atlas hierarchy where
+it has a parent (``STRv`` ventral striatum, ``HPF`` hippocampal formation, ...)
+and groups frontal cortex functionally (``mPFC``, ``ORB``); an acronym the
+table does not name keeps its own name. The original acronym is always kept in
+the ``acronym`` coord.
+
+=======  ===============================  ==============================================
+group    meaning                          acronyms
+=======  ===============================  ==============================================
+AMY      amygdala                         BLA BLAa BLAp BLAv BMA BMAa BMAp LA CEA CEAc
+                                          CEAl CEAm MEA IA PA
+mPFC     medial prefrontal cortex         PL ILA ACA ACAd ACAv
+ORB      orbitofrontal cortex             ORB ORBl ORBm ORBvl
+MO       motor cortex                     MOp MOs
+SS       somatosensory cortex             SSp SSs and their subfields
+VIS      visual cortex                    VISp VISl VISal VISam VISpm VISrl VISa VISli
+                                          VISpor
+RSP      retrosplenial cortex             RSP RSPd RSPv RSPagl
+STRd     dorsal striatum                  CP
+STRv     ventral striatum                 ACB OT FS
+LSX      lateral septal complex           LS LSr LSc LSv SF SH
+PAL      pallidum                         GPe GPi SI MS NDB MA
+SN-VTA   substantia nigra and VTA         SNr SNc VTA
+HPF      hippocampal formation            CA CA1 CA2 CA3 DG SUB POST PRE ProS ENTl ENTm
+TH       thalamus                         TH LGd LGv LP LD PO POL VPL VPM VAL VM MD MG
+                                          RT CL LH PT SPF SGN Eth PVT RE CM PCN IMD
+HY       hypothalamus                     HY ZI LHA
+MB       midbrain (other)                 MB MRN SCm SCs SCsg SCig SCop RN PAG APN NB
+OLF      olfactory areas                  OLF TT DP PIR AON EPd EPv COA
+=======  ===============================  ==============================================
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import xarray as xr
 
-__all__ = ["UNKNOWN", "parse_region", "pick_region"]
+from neuroalign.core.errors import ValidationError
+
+__all__ = ["REGION_GROUPS", "UNKNOWN", "group_regions", "parse_region", "pick_region"]
 
 UNKNOWN = "unknown"
 _EMPTY = {"", "n/a", "na", "none", "null", "nan", "unknown", "undefined", "?", "-"}
@@ -78,3 +115,81 @@ def pick_region(values: Sequence[object]) -> str:
     if not counts:
         return ""
     return counts.most_common(1)[0][0]
+
+
+_GROUP_MEMBERS: dict[str, str] = {
+    "AMY": "BLA BLAa BLAp BLAv BMA BMAa BMAp LA CEA CEAc CEAl CEAm MEA IA PA",
+    "mPFC": "PL ILA ACA ACAd ACAv",
+    "ORB": "ORB ORBl ORBm ORBvl",
+    "MO": "MOp MOs",
+    "SS": "SSp SSs SSp-bfd SSp-ll SSp-m SSp-n SSp-tr SSp-ul SSp-un",
+    "VIS": "VISp VISl VISal VISam VISpm VISrl VISa VISli VISpor",
+    "RSP": "RSP RSPd RSPv RSPagl",
+    "STRd": "CP",
+    "STRv": "ACB OT FS",
+    "LSX": "LS LSr LSc LSv SF SH",
+    "PAL": "GPe GPi SI MS NDB MA",
+    "SN-VTA": "SNr SNc VTA",
+    "HPF": "CA CA1 CA2 CA3 DG SUB POST PRE ProS ENTl ENTm",
+    "TH": "TH LGd LGv LP LD PO POL VPL VPM VAL VM MD MG RT CL LH PT SPF SGN Eth PVT RE CM "
+          "PCN IMD",
+    "HY": "HY ZI LHA",
+    "MB": "MB MRN SCm SCs SCsg SCig SCop RN PAG APN NB",
+    "OLF": "OLF TT DP PIR AON EPd EPv COA",
+}
+
+#: Allen acronym -> coarser group (the table in the module docs)
+REGION_GROUPS: dict[str, str] = {
+    acronym: group for group, members in _GROUP_MEMBERS.items() for acronym in members.split()
+}
+
+
+def group_regions(
+    data: xr.DataArray, groups: bool | Mapping[str, str] = True
+) -> xr.DataArray:
+    """Pool fine region acronyms into coarser groups, keeping the acronym.
+
+    Parameters
+    ----------
+    data
+        Any DataArray with a ``region`` coord (responses, condition grids).
+    groups
+        ``True`` for :data:`REGION_GROUPS`, or a mapping acronym -> group
+        (acronyms it does not name keep their name); ``False`` returns ``data``.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``region`` holds the group, ``acronym`` the original name (kept from a
+        previous grouping), ``attrs["region_groups"]`` says which table was used.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> da = xr.DataArray([1, 2, 3], dims="unit",
+    ...                   coords={"region": ("unit", ["ACB", "PL", "root"])})
+    >>> group_regions(da)["region"].values.tolist()
+    ['STRv', 'mPFC', 'root']
+    >>> group_regions(da)["acronym"].values.tolist()
+    ['ACB', 'PL', 'root']
+    """
+    if groups is False:
+        return data
+    if "region" not in data.coords:
+        raise ValidationError("region_groups: the data have no 'region' coord to group")
+    if groups is True:
+        table: Mapping[str, str] = REGION_GROUPS
+        name = "built-in (neuroalign.io.regions.REGION_GROUPS)"
+    elif isinstance(groups, Mapping):
+        table = {str(k): str(v) for k, v in groups.items()}
+        name = "user table " + ", ".join(f"{k}->{v}" for k, v in sorted(table.items()))
+    else:
+        raise ValidationError(
+            f"region_groups: got {groups!r}; expected True, False or a mapping acronym -> group")
+    source = data["acronym"] if "acronym" in data.coords else data["region"]
+    acronyms = np.asarray(source.values).astype(str)
+    grouped = np.asarray([table.get(a, a) for a in acronyms.tolist()], dtype=str)
+    dim = data["region"].dims
+    out = data.assign_coords(region=(dim, grouped), acronym=(dim, acronyms))
+    out.attrs = {**data.attrs, "region_groups": name}
+    return out

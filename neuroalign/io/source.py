@@ -172,9 +172,11 @@ def _check_signature(path: Path) -> None:
                 if fh.read(8) == _HDF5_SIGNATURE:
                     return
                 offset *= 2
+        hint = ("; binned counts in a .npz are converted with `neuroalign convert` (or read "
+                "with neuroalign.io.convert.read_binned)" if path.suffix.lower() == ".npz" else "")
         raise NWBFormatError(
             f"{path}: not an HDF5 file (no HDF5 signature); expected an NWB file "
-            "written with HDF5"
+            f"written with HDF5{hint}"
         )
 
 

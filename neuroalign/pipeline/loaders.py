@@ -165,6 +165,7 @@ def load_brain_patterns(
         responses = load_responses(
             source, profile=spec.profile, align=spec.align, window=tuple(spec.window),
             bin_size=spec.bin_size, cache_dir=cache_dir, mapping=spec.mapping,
+            align_offset=spec.align_offset, region_groups=spec.region_groups,
         )
         session = _session_name(responses, source)
         if spec.session:

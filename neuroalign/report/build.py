@@ -14,7 +14,7 @@ Layout of the folder::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -271,7 +271,8 @@ def write_report(folder: str | Path, results: pd.DataFrame, inputs: Any, config:
                                           folder.rglob("*") if p.is_file()),
     )
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    (folder / "report.html").write_text(_page(results, figs, config, manifest, synthetic))
+    (folder / "report.html").write_text(_page(results, figs, config, manifest, synthetic,
+                                              _data_notes(inputs)))
     if prog is not None:
         prog.update(task, advance=1)
     return [figs[name] for name in FIGURE_NAMES if name in figs]
@@ -283,8 +284,22 @@ def _yaml(data: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(data), sort_keys=False)
 
 
+def _data_notes(inputs: Any) -> list[str]:
+    """What the recordings can and cannot show (their files' ``data_collection``), and the
+    approach axis when it does not count bins before the outcome."""
+    notes: list[str] = []
+    for da in inputs.brain.values():
+        unit = str(da.attrs.get("approach_unit", "bins before the outcome"))
+        about = str(da.attrs.get("data_collection", ""))
+        for text in (f"About the recordings (from the files): {about}" if about else "",
+                     "" if unit == "bins before the outcome" else f"Approach axis: {unit}."):
+            if text and text not in notes:
+                notes.append(text)
+    return notes
+
+
 def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
-          manifest: Mapping[str, Any], synthetic: bool) -> str:
+          manifest: Mapping[str, Any], synthetic: bool, data_notes: Sequence[str] = ()) -> str:
     meta = [
         f"neuroalign {manifest['neuroalign_version']} · {manifest['created']} · "
         f"compute time {manifest['elapsed_s']} s",
@@ -297,6 +312,7 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
     if synthetic:
         notes.append("The recordings in this report are SYNTHETIC (simulated sessions with "
                      "planted geometry), not mouse data.")
+    notes.extend(data_notes)
     notes.append("Walls and funnels are neuroalign's operational definition of a hypothesis "
                  "(docs/parts/geometry.md), not an established measure.")
     sections = [Section("Summary: best-matching agent per region",

@@ -68,9 +68,10 @@ def test_real_janelia_reading_matches_pynwb(test_data: Path) -> None:
 def test_real_janelia_with_a_generic_mapping(test_data: Path, tmp_path: Path) -> None:
     """The lick task has no valence; a user mapping can still bin it (left vs right)."""
     mapping = {"type": {"lick left": 1, "lick right": -1}}
-    # this file's cue times count from the trial start, not the session: all outside
+    # this file's cue times count from the trial start, not the session: all outside the
+    # span, which runs from the first trial's start (302.371 s; first spike 372.760 s)
     with pytest.raises(DataError, match=r"none of the 178 'cue_start_time' times lies inside "
-                                        r"\[372\.760, 1460\.724\] s"):
+                                        r"\[302\.371, 1460\.724\] s"):
         load_responses(test_data / JANELIA[0], profile="generic", mapping=mapping,
                        align="cue_start_time", outside="drop")
     out = tmp_path / "janelia"

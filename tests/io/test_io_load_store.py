@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from itertools import pairwise
@@ -44,14 +45,42 @@ def test_responses_follow_the_contract(amygdala_file: Path) -> None:
 
 
 def test_events_outside_the_recording(ephys_file: Callable[..., Path]) -> None:
-    trials = amygdala_trials(n_per=6)  # outcomes at 7.5 .. 73.5 s
+    trials = amygdala_trials(n_per=6)  # trials 5 .. 75 s, outcomes at 7.5 .. 73.5 s
+    for i in (9, 10, 11):
+        trials["outcome_time"][i] = 500.0 + i  # past the trials table and every spike
     spikes = [np.array([1.0, 30.0, 60.0]), np.array([2.0, 40.0])]
     path = ephys_file(spikes=spikes, trials=trials)
     with pytest.raises(DataError, match=r"events outside the recording: 3 of 12 'outcome_time' "
-                                        r"times lie outside \[1\.000, 60\.000\] s"):
+                                        r"times lie outside \[1\.000, 75\.000\] s"):
         load_responses(path, profile="amygdala")
-    kept = load_responses(path, profile="amygdala", outside="drop")
+    with pytest.warns(RuntimeWarning, match=r"3 trial\(s\) left out: shock: 4 of 6 kept "
+                                            r"\(2 outside the recording\)"):
+        kept = load_responses(path, profile="amygdala", outside="drop")
     assert kept.sizes["trial"] == 9 and kept.attrs["n_dropped_outside"] == 3
+    counts = json.loads(kept.attrs["trial_counts"])
+    assert counts == {"shock": {"read": 6, "kept": 4, "dropped": {"outside the recording": 2}},
+                      "sucrose": {"read": 6, "kept": 5,
+                                  "dropped": {"outside the recording": 1}}}
+
+
+def test_span_comes_from_the_trials_table_not_the_first_spike(
+        ephys_file: Callable[..., Path]) -> None:
+    trials = amygdala_trials(n_per=3)  # trial 0 starts at 5 s, its cue at 6 s
+    spikes = [np.array([6.005, 20.0, 30.0]), np.array([6.5, 40.0])]  # first spike 5 ms later
+    path = ephys_file(spikes=spikes, trials=trials)
+    cue = load_responses(path, profile="amygdala", align="cue", window=(0.0, 0.4),
+                         bin_size=0.01, cache=False)
+    assert cue.sizes["trial"] == 6 and cue["trial_id"].values[0] == 0
+    assert cue.attrs["n_dropped_outside"] == 0
+    assert cue.values[0, 0].sum() == 1 and cue.values[0, 0, 0] == 1  # the spike at 6.005 s
+    silent = ephys_file("silent.nwb", spikes=[np.zeros(0), np.zeros(0)], trials=trials)
+    resp = load_responses(silent, profile="amygdala", cache=False)
+    assert resp.sizes["trial"] == 6 and int(resp.values.sum()) == 0
+    trials["outcome_time"][5] = 1e4  # far past the trials table: the span is still judged
+    silent = ephys_file("silent2.nwb", spikes=[np.zeros(0)], trials=trials)
+    with pytest.raises(DataError, match=r"1 of 6 'outcome_time' times lie outside "
+                                        r"\[5\.000, 39\.000\] s"):
+        load_responses(silent, profile="amygdala", cache=False)
 
 
 def test_window_that_misses_the_recording(ephys_file: Callable[..., Path]) -> None:
@@ -66,7 +95,8 @@ def test_nan_alignment_times_are_left_out(ephys_file: Callable[..., Path]) -> No
     trials = amygdala_trials(n_per=3)
     trials["outcome_time"][2] = float("nan")
     path = ephys_file(spikes=poisson_spikes(np.random.default_rng(0), 1, 60.0), trials=trials)
-    resp = load_responses(path, profile="amygdala")
+    with pytest.warns(RuntimeWarning, match=r"sucrose: 2 of 3 kept \(1 'outcome_time' is NaN\)"):
+        resp = load_responses(path, profile="amygdala")
     assert resp.sizes["trial"] == 5 and resp.attrs["n_dropped_nan_align"] == 1
     assert 2 not in resp["trial_id"].values
 
@@ -163,14 +193,16 @@ def test_streamed_compiled_path_equals_numpy_path(ephys_file: Callable[..., Path
     trials = amygdala_trials(n_per=6)
     trials["outcome_time"][3] = 200.0  # outside the recording: dropped
     path = ephys_file(spikes=spikes, trials=trials)
-    fast = load_responses(path, profile="amygdala", outside="drop", cache=False)
+    with pytest.warns(RuntimeWarning, match="1 outside the recording"):
+        fast = load_responses(path, profile="amygdala", outside="drop", cache=False)
     from neuroalign.io import binning as binning_mod
     from neuroalign.io import units as units_mod
 
     monkeypatch.setattr(binning_mod, "kernels", lambda: None)
     monkeypatch.setattr(load_mod, "kernels", lambda: None)
     monkeypatch.setattr(units_mod, "kernels", lambda: None)
-    slow = load_responses(path, profile="amygdala", outside="drop", cache=False)
+    with pytest.warns(RuntimeWarning, match="1 outside the recording"):
+        slow = load_responses(path, profile="amygdala", outside="drop", cache=False)
     assert fast.attrs["n_unsorted_units_sorted"] == slow.attrs["n_unsorted_units_sorted"] == 1
     assert fast.sizes["trial"] == 11 and 3 not in fast["trial_id"].values
     np.testing.assert_array_equal(fast.values, slow.values)
