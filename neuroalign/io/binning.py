@@ -27,9 +27,42 @@ from itertools import pairwise
 import numpy as np
 
 from neuroalign.core.errors import DependencyError, ValidationError
+from neuroalign.core.limits import check_memory
 from neuroalign.io._kernels import kernels
 
-__all__ = ["bin_centres", "bin_edges", "bin_signals", "bin_spikes", "event_edges"]
+__all__ = ["bin_centres", "bin_edges", "bin_signals", "bin_spikes", "check_response_memory",
+           "event_edges"]
+
+#: bytes per (trial, unit, bin) cell while binning: int32 spike counts; imaging
+#: needs float64 sums, means and the transposed result at once
+SPIKE_CELL_BYTES = 4
+SIGNAL_CELL_BYTES = 3 * 8
+
+
+def check_response_memory(n_trials: int, n_units: int, n_bins: int, cell_bytes: int,
+                          limit: object = None, label: str = "responses") -> int:
+    """Refuse binning whose result would not fit the memory limit, before allocating it.
+
+    The estimate is ``n_trials * n_units * n_bins * cell_bytes`` (computed in
+    floating point, so absurd shapes cannot overflow). The message names the
+    shape, the size and the option that raises the limit (``--max-memory``,
+    ``max_memory=``, ``NEUROALIGN_MAX_MEMORY``).
+
+    Returns
+    -------
+    int
+        The estimated number of bytes.
+
+    Raises
+    ------
+    ResourceError
+        Above the limit (see :func:`neuroalign.core.limits.check_memory`).
+    """
+    need = float(n_trials) * float(n_units) * float(n_bins) * float(cell_bytes)
+    check_memory(need, f"{label}: binning {n_trials} trials x {n_units} units x {n_bins} "
+                       f"bins ({cell_bytes} bytes each)", limit,
+                 option="--max-memory (max_memory= in Python)")
+    return int(need)
 
 
 def bin_edges(window: tuple[float, float], bin_size: float) -> np.ndarray:
@@ -40,6 +73,8 @@ def bin_edges(window: tuple[float, float], bin_size: float) -> np.ndarray:
     ValidationError
         A non-positive or non-finite ``bin_size``; ``start >= stop``; a window
         that is not a whole number of bins.
+    ResourceError
+        So many bins that their edges alone exceed the memory limit.
     """
     try:
         size = float(bin_size)
@@ -55,6 +90,9 @@ def bin_edges(window: tuple[float, float], bin_size: float) -> np.ndarray:
     if not (np.isfinite(start) and np.isfinite(stop)) or start >= stop:
         raise ValidationError(f"window: got ({start}, {stop}); expected start < stop, both finite")
     n = (stop - start) / size
+    if n > 1:  # the edges themselves must fit (a bin of 1e-12 s would ask for terabytes)
+        check_memory(8.0 * (n + 1), f"window ({start}, {stop}) with bin_size {size}: "
+                                    f"{n:.3g} bin edges (8 bytes each)")
     n_bins = round(n)
     if n_bins < 1 or abs(n - n_bins) > 1e-6 * max(1.0, n):
         raise ValidationError(

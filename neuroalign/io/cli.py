@@ -59,6 +59,9 @@ def _import(
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Cache folder."),
     overwrite: bool = typer.Option(False, "--overwrite",
                                    help="Replace an existing output folder (once complete)."),
+    max_memory: str | None = typer.Option(
+        None, "--max-memory", help="Refuse results larger than this, e.g. 16GiB (default: "
+        "$NEUROALIGN_MAX_MEMORY, else 8GiB)."),
 ) -> None:
     """Bin a recording around its events; write DIR/responses.nc and DIR/manifest.json."""
     from neuroalign.core.atomic import atomic_dir, prepare_output_dir
@@ -67,6 +70,10 @@ def _import(
     from neuroalign.io.store import save_store
 
     prepare_output_dir(out, overwrite=overwrite)
+    if max_memory is not None:
+        from neuroalign.core.limits import parse_size
+
+        parse_size(max_memory, "--max-memory")
     parsed: dict[str, Any] | None = None
     if mapping is not None:
         try:
@@ -76,7 +83,7 @@ def _import(
                               '\'{"column": {"value": 1, "other": -1}}\'') from None
     responses = load_responses(source, profile=profile, align=align, window=window,
                                bin_size=bin_size, cache_dir=cache_dir, mapping=parsed,
-                               outside=outside, progress=True)
+                               outside=outside, progress=True, max_memory=max_memory)
     manifest = {
         "files": ["responses.nc"],
         "dims": list(responses.dims),

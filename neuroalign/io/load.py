@@ -16,7 +16,14 @@ from neuroalign.core.errors import DataError, NWBFormatError, ProfileError, Vali
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.io._kernels import kernels
 from neuroalign.io._streaming import StreamBinner, bin_with_progress, status
-from neuroalign.io.binning import bin_centres, bin_edges, bin_signals
+from neuroalign.io.binning import (
+    SIGNAL_CELL_BYTES,
+    SPIKE_CELL_BYTES,
+    bin_centres,
+    bin_edges,
+    bin_signals,
+    check_response_memory,
+)
 from neuroalign.io.events import canonical_events, read_event_tables
 from neuroalign.io.imaging import RoiSignals, read_imaging
 from neuroalign.io.profiles import (
@@ -31,7 +38,13 @@ from neuroalign.io.profiles import (
 from neuroalign.io.source import ResolvedSource, open_nwb, resolve_source
 from neuroalign.io.store import cache_key, cache_path, load_store, save_store
 from neuroalign.io.tables import read_dataset, text
-from neuroalign.io.units import RegionColumn, SpikeUnits, read_units, spike_problems
+from neuroalign.io.units import (
+    RegionColumn,
+    SpikeUnits,
+    count_units,
+    read_units,
+    spike_problems,
+)
 
 __all__ = ["inspect_source", "load_responses", "resolve_profile"]
 
@@ -92,6 +105,10 @@ def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], un
     units = read_units(h5, label, region_columns, unsorted, on_block=on_block,
                        check=on_block is None)
     if units is not None and units.n_units > 0:
+        if units.spike_times.size == 0:
+            raise DataError(
+                f"{label}: units/spike_times is empty: none of the {units.n_units} units has "
+                "a spike; expected spike times (an all-zero response would mislead)")
         return units
     roi = read_imaging(h5, label, imaging_series)
     if roi is not None:
@@ -102,8 +119,14 @@ def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], un
     )
 
 
-def _finite_events(events: pd.DataFrame, column: str) -> tuple[pd.DataFrame, dict[str, int]]:
+def _finite_events(events: pd.DataFrame, column: str,
+                   label: str = "") -> tuple[pd.DataFrame, dict[str, int]]:
     finite = np.isfinite(events[column].to_numpy(dtype=float))
+    if len(finite) and not finite.any():
+        raise DataError(
+            f"{label}: no valid alignment times: all {len(finite)} '{column}' times are "
+            "missing (NaN) or infinite; expected finite times in seconds (choose another "
+            "--align event)")
     return (events.loc[finite].reset_index(drop=True),
             {"n_dropped_nan_align": int((~finite).sum())})
 
@@ -164,7 +187,8 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
              window: tuple[float, float], bin_size: float, cache_dir: str | os.PathLike[str] | None,
              mapping: Mapping[str, Mapping[object, int | str]] | None,
              region_columns: Sequence[RegionColumn], unsorted: str, outside: str,
-             imaging_series: str | None, progress: bool) -> xr.DataArray:
+             imaging_series: str | None, progress: bool,
+             max_memory: object = None) -> xr.DataArray:
     rel = bin_edges(window, bin_size)
     with status(progress, f"reading {source.source}") as say, \
             open_nwb(source, cache_dir=cache_dir) as h5:
@@ -177,7 +201,9 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
         prof, reason = resolve_profile(profile, tables, unit_cols, mapping, label)
         events = apply_profile(tables, prof, label)
         col = align_column(events, align, prof)
-        events, notes = _finite_events(events, col)
+        events, notes = _finite_events(events, col, label)
+        check_response_memory(len(events), count_units(h5), len(rel) - 1, SPIKE_CELL_BYTES,
+                              max_memory, label)
         compiled = kernels()
         binner = (None if compiled is None else
                   StreamBinner(compiled["check_bin_units"], events[col].to_numpy(dtype=float),
@@ -212,6 +238,8 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
         value_units, unit_coords = "spikes per bin", {}
         notes["n_unsorted_units_sorted"] = signal.n_sorted
     else:
+        check_response_memory(len(times), signal.data.shape[-1] if signal.data.ndim > 1 else 1,
+                              len(rel) - 1, SIGNAL_CELL_BYTES, max_memory, label)
         values = bin_signals(signal.timestamps, signal.data, times, rel)
         value_units, unit_coords = signal.unit, {"series": signal.name}
     attrs = provenance_attrs(
@@ -256,6 +284,7 @@ def load_responses(
     imaging_series: str | None = None,
     cache: bool = True,
     progress: bool = False,
+    max_memory: int | str | None = None,
 ) -> xr.DataArray:
     """Event-aligned responses ``(trial, unit, time)`` of one NWB source.
 
@@ -296,6 +325,10 @@ def load_responses(
         size, mtime or URL), the parameters and the neuroalign version.
     progress
         Show a rich progress bar while binning.
+    max_memory
+        Refuse (``ResourceError``, before allocating) a result larger than this
+        (bytes or text such as ``"16GiB"``); default ``$NEUROALIGN_MAX_MEMORY``,
+        else 8 GiB (see :mod:`neuroalign.core.limits`).
 
     Returns
     -------
@@ -323,7 +356,7 @@ def load_responses(
             except NWBFormatError:  # a damaged cache entry is recomputed below
                 pass
     result = _compute(resolved, profile, align, window, bin_size, cache_dir, mapping,
-                      region_columns, unsorted, outside, imaging_series, progress)
+                      region_columns, unsorted, outside, imaging_series, progress, max_memory)
     if key_path is not None:
         try:
             save_store(result, key_path)
