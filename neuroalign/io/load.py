@@ -100,10 +100,10 @@ def _is_synthetic(h5: Any) -> int:
 def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], unsorted: str,
                  imaging_series: str | None,
                  on_block: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
-                 ) -> SpikeUnits | RoiSignals:
+                 max_memory: object = None) -> SpikeUnits | RoiSignals:
     # a StreamBinner checks (and sorts) the spikes in the same pass as it bins them
     units = read_units(h5, label, region_columns, unsorted, on_block=on_block,
-                       check=on_block is None)
+                       check=on_block is None, max_memory=max_memory)
     if units is not None and units.n_units > 0:
         if units.spike_times.size == 0:
             raise DataError(
@@ -121,6 +121,9 @@ def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], un
 
 def _finite_events(events: pd.DataFrame, column: str,
                    label: str = "") -> tuple[pd.DataFrame, dict[str, int]]:
+    if not pd.api.types.is_numeric_dtype(events[column]):
+        raise DataError(f"{label}: align column '{column}': got {events[column].dtype} values; "
+                        "expected times in seconds")
     finite = np.isfinite(events[column].to_numpy(dtype=float))
     if len(finite) and not finite.any():
         raise DataError(
@@ -211,7 +214,8 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
         say("reading units / imaging")
         try:
             signal = _read_signal(h5, label, [*region_columns, *prof.region_columns],
-                                  unsorted, imaging_series, on_block=binner)
+                                  unsorted, imaging_series, on_block=binner,
+                                  max_memory=max_memory)
             session = _session_name(h5, source.location if source.kind == "local" else label)
             synthetic = _is_synthetic(h5)
             values = None

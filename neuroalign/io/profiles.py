@@ -291,6 +291,9 @@ def apply_profile(
             f"{where}: profile {profile.name!r}: table {key!r} has no outcome-time column "
             f"{' or '.join(profile.outcome_time)} (columns: {list(frame.columns)})"
         )
+    if len(frame) and not pd.api.types.is_numeric_dtype(frame[tcol]):
+        raise DataError(f"{where}: {key}.{tcol}: got {frame[tcol].dtype} values "
+                        f"(e.g. {str(frame[tcol].iloc[0])[:40]!r}); expected times in seconds")
     norm = [normalise_value(v) for v in frame[col].tolist()]
     valence = [profile.valence_map.get(v) for v in norm]
     keep = np.asarray([v is not None for v in valence], dtype=bool)

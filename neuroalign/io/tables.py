@@ -172,11 +172,13 @@ def read_column(
     idx = _index(group, name)
     if idx is None:
         return data
-    offsets = check_index(read_dataset(idx, label), len(data), f"{group.name}/{name}_index")
+    where = label or group.file.filename
+    offsets = check_index(read_dataset(idx, label), len(data), f"{group.name}/{name}_index",
+                          where)
     outer = _index(group, f"{name}_index")
     if outer is not None:  # doubly ragged: each row gets its inner lists flattened
         outer_off = check_index(read_dataset(outer, label), len(offsets),
-                                f"{group.name}/{name}_index_index")
+                                f"{group.name}/{name}_index_index", where)
         offsets = np.where(outer_off > 0, offsets[np.maximum(outer_off - 1, 0)], 0)
     return np.split(data, offsets[:-1]) if offsets.size else []
 
@@ -202,6 +204,9 @@ def table_frame(
         if name in skip:
             continue
         ds = group[name]
+        if not isinstance(ds, h5py.Dataset):
+            raise NWBFormatError(f"{label or group.file.filename}: {group.name}/{name} is a "
+                                 f"{type(ds).__name__}; expected a dataset column")
         if ds.dtype.names is not None or ds.ndim > 1:
             continue
         if _index(group, name) is not None and h5py.check_string_dtype(ds.dtype) is None:

@@ -351,6 +351,7 @@ def read_units(
     on_block: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
     n_blocks: int = 8,
     check: bool = True,
+    max_memory: int | str | None = None,
 ) -> SpikeUnits | None:
     """Read every unit's spike times in bulk and resolve its region.
 
@@ -376,6 +377,9 @@ def read_units(
         Look for NaN and out-of-order spike times (see ``unsorted``). ``False``
         leaves that to ``on_block`` (which then also sorts and sets
         ``n_sorted``, see :func:`spike_problems`).
+    max_memory
+        Refuse (``ResourceError``) more spike times than fit this limit
+        (see :func:`neuroalign.core.limits.max_memory`), before reading them.
 
     Returns
     -------
@@ -384,9 +388,16 @@ def read_units(
 
     Raises
     ------
+    NWBFormatError
+        ``spike_times``, ``spike_times_index`` or ``id`` that is not a 1-D
+        numeric dataset; an index that decreases, leaves the data or does not
+        end at the last spike; ragged electrode references with a broken index.
     DataError
-        A units table without ``spike_times``; NaN spike times (naming the unit);
-        unsorted spike times with ``unsorted="error"``.
+        A units table without ``spike_times``; NaN or infinite spike times
+        (naming the unit); unsorted spike times with ``unsorted="error"``;
+        duplicate unit ids; a reference to an electrode row that does not exist.
+    ResourceError
+        More spike times than the memory limit allows.
     """
     if unsorted not in ("sort", "error"):
         raise ValidationError(f"unsorted: got {unsorted!r}; expected 'sort' or 'error'")
@@ -402,7 +413,7 @@ def read_units(
         )
     data = _numeric_dataset(units, "spike_times", label)
     if "spike_times_index" in units:
-        index = _numeric_dataset(units, "spike_times_index", label)
+        index = _numeric_dataset(units, "spike_times_index", label, kinds="iu")
         raw_ends = read_dataset(index, label)
         if ids is not None and len(raw_ends) != len(ids):
             raise DataError(
@@ -419,7 +430,7 @@ def read_units(
             f"{label}: units/spike_times_index does not match the units table "
             f"({len(ends)} index entries for {len(ids)} units)")
     check_memory(8.0 * data.shape[0], f"{label}: units/spike_times holds {data.shape[0]} "
-                                      "spike times (8 bytes each)")
+                                      "spike times (8 bytes each)", max_memory)
     times = np.empty(data.shape[0], dtype=np.float64)
     n_sorted = 0
     blocks = 1 if on_block is None else max(1, min(int(n_blocks), len(ids)))

@@ -1,0 +1,360 @@
+"""Malformed and hostile NWB files: each is a valid file with one thing broken.
+
+Every case ends in a one-line NeuroalignError naming what is wrong, in a
+flagged result, or in the correct result; never in a traceback, a hang or a
+crash. Cases that crashed the process before (a crafted index read out of
+bounds by the compiled kernel; a FIFO that blocked forever) run through the
+command line in a subprocess with a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+from io_builders import amygdala_trials, poisson_spikes, write_ephys
+
+from neuroalign.core.errors import (
+    DataError,
+    NeuroalignError,
+    NWBFormatError,
+    ProfileError,
+    ResourceError,
+    SourceError,
+    ValidationError,
+)
+from neuroalign.io import load_responses
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A valid session: 5 units on 4 electrodes (BLA, CeA), 12 trials."""
+    rng = np.random.default_rng(7)
+    return write_ephys(
+        tmp_path_factory.mktemp("hostile") / "base.nwb", spikes=poisson_spikes(rng, 5, 90.0),
+        trials=amygdala_trials(), electrode_locations=["BLA", "BLA", "CeA", "CeA"],
+        unit_electrodes=[[0], [1], [2], [3], [2, 3]],
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(base: Path) -> Any:
+    """The responses of the valid file."""
+    return load_responses(base, cache=False)
+
+
+def _replace(f: h5py.File, path: str, data: Any) -> None:
+    """Replace a dataset by ``data``, keeping its attributes (neurodata type, table refs)."""
+    attrs = dict(f[path].attrs)
+    del f[path]
+    f[path] = data
+    for key, value in attrs.items():
+        f[path].attrs[key] = value
+
+
+def _variant(base: Path, folder: Path, mutate: Callable[[h5py.File], None],
+             name: str = "case.nwb") -> Path:
+    path = folder / name
+    shutil.copy(base, path)
+    with h5py.File(path, "a") as f:
+        mutate(f)
+    return path
+
+
+def _n_spikes(f: h5py.File) -> int:
+    return int(f["units/spike_times"].shape[0])
+
+
+def _index_with(entry: int, value: Callable[[h5py.File], int]) -> Callable[[h5py.File], None]:
+    def mutate(f: h5py.File) -> None:
+        ends = f["units/spike_times_index"][:].astype(np.int64)
+        ends[entry] = value(f)
+        _replace(f, "units/spike_times_index", ends)
+    return mutate
+
+
+def _spikes_with(change: Callable[[np.ndarray], np.ndarray]) -> Callable[[h5py.File], None]:
+    def mutate(f: h5py.File) -> None:
+        _replace(f, "units/spike_times", change(f["units/spike_times"][:]))
+    return mutate
+
+
+def _set_at(i: int, value: float) -> Callable[[np.ndarray], np.ndarray]:
+    def change(t: np.ndarray) -> np.ndarray:
+        t = t.copy()
+        t[i] = value
+        return t
+    return change
+
+
+def _group_instead(path: str) -> Callable[[h5py.File], None]:
+    def mutate(f: h5py.File) -> None:
+        del f[path]
+        f.create_group(path)
+    return mutate
+
+
+def _electrode_refs(values: list[int]) -> Callable[[h5py.File], None]:
+    def mutate(f: h5py.File) -> None:
+        _replace(f, "units/electrodes", np.asarray(values, dtype=np.int64))
+    return mutate
+
+
+def _trials_column(name: str, values: Callable[[h5py.File], Any]) -> Callable[[h5py.File], None]:
+    def mutate(f: h5py.File) -> None:
+        _replace(f, f"intervals/trials/{name}", values(f))
+    return mutate
+
+
+def _no_spikes(f: h5py.File) -> None:
+    _replace(f, "units/spike_times", np.zeros(0))
+    _replace(f, "units/spike_times_index", np.zeros(5, dtype=np.int64))
+
+
+_ERRORS: list[tuple[str, Callable[[h5py.File], None], type[NeuroalignError], str]] = [
+    # index arrays
+    ("index-entry-beyond-data", _index_with(1, lambda f: 10**12), NWBFormatError,
+     r"units/spike_times_index: entry 1 is 1000000000000 after \d+; expected non-decreasing"),
+    ("index-decreasing", _index_with(2, lambda f: 3), NWBFormatError,
+     r"spike_times_index: entry 2 is 3 after \d+; expected non-decreasing ends"),
+    ("index-negative", _index_with(0, lambda f: -5), NWBFormatError,
+     r"entry 0 is -5; expected non-decreasing ends within 0\.\.\d+"),
+    ("index-last-short", _index_with(4, lambda f: _n_spikes(f) - 1), NWBFormatError,
+     r"spike_times_index: entry 4 is \d+ after \d+; expected|last entry is \d+; expected \d+"),
+    ("index-float", lambda f: _replace(f, "units/spike_times_index",
+                                       f["units/spike_times_index"][:].astype(float)),
+     NWBFormatError, r"units/spike_times_index: got dtype float64 with shape \(5,\); expected a "
+                     "1-D dataset of integers"),
+    ("index-2d", lambda f: _replace(f, "units/spike_times_index",
+                                    np.tile(f["units/spike_times_index"][:], (2, 1))),
+     NWBFormatError, r"spike_times_index: got dtype uint\d+ with shape \(2, 5\); expected"),
+    ("index-uint64-huge", lambda f: _replace(
+        f, "units/spike_times_index",
+        np.asarray([1, 2, 3, 2**64 - 1, _n_spikes(f)], dtype=np.uint64)),
+     NWBFormatError, "entry 3 is 18446744073709551615"),
+    ("index-too-few-entries", lambda f: _replace(
+        f, "units/spike_times_index", f["units/spike_times_index"][1:]),
+     DataError, r"4 index entries for 5 units"),
+    ("index-group", _group_instead("units/spike_times_index"), NWBFormatError,
+     "units/spike_times_index is a Group; expected a 1-D dataset of integers"),
+    # spike times
+    ("spikes-strings", _spikes_with(lambda t: np.asarray([b"x"] * t.size)), NWBFormatError,
+     r"units/spike_times: got dtype \|S1 .*expected a 1-D dataset of numbers"),
+    ("spikes-group", _group_instead("units/spike_times"), NWBFormatError,
+     "units/spike_times is a Group; expected a 1-D dataset"),
+    ("spikes-2d", _spikes_with(lambda t: np.stack([t, t], axis=1)), NWBFormatError,
+     r"units/spike_times: got dtype float64 with shape \(\d+, 2\)"),
+    ("spikes-inf", _spikes_with(_set_at(5, np.inf)), DataError,
+     r"infinite spike times for unit id 0 \(row 0\)"),
+    ("spikes-minus-inf", _spikes_with(_set_at(-1, -np.inf)), DataError,
+     r"infinite spike times for unit id 4 \(row 4\)"),
+    ("spikes-nan", _spikes_with(_set_at(3, np.nan)), DataError,
+     r"NaN spike times for unit id 0 \(row 0, 1 NaN\)"),
+    ("no-spikes-at-all", _no_spikes, DataError,
+     "none of the 5 units has a spike"),
+    ("no-spike-times-column", lambda f: (f["units/spike_times_index"].__class__,
+                                         f.__delitem__("units/spike_times")),
+     DataError, "has no spike_times column"),
+    # unit ids
+    ("ids-duplicate", lambda f: _replace(f, "units/id", np.asarray([0, 1, 1, 3, 3])),
+     DataError, r"duplicate unit ids \[1, 3\] \(2 repeat\(s\) among 5 units\)"),
+    ("ids-strings", lambda f: _replace(f, "units/id", np.asarray([b"a", b"b", b"c", b"d", b"e"])),
+     NWBFormatError, "units/id: got dtype |S1 .*expected a 1-D dataset of integers"),
+    # electrode references
+    ("electrode-ref-beyond-table", _electrode_refs([0, 1, 2, 3, 57, 3]), DataError,
+     r"units/electrodes: unit id 4 \(row 4\) references electrode row 57; the electrodes "
+     r"table has 4 rows"),
+    ("electrode-ref-negative", _electrode_refs([0, -1, 2, 3, 2, 3]), DataError,
+     r"unit id 1 \(row 1\) references electrode row -1"),
+    ("electrode-index-beyond", lambda f: _replace(
+        f, "units/electrodes_index", np.asarray([1, 2, 3, 99, 6])), NWBFormatError,
+     r"/units/electrodes_index: entry 3 is 99 after 3"),
+    ("electrode-refs-strings", lambda f: _replace(
+        f, "units/electrodes", np.asarray([b"a"] * 6)), DataError,
+     "units/electrodes: got object values; expected electrode rows"),
+    # events
+    ("align-all-nan", _trials_column("outcome_time", lambda f: np.full(12, np.nan)), DataError,
+     "no valid alignment times: all 12 'outcome_time' times are missing"),
+    ("align-all-inf", _trials_column("outcome_time", lambda f: np.full(12, np.inf)), DataError,
+     "no valid alignment times"),
+    ("align-strings", _trials_column("outcome_time", lambda f: np.asarray([b"soon"] * 12)),
+     DataError, r"trials.outcome_time: got .* values \(e.g. 'soon'\); expected times"),
+    ("align-group", _group_instead("intervals/trials/outcome_time"), NWBFormatError,
+     "/intervals/trials/outcome_time is a Group; expected a dataset column"),
+    ("events-far-outside", _trials_column("outcome_time",
+                                          lambda f: f["intervals/trials/outcome_time"][:] + 1e5),
+     DataError, "events outside the recording: 12 of 12"),
+    ("no-valence-values", _trials_column("trial_type", lambda f: np.asarray([b"odd"] * 12)),
+     ProfileError, "cannot choose a profile|no value of trials.trial_type maps to a valence"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "error", "match"),
+                         [pytest.param(*case[1:], id=case[0]) for case in _ERRORS])
+def test_broken_file_is_one_clear_error(base: Path, tmp_path: Path,
+                                        mutate: Callable[[h5py.File], None],
+                                        error: type[NeuroalignError], match: str) -> None:
+    path = _variant(base, tmp_path, mutate)
+    with pytest.raises(error, match=match) as info:
+        load_responses(path, cache=False)
+    assert "\n" not in str(info.value)
+    assert str(path) in str(info.value) or "case.nwb" in str(info.value)
+
+
+def test_unsorted_unit_gives_the_correct_result_and_says_so(base: Path, tmp_path: Path,
+                                                            reference: Any) -> None:
+    def reverse_unit_2(f: h5py.File) -> None:
+        ends = f["units/spike_times_index"][:]
+        t = f["units/spike_times"][:]
+        t[ends[1]:ends[2]] = t[ends[1]:ends[2]][::-1].copy()
+        _replace(f, "units/spike_times", t)
+
+    got = load_responses(_variant(base, tmp_path, reverse_unit_2), cache=False)
+    np.testing.assert_array_equal(got.values, reference.values)
+    assert got.attrs["n_unsorted_units_sorted"] == 1
+    with pytest.raises(DataError, match=r"not sorted for unit id 2 \(1 unit\(s\) unsorted\)"):
+        load_responses(tmp_path / "case.nwb", unsorted="error", cache=False)
+
+
+def test_some_missing_align_times_are_dropped_and_counted(base: Path, tmp_path: Path,
+                                                          reference: Any) -> None:
+    def blank(f: h5py.File) -> None:
+        t = f["intervals/trials/outcome_time"][:]
+        t[[0, 5, 7]] = np.nan
+        _replace(f, "intervals/trials/outcome_time", t)
+
+    got = load_responses(_variant(base, tmp_path, blank), cache=False)
+    keep = np.setdiff1d(np.arange(12), [0, 5, 7])
+    assert got.attrs["n_dropped_nan_align"] == 3
+    np.testing.assert_array_equal(got["trial_id"].values, reference["trial_id"].values[keep])
+    np.testing.assert_array_equal(got.values, reference.values[keep])
+
+
+def test_one_event_outside_is_dropped_on_request(base: Path, tmp_path: Path,
+                                                 reference: Any) -> None:
+    path = _variant(base, tmp_path, _trials_column(
+        "outcome_time", lambda f: np.r_[f["intervals/trials/outcome_time"][:11], 5e4]))
+    with pytest.raises(DataError, match="1 of 12 'outcome_time' times lie outside"):
+        load_responses(path, cache=False)
+    got = load_responses(path, outside="drop", cache=False)
+    assert got.attrs["n_dropped_outside"] == 1
+    np.testing.assert_array_equal(got.values, reference.values[:11])
+
+
+def test_formula_region_names_are_kept_raw_in_the_responses(base: Path, tmp_path: Path) -> None:
+    def hostile_names(f: h5py.File) -> None:
+        f["general/extracellular_ephys/electrodes/location"][...] = np.asarray(
+            ["=cmd|' /C calc'!A0", "=cmd|' /C calc'!A0", "@SUM(A1)", "@SUM(A1)"],
+            dtype=object)
+
+    got = load_responses(_variant(base, tmp_path, hostile_names), cache=False)
+    assert set(got["region"].values.tolist()) == {"=cmd|' /C calc'!A0", "@SUM(A1)"}
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    (b"", "not an HDF5 file"),
+    (b"\x89HDF\r\n\x1a\n" + b"\x00" * 40, "truncated or corrupt HDF5"),
+    (bytes(range(256)) * 8, "not an HDF5 file"),
+], ids=["empty-file", "signature-only", "random-bytes"])
+def test_not_hdf5(tmp_path: Path, content: bytes, match: str) -> None:
+    path = tmp_path / "x.nwb"
+    path.write_bytes(content)
+    with pytest.raises(NWBFormatError, match=match):
+        load_responses(path, cache=False)
+
+
+def test_truncated_file(base: Path, tmp_path: Path) -> None:
+    path = tmp_path / "half.nwb"
+    path.write_bytes(base.read_bytes()[: base.stat().st_size // 2])
+    with pytest.raises(NWBFormatError, match="truncated or corrupt"):
+        load_responses(path, cache=False)
+
+
+def test_hdf5_that_is_not_nwb(tmp_path: Path) -> None:
+    path = tmp_path / "plain.nwb"
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(3)
+    with pytest.raises(NWBFormatError, match="HDF5 but not NWB"):
+        load_responses(path, cache=False)
+
+
+def test_special_and_missing_sources(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.nwb"
+    os.symlink(loop, loop)
+    dangling = tmp_path / "dangling.nwb"
+    os.symlink(tmp_path / "gone.nwb", dangling)
+    with pytest.raises(SourceError, match="cannot be read"):
+        load_responses(loop, cache=False)
+    with pytest.raises(SourceError, match="no such file"):
+        load_responses(dangling, cache=False)
+    with pytest.raises(SourceError, match="is a device, not a regular file"):
+        load_responses("/dev/null", cache=False)
+    with pytest.raises(SourceError, match="is a folder"):
+        load_responses(tmp_path, cache=False)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"bin_size": 2.5e-6, "max_memory": "100MB"}, ResourceError,
+     r"binning 12 trials x 5 units x 1200000 bins \(4 bytes each\): needs 274\.7 MiB; the "
+     r"memory limit is 95\.4 MiB.*--max-memory"),
+    ({"bin_size": 1e-15}, ResourceError, r"3e\+15 bin edges \(8 bytes each\): needs 21\.3 PiB"),
+    ({"max_memory": "lots"}, ValidationError, "max_memory: got 'lots'; expected a size"),
+    ({"bin_size": float("nan")}, ValidationError, "bin_size: got nan"),
+], ids=["bins-over-limit", "bin-femtoseconds", "limit-not-a-size", "bin-nan"])
+def test_resource_requests_refused_before_allocating(base: Path, kwargs: dict[str, Any],
+                                                     error: type[NeuroalignError],
+                                                     match: str) -> None:
+    with pytest.raises(error, match=match):
+        load_responses(base, cache=False, **kwargs)
+
+
+def test_memory_limit_from_the_environment(base: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEUROALIGN_MAX_MEMORY", "1KiB")
+    with pytest.raises(ResourceError, match=r"needs 2\.8 KiB; the memory limit is 1\.0 KiB"):
+        load_responses(base, cache=False)
+    assert load_responses(base, cache=False, max_memory="1MiB").shape == (12, 5, 12)
+
+
+# --- through the command line, in a subprocess: a crash or a hang fails the test, not pytest
+
+
+def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "neuroalign.cli", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str], message: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("entry", "value", "message"), [
+    (1, 10**9, "units/spike_times_index: entry 1 is 1000000000 after"),
+    (3, 0, "units/spike_times_index: entry 3 is 0 after"),
+], ids=["cli-index-out-of-bounds", "cli-index-decreasing"])
+def test_crafted_index_never_crashes_the_import(base: Path, tmp_path: Path, entry: int,
+                                                value: int, message: str) -> None:
+    path = _variant(base, tmp_path, _index_with(entry, lambda f: value))
+    proc = _cli("import", str(path), "--out", str(tmp_path / "out"))
+    _one_line_error(proc, message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_fifo_named_nwb_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "x.nwb"
+    os.mkfifo(fifo)
+    proc = _cli("import", str(fifo), "--out", str(tmp_path / "out"), timeout=30)
+    _one_line_error(proc, "is a FIFO, not a regular file")
