@@ -50,13 +50,18 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells (and text column names) cannot start a formula."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
+        if _is_text(out[col]):
             values = out[col].to_numpy(dtype=object)
             out[col] = np.asarray([neutralise_text(v) for v in values], dtype=object)
     out.columns = [neutralise_text(c) for c in out.columns]
-    if out.index.dtype == object:
-        out.index = pd.Index([neutralise_text(v) for v in out.index], name=out.index.name)
+    if _is_text(out.index):
+        out.index = pd.Index([neutralise_text(v) for v in out.index], dtype=object,
+                             name=out.index.name)
     return out
+
+
+def _is_text(values: pd.Series | pd.Index) -> bool:
+    return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> Path:

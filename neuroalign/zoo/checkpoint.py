@@ -21,8 +21,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from neuroalign.core.atomic import atomic_file
-from neuroalign.core.errors import CheckpointError, ConfigError, SourceError, ValidationError
+from neuroalign.core.atomic import atomic_file, check_regular_file
+from neuroalign.core.errors import CheckpointError, ConfigError, ValidationError
 from neuroalign.core.limits import check_memory
 from neuroalign.core.provenance import neuroalign_version
 from neuroalign.zoo.agent import ZooAgent, build_agent
@@ -104,9 +104,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _read(path: str | os.PathLike[str],
           tensors: bool) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    target = Path(path)
-    if not target.is_file():
-        raise SourceError(f"checkpoint {target}: no such file")
+    target = check_regular_file(path, "checkpoint")  # a FIFO would block the reader
     try:
         with safe_open(str(target), framework="pt") as handle:
             header = handle.metadata() or {}

@@ -97,12 +97,13 @@ def probe_command(
 
     from neuroalign.core.atomic import atomic_file, check_output_path
     from neuroalign.core.errors import OutputExistsError, ValidationError
-    from neuroalign.zoo.probe import probe
 
     if out.suffix.lower() != ".nc":
         raise ValidationError(f"--out: got {str(out)!r}; expected a netCDF file name ending "
                               "in .nc")
     check_output_path(out, kind="file", what="--out")
+    from neuroalign.zoo.probe import probe  # torch: imported once the output is known good
+
     if out.exists() and not overwrite:
         raise OutputExistsError(f"probe output {out}: exists; pass --overwrite to replace it")
     da = probe(agent, task, seed, layers=layers or None, average=average,

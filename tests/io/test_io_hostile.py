@@ -326,6 +326,26 @@ def test_memory_limit_from_the_environment(base: Path,
     assert load_responses(base, cache=False, max_memory="1MiB").shape == (12, 5, 12)
 
 
+def test_partial_cache_files_are_swept_and_never_read(base: Path, tmp_path: Path,
+                                                      reference: Any) -> None:
+    from neuroalign.core import atomic
+
+    folder = tmp_path / "cache" / "responses"  # the io tests' isolated cache
+    folder.mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    partial = folder / f".abc.nc.natmp-{atomic._HOST}-{dead.pid}-x.nc"
+    partial.write_bytes(b"\x89HDF\r\n\x1a\n truncated")
+    np.testing.assert_array_equal(load_responses(base).values, reference.values)
+    assert not partial.exists()
+    [entry] = folder.glob("*.nc")
+    entry.write_bytes(b"garbage")  # a damaged final entry is recomputed, not trusted
+    np.testing.assert_array_equal(load_responses(base).values, reference.values)
+    from neuroalign.io.store import load_store
+
+    np.testing.assert_array_equal(load_store(entry).values, reference.values)  # rewritten
+
+
 # --- through the command line, in a subprocess: a crash or a hang fails the test, not pytest
 
 
