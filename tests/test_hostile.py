@@ -37,18 +37,6 @@ from neuroalign.core.limits import check_memory, format_bytes, parse_size
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "neuroalign.cli", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def _one_line_error(proc: subprocess.CompletedProcess[str], message: str) -> None:
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
-    assert message in proc.stderr and "Traceback" not in proc.stderr
-
-
 def _dead_pid() -> int:
     """The pid of a process that has exited."""
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -106,12 +94,12 @@ def test_shared_memory_folder_is_an_ordinary_output() -> None:
     assert check_output_path("/dev/shm/neuroalign-check") == Path("/dev/shm/neuroalign-check")
 
 
-def test_cli_refuses_unwritable_outputs_before_any_work(tmp_path: Path) -> None:
+def test_cli_refuses_unwritable_outputs_before_any_work(tmp_path: Path, cli: Any) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    _one_line_error(_cli("run", "--out", "/proc/neuroalign-report"),
+    cli.assert_one_line_error(cli.run("run", "--out", "/proc/neuroalign-report"),
                     "output folder /proc/neuroalign-report: lies on the special filesystem")
-    _one_line_error(_cli("zoo", "probe", "dqn", "--task", "pavlovian", "--out",
+    cli.assert_one_line_error(cli.run("zoo", "probe", "dqn", "--task", "pavlovian", "--out",
                          str(blocker / "acts.nc")), "which is a file")
     from neuroalign.simulate import make_dataset
 

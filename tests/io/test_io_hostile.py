@@ -33,8 +33,6 @@ from neuroalign.core.errors import (
 )
 from neuroalign.io import load_responses
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -349,32 +347,20 @@ def test_partial_cache_files_are_swept_and_never_read(base: Path, tmp_path: Path
 # --- through the command line, in a subprocess: a crash or a hang fails the test, not pytest
 
 
-def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "neuroalign.cli", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def _one_line_error(proc: subprocess.CompletedProcess[str], message: str) -> None:
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
-    assert message in proc.stderr and "Traceback" not in proc.stderr
-
-
 @pytest.mark.parametrize(("entry", "value", "message"), [
     (1, 10**9, "units/spike_times_index: entry 1 is 1000000000 after"),
     (3, 0, "units/spike_times_index: entry 3 is 0 after"),
 ], ids=["cli-index-out-of-bounds", "cli-index-decreasing"])
-def test_crafted_index_never_crashes_the_import(base: Path, tmp_path: Path, entry: int,
-                                                value: int, message: str) -> None:
+def test_crafted_index_never_crashes_the_import(base: Path, tmp_path: Path, cli: Any,
+                                                entry: int, value: int, message: str) -> None:
     path = _variant(base, tmp_path, _index_with(entry, lambda f: value))
-    proc = _cli("import", str(path), "--out", str(tmp_path / "out"))
-    _one_line_error(proc, message)
+    proc = cli.run("import", str(path), "--out", str(tmp_path / "out"))
+    cli.assert_one_line_error(proc, message)
     assert not (tmp_path / "out").exists()
 
 
-def test_fifo_named_nwb_is_refused_without_blocking(tmp_path: Path) -> None:
+def test_fifo_named_nwb_is_refused_without_blocking(tmp_path: Path, cli: Any) -> None:
     fifo = tmp_path / "x.nwb"
     os.mkfifo(fifo)
-    proc = _cli("import", str(fifo), "--out", str(tmp_path / "out"), timeout=30)
-    _one_line_error(proc, "is a FIFO, not a regular file")
+    proc = cli.run("import", str(fifo), "--out", str(tmp_path / "out"), timeout=30)
+    cli.assert_one_line_error(proc, "is a FIFO, not a regular file")
