@@ -110,7 +110,7 @@ def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], un
                 f"{label}: units/spike_times is empty: none of the {units.n_units} units has "
                 "a spike; expected spike times (an all-zero response would mislead)")
         return units
-    roi = read_imaging(h5, label, imaging_series)
+    roi = read_imaging(h5, label, imaging_series, max_memory=max_memory)
     if roi is not None:
         return roi
     raise NWBFormatError(

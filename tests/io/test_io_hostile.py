@@ -20,7 +20,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from io_builders import amygdala_trials, poisson_spikes, write_ephys
+from io_builders import amygdala_trials, poisson_spikes, write_ephys, write_imaging
 
 from neuroalign.core.errors import (
     DataError,
@@ -207,6 +207,80 @@ def test_broken_file_is_one_clear_error(base: Path, tmp_path: Path,
         load_responses(path, cache=False)
     assert "\n" not in str(info.value)
     assert str(path) in str(info.value) or "case.nwb" in str(info.value)
+
+
+def _series(f: h5py.File) -> str:
+    """Path of the ROI series (the mock container's name depends on the test order)."""
+    found: list[str] = []
+    f["processing/ophys"].visit(lambda name: found.append(name) if name.endswith("/signal")
+                                else None)
+    return f"processing/ophys/{found[0]}"
+
+
+def _starting_time(rate: Any) -> Callable[[h5py.File], None]:
+    def mutate(f: h5py.File) -> None:
+        series = _series(f)
+        del f[f"{series}/timestamps"]
+        f[f"{series}/starting_time"] = 0.0
+        f[f"{series}/starting_time"].attrs["rate"] = rate
+    return mutate
+
+
+def _timestamps_with(change: Callable[[np.ndarray], np.ndarray]) -> Callable[[h5py.File], None]:
+    def mutate(f: h5py.File) -> None:
+        path = f"{_series(f)}/timestamps"
+        _replace(f, path, change(f[path][:]))
+    return mutate
+
+
+_IMAGING_ERRORS: list[tuple[str, Callable[[h5py.File], None], type[NeuroalignError], str]] = [
+    ("imaging-data-strings", lambda f: _replace(f, f"{_series(f)}/data",
+                                                np.full((600, 3), b"x")),
+     NWBFormatError, r"signal/data: got dtype \|S1 with shape \(600, 3\); expected a numeric"),
+    ("imaging-data-3d", lambda f: _replace(f, f"{_series(f)}/data", np.zeros((600, 3, 2))),
+     NWBFormatError, r"signal/data: got dtype float64 with shape \(600, 3, 2\)"),
+    ("imaging-data-group", lambda f: _group_instead(f"{_series(f)}/data")(f), NWBFormatError,
+     "signal/data: got a Group"),
+    ("imaging-timestamps-nan", _timestamps_with(_set_at(10, np.nan)), DataError,
+     r"signal/timestamps: 1 sample time\(s\) are NaN or infinite"),
+    ("imaging-timestamps-decreasing", _timestamps_with(_set_at(300, 1.0)), DataError,
+     r"signal/timestamps: sample 300 at 1 s comes before sample 299 at 14.95 s"),
+    ("imaging-timestamps-short", _timestamps_with(lambda t: t[:-1]), NWBFormatError,
+     "has 599 timestamps for 600 samples"),
+    ("imaging-rois-beyond", lambda f: _replace(f, f"{_series(f)}/rois", np.asarray([0, 1, 9])),
+     DataError, r"signal/rois: references row 9; the table has 3 rows"),
+    ("imaging-rate-nan", _starting_time(np.nan), DataError,
+     "starting_time rate: got nan; expected a finite sampling rate"),
+    ("imaging-rate-text", _starting_time("fast"), DataError,
+     "starting_time rate: got 'fast'"),
+]
+
+
+@pytest.fixture(scope="module")
+def imaging_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A valid imaging session: 3 ROIs at 20 Hz, 8 trials."""
+    return write_imaging(tmp_path_factory.mktemp("hostile_img") / "img.nwb")
+
+
+_IMAGING_ARGS = {"profile": "amygdala", "window": (-0.5, 0.5), "bin_size": 0.25, "cache": False}
+
+
+@pytest.mark.parametrize(("mutate", "error", "match"),
+                         [pytest.param(*case[1:], id=case[0]) for case in _IMAGING_ERRORS])
+def test_broken_imaging_is_one_clear_error(imaging_base: Path, tmp_path: Path,
+                                           mutate: Callable[[h5py.File], None],
+                                           error: type[NeuroalignError], match: str) -> None:
+    path = _variant(imaging_base, tmp_path, mutate)
+    with pytest.raises(error, match=match) as info:
+        load_responses(path, **_IMAGING_ARGS)
+    assert "\n" not in str(info.value) and "case.nwb" in str(info.value)
+
+
+def test_imaging_memory_is_checked_before_reading(imaging_base: Path) -> None:
+    with pytest.raises(ResourceError, match=r"signal/data holds \(600, 3\) samples \(8 bytes "
+                                            r"each\): needs 14\.1 KiB"):
+        load_responses(imaging_base, max_memory="10KiB", **_IMAGING_ARGS)
+    assert load_responses(imaging_base, **_IMAGING_ARGS).shape == (8, 3, 4)
 
 
 def test_unsorted_unit_gives_the_correct_result_and_says_so(base: Path, tmp_path: Path,
