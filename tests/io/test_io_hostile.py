@@ -20,6 +20,8 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from io_builders import amygdala_trials, poisson_spikes, write_ephys, write_imaging
 
 from neuroalign.core.errors import (
@@ -438,3 +440,26 @@ def test_fifo_named_nwb_is_refused_without_blocking(tmp_path: Path, cli: Any) ->
     os.mkfifo(fifo)
     proc = cli.run("import", str(fifo), "--out", str(tmp_path / "out"), timeout=30)
     cli.assert_one_line_error(proc, "is a FIFO, not a regular file")
+
+
+def _naive_index_ok(ends: list[int], n_data: int) -> bool:
+    """The VectorIndex rule written out entry by entry."""
+    previous = 0
+    for end in ends:
+        if end < previous or end > n_data:
+            return False
+        previous = end
+    return (ends[-1] == n_data) if ends else n_data == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-3, 40), max_size=12), st.integers(0, 40))
+def test_check_index_agrees_with_the_naive_rule(ends: list[int], n_data: int) -> None:
+    from neuroalign.io.tables import check_index
+
+    arr = np.asarray(ends, dtype=np.int64)
+    if _naive_index_ok(ends, n_data):
+        np.testing.assert_array_equal(check_index(arr, n_data, "x"), arr)
+    else:
+        with pytest.raises(NWBFormatError, match=r"^x: "):
+            check_index(arr, n_data, "x")
