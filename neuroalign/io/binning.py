@@ -146,12 +146,19 @@ def bin_spikes(
     numpy.ndarray
         ``int32`` counts, shape ``(n_trials, n_units, n_bins)`` (with numba, a
         transposed view of a unit-major array: each unit is filled in one block).
+
+    Raises
+    ------
+    ValidationError
+        ``offsets`` that do not run, non-decreasing, from 0 to ``len(spike_times)``
+        (the compiled kernel would read out of bounds); non-finite ``align_times``.
     """
     if engine not in ("auto", "numba", "numpy"):
         raise ValidationError(f"engine: got {engine!r}; expected 'auto', 'numba' or 'numpy'")
     align = np.ascontiguousarray(align_times, dtype=np.float64)
     rel_edges = np.ascontiguousarray(rel_edges, dtype=np.float64)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    _check_layout(spike_times, offsets, align)
     n_trials, n_units, n_bins = len(align), len(offsets) - 1, len(rel_edges) - 1
     if n_trials == 0 or n_units == 0:
         return np.zeros((n_trials, n_units, n_bins), dtype=np.int32)
@@ -196,6 +203,20 @@ def bin_spikes(
     if progress is not None:
         progress(n_units)
     return out
+
+
+def _check_layout(spike_times: np.ndarray, offsets: np.ndarray, align: np.ndarray) -> None:
+    """Refuse offsets the compiled kernel would follow out of bounds, and non-finite times."""
+    n = len(spike_times)
+    if offsets.ndim != 1 or offsets.size == 0 or offsets[0] != 0 or offsets[-1] != n \
+            or (offsets.size > 1 and (np.diff(offsets) < 0).any()):
+        raise ValidationError(
+            f"offsets: got {offsets[:6].tolist()}{'...' if offsets.size > 6 else ''} "
+            f"({offsets.size} entries); expected non-decreasing bounds from 0 to {n}, "
+            "the number of spike times")
+    if align.ndim != 1 or not np.isfinite(align).all():
+        raise ValidationError("align_times: got non-finite or non-1-D values; expected "
+                              "finite times in seconds (drop missing events first)")
 
 
 def _bin_compiled(kernel: Callable[..., None], spikes: np.ndarray, offsets: np.ndarray,

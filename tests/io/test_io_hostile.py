@@ -463,3 +463,39 @@ def test_check_index_agrees_with_the_naive_rule(ends: list[int], n_data: int) ->
     else:
         with pytest.raises(NWBFormatError, match=r"^x: "):
             check_index(arr, n_data, "x")
+
+
+_BIN_SCRIPT = """
+import numpy as np
+from neuroalign.core.errors import ValidationError
+from neuroalign.io import bin_edges, bin_spikes
+spikes = np.sort(np.random.default_rng(0).uniform(0, 10, 50))
+rel = bin_edges((-1.0, 1.0), 0.5)
+cases = {
+    "beyond": np.array([0, 10**9, 50]), "decreasing": np.array([0, 30, 20, 50]),
+    "short": np.array([0, 20, 40]), "not-from-zero": np.array([5, 20, 50]),
+}
+for name, offsets in cases.items():
+    for engine in ("numba", "numpy"):
+        try:
+            bin_spikes(spikes, offsets, np.array([5.0]), rel, engine=engine)
+            print(name, engine, "accepted")
+        except ValidationError as err:
+            print(name, engine, str(err).split(";")[1].strip())
+try:
+    bin_spikes(spikes, np.array([0, 50]), np.array([5.0, np.nan]), rel)
+except ValidationError as err:
+    print("nan-align", str(err).split(";")[0])
+"""
+
+
+def test_bin_spikes_refuses_layouts_the_kernel_would_overrun() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _BIN_SCRIPT], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo)}, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 9 and not [line for line in lines if "accepted" in line]
+    assert all(line.endswith("expected non-decreasing bounds from 0 to 50, the number of spike "
+                             "times") for line in lines[:8])
+    assert lines[8] == "nan-align align_times: got non-finite or non-1-D values"
