@@ -109,7 +109,8 @@ def _plane_location(series: h5py.Group) -> tuple[np.ndarray | None, str]:
     if "rois" not in series or "table" not in series["rois"].attrs:
         return None, ""
     seg = series.file[series["rois"].attrs["table"]]
-    ids = read_dataset(seg["id"]).astype(np.int64) if "id" in seg else None
+    ids = (read_dataset(_series_dataset(seg, "id", seg.file.filename, (1,)))
+           .astype(np.int64) if "id" in seg else None)
     location = ""
     if "imaging_plane" in seg:
         plane = seg["imaging_plane"]

@@ -55,7 +55,14 @@ def neurodata_type(obj: h5py.HLObject) -> str:
 
 
 def read_dataset(ds: h5py.Dataset, label: str = "") -> np.ndarray:
-    """Read a whole dataset in one request; corrupt storage becomes NWBFormatError."""
+    """Read a whole dataset in one request; corrupt storage becomes NWBFormatError.
+
+    A group where a dataset is expected is an NWBFormatError too.
+    """
+    if not isinstance(ds, h5py.Dataset):
+        where = label or getattr(getattr(ds, "file", None), "filename", "file")
+        raise NWBFormatError(f"{where}: {getattr(ds, 'name', ds)} is a {type(ds).__name__}; "
+                             "expected a dataset")
     try:
         data = ds[()]
     except (OSError, RuntimeError) as err:
@@ -164,6 +171,9 @@ def read_column(
     """
     ds = group[name]
     data = read_dataset(ds, label)
+    if data.ndim == 0:
+        raise NWBFormatError(f"{label or group.file.filename}: {ds.name}: got a single value "
+                             "(a scalar dataset); expected a column, one value per row")
     if data.dtype == object and data.size and isinstance(data.flat[0], h5py.Reference):
         if resolve_refs:
             data = np.asarray(
@@ -198,6 +208,9 @@ def table_frame(
     n_rows = None
     if "id" in group:
         ids = read_dataset(group["id"], label)
+        if ids.ndim != 1:
+            raise NWBFormatError(f"{label or group.file.filename}: {group.name}/id: got shape "
+                                 f"{ids.shape}; expected one id per row (1-D)")
         columns["id"] = ids
         n_rows = len(ids)
     for name in column_names(group):
@@ -207,7 +220,7 @@ def table_frame(
         if not isinstance(ds, h5py.Dataset):
             raise NWBFormatError(f"{label or group.file.filename}: {group.name}/{name} is a "
                                  f"{type(ds).__name__}; expected a dataset column")
-        if ds.dtype.names is not None or ds.ndim > 1:
+        if ds.dtype.names is not None or ds.ndim != 1:
             continue
         if _index(group, name) is not None and h5py.check_string_dtype(ds.dtype) is None:
             continue

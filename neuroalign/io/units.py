@@ -193,6 +193,17 @@ def spike_problems(
     return len(bad_units)
 
 
+def _names(table: h5py.Group, name: str, label: str) -> np.ndarray:
+    """A column of names, one per row (a 2-D or ragged column is refused)."""
+    values = read_column(table, name, label)
+    arr = np.asarray(values, dtype=object) if not isinstance(values, list) else None
+    if arr is None or arr.ndim != 1:
+        raise NWBFormatError(f"{label}: {table.name}/{name}: got a "
+                             f"{'ragged' if arr is None else f'{arr.ndim}-D'} column; "
+                             "expected one name per row")
+    return arr
+
+
 def _integer_refs(values: np.ndarray, name: str, label: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.size and arr.dtype.kind not in "iuf":
@@ -229,7 +240,7 @@ def _named_column(units: h5py.Group, electrodes: h5py.Group | None, spec: Region
         return None
     channel = np.asarray(read_column(units, ucol, label))
     elec_ids = read_dataset(electrodes["id"], label) if "id" in electrodes else None
-    eloc = np.asarray(read_column(electrodes, ecol, label))
+    eloc = _names(electrodes, ecol, label)
     if elec_ids is not None and np.isin(channel, elec_ids).all():
         rows = pd.Index(elec_ids).get_indexer(channel)
     else:
@@ -275,7 +286,7 @@ def _resolve_regions(units: h5py.Group, label: str, ids: np.ndarray,
         elec_rows = np.split(flat, np.cumsum(sizes)[:-1]) if parts else []
     ecols = column_names(electrodes) if electrodes is not None else []
     if elec_rows is not None and "location" in ecols and (region == "").any():
-        eloc = np.asarray(read_column(electrodes, "location", label), dtype=object)
+        eloc = _names(electrodes, "location", label)
         fill([pick_region(eloc[r[(r >= 0) & (r < len(eloc))]]) for r in elec_rows],
              "electrodes.location")
     if (region == "").any():

@@ -499,3 +499,48 @@ def test_bin_spikes_refuses_layouts_the_kernel_would_overrun() -> None:
     assert all(line.endswith("expected non-decreasing bounds from 0 to 50, the number of spike "
                              "times") for line in lines[:8])
     assert lines[8] == "nan-align align_times: got non-finite or non-1-D values"
+
+
+_SWEPT_PATHS = ["units/id", "units/spike_times", "units/spike_times_index", "units/electrodes",
+                "units/electrodes_index", "intervals/trials/id", "intervals/trials/start_time",
+                "intervals/trials/outcome_time", "intervals/trials/trial_type",
+                "general/extracellular_ephys/electrodes/location"]
+
+
+def _reshape(kind: str, path: str) -> Callable[[h5py.File], None]:
+    def mutate(f: h5py.File) -> None:
+        old = f[path][()]
+        if kind == "group":
+            del f[path]
+            f.create_group(path)
+        elif kind == "scalar":
+            _replace(f, path, 3)
+        elif kind == "2d":
+            _replace(f, path, np.stack([old, old], axis=-1))
+        else:  # strings, one per row
+            _replace(f, path, np.asarray([b"zz"] * len(old)))
+    return mutate
+
+
+@pytest.mark.parametrize("kind", ["group", "scalar", "2d", "strings"])
+@pytest.mark.parametrize("path", _SWEPT_PATHS)
+def test_any_table_dataset_reshaped_is_an_error_or_a_result(base: Path, tmp_path: Path,
+                                                            reference: Any, path: str,
+                                                            kind: str) -> None:
+    """Each dataset of the tables replaced by a group, a scalar, a 2-D array or strings:
+    loading and inspecting end in a one-line NeuroalignError or in the correct result
+    (the datasets a load does not need), never a traceback."""
+    from neuroalign.io import inspect_source
+
+    case = _variant(base, tmp_path, _reshape(kind, path))
+    try:
+        got = load_responses(case, cache=False)
+    except NeuroalignError as err:
+        assert "\n" not in str(err)
+    else:
+        np.testing.assert_array_equal(got.values, reference.values)
+        assert all(name.isalnum() for name in got["region"].values.tolist())
+    try:
+        inspect_source(case)
+    except NeuroalignError as err:
+        assert "\n" not in str(err)
