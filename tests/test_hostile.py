@@ -291,3 +291,18 @@ def test_yaml_config_cannot_run_code(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(config)
     assert not marker.exists()
+
+
+def test_run_memory_limit_is_an_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from neuroalign.cli import app
+    from neuroalign.core.limits import MAX_MEMORY_ENV
+
+    monkeypatch.setenv(MAX_MEMORY_ENV, "8GiB")  # restored after the test
+    monkeypatch.setenv("NEUROALIGN_CACHE", str(tmp_path / "cache"))
+    result = CliRunner().invoke(app, ["run", "--max-memory", "1KiB", "--quiet", "--no-figures",
+                                      "--out", str(tmp_path / "report")])
+    assert isinstance(result.exception, ResourceError)
+    assert "needs 393.8 KiB; the memory limit is 1.0 KiB" in str(result.exception)
+    assert not (tmp_path / "report").exists()
