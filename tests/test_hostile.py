@@ -99,8 +99,13 @@ def test_cli_refuses_unwritable_outputs_before_any_work(tmp_path: Path, cli: Any
     blocker.write_text("x")
     cli.assert_one_line_error(cli.run("run", "--out", "/proc/neuroalign-report"),
                     "output folder /proc/neuroalign-report: lies on the special filesystem")
-    cli.assert_one_line_error(cli.run("zoo", "probe", "dqn", "--task", "pavlovian", "--out",
-                         str(blocker / "acts.nc")), "which is a file")
+    from typer.testing import CliRunner
+
+    from neuroalign.cli import app
+
+    probe = CliRunner().invoke(app, ["zoo", "probe", "dqn", "--task", "pavlovian", "--out",
+                                     str(blocker / "acts.nc")])
+    assert isinstance(probe.exception, OutputError) and "which is a file" in str(probe.exception)
     from neuroalign.simulate import make_dataset
 
     with pytest.raises(OutputError, match="which is a file"):

@@ -423,15 +423,11 @@ def test_partial_cache_files_are_swept_and_never_read(base: Path, tmp_path: Path
 # --- through the command line, in a subprocess: a crash or a hang fails the test, not pytest
 
 
-@pytest.mark.parametrize(("entry", "value", "message"), [
-    (1, 10**9, "units/spike_times_index: entry 1 is 1000000000 after"),
-    (3, 0, "units/spike_times_index: entry 3 is 0 after"),
-], ids=["cli-index-out-of-bounds", "cli-index-decreasing"])
-def test_crafted_index_never_crashes_the_import(base: Path, tmp_path: Path, cli: Any,
-                                                entry: int, value: int, message: str) -> None:
-    path = _variant(base, tmp_path, _index_with(entry, lambda f: value))
+def test_crafted_index_never_crashes_the_import(base: Path, tmp_path: Path, cli: Any) -> None:
+    """The entry that made the compiled kernel read out of bounds (SIGSEGV) before."""
+    path = _variant(base, tmp_path, _index_with(1, lambda f: 10**9))
     proc = cli.run("import", str(path), "--out", str(tmp_path / "out"))
-    cli.assert_one_line_error(proc, message)
+    cli.assert_one_line_error(proc, "units/spike_times_index: entry 1 is 1000000000 after")
     assert not (tmp_path / "out").exists()
 
 
