@@ -248,8 +248,9 @@ def _tampered(src: Path, dst: Path, **config: Any) -> Path:
     ({"n_layers": 0}, CheckpointError, "config.n_layers: got 0; expected a positive integer"),
     ({"hidden": -3}, CheckpointError, "config.hidden: got -3"),
     ({"evil": "os.system"}, CheckpointError, r"unknown fields \['evil'\]"),
+    ({"n_quantiles": 10**9}, CheckpointError, r"unknown fields \['n_quantiles'\]"),
 ], ids=["hidden-100000", "n_layers-200000", "hidden-mismatch", "hidden-text", "no-layers",
-        "hidden-negative", "unknown-field"])
+        "hidden-negative", "unknown-field", "dqn-with-quantiles"])
 def test_tampered_checkpoint_is_refused_before_building(
         checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         config: dict[str, Any], error: type[Exception], match: str) -> None:
@@ -257,12 +258,45 @@ def test_tampered_checkpoint_is_refused_before_building(
 
     path = _tampered(checkpoint, tmp_path / "bad.safetensors", **config)
 
-    def never(*args: Any, **kwargs: Any) -> None:
+    import torch
+
+    real_build = module.build_agent
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        if torch.empty(0).device.type == "meta":  # sizes only, no memory: allowed
+            return real_build(*args, **kwargs)
         raise AssertionError("the network was built from tampered metadata")
 
     monkeypatch.setattr(module, "build_agent", never)
     with pytest.raises(error, match=match):
         module.load_checkpoint(path)
+
+
+def test_tampered_head_size_is_refused_before_building(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from neuroalign.zoo import checkpoint as module
+    from neuroalign.zoo.agent import build_agent
+    from neuroalign.zoo.checkpoint import save_checkpoint
+
+    agent = build_agent("qrdqn", "pavlovian", 0)
+    path = save_checkpoint(agent, tmp_path / "qr.safetensors")
+    huge = _tampered(path, tmp_path / "huge.safetensors", n_quantiles=10**9)
+    wrong = _tampered(path, tmp_path / "wrong.safetensors", n_quantiles=8)
+    real_build = module.build_agent
+
+    def meta_only(*args: Any, **kwargs: Any) -> Any:
+        assert torch.empty(0).device.type == "meta", "built from tampered metadata"
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(module, "build_agent", meta_only)
+    with pytest.raises(ResourceError, match=r"the network its metadata describe \(float32\): "
+                                            r"needs 484\.\d GiB"):
+        module.load_checkpoint(huge)
+    with pytest.raises(CheckpointError, match=r"the metadata give heads.q.bias the shape "
+                                              r"\(16,\); the file holds \(32,\)"):
+        module.load_checkpoint(wrong)
 
 
 def test_untampered_checkpoint_still_loads(checkpoint: Path) -> None:

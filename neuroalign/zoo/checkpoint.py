@@ -157,6 +157,27 @@ def _check_trunk(cfg: Any, weights: dict[str, torch.Tensor], path: str | os.Path
             f"{len(stored)} trunk layer(s) of {width} units (tampered or mismatched metadata)")
 
 
+def _check_shapes(meta: dict[str, Any], cfg: Any, weights: dict[str, torch.Tensor],
+                  path: str | os.PathLike[str]) -> None:
+    """Build the network on the meta device (no memory) and compare it with the weights.
+
+    Every size the metadata sets (heads, quantiles, ...) is checked against the
+    memory limit and the stored tensors before the real network is built.
+    """
+    with torch.device("meta"):
+        shadow = build_agent(meta["agent"], meta["task"], int(meta["seed"]), cfg)
+    expected = {k: tuple(v.shape) for k, v in shadow.net.state_dict().items()}
+    check_memory(4.0 * sum(math.prod(shape) for shape in expected.values()),
+                 f"checkpoint {path}: the network its metadata describe (float32)")
+    stored = {k: tuple(v.shape) for k, v in weights.items()}
+    for key in sorted(set(expected) | set(stored)):
+        if expected.get(key) != stored.get(key):
+            raise CheckpointError(
+                f"checkpoint {path}: metadata or weights do not fit: the metadata give "
+                f"{key} the shape {expected.get(key, 'absent')}; the file holds "
+                f"{stored.get(key, 'none')}")
+
+
 def load_checkpoint(path: str | os.PathLike[str], agent: str | None = None,
                     task: str | None = None, seed: int | None = None) -> ZooAgent:
     """Load a checkpoint, optionally checking that it is the expected agent/task/seed.
@@ -181,6 +202,7 @@ def load_checkpoint(path: str | os.PathLike[str], agent: str | None = None,
         spec = get_agent_spec(meta["agent"])
         cfg = config_from_dict(spec.config_cls, meta.get("config", {}))
         _check_trunk(cfg, weights, path)
+        _check_shapes(meta, cfg, weights, path)
         zoo_agent = build_agent(meta["agent"], meta["task"], int(meta["seed"]), cfg)
         zoo_agent.net.load_state_dict(weights, strict=True)
     except (KeyError, ValidationError, ConfigError, RuntimeError, TypeError) as err:
