@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,27 @@ def repo_root() -> Path:
 def test_data() -> Path:
     """The folder of small real files kept for the tests (see its PROVENANCE.md)."""
     return TEST_DATA
+
+
+class Cli:
+    """Runs ``python -m neuroalign.cli`` of this tree in a subprocess (a crash or a hang
+    then fails one test, not the test run)."""
+
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run the command line with ``args``; stdout and stderr captured as text."""
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        return subprocess.run([sys.executable, "-m", "neuroalign.cli", *args], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=timeout)
+
+    def assert_one_line_error(self, proc: subprocess.CompletedProcess[str],
+                              message: str) -> None:
+        """Exit status 2, one ``error: ...`` line holding ``message``, no traceback."""
+        assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+        assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+        assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="session")
+def cli() -> Cli:
+    """The command line in a subprocess, see :class:`Cli`."""
+    return Cli()

@@ -17,8 +17,10 @@ __all__ = [
     "InferenceError",
     "NWBFormatError",
     "NeuroalignError",
+    "OutputError",
     "OutputExistsError",
     "ProfileError",
+    "ResourceError",
     "SourceError",
     "ValidationError",
 ]
@@ -52,6 +54,10 @@ class ConfigError(NeuroalignError, ValueError):
     """A YAML or typed configuration is invalid: unknown field, missing file."""
 
 
+class OutputError(NeuroalignError, OSError):
+    """An output path cannot be written: below a file, read-only, a special filesystem."""
+
+
 class OutputExistsError(NeuroalignError, FileExistsError):
     """An output folder or file exists and overwriting was not asked for."""
 
@@ -66,3 +72,7 @@ class InferenceError(NeuroalignError, ValueError):
 
 class DependencyError(NeuroalignError, ImportError):
     """An optional dependency is missing; the message says how to install it."""
+
+
+class ResourceError(NeuroalignError, MemoryError):
+    """An input asks for more memory than the limit allows (see :mod:`neuroalign.core.limits`)."""

@@ -27,9 +27,42 @@ from itertools import pairwise
 import numpy as np
 
 from neuroalign.core.errors import DependencyError, ValidationError
+from neuroalign.core.limits import check_memory
 from neuroalign.io._kernels import kernels
 
-__all__ = ["bin_centres", "bin_edges", "bin_signals", "bin_spikes", "event_edges"]
+__all__ = ["bin_centres", "bin_edges", "bin_signals", "bin_spikes", "check_response_memory",
+           "event_edges"]
+
+#: bytes per (trial, unit, bin) cell while binning: int32 spike counts; imaging
+#: needs float64 sums, means and the transposed result at once
+SPIKE_CELL_BYTES = 4
+SIGNAL_CELL_BYTES = 3 * 8
+
+
+def check_response_memory(n_trials: int, n_units: int, n_bins: int, cell_bytes: int,
+                          limit: object = None, label: str = "responses") -> int:
+    """Refuse binning whose result would not fit the memory limit, before allocating it.
+
+    The estimate is ``n_trials * n_units * n_bins * cell_bytes`` (computed in
+    floating point, so absurd shapes cannot overflow). The message names the
+    shape, the size and the option that raises the limit (``--max-memory``,
+    ``max_memory=``, ``NEUROALIGN_MAX_MEMORY``).
+
+    Returns
+    -------
+    int
+        The estimated number of bytes.
+
+    Raises
+    ------
+    ResourceError
+        Above the limit (see :func:`neuroalign.core.limits.check_memory`).
+    """
+    need = float(n_trials) * float(n_units) * float(n_bins) * float(cell_bytes)
+    check_memory(need, f"{label}: binning {n_trials} trials x {n_units} units x {n_bins} "
+                       f"bins ({cell_bytes} bytes each)", limit,
+                 option="--max-memory (max_memory= in Python)")
+    return int(need)
 
 
 def bin_edges(window: tuple[float, float], bin_size: float) -> np.ndarray:
@@ -40,6 +73,8 @@ def bin_edges(window: tuple[float, float], bin_size: float) -> np.ndarray:
     ValidationError
         A non-positive or non-finite ``bin_size``; ``start >= stop``; a window
         that is not a whole number of bins.
+    ResourceError
+        So many bins that their edges alone exceed the memory limit.
     """
     try:
         size = float(bin_size)
@@ -55,6 +90,9 @@ def bin_edges(window: tuple[float, float], bin_size: float) -> np.ndarray:
     if not (np.isfinite(start) and np.isfinite(stop)) or start >= stop:
         raise ValidationError(f"window: got ({start}, {stop}); expected start < stop, both finite")
     n = (stop - start) / size
+    if n > 1:  # the edges themselves must fit (a bin of 1e-12 s would ask for terabytes)
+        check_memory(8.0 * (n + 1), f"window ({start}, {stop}) with bin_size {size}: "
+                                    f"{n:.3g} bin edges (8 bytes each)")
     n_bins = round(n)
     if n_bins < 1 or abs(n - n_bins) > 1e-6 * max(1.0, n):
         raise ValidationError(
@@ -108,12 +146,19 @@ def bin_spikes(
     numpy.ndarray
         ``int32`` counts, shape ``(n_trials, n_units, n_bins)`` (with numba, a
         transposed view of a unit-major array: each unit is filled in one block).
+
+    Raises
+    ------
+    ValidationError
+        ``offsets`` that do not run, non-decreasing, from 0 to ``len(spike_times)``
+        (the compiled kernel would read out of bounds); non-finite ``align_times``.
     """
     if engine not in ("auto", "numba", "numpy"):
         raise ValidationError(f"engine: got {engine!r}; expected 'auto', 'numba' or 'numpy'")
     align = np.ascontiguousarray(align_times, dtype=np.float64)
     rel_edges = np.ascontiguousarray(rel_edges, dtype=np.float64)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    _check_layout(spike_times, offsets, align)
     n_trials, n_units, n_bins = len(align), len(offsets) - 1, len(rel_edges) - 1
     if n_trials == 0 or n_units == 0:
         return np.zeros((n_trials, n_units, n_bins), dtype=np.int32)
@@ -158,6 +203,20 @@ def bin_spikes(
     if progress is not None:
         progress(n_units)
     return out
+
+
+def _check_layout(spike_times: np.ndarray, offsets: np.ndarray, align: np.ndarray) -> None:
+    """Refuse offsets the compiled kernel would follow out of bounds, and non-finite times."""
+    n = len(spike_times)
+    if offsets.ndim != 1 or offsets.size == 0 or offsets[0] != 0 or offsets[-1] != n \
+            or (offsets.size > 1 and (np.diff(offsets) < 0).any()):
+        raise ValidationError(
+            f"offsets: got {offsets[:6].tolist()}{'...' if offsets.size > 6 else ''} "
+            f"({offsets.size} entries); expected non-decreasing bounds from 0 to {n}, "
+            "the number of spike times")
+    if align.ndim != 1 or not np.isfinite(align).all():
+        raise ValidationError("align_times: got non-finite or non-1-D values; expected "
+                              "finite times in seconds (drop missing events first)")
 
 
 def _bin_compiled(kernel: Callable[..., None], spikes: np.ndarray, offsets: np.ndarray,

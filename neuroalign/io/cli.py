@@ -78,6 +78,9 @@ def _import(
                                        help="Seconds added to every alignment time."),
     region_groups: bool = typer.Option(False, "--region-groups", help="Pool fine atlas "
                                        "acronyms into coarser groups (acronym kept)."),
+    max_memory: str | None = typer.Option(
+        None, "--max-memory", help="Refuse results larger than this, e.g. 16GiB (default: "
+        "$NEUROALIGN_MAX_MEMORY, else 8GiB)."),
 ) -> None:
     """Bin a recording around its events; write DIR/responses.nc and DIR/manifest.json.
 
@@ -89,6 +92,10 @@ def _import(
     from neuroalign.io.store import save_store
 
     prepare_output_dir(out, overwrite=overwrite)
+    if max_memory is not None:
+        from neuroalign.core.limits import parse_size
+
+        parse_size(max_memory, "--max-memory")
     parsed: dict[str, Any] | None = None
     if mapping is not None:
         try:
@@ -105,7 +112,8 @@ def _import(
         responses = load_responses(source, profile=profile, align=align, window=window,
                                    bin_size=bin_size, cache_dir=cache_dir, mapping=parsed,
                                    outside=outside, progress=True, align_offset=align_offset,
-                                   region_groups=region_groups)
+                                   region_groups=region_groups,
+                                   max_memory=max_memory)
     account = TrialAccount.from_json(responses.attrs["trial_counts"])
     manifest = {
         "files": ["responses.nc"],

@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from neuroalign.core.errors import DataError
 from neuroalign.io.tables import groups_by_type, neurodata_type, read_dataset, table_frame
 
 __all__ = ["CANONICAL_COLUMNS", "canonical_events", "read_event_tables", "table_key"]
@@ -121,6 +122,9 @@ def canonical_events(
     for key, frame in tables.items():
         if key == used or "start_time" not in frame:
             continue
+        if len(frame) and not pd.api.types.is_numeric_dtype(frame["start_time"]):
+            raise DataError(f"table {key!r}: start_time: got {frame['start_time'].dtype} "
+                            "values; expected times in seconds")
         src = frame.rename(columns={c: f"src_{c}" for c in frame.columns
                                     if c in CANONICAL_COLUMNS and c != "event"})
         out = pd.DataFrame({

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-from neuroalign.core.errors import NWBFormatError
+from neuroalign.core.errors import DataError, NWBFormatError
+from neuroalign.core.limits import check_memory
 from neuroalign.io.regions import UNKNOWN, parse_region
 from neuroalign.io.tables import attr_text, find_by_type, read_dataset, text
 
@@ -86,14 +87,30 @@ def _fiber_locations(series: h5py.Group, n: int) -> tuple[np.ndarray | None, lis
     locations = (read_dataset(table["location"]) if "location" in table
                  else np.full(len(rows), "", dtype=object))
     ids = read_dataset(table["id"]).astype(np.int64) if "id" in table else rows
+    rows = _checked_rows(rows, min(len(ids), len(locations)), region.name, series.file.filename)
     return ids[rows], [parse_region(locations[r]) for r in rows]
+
+
+def _rate(starting_time: h5py.Dataset, label: str) -> float:
+    """The sampling rate (Hz); 0 when absent; refused when not a finite positive number."""
+    raw = starting_time.attrs.get("rate", 0)
+    try:
+        rate = float(raw)
+    except (TypeError, ValueError):
+        rate = float("nan")
+    if not np.isfinite(rate) or rate < 0:
+        shown = raw.item() if isinstance(raw, np.generic) else raw
+        raise DataError(f"{label}: {starting_time.name} rate: got {shown!r}; expected a finite "
+                        "sampling rate in Hz")
+    return rate
 
 
 def _plane_location(series: h5py.Group) -> tuple[np.ndarray | None, str]:
     if "rois" not in series or "table" not in series["rois"].attrs:
         return None, ""
     seg = series.file[series["rois"].attrs["table"]]
-    ids = read_dataset(seg["id"]).astype(np.int64) if "id" in seg else None
+    ids = (read_dataset(_series_dataset(seg, "id", seg.file.filename, (1,)))
+           .astype(np.int64) if "id" in seg else None)
     location = ""
     if "imaging_plane" in seg:
         plane = seg["imaging_plane"]
@@ -104,7 +121,39 @@ def _plane_location(series: h5py.Group) -> tuple[np.ndarray | None, str]:
     return ids, location
 
 
-def read_imaging(h5: h5py.File, label: str = "", series: str | None = None) -> RoiSignals | None:
+def _series_dataset(group: h5py.Group, name: str, label: str, ndims: tuple[int, ...]
+                    ) -> h5py.Dataset:
+    obj = group.get(name, getlink=False)
+    if not isinstance(obj, h5py.Dataset) or obj.dtype.kind not in "iuf" \
+            or obj.ndim not in ndims:
+        found = (f"dtype {obj.dtype} with shape {obj.shape}" if isinstance(obj, h5py.Dataset)
+                 else f"a {type(obj).__name__}")
+        raise NWBFormatError(f"{label}: {group.name}/{name}: got {found}; expected a numeric "
+                             f"dataset with {' or '.join(map(str, ndims))} dimension(s)")
+    return obj
+
+
+def _check_times(ts: np.ndarray, where: str, label: str) -> None:
+    """Sample times must be finite and ascending (binning searches them)."""
+    if not np.isfinite(ts).all():
+        raise DataError(f"{label}: {where}: {int((~np.isfinite(ts)).sum())} sample time(s) are "
+                        "NaN or infinite; expected finite times in seconds")
+    drops = np.flatnonzero(ts[1:] < ts[:-1])
+    if drops.size:
+        i = int(drops[0]) + 1
+        raise DataError(f"{label}: {where}: sample {i} at {ts[i]:g} s comes before sample "
+                        f"{i - 1} at {ts[i - 1]:g} s; expected ascending sample times")
+
+
+def _checked_rows(rows: np.ndarray, n: int, where: str, label: str) -> np.ndarray:
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        raise DataError(f"{label}: {where}: references row {int(rows[(rows < 0) | (rows >= n)][0])}"
+                        f"; the table has {n} rows, expected 0...{n - 1}")
+    return rows
+
+
+def read_imaging(h5: h5py.File, label: str = "", series: str | None = None,
+                 max_memory: int | str | None = None) -> RoiSignals | None:
     """Read one RoiResponseSeries (``series`` path, else the first DfOverF/Fluorescence one).
 
     Returns
@@ -117,7 +166,13 @@ def read_imaging(h5: h5py.File, label: str = "", series: str | None = None) -> R
     NWBFormatError
         ``series`` is not in the file (the message lists the series found), the
         series has neither timestamps nor starting_time with a rate, or its time
-        axis does not match its data.
+        axis does not match its data; ``data``, ``timestamps`` or ``rois`` that
+        are not numeric datasets of the expected dimensions.
+    DataError
+        Sample times that are not finite or not ascending; a rate that is not a
+        finite positive number; ROI or fiber rows outside their table.
+    ResourceError
+        Data larger than the memory limit (``max_memory``).
     """
     label = label or h5.filename
     if series is not None:
@@ -132,15 +187,24 @@ def read_imaging(h5: h5py.File, label: str = "", series: str | None = None) -> R
         if not candidates:
             return None
         group = candidates[0]
-    data = read_dataset(group["data"], label).astype(np.float64)
+    data_ds = _series_dataset(group, "data", label, (1, 2))
+    check_memory(8.0 * data_ds.size, f"{label}: {group.name}/data holds {data_ds.shape} "
+                                     "samples (8 bytes each)", max_memory)
+    data = read_dataset(data_ds, label).astype(np.float64)
     if data.ndim == 1:
         data = data[:, None]
     n = data.shape[0]
     if "timestamps" in group:
-        ts = read_dataset(group["timestamps"], label).astype(np.float64).ravel()
-    elif "starting_time" in group and float(group["starting_time"].attrs.get("rate", 0)) > 0:
-        rate = float(group["starting_time"].attrs["rate"])
-        ts = float(read_dataset(group["starting_time"], label)) + np.arange(n) / rate
+        ts = read_dataset(_series_dataset(group, "timestamps", label, (1,)),
+                          label).astype(np.float64)
+        _check_times(ts, f"{group.name}/timestamps", label)
+    elif "starting_time" in group and _rate(group["starting_time"], label) > 0:
+        rate = _rate(group["starting_time"], label)
+        start = read_dataset(_series_dataset(group, "starting_time", label, (0,)), label)
+        if not np.isfinite(start):
+            raise DataError(f"{label}: {group.name}/starting_time: got {float(start)}; "
+                            "expected a finite time in seconds")
+        ts = float(start) + np.arange(n) / rate
     else:
         raise NWBFormatError(
             f"{label}: imaging series {group.name} has no timestamps and no "
@@ -159,7 +223,9 @@ def read_imaging(h5: h5py.File, label: str = "", series: str | None = None) -> R
         names = [location] * n_roi
         rule_name = "imaging_plane.location"
         if ids is not None and len(ids) >= n_roi and "rois" in group:
-            rows = read_dataset(group["rois"], label).astype(np.int64)
+            rows = read_dataset(_series_dataset(group, "rois", label, (1,)),
+                                label).astype(np.int64)
+            rows = _checked_rows(rows, len(ids), f"{group.name}/rois", label)
             ids = ids[rows] if len(rows) == n_roi else ids[:n_roi]
     if ids is None or len(ids) != n_roi:
         ids = np.arange(n_roi, dtype=np.int64)

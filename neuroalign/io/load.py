@@ -18,7 +18,14 @@ from neuroalign.core.provenance import provenance_attrs
 from neuroalign.io._kernels import kernels
 from neuroalign.io._streaming import StreamBinner, bin_with_progress, status
 from neuroalign.io.accounting import TrialAccount
-from neuroalign.io.binning import bin_centres, bin_edges, bin_signals
+from neuroalign.io.binning import (
+    SIGNAL_CELL_BYTES,
+    SPIKE_CELL_BYTES,
+    bin_centres,
+    bin_edges,
+    bin_signals,
+    check_response_memory,
+)
 from neuroalign.io.events import canonical_events, read_event_tables
 from neuroalign.io.imaging import RoiSignals, read_imaging
 from neuroalign.io.profiles import (
@@ -37,7 +44,13 @@ from neuroalign.io.source import ResolvedSource, open_nwb, resolve_source
 from neuroalign.io.span import invalid_overlap, recording_span
 from neuroalign.io.store import cache_key, cache_path, load_store, save_store
 from neuroalign.io.tables import read_dataset, text
-from neuroalign.io.units import RegionColumn, SpikeUnits, read_units, spike_problems
+from neuroalign.io.units import (
+    RegionColumn,
+    SpikeUnits,
+    count_units,
+    read_units,
+    spike_problems,
+)
 
 __all__ = ["approach_unit", "inspect_source", "load_responses", "resolve_profile"]
 
@@ -104,13 +117,17 @@ def _is_synthetic(h5: Any) -> int:
 def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], unsorted: str,
                  imaging_series: str | None,
                  on_block: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
-                 ) -> SpikeUnits | RoiSignals:
+                 max_memory: object = None) -> SpikeUnits | RoiSignals:
     # a StreamBinner checks (and sorts) the spikes in the same pass as it bins them
     units = read_units(h5, label, region_columns, unsorted, on_block=on_block,
-                       check=on_block is None)
+                       check=on_block is None, max_memory=max_memory)
     if units is not None and units.n_units > 0:
+        if units.spike_times.size == 0:
+            raise DataError(
+                f"{label}: units/spike_times is empty: none of the {units.n_units} units has "
+                "a spike; expected spike times (an all-zero response would mislead)")
         return units
-    roi = read_imaging(h5, label, imaging_series)
+    roi = read_imaging(h5, label, imaging_series, max_memory=max_memory)
     if roi is not None:
         return roi
     raise NWBFormatError(
@@ -119,9 +136,17 @@ def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], un
     )
 
 
-def _finite_events(events: pd.DataFrame, column: str, account: TrialAccount
-                   ) -> tuple[pd.DataFrame, dict[str, int]]:
+def _finite_events(events: pd.DataFrame, column: str, account: TrialAccount,
+                   label: str = "") -> tuple[pd.DataFrame, dict[str, int]]:
+    if not pd.api.types.is_numeric_dtype(events[column]):
+        raise DataError(f"{label}: align column '{column}': got {events[column].dtype} values; "
+                        "expected times in seconds")
     finite = np.isfinite(events[column].to_numpy(dtype=float))
+    if len(finite) and not finite.any():
+        raise DataError(
+            f"{label}: no valid alignment times: all {len(finite)} '{column}' times are "
+            "missing (NaN) or infinite; expected finite times in seconds (choose another "
+            "--align event)")
     account.drop(events.loc[~finite, "outcome"], f"'{column}' is NaN")
     return (events.loc[finite].reset_index(drop=True),
             {"n_dropped_nan_align": int((~finite).sum())})
@@ -199,7 +224,7 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
              mapping: Mapping[str, Mapping[object, int | str | None]] | None,
              region_columns: Sequence[RegionColumn], unsorted: str, outside: str,
              imaging_series: str | None, progress: bool, align_offset: float = 0.0,
-             ) -> xr.DataArray:
+             max_memory: object = None) -> xr.DataArray:
     rel = bin_edges(window, bin_size)
     rel_window = (float(rel[0]), float(rel[-1]))
     account = TrialAccount()
@@ -216,12 +241,14 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
         events = apply_profile(tables, prof, label, require_outcome_time=align == "outcome",
                                account=account)
         col = align_column(events, align, prof)
-        events, notes = _finite_events(events, col, account)
+        events, notes = _finite_events(events, col, account, label)
         align_times = events[col].to_numpy(dtype=float) + align_offset
         valid = _valid_mask(events, tables, align_times, rel_window, outside, label)
         notes["n_dropped_invalid_times"] = int((~valid).sum())
         account.drop(events.loc[~valid, "outcome"], "window overlaps invalid_times")
         events, align_times = events.loc[valid].reset_index(drop=True), align_times[valid]
+        check_response_memory(len(events), count_units(h5), len(rel) - 1, SPIKE_CELL_BYTES,
+                              max_memory, label)
         compiled = kernels()
         binner = (None if compiled is None else
                   StreamBinner(compiled["check_bin_units"], align_times, rel, say,
@@ -229,7 +256,8 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
         say("reading units / imaging")
         try:
             signal = _read_signal(h5, label, [*region_columns, *prof.region_columns],
-                                  unsorted, imaging_series, on_block=binner)
+                                  unsorted, imaging_series, on_block=binner,
+                                  max_memory=max_memory)
             session = _session_name(h5, source.location if source.kind == "local" else label)
             synthetic = _is_synthetic(h5)
             file_notes = _file_text(h5, "general/notes")
@@ -262,6 +290,8 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
         value_units, unit_coords = "spikes per bin", {}
         notes["n_unsorted_units_sorted"] = signal.n_sorted
     else:
+        check_response_memory(len(times), signal.data.shape[-1] if signal.data.ndim > 1 else 1,
+                              len(rel) - 1, SIGNAL_CELL_BYTES, max_memory, label)
         values = bin_signals(signal.timestamps, signal.data, times, rel)
         value_units, unit_coords = signal.unit, {"series": signal.name}
     if account.n_dropped():
@@ -358,6 +388,7 @@ def load_responses(
     progress: bool = False,
     align_offset: float = 0.0,
     region_groups: bool | Mapping[str, str] = False,
+    max_memory: int | str | None = None,
 ) -> xr.DataArray:
     """Event-aligned responses ``(trial, unit, time)`` of one NWB source.
 
@@ -413,6 +444,10 @@ def load_responses(
         ``True``: pool fine Allen acronyms into the coarser groups of
         :data:`neuroalign.io.regions.REGION_GROUPS`; a mapping: the user's own
         table (acronym -> group). The acronym is kept in the ``acronym`` coord.
+    max_memory
+        Refuse (``ResourceError``, before allocating) a result larger than this
+        (bytes or text such as ``"16GiB"``); default ``$NEUROALIGN_MAX_MEMORY``,
+        else 8 GiB (see :mod:`neuroalign.core.limits`).
 
     Returns
     -------
@@ -446,7 +481,7 @@ def load_responses(
                 pass
     result = _compute(resolved, profile, align, window, bin_size, cache_dir, mapping,
                       region_columns, unsorted, outside, imaging_series, progress,
-                      float(align_offset))
+                      float(align_offset), max_memory)
     if key_path is not None:
         try:
             save_store(result, key_path)

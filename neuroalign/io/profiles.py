@@ -415,6 +415,9 @@ def apply_profile(
             f"{' or '.join(profile.outcome_time)} (columns: {list(frame.columns)}); aligning "
             "to the cue (align='cue') or to another time column does not need one"
         )
+    if tcol is not None and len(frame) and not pd.api.types.is_numeric_dtype(frame[tcol]):
+        raise DataError(f"{where}: {key}.{tcol}: got {frame[tcol].dtype} values "
+                        f"(e.g. {str(frame[tcol].iloc[0])[:40]!r}); expected times in seconds")
     raw = frame[col].tolist()
     norm = [None if v == "" else v for v in map(normalise_value, raw)]  # blank = no label
     looked = [label_valence(profile, v) for v in norm]

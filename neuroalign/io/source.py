@@ -26,6 +26,7 @@ from typing import Any
 
 import h5py
 
+from neuroalign.core.atomic import check_regular_file
 from neuroalign.core.cache import cache_root
 from neuroalign.core.errors import NWBFormatError, SourceError
 
@@ -148,10 +149,7 @@ def resolve_source(source: str | os.PathLike[str] | ResolvedSource) -> ResolvedS
     if text.startswith(("http://", "https://")):
         return ResolvedSource(text, "url", text, f"url:{text}")
     path = Path(text).expanduser()
-    if not path.exists():
-        raise SourceError(f"source {text!r}: no such file")
-    if path.is_dir():
-        raise SourceError(f"source {text!r}: is a folder; expected an NWB file")
+    check_regular_file(path, "source")  # a FIFO or a device would block or never end
     stat = path.stat()
     return ResolvedSource(
         text, "local", str(path.resolve()),

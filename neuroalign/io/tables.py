@@ -19,6 +19,7 @@ from neuroalign.core.errors import NWBFormatError
 
 __all__ = [
     "attr_text",
+    "check_index",
     "column_names",
     "find_by_type",
     "groups_by_type",
@@ -54,7 +55,14 @@ def neurodata_type(obj: h5py.HLObject) -> str:
 
 
 def read_dataset(ds: h5py.Dataset, label: str = "") -> np.ndarray:
-    """Read a whole dataset in one request; corrupt storage becomes NWBFormatError."""
+    """Read a whole dataset in one request; corrupt storage becomes NWBFormatError.
+
+    A group where a dataset is expected is an NWBFormatError too.
+    """
+    if not isinstance(ds, h5py.Dataset):
+        where = label or getattr(getattr(ds, "file", None), "filename", "file")
+        raise NWBFormatError(f"{where}: {getattr(ds, 'name', ds)} is a {type(ds).__name__}; "
+                             "expected a dataset")
     try:
         data = ds[()]
     except (OSError, RuntimeError) as err:
@@ -68,6 +76,49 @@ def read_dataset(ds: h5py.Dataset, label: str = "") -> np.ndarray:
         ):
             return np.asarray([text(v) for v in data.ravel()], dtype=object).reshape(data.shape)
     return np.asarray(data)
+
+
+def check_index(ends: np.ndarray, n_data: int, name: str, label: str = "") -> np.ndarray:
+    """A VectorIndex as ``int64`` ends, checked in one vectorised pass.
+
+    Row ``i`` of a ragged column is ``data[ends[i - 1]:ends[i]]`` (``ends[-1] = 0``
+    before the first row), so the ends must be integers, non-decreasing, at least 0
+    and end at ``n_data``. A crafted entry beyond the data would otherwise make the
+    compiled kernels read out of bounds; a decreasing entry would hand one row's
+    values to its neighbours.
+
+    Raises
+    ------
+    NWBFormatError
+        Not a 1-D integer array, an entry that decreases or lies outside
+        ``0..n_data``, a last entry other than ``n_data``.
+    """
+    arr = np.asarray(ends)
+    where = f"{label}: {name}" if label else name
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        raise NWBFormatError(f"{where}: got dtype {arr.dtype} with shape {arr.shape}; "
+                             "expected a 1-D integer index")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise NWBFormatError(f"{where}: entry {int(arr.argmax())} is {arr.max()}; expected "
+                             f"ends within 0..{n_data}")
+    out = arr.astype(np.int64)
+    if out.size == 0:
+        if n_data:
+            raise NWBFormatError(f"{where}: empty, but the data hold {n_data} values; "
+                                 "expected one end per row")
+        return out
+    steps = np.diff(out, prepend=0)
+    bad = np.flatnonzero((steps < 0) | (out > n_data))
+    if bad.size:
+        i = int(bad[0])
+        before = f" after {int(out[i - 1])}" if i else ""
+        raise NWBFormatError(
+            f"{where}: entry {i} is {int(out[i])}{before}; expected non-decreasing ends "
+            f"within 0..{n_data} ({bad.size} bad entr{'y' if bad.size == 1 else 'ies'})")
+    if out[-1] != n_data:
+        raise NWBFormatError(f"{where}: last entry is {int(out[-1])}; expected {n_data}, "
+                             "the length of the data it indexes")
+    return out
 
 
 def find_by_type(h5: h5py.File, types: Iterable[str]) -> list[h5py.Group]:
@@ -120,6 +171,9 @@ def read_column(
     """
     ds = group[name]
     data = read_dataset(ds, label)
+    if data.ndim == 0:
+        raise NWBFormatError(f"{label or group.file.filename}: {ds.name}: got a single value "
+                             "(a scalar dataset); expected a column, one value per row")
     if data.dtype == object and data.size and isinstance(data.flat[0], h5py.Reference):
         if resolve_refs:
             data = np.asarray(
@@ -128,10 +182,13 @@ def read_column(
     idx = _index(group, name)
     if idx is None:
         return data
-    offsets = read_dataset(idx, label).astype(np.int64)
+    where = label or group.file.filename
+    offsets = check_index(read_dataset(idx, label), len(data), f"{group.name}/{name}_index",
+                          where)
     outer = _index(group, f"{name}_index")
     if outer is not None:  # doubly ragged: each row gets its inner lists flattened
-        outer_off = read_dataset(outer, label).astype(np.int64)
+        outer_off = check_index(read_dataset(outer, label), len(offsets),
+                                f"{group.name}/{name}_index_index", where)
         offsets = np.where(outer_off > 0, offsets[np.maximum(outer_off - 1, 0)], 0)
     return np.split(data, offsets[:-1]) if offsets.size else []
 
@@ -151,13 +208,19 @@ def table_frame(
     n_rows = None
     if "id" in group:
         ids = read_dataset(group["id"], label)
+        if ids.ndim != 1:
+            raise NWBFormatError(f"{label or group.file.filename}: {group.name}/id: got shape "
+                                 f"{ids.shape}; expected one id per row (1-D)")
         columns["id"] = ids
         n_rows = len(ids)
     for name in column_names(group):
         if name in skip:
             continue
         ds = group[name]
-        if ds.dtype.names is not None or ds.ndim > 1:
+        if not isinstance(ds, h5py.Dataset):
+            raise NWBFormatError(f"{label or group.file.filename}: {group.name}/{name} is a "
+                                 f"{type(ds).__name__}; expected a dataset column")
+        if ds.dtype.names is not None or ds.ndim != 1:
             continue
         if _index(group, name) is not None and h5py.check_string_dtype(ds.dtype) is None:
             continue

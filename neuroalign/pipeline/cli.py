@@ -77,8 +77,18 @@ def register(app: typer.Typer) -> None:
         no_figures: bool = typer.Option(
             False, "--no-figures", help="Tables and HTML only, no figures."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+        max_memory: str | None = typer.Option(
+            None, "--max-memory", help="Refuse a recording whose responses would exceed "
+            "this, e.g. 16GiB (default: $NEUROALIGN_MAX_MEMORY, else 8GiB)."),
     ) -> None:
+        import os
+
         from rich.console import Console
+
+        from neuroalign.core.limits import MAX_MEMORY_ENV, parse_size
+
+        if max_memory is not None:  # the limit every load of this run reads
+            os.environ[MAX_MEMORY_ENV] = str(parse_size(max_memory, "--max-memory"))
 
         from neuroalign.pipeline.config import load_config
         from neuroalign.pipeline.run import run_pipeline

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuroalign.core.csvsafe import write_csv
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.report.figures import (
     plot_approach_profiles,
@@ -56,8 +57,8 @@ def write_tables(folder: Path, results: pd.DataFrame) -> None:
     if "note" in table:
         table["note"] = table["note"].astype("string")
     table.to_parquet(folder / "results.parquet", index=False)
-    table.to_csv(folder / "results.csv", index=False)
-    summary_table(results).to_csv(folder / "summary.csv", index=False)
+    write_csv(table, folder / "results.csv", index=False)
+    write_csv(summary_table(results), folder / "summary.csv", index=False)
 
 
 def _save(fig: Any, path: Path) -> Path:

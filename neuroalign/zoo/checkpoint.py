@@ -21,8 +21,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from neuroalign.core.atomic import atomic_file
-from neuroalign.core.errors import CheckpointError, ConfigError, SourceError, ValidationError
+from neuroalign.core.atomic import atomic_file, check_regular_file
+from neuroalign.core.errors import CheckpointError, ConfigError, ValidationError
+from neuroalign.core.limits import check_memory
 from neuroalign.core.provenance import neuroalign_version
 from neuroalign.zoo.agent import ZooAgent, build_agent
 from neuroalign.zoo.configs import config_from_dict
@@ -103,9 +104,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _read(path: str | os.PathLike[str],
           tensors: bool) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    target = Path(path)
-    if not target.is_file():
-        raise SourceError(f"checkpoint {target}: no such file")
+    target = check_regular_file(path, "checkpoint")  # a FIFO would block the reader
     try:
         with safe_open(str(target), framework="pt") as handle:
             header = handle.metadata() or {}
@@ -133,6 +132,52 @@ def _read(path: str | os.PathLike[str],
     return meta, weights
 
 
+def _check_trunk(cfg: Any, weights: dict[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
+    """Refuse metadata whose trunk (``hidden``, ``n_layers``) the weights do not hold.
+
+    Runs before the network is built, so that tampered metadata (``hidden: 100000``,
+    ``n_layers: 200000``) costs nothing: the size is checked against the memory
+    limit, then against the tensors actually stored in the file.
+    """
+    hidden, n_layers = cfg.hidden, cfg.n_layers
+    for name, value in (("hidden", hidden), ("n_layers", n_layers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise CheckpointError(f"checkpoint {path}: config.{name}: got {value!r}; "
+                                  "expected a positive integer")
+    check_memory(4.0 * n_layers * hidden * (hidden + 1),
+                 f"checkpoint {path}: a trunk of {n_layers} layers x {hidden} units (float32)")
+    parts = [k.split(".") for k in weights]
+    stored = sorted(int(p[1]) for p in parts
+                    if len(p) == 3 and p[0] == "trunk" and p[1].isdigit() and p[2] == "weight")
+    width = int(weights["trunk.0.weight"].shape[0]) if "trunk.0.weight" in weights else 0
+    if stored != list(range(n_layers)) or width != hidden:
+        raise CheckpointError(
+            f"checkpoint {path}: metadata or weights do not fit: the metadata say "
+            f"config.hidden={hidden}, config.n_layers={n_layers}; the weights hold "
+            f"{len(stored)} trunk layer(s) of {width} units (tampered or mismatched metadata)")
+
+
+def _check_shapes(meta: dict[str, Any], cfg: Any, weights: dict[str, torch.Tensor],
+                  path: str | os.PathLike[str]) -> None:
+    """Build the network on the meta device (no memory) and compare it with the weights.
+
+    Every size the metadata sets (heads, quantiles, ...) is checked against the
+    memory limit and the stored tensors before the real network is built.
+    """
+    with torch.device("meta"):
+        shadow = build_agent(meta["agent"], meta["task"], int(meta["seed"]), cfg)
+    expected = {k: tuple(v.shape) for k, v in shadow.net.state_dict().items()}
+    check_memory(4.0 * sum(math.prod(shape) for shape in expected.values()),
+                 f"checkpoint {path}: the network its metadata describe (float32)")
+    stored = {k: tuple(v.shape) for k, v in weights.items()}
+    for key in sorted(set(expected) | set(stored)):
+        if expected.get(key) != stored.get(key):
+            raise CheckpointError(
+                f"checkpoint {path}: metadata or weights do not fit: the metadata give "
+                f"{key} the shape {expected.get(key, 'absent')}; the file holds "
+                f"{stored.get(key, 'none')}")
+
+
 def load_checkpoint(path: str | os.PathLike[str], agent: str | None = None,
                     task: str | None = None, seed: int | None = None) -> ZooAgent:
     """Load a checkpoint, optionally checking that it is the expected agent/task/seed.
@@ -156,6 +201,8 @@ def load_checkpoint(path: str | os.PathLike[str], agent: str | None = None,
 
         spec = get_agent_spec(meta["agent"])
         cfg = config_from_dict(spec.config_cls, meta.get("config", {}))
+        _check_trunk(cfg, weights, path)
+        _check_shapes(meta, cfg, weights, path)
         zoo_agent = build_agent(meta["agent"], meta["task"], int(meta["seed"]), cfg)
         zoo_agent.net.load_state_dict(weights, strict=True)
     except (KeyError, ValidationError, ConfigError, RuntimeError, TypeError) as err:

@@ -96,10 +96,13 @@ def train_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar"),
 ) -> None:
     """Train AGENT on --task from --seed (to criterion, as the shipped zoo) and save it."""
+    from neuroalign.core.atomic import check_output_path
     from neuroalign.zoo.checkpoint import checkpoint_name, save_checkpoint
     from neuroalign.zoo.registry import default_cache_dir
     from neuroalign.zoo.training import train
 
+    if out is not None:
+        check_output_path(out, kind="file", what="--out")
     trained = train(agent, task, seed, budget=budget, stop_at_criterion=not full_budget,
                     progress=progress)
     target = out if out is not None else default_cache_dir() / checkpoint_name(agent, task, seed)
@@ -126,13 +129,15 @@ def probe_command(
     """Probe AGENT's activations on the condition grid and write them to --out (netCDF)."""
     import os
 
-    from neuroalign.core.atomic import atomic_file
+    from neuroalign.core.atomic import atomic_file, check_output_path
     from neuroalign.core.errors import OutputExistsError, ValidationError
-    from neuroalign.zoo.probe import probe_agent
 
     if out.suffix.lower() != ".nc":
         raise ValidationError(f"--out: got {str(out)!r}; expected a netCDF file name ending "
                               "in .nc")
+    check_output_path(out, kind="file", what="--out")
+    from neuroalign.zoo.probe import probe_agent  # torch: imported once the output is known good
+
     if out.exists() and not overwrite:
         raise OutputExistsError(f"probe output {out}: exists; pass --overwrite to replace it")
     da = probe_agent(_load(agent, task, seed, train), layers=layers or None, average=average,
@@ -153,8 +158,10 @@ def export_command(
     train: _TrainOpt = False,
 ) -> None:
     """Write AGENT's probe activations as an NWB file (units as ROIs, probe trials)."""
+    from neuroalign.core.atomic import check_output_path
     from neuroalign.zoo.nwb import export_nwb
 
+    check_output_path(out, kind="file", what="--out")
     path = export_nwb(_load(agent, task, seed, train), out, overwrite=overwrite)
     typer.echo(f"{agent}/{task}/seed {seed} -> {path}")
 

@@ -13,6 +13,13 @@ import numpy as np
 from pynwb import NWBHDF5IO, NWBFile
 from pynwb.behavior import BehavioralEvents
 from pynwb.epoch import TimeIntervals
+from pynwb.testing.mock.ophys import (
+    mock_DfOverF,
+    mock_Fluorescence,
+    mock_ImagingPlane,
+    mock_PlaneSegmentation,
+    mock_RoiResponseSeries,
+)
 
 
 def _nwbfile(identifier: str = "test-session") -> NWBFile:
@@ -120,3 +127,29 @@ def poisson_spikes(rng: np.random.Generator, n_units: int, duration: float,
         n = rng.poisson(rate * duration)
         out.append(np.sort(rng.uniform(0, duration, n)))
     return out
+
+
+def write_imaging(path: Path, container: str = "DfOverF", with_timestamps: bool = True) -> Path:
+    """An imaging session: 3 ROIs at 20 Hz (value = sample index x [1, 2, -1]), 8 trials."""
+    nwb = NWBFile(session_description="imaging", identifier="img",
+                  session_start_time=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+    plane = mock_ImagingPlane(nwbfile=nwb, location="brain_region: NAc; depth: 200")
+    seg = mock_PlaneSegmentation(imaging_plane=plane, n_rois=3, nwbfile=nwb)
+    n = 600
+    data = np.tile(np.arange(n, dtype=float)[:, None], (1, 3)) * [1.0, 2.0, -1.0]
+    kwargs = ({"timestamps": np.arange(n) / 20.0, "rate": None} if with_timestamps
+              else {"starting_time": 0.0, "rate": 20.0})
+    series = mock_RoiResponseSeries(
+        name="signal", data=data, rois=seg.create_roi_table_region("all", region=[0, 1, 2]),
+        nwbfile=None, **kwargs)
+    maker = mock_DfOverF if container == "DfOverF" else mock_Fluorescence
+    maker(series if container == "DfOverF" else [series], nwbfile=nwb)
+    t0 = 2.0 + 3.0 * np.arange(8)
+    nwb.add_trial_column("trial_type", "kind")
+    nwb.add_trial_column("outcome_time", "outcome")
+    for i, t in enumerate(t0):
+        nwb.add_trial(start_time=t, stop_time=t + 2, trial_type=["sucrose", "shock"][i % 2],
+                      outcome_time=t + 1.0)
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path

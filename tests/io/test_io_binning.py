@@ -11,15 +11,9 @@ import pytest
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from io_builders import write_imaging
 from pynwb import NWBHDF5IO, NWBFile
 from pynwb.epoch import TimeIntervals
-from pynwb.testing.mock.ophys import (
-    mock_DfOverF,
-    mock_Fluorescence,
-    mock_ImagingPlane,
-    mock_PlaneSegmentation,
-    mock_RoiResponseSeries,
-)
 
 from neuroalign.core.errors import DataError, NWBFormatError, ValidationError
 from neuroalign.io import (
@@ -186,35 +180,10 @@ def test_condition_grid_refuses() -> None:
         condition_grid(_responses([1, -1]), balance="max")
 
 
-def _imaging_file(path: Path, container: str, with_timestamps: bool) -> Path:
-    nwb = NWBFile(session_description="imaging", identifier="img",
-                  session_start_time=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
-    plane = mock_ImagingPlane(nwbfile=nwb, location="brain_region: NAc; depth: 200")
-    seg = mock_PlaneSegmentation(imaging_plane=plane, n_rois=3, nwbfile=nwb)
-    n = 600
-    data = np.tile(np.arange(n, dtype=float)[:, None], (1, 3)) * [1.0, 2.0, -1.0]
-    kwargs = ({"timestamps": np.arange(n) / 20.0, "rate": None} if with_timestamps
-              else {"starting_time": 0.0, "rate": 20.0})
-    series = mock_RoiResponseSeries(
-        name="signal", data=data, rois=seg.create_roi_table_region("all", region=[0, 1, 2]),
-        nwbfile=None, **kwargs)
-    maker = mock_DfOverF if container == "DfOverF" else mock_Fluorescence
-    maker(series if container == "DfOverF" else [series], nwbfile=nwb)
-    t0 = 2.0 + 3.0 * np.arange(8)
-    nwb.add_trial_column("trial_type", "kind")
-    nwb.add_trial_column("outcome_time", "outcome")
-    for i, t in enumerate(t0):
-        nwb.add_trial(start_time=t, stop_time=t + 2, trial_type=["sucrose", "shock"][i % 2],
-                      outcome_time=t + 1.0)
-    with NWBHDF5IO(str(path), "w") as io:
-        io.write(nwb)
-    return path
-
-
 @pytest.mark.parametrize(("container", "with_timestamps"),
                          [("Fluorescence", False), ("DfOverF", True)])
 def test_imaging_responses(tmp_path: Path, container: str, with_timestamps: bool) -> None:
-    path = _imaging_file(tmp_path / "img.nwb", container, with_timestamps)
+    path = write_imaging(tmp_path / "img.nwb", container, with_timestamps)
     resp = load_responses(path, profile="amygdala", window=(-0.5, 0.5), bin_size=0.25)
     assert resp.sizes["unit"] == 3
     assert resp["region"].values.tolist() == ["NAc"] * 3
@@ -227,7 +196,7 @@ def test_imaging_responses(tmp_path: Path, container: str, with_timestamps: bool
 
 
 def test_unknown_imaging_series_lists_the_series_found(tmp_path: Path) -> None:
-    path = _imaging_file(tmp_path / "img.nwb", "DfOverF", True)
+    path = write_imaging(tmp_path / "img.nwb", "DfOverF", True)
     with pytest.raises(NWBFormatError, match=r"no imaging series '/absent'; the file has "
                                              r"\['/processing/ophys/DfOverF\w*/signal'\]"):
         load_responses(path, profile="amygdala", window=(-0.5, 0.5), bin_size=0.25,
