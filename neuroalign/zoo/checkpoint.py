@@ -3,7 +3,9 @@
 A checkpoint is one ``.safetensors`` file. Its header metadata holds one key,
 ``neuroalign.zoo``, a JSON object with ``format_version``, ``agent``, ``family``,
 ``task``, ``seed``, ``config`` (the dataclass fields), ``metrics`` (training
-metrics), ``neuroalign_version`` and ``created``. Only tensors and that JSON are
+metrics), ``neuroalign_version`` and ``created``, and ``trunk`` (``"gru"``) for a
+recurrent agent (absent: the MLP trunk). A GRU trunk's weights are the tensors
+``rnn.*`` beside ``trunk.*`` and ``heads.*``. Only tensors and that JSON are
 read back, so a checkpoint cannot execute code.
 """
 
@@ -78,6 +80,8 @@ def save_checkpoint(agent: ZooAgent, path: str | os.PathLike[str]) -> Path:
         "neuroalign_version": neuroalign_version(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if agent.trunk != "mlp":
+        meta["trunk"] = agent.trunk
     tensors = {k: v.detach().contiguous() for k, v in agent.net.state_dict().items()}
     target = Path(path)
     with atomic_file(target, suffix=".safetensors") as tmp:
@@ -155,6 +159,11 @@ def load_checkpoint(path: str | os.PathLike[str], agent: str | None = None,
         from neuroalign.zoo.agents import get_agent_spec
 
         spec = get_agent_spec(meta["agent"])
+        if meta.get("trunk", "mlp") != spec.trunk:
+            raise CheckpointError(
+                f"checkpoint {path}: holds a {meta.get('trunk')!r} trunk; agent "
+                f"{meta['agent']!r} has a {spec.trunk!r} trunk"
+            )
         cfg = config_from_dict(spec.config_cls, meta.get("config", {}))
         zoo_agent = build_agent(meta["agent"], meta["task"], int(meta["seed"]), cfg)
         zoo_agent.net.load_state_dict(weights, strict=True)
