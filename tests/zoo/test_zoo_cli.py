@@ -20,14 +20,18 @@ def test_list_json_content():
     payload = json.loads(result.output)
     agents = {a["name"]: a for a in payload["agents"]}
     assert list(agents) == list(AGENTS)
+    families = {"dqn": "value", "qrdqn": "value", "reinforce": "policy", "a2c": "policy",
+                "ppo": "policy"}
     assert {n: a["family"] for n, a in agents.items()} == {
-        "dqn": "value", "qrdqn": "value", "reinforce": "policy", "a2c": "policy",
-        "ppo": "policy"}
+        **families, **{f"{n}-gru": f for n, f in families.items()}}
     for name, record in agents.items():
-        assert record["tasks"] == ["pavlovian", "gridworld"]
+        recurrent = name.endswith("-gru")
+        assert record["trunk"] == ("gru" if recurrent else "mlp")
+        expected = ["contrast"] if recurrent else ["pavlovian", "gridworld", "contrast"]
+        assert record["tasks"] == expected
         for task, seeds in record["shipped_seeds"].items():
             assert seeds == shipped_seeds(name, task)
-    assert [t["name"] for t in payload["tasks"]] == ["pavlovian", "gridworld"]
+    assert [t["name"] for t in payload["tasks"]] == ["pavlovian", "gridworld", "contrast"]
 
 
 def test_list_table():
