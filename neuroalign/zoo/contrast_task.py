@@ -109,7 +109,7 @@ class ContrastTask(Task):
     def probe_trials(self, policy: SequencePolicy, n_repetitions: int = 8, seed: int = 0,
                      by: str = "diff", levels: Sequence[float] | None = None,
                      valences: Sequence[int] = (1, -1), batch: int = 512,
-                     max_trials: int = 50_000) -> dict[str, Any]:
+                     max_trials: int = 20_000) -> dict[str, Any]:
         """Closed-loop trials sorted into contrast-level x outcome cells.
 
         For every level, trials with a contrast pair of that level (drawn uniformly

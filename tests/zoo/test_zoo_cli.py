@@ -62,7 +62,8 @@ def test_unknown_agent_is_a_validation_error(tmp_path):
     result = runner.invoke(app, ["zoo", "probe", "sarsa", "--task", "pavlovian",
                                  "--out", str(tmp_path / "x.nc")])
     assert isinstance(result.exception, ValidationError)
-    assert "expected one of ['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo']" in str(result.exception)
+    assert "expected one of ['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo', 'dqn-gru'" in str(
+        result.exception)
 
 
 def test_probe_output_must_be_netcdf(tmp_path):
