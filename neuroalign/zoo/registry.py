@@ -71,14 +71,14 @@ def list_agents() -> list[dict[str, Any]]:
     """Every agent: ``name``, ``family``, ``trunk``, ``description``, ``config``, ``tasks``,
     ``shipped_seeds``.
 
-    ``tasks`` are the tasks the agent can learn; ``shipped_seeds`` maps each of them
-    to the seeds with a shipped checkpoint.
+    ``tasks`` are the tasks the agent can learn; ``shipped_seeds`` maps every task
+    to the seeds with a shipped checkpoint (empty for tasks the agent cannot learn).
     """
     return [
         {"name": spec.name, "family": spec.family, "trunk": spec.trunk,
          "description": spec.description, "config": spec.config_cls.__name__,
          "tasks": _agent_tasks(spec.name),
-         "shipped_seeds": {t: shipped_seeds(spec.name, t) for t in _agent_tasks(spec.name)}}
+         "shipped_seeds": {t: shipped_seeds(spec.name, t) for t in task_names()}}
         for spec in AGENTS.values()
     ]
 

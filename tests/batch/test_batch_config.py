@@ -203,10 +203,10 @@ def test_default_engine_checks_measures_and_options(tmp_path: Path) -> None:
     raw["measures"] = ["rsa"]
     raw["tasks"] = ["pavlovian"]
     with pytest.raises(ConfigError, match=r"agents: unknown \['ppoo'\]; expected names from "
-                                          r"\['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo'\]"):
+                                          r"\['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo', 'dqn-"):
         plan_batch(validate_config({**raw, "agents": ["dqn", "ppoo"]}))
     with pytest.raises(ConfigError, match=r"tasks: unknown \['pavlovan'\]; expected names from "
-                                          r"\['pavlovian', 'gridworld'\]"):
+                                          r"\['pavlovian', 'gridworld', 'contrast'\]"):
         plan_batch(validate_config({**raw, "tasks": ["pavlovan"]}))
     with pytest.raises(ConfigError, match=r"options: .*'colour'.*expected fields of CellOptions"):
         plan_batch(validate_config({**raw, "options": {"colour": 1}}))
