@@ -81,7 +81,7 @@ def condition_grid(
         raise ValidationError(f"n_approach: got {n_approach!r}; expected an integer >= 0")
     k_max = int(n_approach)
     times = np.asarray(responses["time"].values, dtype=np.float64)
-    b = float(responses.attrs.get("bin_size", np.diff(times[:2])[0] if times.size > 1 else 0))
+    b = _bin_size(responses, times)
     if b <= 0:
         raise ValidationError("responses: cannot tell the bin size (attrs['bin_size'] missing)")
     approaches = list(range(k_max, -1, -1))
@@ -98,8 +98,6 @@ def condition_grid(
         time_index.append(int(hit[0]))
     vals = [valence_code(v) for v in valences]
     trial_valence = np.asarray(responses["valence"].values, dtype=np.int64)
-    trial_ids = (np.asarray(responses["trial_id"].values) if "trial_id" in responses.coords
-                 else np.arange(responses.sizes["trial"]))
     members = [np.flatnonzero(trial_valence == v) for v in vals]
     for v, m in zip(vals, members, strict=True):
         if m.size == 0:
@@ -107,33 +105,52 @@ def condition_grid(
                 f"responses: valence {VALENCE_NAMES[v]} ({v:+d}) has zero trials "
                 f"(valences present: {sorted(set(trial_valence.tolist()))})"
             )
-    n_rep = min(m.size for m in members) if balance == "min" else max(m.size for m in members)
-    if balance == "min":
-        members = [np.sort(rng.choice(m, n_rep, replace=False)) if rng is not None else m[:n_rep]
-                   for m in members]
-    arr = responses.transpose("trial", "unit", "time").values
-    n_units = responses.sizes["unit"]
-    out = np.full((n_rep, len(vals) * len(approaches), n_units), np.nan, dtype=np.float64)
-    tid = np.full((n_rep, len(vals) * len(approaches)), -1, dtype=np.int64)
-    for vi, m in enumerate(members):
-        block = arr[m][:, :, time_index]  # (n_m, unit, approach)
-        cols = slice(vi * len(approaches), (vi + 1) * len(approaches))
-        out[: len(m), cols, :] = block.transpose(0, 2, 1)
-        tid[: len(m), cols] = trial_ids[m][:, None]
+    arr = responses.transpose("trial", "unit", "time").values[:, :, time_index]
+    out, tid, unit_coords = _lay_out(responses, arr, members, balance, rng)
     coords = condition_coords(vals, approaches)
     coords["trial_id"] = (("repetition", "condition"), tid)
-    for name, coord in responses.coords.items():
-        if coord.dims == ("unit",):
-            coords[name] = ("unit", coord.values)
-        elif coord.dims == () and name == "session":
-            coords[name] = ("unit", np.full(n_units, str(coord.values), dtype=object).astype(str))
+    coords.update(unit_coords)
     attrs = dict(responses.attrs)
     attrs.update(n_approach=k_max, balance=balance, approach_unit="bins before the outcome")
     return xr.DataArray(out, dims=("repetition", "condition", "unit"), coords=coords,
                         attrs=attrs, name="condition_grid")
 
 
+def _lay_out(responses: xr.DataArray, arr: np.ndarray, members: list[np.ndarray],
+             balance: str, rng: np.random.Generator | None
+             ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[str, np.ndarray]]]:
+    """Trials of each group as repetitions: the grid values, trial ids and unit coords.
+
+    ``arr`` is ``(trial, unit, step)``; group ``g`` (trial indices ``members[g]``)
+    fills conditions ``g * n_step .. (g + 1) * n_step - 1``. ``balance="min"`` keeps as
+    many trials per group as the smallest group has (the first ones, or a random
+    subset drawn with ``rng``); ``"pad"`` keeps all and pads with NaN (trial id -1).
+    """
+    n_rep = min(m.size for m in members) if balance == "min" else max(m.size for m in members)
+    if balance == "min":
+        members = [np.sort(rng.choice(m, n_rep, replace=False)) if rng is not None else m[:n_rep]
+                   for m in members]
+    n_units, n_t = arr.shape[1], arr.shape[2]
+    out = np.full((n_rep, len(members) * n_t, n_units), np.nan, dtype=np.float64)
+    tid = np.full((n_rep, len(members) * n_t), -1, dtype=np.int64)
+    trial_ids = (np.asarray(responses["trial_id"].values) if "trial_id" in responses.coords
+                 else np.arange(responses.sizes["trial"]))
+    for gi, m in enumerate(members):
+        cols = slice(gi * n_t, (gi + 1) * n_t)
+        out[: len(m), cols, :] = arr[m].transpose(0, 2, 1)
+        tid[: len(m), cols] = trial_ids[m][:, None]
+    unit_coords: dict[str, tuple[str, np.ndarray]] = {}
+    for name, coord in responses.coords.items():
+        if coord.dims == ("unit",):
+            unit_coords[name] = ("unit", coord.values)
+        elif coord.dims == () and name == "session":
+            unit_coords[name] = ("unit", np.full(n_units, str(coord.values),
+                                                 dtype=object).astype(str))
+    return out, tid, unit_coords
+
+
 def _bin_size(responses: xr.DataArray, times: np.ndarray) -> float:
+    """``attrs["bin_size"]``, else the spacing of the first two bins, else 0."""
     return float(responses.attrs.get("bin_size", np.diff(times[:2])[0] if times.size > 1 else 0))
 
 
@@ -246,28 +263,13 @@ def contrast_grid(
             f"responses: contrast cells {empty} have zero trials (trials per cell: {counts}); "
             "pass by='side' or fewer levels"
         )
-    n_rep = min(m.size for m in members) if balance == "min" else max(m.size for m in members)
-    if balance == "min":
-        members = [np.sort(rng.choice(m, n_rep, replace=False)) if rng is not None else m[:n_rep]
-                   for m in members]
     arr = responses.transpose("trial", "unit", "time").values.astype(np.float64)
     binned = np.stack([arr[:, :, idx].mean(axis=2) for idx in per_step], axis=2)
-    n_units, n_t = responses.sizes["unit"], len(per_step)
-    out = np.full((n_rep, len(members) * n_t, n_units), np.nan)
-    tid = np.full((n_rep, len(members) * n_t), -1, dtype=np.int64)
-    trial_ids = (np.asarray(responses["trial_id"].values) if "trial_id" in responses.coords
-                 else np.arange(responses.sizes["trial"]))
-    for ci, m in enumerate(members):
-        cols = slice(ci * n_t, (ci + 1) * n_t)
-        out[: len(m), cols, :] = binned[m].transpose(0, 2, 1)
-        tid[: len(m), cols] = trial_ids[m][:, None]
-    coords = contrast_condition_coords(lev, vals, [round(k * step, 2) for k in range(n_t)], by)
+    out, tid, unit_coords = _lay_out(responses, binned, members, balance, rng)
+    coords = contrast_condition_coords(lev, vals, [round(k * step, 2)
+                                                   for k in range(len(per_step))], by)
     coords["trial_id"] = (("repetition", "condition"), tid)
-    for name, coord in responses.coords.items():
-        if coord.dims == ("unit",):
-            coords[name] = ("unit", coord.values)
-        elif coord.dims == () and name == "session":
-            coords[name] = ("unit", np.full(n_units, str(coord.values), dtype=object).astype(str))
+    coords.update(unit_coords)
     attrs = dict(responses.attrs)
     attrs.update(contrast_by=by, balance=balance, step_s=step,
                  time_unit="seconds after stimulus onset (bin start)",
