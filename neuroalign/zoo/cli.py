@@ -37,7 +37,8 @@ def list_command(
     for col in ("agent", "family", "description", "shipped seeds"):
         table.add_column(col)
     for a in agents:
-        seeds = "; ".join(f"{t}: {s or '-'}" for t, s in a["shipped_seeds"].items())
+        seeds = "; ".join(f"{t}: {s or '-'}" for t, s in a["shipped_seeds"].items()
+                          if t in a["tasks"])
         table.add_row(a["name"], a["family"], a["description"], seeds)
     tasks_table = Table(title="tasks")
     for col in ("task", "budget", "criterion"):
@@ -107,7 +108,9 @@ def evaluate_command(
         typer.echo(json.dumps(result, indent=2))
         return
     crit = result["criterion"]
-    typer.echo(f"{agent}/{task}/seed {seed}: success {crit['success_rate']:.1%} "
+    ci = result.get("success_ci")
+    interval = f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else ""
+    typer.echo(f"{agent}/{task}/seed {seed}: success {crit['success_rate']:.1%}{interval} "
                f"(criterion {'met' if crit['criterion_met'] else 'NOT met'})")
     for row in result.get("accuracy", []):
         typer.echo(f"  |contrast difference| {row['difference']:.2f}: accuracy {row['p']:.1%} "
