@@ -73,3 +73,11 @@ def test_probe_output_must_be_netcdf(tmp_path):
     assert isinstance(result.exception, ValidationError)
     assert "expected a netCDF file name ending in .nc" in str(result.exception)
     assert not out.exists()
+
+
+def test_evaluate_command_on_a_valence_task():
+    result = runner.invoke(app, ["zoo", "evaluate", "ppo", "--task", "pavlovian", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    low, high = payload["success_ci"]
+    assert low <= payload["criterion"]["success_rate"] <= high and payload["trunk"] == "mlp"
