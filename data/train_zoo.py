@@ -2,8 +2,13 @@
 
 Usage::
 
-    python data/train_zoo.py                 # 4 agents x 2 tasks x seeds 0 1 2, 2 processes
+    python data/train_zoo.py                 # every agent x its tasks x seeds 0 1 2, 2 processes
+    python data/train_zoo.py --tasks contrast    # the two-choice contrast task only
     python data/train_zoo.py --jobs 1 --agents dqn ppo --tasks pavlovian --seeds 0
+
+Feedforward agents learn every task; the recurrent (``-gru``) agents learn the
+``contrast`` task only. Runs are independent and seeded, so the result does not
+depend on ``--jobs`` or on the order the runs finish in.
 
 Each run trains with the task's shared step budget as an upper bound and stops
 once two consecutive evaluations meet the task's success criterion (the default
@@ -54,14 +59,15 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [(a, t, s, str(args.out), args.full_budget)
-            for t in args.tasks for a in args.agents for s in args.seeds]
+            for t in args.tasks for a in args.agents for s in args.seeds
+            if AGENTS[a].tasks is None or t in AGENTS[a].tasks]
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         rows = []
         for row in pool.map(_run, jobs):
             rows.append(row)
             flag = "ok " if row["criterion_met"] else "MISS"
-            print(f"{flag} {row['agent']:>9} {row['task']:>9} seed {row['seed']}: success "
+            print(f"{flag} {row['agent']:>13} {row['task']:>9} seed {row['seed']}: success "
                   f"{row['success_rate']:.0%}, {row['steps']:>6}/{row['budget']} steps, "
                   f"{row['wall_time_s']:6.1f} s", flush=True)
     total = time.perf_counter() - start

@@ -32,6 +32,7 @@ import xarray as xr
 from neuroalign.core.errors import ValidationError
 
 __all__ = [
+    "CONTRAST_BY",
     "DEFAULT_BIN_SIZE",
     "DEFAULT_N_APPROACH",
     "DEFAULT_WINDOW",
@@ -41,6 +42,10 @@ __all__ = [
     "condition_coords",
     "condition_label",
     "condition_labels",
+    "contrast_condition_coords",
+    "contrast_condition_label",
+    "contrast_level",
+    "contrast_levels",
     "parse_condition_label",
     "require_dims",
     "valence_code",
@@ -138,6 +143,73 @@ def condition_coords(
         "valence": ("condition", v),
         "approach": ("condition", a),
         "label": ("condition", labels.astype(str)),
+    }
+
+
+#: how a two-choice contrast grid groups trials: by the signed difference
+#: ``c_right - c_left`` ("diff", 9 levels) or by its sign ("side", 3 levels)
+CONTRAST_BY: tuple[str, ...] = ("diff", "side")
+_CONTRASTS = (0.0, 0.25, 0.5, 1.0)
+
+
+def _check_by(by: str) -> str:
+    if by not in CONTRAST_BY:
+        raise ValidationError(f"by: got {by!r}; expected one of {list(CONTRAST_BY)}")
+    return by
+
+
+def contrast_level(c_left: object, c_right: object, by: str = "diff") -> np.ndarray:
+    """Condition level of two-choice contrast trials (Steinmetz et al. 2019, IBL).
+
+    ``by="diff"``: the signed difference ``c_right - c_left`` rounded to 0.01;
+    ``by="side"``: its sign (-1 left higher, 0 equal, +1 right higher).
+    """
+    diff = np.round(np.asarray(c_right, dtype=np.float64)
+                    - np.asarray(c_left, dtype=np.float64), 2)
+    return np.sign(diff) if _check_by(by) == "side" else diff + 0.0  # no -0.0
+
+
+def contrast_levels(by: str = "diff") -> list[float]:
+    """Every level of :func:`contrast_level` for contrasts 0, 0.25, 0.5, 1, ascending."""
+    cl, cr = np.meshgrid(_CONTRASTS, _CONTRASTS)
+    return sorted({float(v) for v in contrast_level(cl.ravel(), cr.ravel(), by)})
+
+
+def contrast_condition_label(level: float, valence: int | str, time_s: float,
+                             by: str = "diff") -> str:
+    """Label of one contrast-grid cell: ``"diff+0.50:reward:0.3s"``.
+
+    ``level`` is the contrast level (:func:`contrast_level`), ``valence`` the
+    outcome (+1 water, -1 white noise) and ``time_s`` the start of the time bin,
+    seconds after stimulus onset (rounded to 0.01 s).
+    """
+    name = VALENCE_NAMES[valence_code(valence)]
+    return f"{_check_by(by)}{float(level):+.2f}:{name}:{round(float(time_s), 2):g}s"
+
+
+def contrast_condition_coords(
+    levels: Sequence[float], valences: Iterable[int | str], times_s: Sequence[float],
+    by: str = "diff",
+) -> dict[str, tuple[str, np.ndarray]]:
+    """Coords of a contrast x outcome x time grid (level-major, then valence, then time).
+
+    Returns
+    -------
+    dict
+        On the ``condition`` dim: ``contrast`` (the level), ``valence`` (outcome),
+        ``time_s`` (bin start after stimulus onset, seconds), ``label``
+        (:func:`contrast_condition_label`).
+    """
+    vals = [valence_code(v) for v in valences]
+    lev = np.repeat(np.asarray(levels, dtype=np.float64), len(vals) * len(times_s))
+    val = np.tile(np.repeat(np.asarray(vals, dtype=np.int64), len(times_s)), len(levels))
+    tim = np.tile(np.asarray(times_s, dtype=np.float64), len(levels) * len(vals))
+    labels = [contrast_condition_label(a, b, c, by) for a, b, c in zip(lev, val, tim, strict=True)]
+    return {
+        "contrast": ("condition", lev),
+        "valence": ("condition", val),
+        "time_s": ("condition", np.round(tim, 2)),
+        "label": ("condition", np.asarray(labels, dtype=str)),
     }
 
 

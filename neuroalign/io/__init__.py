@@ -8,7 +8,7 @@
 from neuroalign.io.accounting import TrialAccount
 from neuroalign.io.binning import bin_centres, bin_edges, bin_signals, bin_spikes, event_edges
 from neuroalign.io.events import canonical_events, read_event_tables
-from neuroalign.io.grid import condition_grid
+from neuroalign.io.grid import condition_grid, contrast_grid
 from neuroalign.io.imaging import RoiSignals, read_imaging
 from neuroalign.io.load import inspect_source, load_responses, resolve_profile
 from neuroalign.io.profiles import (
@@ -39,6 +39,7 @@ __all__ = [
     "bin_spikes",
     "canonical_events",
     "condition_grid",
+    "contrast_grid",
     "describe_profile",
     "detect_profile",
     "event_edges",

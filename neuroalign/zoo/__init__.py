@@ -1,14 +1,17 @@
 """The model zoo: valence tasks, value- and policy-learning agents, their activations.
 
 Tasks (gymnasium environments): ``pavlovian`` (cue, delay, outcome; lick or
-withdraw) and ``gridworld`` (an arena with a reward site and a hazard).
-Agents (torch, one shared MLP trunk): value-learners ``dqn`` and ``qrdqn``,
-policy-learners ``reinforce``, ``a2c`` and ``ppo``.
+withdraw), ``gridworld`` (an arena with a reward site and a hazard) and
+``contrast`` (the mice's two-choice visual contrast task, Steinmetz et al. 2019).
+Agents (torch, one shared trunk): value-learners ``dqn`` and ``qrdqn``,
+policy-learners ``reinforce``, ``a2c`` and ``ppo`` with an MLP trunk, and each with
+a recurrent GRU trunk (``dqn-gru`` ... ``ppo-gru``, ``contrast`` task).
 
 Typical use::
 
     from neuroalign.zoo import load_agent, probe
     acts = probe("dqn", "pavlovian", seed=0, average=True)   # condition x unit
+    mice_grid = probe("ppo-gru", "contrast", seed=0, by="side", steps=range(4))
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ _EXPORTS: dict[str, str] = {
     "TRIAL_TYPES": "nwb",
     "AgentConfig": "configs",
     "AlgorithmSpec": "agents",
+    "ContrastEnv": "contrast",
+    "ContrastTask": "contrast_task",
+    "TRUNKS": "networks",
+    "evaluate_behaviour": "behaviour",
+    "psychometric": "behaviour",
     "DQNConfig": "configs",
     "GridworldEnv": "gridworld",
     "PPOConfig": "configs",
@@ -60,9 +68,12 @@ __all__ = [
     "FORMAT_VERSION",
     "SUCCESS_THRESHOLD",
     "TRIAL_TYPES",
+    "TRUNKS",
     "A2CConfig",
     "AgentConfig",
     "AlgorithmSpec",
+    "ContrastEnv",
+    "ContrastTask",
     "DQNConfig",
     "GridworldEnv",
     "PPOConfig",
@@ -76,6 +87,7 @@ __all__ = [
     "checkpoint_path",
     "default_cache_dir",
     "describe",
+    "evaluate_behaviour",
     "export_nwb",
     "get_task",
     "list_agents",
@@ -84,6 +96,7 @@ __all__ = [
     "load_checkpoint",
     "probe",
     "probe_agent",
+    "psychometric",
     "read_metadata",
     "save_checkpoint",
     "seeded",

@@ -61,30 +61,59 @@ class ZooAgent:
         return self.spec.family
 
     @property
+    def trunk(self) -> str:
+        """``"mlp"`` or ``"gru"``."""
+        return self.spec.trunk
+
+    @property
     def layers(self) -> list[str]:
         """Names of the layers :meth:`activations` can return, trunk first."""
-        trunk = [f"trunk.{i}" for i in range(len(self.net.trunk))]
+        trunk = [f"trunk.{i}" for i in range(self.net.n_trunk_layers)]
         return trunk + list(self.spec.roles)
 
     def role(self, layer: str) -> str:
-        """What ``layer`` is: ``trunk``, ``q``, ``actor`` or ``critic``."""
+        """What ``layer`` is: ``trunk``, ``recurrent`` (the GRU state), ``q``, ``actor``
+        or ``critic``."""
+        if self.net.recurrent and layer == f"trunk.{self.net.n_trunk_layers - 1}":
+            return "recurrent"
         return self.spec.roles.get(layer, "trunk")
 
     def _outputs(self, obs: np.ndarray) -> dict[str, torch.Tensor]:
+        x = np.asarray(obs, dtype=np.float32)
+        if x.ndim == 2 and self.net.recurrent:
+            raise ValidationError(
+                f"obs: got shape {x.shape}; the recurrent agent {self.name} takes sequences "
+                "(trial, step, obs_dim)"
+            )
+        if x.ndim not in (2, 3):
+            raise ValidationError(f"obs: got shape {x.shape}; expected (n, obs_dim) or "
+                                  "(trial, step, obs_dim)")
         with torch.no_grad(), torch_threads(1):
-            raw = self.net(torch.as_tensor(np.asarray(obs, dtype=np.float32)))
+            t = torch.as_tensor(x)
+            if x.ndim == 2:
+                raw = self.net(t)
+            else:
+                raw = {k: v.reshape(x.shape[0] * x.shape[1], -1)
+                       for k, v in self.net.forward_seq(t)[0].items()}
             out = {k: v for k, v in raw.items() if k.startswith("trunk.")}
             out.update(self.spec.readouts(raw, self.config))
+        if x.ndim == 3:
+            out = {k: v.reshape(x.shape[0], x.shape[1], -1) for k, v in out.items()}
         return out
 
     def activations(self, obs: np.ndarray,
                     layers: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """Activations of ``layers`` (all by default) for a batch ``(n, obs_dim)``.
+        """Activations of ``layers`` (all by default).
+
+        ``obs`` is a batch ``(n, obs_dim)`` (feedforward agents) or a batch of
+        sequences ``(trial, step, obs_dim)`` (every agent; the recurrent state starts
+        at zero at step 0); outputs keep the leading axes.
 
         Raises
         ------
         ValidationError
-            If a layer does not exist; the message lists the valid layers.
+            If a layer does not exist (the message lists the valid layers), or ``obs``
+            has the wrong shape.
         """
         wanted = self.check_layers(layers)
         out = self._outputs(obs)
@@ -104,7 +133,7 @@ class ZooAgent:
         return list(layers)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        """Greedy actions for a batch of observations."""
+        """Greedy actions for a batch of observations (or of sequences: ``(trial, step)``)."""
         return self.spec.greedy_action(self._outputs(obs)).numpy()
 
     def evaluate(self, seed: int = 12345) -> dict[str, float]:
@@ -123,6 +152,11 @@ def build_agent(agent: str, task: str, seed: int,
     """
     spec = get_agent_spec(agent)
     task_obj = get_task(task)
+    if spec.tasks is not None and task not in spec.tasks:
+        raise ValidationError(
+            f"task: got {task!r}; agent {agent!r} ({spec.trunk} trunk) learns only "
+            f"{list(spec.tasks)}"
+        )
     cfg = config if config is not None else spec.config_cls()
     if type(cfg) is not spec.config_cls:
         raise ValidationError(
@@ -132,5 +166,6 @@ def build_agent(agent: str, task: str, seed: int,
     env = task_obj.make_env()
     n_actions = int(env.action_space.n)
     obs_dim = int(env.observation_space.shape[0])
-    net = ZooNet(obs_dim, spec.heads(n_actions, cfg), hidden=cfg.hidden, n_layers=cfg.n_layers)
+    net = ZooNet(obs_dim, spec.heads(n_actions, cfg), hidden=cfg.hidden, n_layers=cfg.n_layers,
+                 trunk=spec.trunk)
     return ZooAgent(spec=spec, task=task_obj, seed=int(seed), config=cfg, net=net)

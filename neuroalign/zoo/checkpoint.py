@@ -3,7 +3,9 @@
 A checkpoint is one ``.safetensors`` file. Its header metadata holds one key,
 ``neuroalign.zoo``, a JSON object with ``format_version``, ``agent``, ``family``,
 ``task``, ``seed``, ``config`` (the dataclass fields), ``metrics`` (training
-metrics), ``neuroalign_version`` and ``created``. Only tensors and that JSON are
+metrics), ``neuroalign_version`` and ``created``, and ``trunk`` (``"gru"``) for a
+recurrent agent (absent: the MLP trunk). A GRU trunk's weights are the tensors
+``rnn.*`` beside ``trunk.*`` and ``heads.*``. Only tensors and that JSON are
 read back, so a checkpoint cannot execute code.
 """
 
@@ -79,6 +81,8 @@ def save_checkpoint(agent: ZooAgent, path: str | os.PathLike[str]) -> Path:
         "neuroalign_version": neuroalign_version(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if agent.trunk != "mlp":
+        meta["trunk"] = agent.trunk
     tensors = {k: v.detach().contiguous() for k, v in agent.net.state_dict().items()}
     target = Path(path)
     with atomic_file(target, suffix=".safetensors") as tmp:
@@ -132,7 +136,8 @@ def _read(path: str | os.PathLike[str],
     return meta, weights
 
 
-def _check_trunk(cfg: Any, weights: dict[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
+def _check_trunk(cfg: Any, weights: dict[str, torch.Tensor], path: str | os.PathLike[str],
+                 trunk: str = "mlp") -> None:
     """Refuse metadata whose trunk (``hidden``, ``n_layers``) the weights do not hold.
 
     Runs before the network is built, so that tampered metadata (``hidden: 100000``,
@@ -149,12 +154,15 @@ def _check_trunk(cfg: Any, weights: dict[str, torch.Tensor], path: str | os.Path
     parts = [k.split(".") for k in weights]
     stored = sorted(int(p[1]) for p in parts
                     if len(p) == 3 and p[0] == "trunk" and p[1].isdigit() and p[2] == "weight")
-    width = int(weights["trunk.0.weight"].shape[0]) if "trunk.0.weight" in weights else 0
-    if stored != list(range(n_layers)) or width != hidden:
+    recurrent = trunk == "gru"  # tanh layers, then one GRU layer (rnn.*)
+    width_key, axis = ("rnn.weight_hh_l0", 1) if recurrent else ("trunk.0.weight", 0)
+    width = int(weights[width_key].shape[axis]) if width_key in weights else 0
+    if stored != list(range(n_layers - 1 if recurrent else n_layers)) or width != hidden:
         raise CheckpointError(
             f"checkpoint {path}: metadata or weights do not fit: the metadata say "
             f"config.hidden={hidden}, config.n_layers={n_layers}; the weights hold "
-            f"{len(stored)} trunk layer(s) of {width} units (tampered or mismatched metadata)")
+            f"{len(stored)} trunk layer(s){' and a GRU' if recurrent else ''} of {width} units "
+            "(tampered or mismatched metadata)")
 
 
 def _check_shapes(meta: dict[str, Any], cfg: Any, weights: dict[str, torch.Tensor],
@@ -200,8 +208,13 @@ def load_checkpoint(path: str | os.PathLike[str], agent: str | None = None,
         from neuroalign.zoo.agents import get_agent_spec
 
         spec = get_agent_spec(meta["agent"])
+        if meta.get("trunk", "mlp") != spec.trunk:
+            raise CheckpointError(
+                f"checkpoint {path}: holds a {meta.get('trunk')!r} trunk; agent "
+                f"{meta['agent']!r} has a {spec.trunk!r} trunk"
+            )
         cfg = config_from_dict(spec.config_cls, meta.get("config", {}))
-        _check_trunk(cfg, weights, path)
+        _check_trunk(cfg, weights, path, spec.trunk)
         _check_shapes(meta, cfg, weights, path)
         zoo_agent = build_agent(meta["agent"], meta["task"], int(meta["seed"]), cfg)
         zoo_agent.net.load_state_dict(weights, strict=True)

@@ -1,4 +1,4 @@
-"""Command-line commands of ``neuroalign.zoo``: ``neuroalign zoo list|train|probe|export-nwb``."""
+"""Commands of ``neuroalign.zoo``: ``neuroalign zoo list|train|evaluate|probe|export-nwb``."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def list_command(
     for col in ("agent", "family", "description", "shipped seeds"):
         table.add_column(col)
     for a in agents:
-        seeds = "; ".join(f"{t}: {s or '-'}" for t, s in a["shipped_seeds"].items())
+        seeds = "; ".join(f"{t}: {s or '-'}" for t, s in a["shipped_seeds"].items()
+                          if t in a["tasks"])
         table.add_row(a["name"], a["family"], a["description"], seeds)
     tasks_table = Table(title="tasks")
     for col in ("task", "budget", "criterion"):
@@ -111,6 +112,47 @@ def train_command(
     typer.echo(f"{agent}/{task}/seed {seed}: success {m['success_rate']:.0%} "
                f"(criterion {'met' if m['criterion_met'] else 'NOT met'}), "
                f"{m['steps']} steps in {m['wall_time_s']:.1f} s -> {target}")
+
+
+@zoo_app.command("evaluate")
+def evaluate_command(
+    agent: _AgentArg,
+    task: _TaskOpt,
+    seed: _SeedOpt = 0,
+    trials: int = typer.Option(200, "--trials", help="test trials per contrast pair (contrast)"),
+    eval_seed: int = typer.Option(12345, "--eval-seed", help="seed of the test trials"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """Score AGENT's greedy behaviour; on --task contrast: choice probabilities per contrast
+    pair and accuracy per contrast difference with 95% Wilson intervals."""
+    import json
+
+    from neuroalign.compare.inference.stats import binomial_interval
+    from neuroalign.zoo.behaviour import evaluate_behaviour
+    from neuroalign.zoo.registry import load_agent
+
+    loaded = load_agent(agent, task, seed)
+    if loaded.task.sequential:
+        result = evaluate_behaviour(loaded, n_per_pair=trials, seed=eval_seed)
+    else:
+        crit = loaded.task.evaluate(loaded.act, seed=eval_seed)
+        n = int(crit["n_episodes"])
+        low, high = binomial_interval(round(crit["success_rate"] * n), n)
+        result = {"agent": agent, "task": task, "seed": seed, "trunk": loaded.trunk,
+                  "criterion": crit, "success_ci": [float(low), float(high)]}
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    crit = result["criterion"]
+    ci = result.get("success_ci")
+    interval = f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else ""
+    typer.echo(f"{agent}/{task}/seed {seed}: success {crit['success_rate']:.1%}{interval} "
+               f"(criterion {'met' if crit['criterion_met'] else 'NOT met'})")
+    for row in result.get("accuracy", []):
+        typer.echo(f"  |contrast difference| {row['difference']:.2f}: accuracy {row['p']:.1%} "
+                   f"[{row['ci_low']:.1%}, {row['ci_high']:.1%}] of {row['n']} trials")
+    if "graded" in result:
+        typer.echo(f"  graded curve: {'yes' if result['graded'] else 'NO'}")
 
 
 @zoo_app.command("probe")

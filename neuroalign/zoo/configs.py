@@ -2,7 +2,8 @@
 
 Every field carries its help text in ``metadata["help"]`` (see :func:`describe`),
 so the documentation and the command line read the same source. All agents share
-the trunk (an MLP with ``n_layers`` hidden layers of ``hidden`` tanh units) and,
+the trunk (an MLP with ``n_layers`` hidden layers of ``hidden`` tanh units; for the
+``-gru`` agents the last of them is a GRU layer) and,
 per task, the environment-step budget (:attr:`neuroalign.zoo.tasks.Task.budget`).
 """
 
@@ -34,8 +35,8 @@ def _f(default: Any, help: str) -> Any:
 class AgentConfig:
     """Fields shared by every agent."""
 
-    hidden: int = _f(64, "units per hidden layer of the shared MLP trunk")
-    n_layers: int = _f(2, "hidden layers of the shared MLP trunk")
+    hidden: int = _f(64, "units per hidden layer of the shared trunk")
+    n_layers: int = _f(2, "hidden layers of the shared trunk (GRU trunk: the last is the GRU)")
     lr: float = _f(1e-3, "Adam learning rate")
     gamma: float = _f(0.99, "discount factor")
     max_grad_norm: float = _f(10.0, "gradient-norm clip per update")

@@ -1,9 +1,12 @@
-"""The network every zoo agent uses: a shared MLP trunk and named heads.
+"""The network every zoo agent uses: a shared trunk (MLP or GRU) and named heads.
 
 Layer names (what :func:`neuroalign.zoo.probe` accepts):
 
 ``trunk.0`` .. ``trunk.{n_layers-1}``
-    post-activation (tanh) of each hidden layer of the shared trunk;
+    post-activation (tanh) of each hidden layer of the shared trunk; with the
+    recurrent trunk (``trunk="gru"``) the last one, ``trunk.{n_layers-1}``, is the
+    GRU's hidden state (the recurrent state) and the ones before it are tanh layers
+    feeding it;
 ``readout.q``
     action values (value-learners; the mean of the quantiles for QR-DQN);
 ``readout.quantiles``
@@ -22,7 +25,10 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-__all__ = ["ZooNet", "torch_threads"]
+__all__ = ["TRUNKS", "ZooNet", "torch_threads"]
+
+#: trunk kinds: a feedforward MLP or tanh layers followed by one GRU layer
+TRUNKS: tuple[str, ...] = ("mlp", "gru")
 
 
 @contextlib.contextmanager
@@ -44,7 +50,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
 
 class ZooNet(nn.Module):
-    """MLP trunk plus linear heads.
+    """Trunk (MLP, or tanh layers then a GRU) plus linear heads.
 
     Parameters
     ----------
@@ -53,22 +59,80 @@ class ZooNet(nn.Module):
     heads
         Head name -> output size, e.g. ``{"q": 2}`` or ``{"pi": 4, "v": 1}``.
     hidden, n_layers
-        Trunk width and depth.
+        Trunk width and depth (the GRU counts as one layer).
+    trunk
+        ``"mlp"`` (feedforward) or ``"gru"`` (recurrent; the last trunk layer is a GRU).
+
+    Notes
+    -----
+    The MLP trunk's parameters are named ``trunk.<i>.*``; the GRU trunk keeps
+    ``trunk.<i>.*`` for its tanh layers and adds ``rnn.*``. A feedforward
+    network treats every row on its own; :meth:`forward_seq` and :meth:`step`
+    accept it too, so code written for sequences serves both trunks.
     """
 
     def __init__(self, obs_dim: int, heads: dict[str, int], hidden: int = 64,
-                 n_layers: int = 2) -> None:
+                 n_layers: int = 2, trunk: str = "mlp") -> None:
         super().__init__()
+        if trunk not in TRUNKS:
+            raise ValueError(f"trunk: got {trunk!r}; expected one of {TRUNKS}")
+        self.kind = trunk
+        recurrent = trunk == "gru"
         layers: list[nn.Module] = []
         size = obs_dim
-        for _ in range(n_layers):
+        for _ in range(n_layers - 1 if recurrent else n_layers):
             layers.append(nn.Linear(size, hidden))
             size = hidden
         self.trunk = nn.ModuleList(layers)
+        self.rnn = nn.GRU(size, hidden, batch_first=True) if recurrent else None
+        self.hidden = int(hidden)
         self.heads = nn.ModuleDict({name: nn.Linear(hidden, out) for name, out in heads.items()})
 
+    @property
+    def recurrent(self) -> bool:
+        """True for the GRU trunk."""
+        return self.rnn is not None
+
+    @property
+    def n_trunk_layers(self) -> int:
+        """Trunk layers, the GRU included."""
+        return len(self.trunk) + (1 if self.recurrent else 0)
+
+    def initial_state(self, batch: int) -> torch.Tensor | None:
+        """Zero recurrent state for ``batch`` sequences (``None`` for the MLP)."""
+        return torch.zeros(1, batch, self.hidden) if self.recurrent else None
+
+    def forward_seq(self, obs: torch.Tensor, state: torch.Tensor | None = None
+                    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """Outputs for sequences ``(batch, time, obs_dim)``, and the final state.
+
+        Every output has shape ``(batch, time, size)``; ``state`` is the GRU state
+        ``(1, batch, hidden)`` to start from (zeros when ``None``).
+        """
+        h = obs
+        out: dict[str, torch.Tensor] = {}
+        for i, layer in enumerate(self.trunk):
+            h = torch.tanh(layer(h))
+            out[f"trunk.{i}"] = h
+        if self.rnn is not None:
+            if state is None:
+                state = self.initial_state(obs.shape[0])
+            h, state = self.rnn(h, state)
+            out[f"trunk.{len(self.trunk)}"] = h
+        for name, head in self.heads.items():
+            out[name] = head(h)
+        return out, state
+
+    def step(self, obs: torch.Tensor, state: torch.Tensor | None
+             ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """One time step for a batch ``(batch, obs_dim)``; returns outputs and new state."""
+        out, state = self.forward_seq(obs[:, None, :], state)
+        return {k: v[:, 0] for k, v in out.items()}, state
+
     def features(self, obs: torch.Tensor) -> list[torch.Tensor]:
-        """Post-activation of every trunk layer."""
+        """Post-activation of every trunk layer (MLP trunk: rows are independent)."""
+        if self.rnn is not None:
+            raise ValueError("features: the GRU trunk needs sequences; use forward_seq")
         out = []
         h = obs
         for layer in self.trunk:

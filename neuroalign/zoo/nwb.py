@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from neuroalign.core.atomic import atomic_file
-from neuroalign.core.errors import OutputExistsError
+from neuroalign.core.errors import OutputExistsError, ValidationError
 from neuroalign.core.provenance import neuroalign_version
 from neuroalign.zoo.agent import ZooAgent
 
@@ -68,8 +68,15 @@ def export_nwb(zoo_agent: ZooAgent, path: str | os.PathLike[str],
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
     ValidationError
-        Unknown layer (the message lists the valid ones).
+        Unknown layer (the message lists the valid ones), or an agent of the
+        ``contrast`` task (its probe trials are closed-loop; use
+        :func:`neuroalign.zoo.probe`).
     """
+    if zoo_agent.task.sequential:
+        raise ValidationError(
+            f"agent: {zoo_agent.name!r} learned {zoo_agent.task.name!r}; NWB export lays out "
+            "the valence x approach probe episodes of 'pavlovian' and 'gridworld' only"
+        )
     from pynwb import NWBHDF5IO, NWBFile
     from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel, RoiResponseSeries
 

@@ -33,7 +33,7 @@ __all__ = [
     "zoo_dir",
 ]
 
-_NAME = re.compile(r"^(?P<agent>[a-z0-9]+)_(?P<task>[a-z0-9]+)_s(?P<seed>\d+)\.safetensors$")
+_NAME = re.compile(r"^(?P<agent>[a-z0-9-]+)_(?P<task>[a-z0-9]+)_s(?P<seed>\d+)\.safetensors$")
 
 
 def zoo_dir() -> Path:
@@ -62,14 +62,22 @@ def shipped_seeds(agent: str, task: str) -> list[int]:
     return sorted(seeds)
 
 
-def list_agents() -> list[dict[str, Any]]:
-    """Every agent: ``name``, ``family``, ``description``, ``tasks``, ``shipped_seeds``.
+def _agent_tasks(name: str) -> list[str]:
+    spec = get_agent_spec(name)
+    return [t for t in task_names() if spec.tasks is None or t in spec.tasks]
 
-    ``shipped_seeds`` maps each task to the seeds with a shipped checkpoint.
+
+def list_agents() -> list[dict[str, Any]]:
+    """Every agent: ``name``, ``family``, ``trunk``, ``description``, ``config``, ``tasks``,
+    ``shipped_seeds``.
+
+    ``tasks`` are the tasks the agent can learn; ``shipped_seeds`` maps every task
+    to the seeds with a shipped checkpoint (empty for tasks the agent cannot learn).
     """
     return [
-        {"name": spec.name, "family": spec.family, "description": spec.description,
-         "config": spec.config_cls.__name__, "tasks": task_names(),
+        {"name": spec.name, "family": spec.family, "trunk": spec.trunk,
+         "description": spec.description, "config": spec.config_cls.__name__,
+         "tasks": _agent_tasks(spec.name),
          "shipped_seeds": {t: shipped_seeds(spec.name, t) for t in task_names()}}
         for spec in AGENTS.values()
     ]

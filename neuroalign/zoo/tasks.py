@@ -19,13 +19,16 @@ Success criteria
 ``gridworld``
     At least 90% of test episodes (two from every free start cell) reach the
     reward site without entering the hazard, within the shortest path plus 2 steps.
+``contrast``
+    See :mod:`neuroalign.zoo.contrast_task` (a sequential task: its policies map
+    observation sequences to actions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -72,6 +75,8 @@ class Task:
     criterion: str
     valences: tuple[int, ...] = (1, -1)
     n_eval: int = 40
+    #: True when policies see whole observation sequences (trial, step, obs_dim)
+    sequential: ClassVar[bool] = False
 
     def make_env(self) -> gym.Env:
         """A fresh environment of this task."""
@@ -222,9 +227,17 @@ _TASKS: dict[str, Task] = {
 }
 
 
+def _registry() -> dict[str, Task]:
+    if "contrast" not in _TASKS:
+        from neuroalign.zoo.contrast_task import CONTRAST_TASK
+
+        _TASKS["contrast"] = CONTRAST_TASK
+    return _TASKS
+
+
 def task_names() -> list[str]:
     """Names of the registered tasks."""
-    return list(_TASKS)
+    return list(_registry())
 
 
 def get_task(name: str) -> Task:
@@ -235,6 +248,7 @@ def get_task(name: str) -> Task:
     ValidationError
         If ``name`` is not a registered task; the message lists the valid ones.
     """
-    if name not in _TASKS:
+    tasks = _registry()
+    if name not in tasks:
         raise ValidationError(f"task: got {name!r}; expected one of {task_names()}")
-    return _TASKS[name]
+    return tasks[name]

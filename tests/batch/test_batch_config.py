@@ -108,7 +108,7 @@ def test_load_config_resolves_relative_to_file(sources: Path, tmp_path: Path) ->
         ({"sources": [{"path": "x.nwb", "window": [1.0, 0.0]}]},
          r"sources\[0\]\.window: got \[1\.0, 0\.0\]; expected \[start, stop\) with stop greater"),
         ({"sources": [{"path": "x.nwb", "bogus": 1}]},
-         r"sources\[0\]\.bogus: unknown field; expected one of \['align', 'bin_size', "),
+         r"sources\[0\]\.bogus: unknown field; expected one of \['align', 'align_offset', 'bin_size', "),
         ({"engine": {"cell": "no_colon"}}, r"engine.cell: got 'no_colon'; expected"),
         ({"n_boot": -1}, r"n_boot: got -1; expected greater than or equal to 0"),
     ],
@@ -204,10 +204,10 @@ def test_default_engine_checks_measures_and_options(tmp_path: Path) -> None:
     raw["measures"] = ["rsa"]
     raw["tasks"] = ["pavlovian"]
     with pytest.raises(ConfigError, match=r"agents: unknown \['ppoo'\]; expected names from "
-                                          r"\['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo'\]"):
+                                          r"\['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo', 'dqn-"):
         plan_batch(validate_config({**raw, "agents": ["dqn", "ppoo"]}))
     with pytest.raises(ConfigError, match=r"tasks: unknown \['pavlovan'\]; expected names from "
-                                          r"\['pavlovian', 'gridworld'\]"):
+                                          r"\['pavlovian', 'gridworld', 'contrast'\]"):
         plan_batch(validate_config({**raw, "tasks": ["pavlovan"]}))
     # measure options are typed: checked when the config is read, whatever the engine
     with pytest.raises(ConfigError, match=r"options\.colour: unknown field; expected one of "

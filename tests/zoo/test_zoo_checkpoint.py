@@ -106,10 +106,12 @@ def test_missing_file(tmp_path):
 def test_unknown_agent_or_task_lists_valid_ones(tmp_path):
     with pytest.raises(ValidationError,
                        match=r"agent: got 'sarsa'; expected one of \['dqn', 'qrdqn', 'reinforce', "
-                             r"'a2c', 'ppo'\]"):
+                             r"'a2c', 'ppo', 'dqn-gru', 'qrdqn-gru', 'reinforce-gru', 'a2c-gru', "
+                             r"'ppo-gru'\]"):
         load_agent("sarsa", "pavlovian", 0, cache_dir=tmp_path)
     with pytest.raises(ValidationError,
-                       match=r"task: got 'maze'; expected one of \['pavlovian', 'gridworld'\]"):
+                       match=r"task: got 'maze'; expected one of \['pavlovian', 'gridworld', "
+                             r"'contrast'\]"):
         load_agent("dqn", "maze", 0, cache_dir=tmp_path)
 
 

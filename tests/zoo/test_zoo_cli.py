@@ -20,14 +20,19 @@ def test_list_json_content():
     payload = json.loads(result.output)
     agents = {a["name"]: a for a in payload["agents"]}
     assert list(agents) == list(AGENTS)
+    families = {"dqn": "value", "qrdqn": "value", "reinforce": "policy", "a2c": "policy",
+                "ppo": "policy"}
     assert {n: a["family"] for n, a in agents.items()} == {
-        "dqn": "value", "qrdqn": "value", "reinforce": "policy", "a2c": "policy",
-        "ppo": "policy"}
+        **families, **{f"{n}-gru": f for n, f in families.items()}}
     for name, record in agents.items():
-        assert record["tasks"] == ["pavlovian", "gridworld"]
+        recurrent = name.endswith("-gru")
+        assert record["trunk"] == ("gru" if recurrent else "mlp")
+        expected = ["contrast"] if recurrent else ["pavlovian", "gridworld", "contrast"]
+        assert record["tasks"] == expected
         for task, seeds in record["shipped_seeds"].items():
             assert seeds == shipped_seeds(name, task)
-    assert [t["name"] for t in payload["tasks"]] == ["pavlovian", "gridworld"]
+            assert seeds == [] or task in expected
+    assert [t["name"] for t in payload["tasks"]] == ["pavlovian", "gridworld", "contrast"]
 
 
 def test_list_table():
@@ -58,7 +63,8 @@ def test_unknown_agent_is_a_validation_error(tmp_path):
     result = runner.invoke(app, ["zoo", "probe", "sarsa", "--task", "pavlovian",
                                  "--out", str(tmp_path / "x.nc")])
     assert isinstance(result.exception, ValidationError)
-    assert "expected one of ['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo']" in str(result.exception)
+    assert "expected one of ['dqn', 'qrdqn', 'reinforce', 'a2c', 'ppo', 'dqn-gru'" in str(
+        result.exception)
 
 
 def test_probe_output_must_be_netcdf(tmp_path):
@@ -67,3 +73,11 @@ def test_probe_output_must_be_netcdf(tmp_path):
     assert isinstance(result.exception, ValidationError)
     assert "expected a netCDF file name ending in .nc" in str(result.exception)
     assert not out.exists()
+
+
+def test_evaluate_command_on_a_valence_task():
+    result = runner.invoke(app, ["zoo", "evaluate", "ppo", "--task", "pavlovian", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    low, high = payload["success_ci"]
+    assert low <= payload["criterion"]["success_rate"] <= high and payload["trunk"] == "mlp"

@@ -141,7 +141,7 @@ def test_unknown_task_lists_valid_ones():
 
 def test_list_tasks_records():
     names = [t["name"] for t in list_tasks()]
-    assert names == task_names() == ["pavlovian", "gridworld"]
+    assert names == task_names() == ["pavlovian", "gridworld", "contrast"]
     assert all(t["budget"] > 0 and t["approaches"] == list(range(6)) for t in list_tasks())
 
 

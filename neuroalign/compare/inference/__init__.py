@@ -31,6 +31,7 @@ from neuroalign.compare.inference.resample import (
 from neuroalign.compare.inference.stats import (
     RESULT_COLUMNS,
     InferenceResult,
+    binomial_interval,
     check_permutation_power,
     confidence_interval,
     p_value,
@@ -51,6 +52,7 @@ __all__ = [
     "PatternMeasure",
     "PermutationIndices",
     "as_rdm_vectors",
+    "binomial_interval",
     "bootstrap_indices",
     "check_permutation_power",
     "cka_measure",

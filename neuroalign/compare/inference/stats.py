@@ -16,6 +16,7 @@ __all__ = [
     "CI_METHODS",
     "RESULT_COLUMNS",
     "InferenceResult",
+    "binomial_interval",
     "check_permutation_power",
     "confidence_interval",
     "p_value",
@@ -179,6 +180,42 @@ def check_permutation_power(
             f"so the smallest possible {alternative} p-value is {floor:.4g}; use more "
             f"conditions (or more permutations), or a bootstrap interval instead"
         )
+
+
+def binomial_interval(k: Any, n: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion ``k / n`` (vectorised).
+
+    Parameters
+    ----------
+    k, n
+        Successes and trials (arrays broadcast together).
+    level
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(low, high)``; NaN where ``n == 0`` (no trials, no interval).
+
+    Raises
+    ------
+    ValidationError
+        ``level`` outside (0, 1), negative counts, or ``k > n``.
+    """
+    check_level(level)
+    k_arr, n_arr = np.broadcast_arrays(np.asarray(k, dtype=np.float64),
+                                       np.asarray(n, dtype=np.float64))
+    if np.any(k_arr < 0) or np.any(k_arr > n_arr):
+        raise ValidationError(f"k: got {k_arr.ravel()[:5].tolist()} for n "
+                              f"{n_arr.ravel()[:5].tolist()}; expected 0 <= k <= n")
+    z = float(_st.norm.ppf(0.5 + level / 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k_arr / n_arr
+        centre = (p + z * z / (2 * n_arr)) / (1 + z * z / n_arr)
+        half = z / (1 + z * z / n_arr) * np.sqrt(p * (1 - p) / n_arr + z * z / (4 * n_arr**2))
+    low = np.where(n_arr > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+    high = np.where(n_arr > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    return low, high
 
 
 def spearman_brown(r: np.ndarray | float, factor: float = 2.0) -> np.ndarray:

@@ -121,6 +121,8 @@ class AlgorithmSpec:
     ``heads(n_actions, config)`` gives the head sizes; ``learn(ctx)`` trains
     ``ctx.net`` in place; ``readouts(raw, config)`` turns raw head outputs into the
     named ``readout.*`` layers; ``roles`` labels each layer (trunk, q, actor, critic).
+    ``trunk`` is the network's trunk (``"mlp"`` or ``"gru"``); ``tasks`` the tasks the
+    algorithm can learn (``None``: every task).
     """
 
     name: str
@@ -131,6 +133,8 @@ class AlgorithmSpec:
     learn: Callable[[LearnContext], None]
     readouts: Callable[[dict[str, torch.Tensor], Any], dict[str, torch.Tensor]]
     roles: dict[str, str]
+    trunk: str = "mlp"
+    tasks: tuple[str, ...] | None = None
 
     def greedy_action(self, readouts: dict[str, torch.Tensor]) -> torch.Tensor:
         """Greedy actions from the readouts (argmax of Q or of the policy)."""

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
 from neuroalign.zoo.configs import DQNConfig, QRDQNConfig
 
-__all__ = ["DQN", "QRDQN"]
+__all__ = ["DQN", "QRDQN", "dqn_td_loss", "q_values", "qr_td_loss"]
 
 
 class _Replay:
@@ -51,9 +51,19 @@ class _Replay:
 def _dqn_loss(net: Any, target: Any, batch: tuple[torch.Tensor, ...], cfg: DQNConfig,
               n_actions: int) -> torch.Tensor:
     obs, act, rew, next_obs, done = batch
-    q = net(obs)["q"].gather(1, act[:, None]).squeeze(1)
+    pred = net(obs)["q"]
     with torch.no_grad():
-        q_next = target(next_obs)["q"].max(dim=1).values
+        nxt = target(next_obs)["q"]
+    return dqn_td_loss(pred, nxt, act, rew, done, cfg, n_actions)
+
+
+def dqn_td_loss(pred: torch.Tensor, nxt: torch.Tensor, act: torch.Tensor, rew: torch.Tensor,
+                done: torch.Tensor, cfg: DQNConfig, n_actions: int) -> torch.Tensor:
+    """Huber loss of Q(s, a) (rows of ``pred``) against ``r + gamma max_a' Q_target(s', a')``
+    (``nxt``: the target network's outputs for the next observations)."""
+    q = pred.gather(1, act[:, None]).squeeze(1)
+    with torch.no_grad():
+        q_next = nxt.max(dim=1).values
         y = rew + cfg.gamma * (1.0 - done) * q_next
     return F.smooth_l1_loss(q, y)
 
@@ -61,11 +71,22 @@ def _dqn_loss(net: Any, target: Any, batch: tuple[torch.Tensor, ...], cfg: DQNCo
 def _qr_loss(net: Any, target: Any, batch: tuple[torch.Tensor, ...], cfg: QRDQNConfig,
              n_actions: int) -> torch.Tensor:
     obs, act, rew, next_obs, done = batch
+    pred = net(obs)["q"]
+    with torch.no_grad():
+        nxt = target(next_obs)["q"]
+    return qr_td_loss(pred, nxt, act, rew, done, cfg, n_actions)
+
+
+def qr_td_loss(pred: torch.Tensor, nxt_raw: torch.Tensor, act: torch.Tensor,
+               rew: torch.Tensor, done: torch.Tensor, cfg: QRDQNConfig,
+               n_actions: int) -> torch.Tensor:
+    """Quantile Huber loss of the taken action's quantiles against the target's
+    quantiles of its greedy next action."""
     n = cfg.n_quantiles
-    theta = net(obs)["q"].view(-1, n_actions, n)
+    theta = pred.view(-1, n_actions, n)
     theta = theta[torch.arange(len(act)), act]  # (B, n)
     with torch.no_grad():
-        nxt = target(next_obs)["q"].view(-1, n_actions, n)
+        nxt = nxt_raw.view(-1, n_actions, n)
         a_star = nxt.mean(dim=2).argmax(dim=1)
         y = rew[:, None] + cfg.gamma * (1.0 - done[:, None]) * nxt[torch.arange(len(act)),
                                                                    a_star]
@@ -93,7 +114,7 @@ def _learn(ctx: LearnContext, loss_fn: Any) -> None:
             action = int(rng.integers(n_actions))
         else:
             with torch.no_grad():
-                q = _q_values(net(ctx.obs_tensor(obs))["q"], n_actions)
+                q = q_values(net(ctx.obs_tensor(obs))["q"], n_actions)
             action = int(q.argmax(dim=1)[0])
         next_obs, rew, term, trunc, _ = env.step(action)
         replay.add(obs, action, rew, next_obs, term)
@@ -115,7 +136,7 @@ def _learn(ctx: LearnContext, loss_fn: Any) -> None:
             return
 
 
-def _q_values(raw: torch.Tensor, n_actions: int) -> torch.Tensor:
+def q_values(raw: torch.Tensor, n_actions: int) -> torch.Tensor:
     """Action values from the ``q`` head (the quantile mean when it holds quantiles)."""
     if raw.shape[1] == n_actions:
         return raw
@@ -129,7 +150,7 @@ def _dqn_readouts(raw: dict[str, torch.Tensor], cfg: DQNConfig) -> dict[str, tor
 def _qr_readouts(raw: dict[str, torch.Tensor], cfg: QRDQNConfig) -> dict[str, torch.Tensor]:
     quant = raw["q"]
     n_actions = quant.shape[1] // cfg.n_quantiles
-    return {"readout.q": _q_values(quant, n_actions), "readout.quantiles": quant}
+    return {"readout.q": q_values(quant, n_actions), "readout.quantiles": quant}
 
 
 DQN = AlgorithmSpec(
