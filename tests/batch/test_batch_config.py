@@ -108,7 +108,8 @@ def test_load_config_resolves_relative_to_file(sources: Path, tmp_path: Path) ->
         ({"sources": [{"path": "x.nwb", "window": [1.0, 0.0]}]},
          r"sources\[0\]\.window: got \[1\.0, 0\.0\]; expected \[start, stop\) with stop greater"),
         ({"sources": [{"path": "x.nwb", "bogus": 1}]},
-         r"sources\[0\]\.bogus: unknown field; expected one of \['align', 'align_offset', 'bin_size', "),
+         r"sources\[0\]\.bogus: unknown field; expected one of "
+         r"\['align', 'align_offset', 'bin_size', "),
         ({"engine": {"cell": "no_colon"}}, r"engine.cell: got 'no_colon'; expected"),
         ({"n_boot": -1}, r"n_boot: got -1; expected greater than or equal to 0"),
     ],
