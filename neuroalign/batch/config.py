@@ -164,6 +164,16 @@ class BatchConfig(BaseModel):
         default=64, ge=1,
         description="Loaded sources and agent layers kept in memory by each worker process.",
     )
+    cache_memory_mb: float = Field(
+        default=2048, gt=0,
+        description="Memory (MiB) of loaded sources and agent layers kept by each worker "
+        "process across chunks; the least recently used are dropped beyond it.",
+    )
+    chunk_size: int | None = Field(
+        default=None, ge=1,
+        description="Cells per dask task; null chooses it from the grid and the cluster "
+        "(up to 1000 cells, at least 8 tasks per worker thread). Does not change results.",
+    )
     base_dir: str | None = Field(
         default=None,
         description="Folder relative source paths are read from; set by load_config to the "

@@ -56,7 +56,7 @@ def test_distributed_equals_serial_loads_once_and_rerun_skips(client, tmp_path: 
     src = _sources(tmp_path / "src")
     cfg = _config(src / "*.npz")
     buf = io.StringIO()
-    summary = run_batch(cfg, tmp_path / "out", client=client,
+    summary = run_batch(cfg, tmp_path / "out", allow_code=True, client=client,
                         console=Console(file=buf, width=100))
     assert (summary.total, summary.done, summary.skipped, summary.failed) == (32, 32, 0, 0)
     assert "32/32" in buf.getvalue()
@@ -66,30 +66,31 @@ def test_distributed_equals_serial_loads_once_and_rerun_skips(client, tmp_path: 
     assert loads and max(loads.values()) == 1
     pids = {line.split()[0] for line in loads}
     assert len(pids) <= 2 and str(os.getpid()) not in pids
-    serial = run_serial(cfg)
+    serial = run_serial(cfg, allow_code=True)
     pd.testing.assert_frame_equal(table, serial)
     assert len(table) == 32 and not table.duplicated(["cell_key", "cell_row"]).any()
     assert table.groupby(["agent", "seed", "region", "measure"]).size().eq(2).all()
-    again = run_batch(cfg, tmp_path / "out", client=client, progress=False)
+    again = run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False)
     assert (again.done, again.skipped) == (0, 32)
     assert BatchStore(tmp_path / "out").status().as_dict() == {
-        "total": 32, "done": 32, "failed": 0, "pending": 0, "unplanned": 0}
+        "total": 32, "done": 32, "failed": 0, "pending": 0, "unplanned": 0,
+        "corrupt": 0}
 
 
 def test_worker_killed_mid_batch_is_retried_elsewhere(client, tmp_path: Path) -> None:
     src = _sources(tmp_path / "src")
     cfg = _config(src / "*.npz", cell="crash_once_cell")
-    summary = run_batch(cfg, tmp_path / "out", client=client, progress=False)
+    summary = run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False)
     assert (src / "crash.marker").exists(), "no worker was killed"
     assert (summary.done, summary.failed) == (32, 0)
-    pd.testing.assert_frame_equal(load_results(tmp_path / "out"), run_serial(cfg))
+    pd.testing.assert_frame_equal(load_results(tmp_path / "out"), run_serial(cfg, allow_code=True))
 
 
 def test_worker_killed_every_time_becomes_a_failure(client, tmp_path: Path) -> None:
     src = _sources(tmp_path / "src")
     cfg = _config(src / "s1.npz", cell="always_crash_cell", agents=["dqn"], seeds=[0],
                   regions=["A"], measures=["plain"])
-    summary = run_batch(cfg, tmp_path / "out", client=client, progress=False)
+    summary = run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False)
     assert (summary.done, summary.failed) == (0, 1)
     store = BatchStore(tmp_path / "out")
     (key,) = store.failed_keys()
@@ -100,7 +101,7 @@ def test_corrupt_and_missing_sources_fail_alone(client, tmp_path: Path) -> None:
     src = _sources(tmp_path / "src")
     (src / "bad.npz").write_bytes(b"PK\x03\x04 this is not a zip archive")
     cfg = _config([str(src / "s1.npz"), str(src / "bad.npz"), str(src / "gone.npz")])
-    summary = run_batch(cfg, tmp_path / "out", client=client, progress=False)
+    summary = run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False)
     assert (summary.total, summary.done, summary.failed) == (48, 16, 32)
     store = BatchStore(tmp_path / "out")
     messages = Counter()
@@ -117,7 +118,7 @@ def test_corrupt_and_missing_sources_fail_alone(client, tmp_path: Path) -> None:
     assert set(load_results(tmp_path / "out")["cell_key"]) == (
         store.done_keys())
     # a rerun leaves failed cells alone unless asked to retry them
-    again = run_batch(cfg, tmp_path / "out", client=client, progress=False)
+    again = run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False)
     assert (again.done, again.skipped, again.failed_before) == (0, 16, 32)
 
 
@@ -126,17 +127,17 @@ def test_retry_failed_over_a_scheduler_address(client, tmp_path: Path) -> None:
     (src / "fail.flag").write_text("")
     cfg = _config(src / "*.npz", cell="flaky_cell")
     address = client.scheduler.address
-    first = run_batch(cfg, tmp_path / "out", scheduler=address, progress=False)
+    first = run_batch(cfg, tmp_path / "out", allow_code=True, scheduler=address, progress=False)
     assert (first.done, first.failed) == (16, 16)
     assert all("flaky failure" in msg for msg in first.failures.values())
     (src / "fail.flag").unlink()
-    second = run_batch(cfg, tmp_path / "out", scheduler=address, progress=False)
+    second = run_batch(cfg, tmp_path / "out", allow_code=True, scheduler=address, progress=False)
     assert (second.done, second.failed_before) == (0, 16)
-    third = run_batch(cfg, tmp_path / "out", scheduler=address, progress=False,
+    third = run_batch(cfg, tmp_path / "out", allow_code=True, scheduler=address, progress=False,
                       retry_failed=True)
     assert (third.done, third.skipped, third.failed) == (16, 16, 0)
     assert BatchStore(tmp_path / "out").failed_keys() == set()
-    pd.testing.assert_frame_equal(load_results(tmp_path / "out"), run_serial(cfg))
+    pd.testing.assert_frame_equal(load_results(tmp_path / "out"), run_serial(cfg, allow_code=True))
 
 
 def test_fail_fast_reraises_the_cell_error(client, tmp_path: Path) -> None:
@@ -144,7 +145,8 @@ def test_fail_fast_reraises_the_cell_error(client, tmp_path: Path) -> None:
     (src / "bad.npz").write_bytes(b"garbage")
     cfg = _config(src / "bad.npz")
     with pytest.raises(DataError, match=r"bad.npz: not a readable .npz file"):
-        run_batch(cfg, tmp_path / "out", client=client, progress=False, fail_fast=True)
+        run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False,
+                  fail_fast=True)
     assert BatchStore(tmp_path / "out").failed_keys()
 
 
@@ -166,7 +168,7 @@ def test_real_cells_equal_the_main_job_and_bad_files_fail_alone(client, tmp_path
         agents=["dqn"], tasks=["pavlovian"], seeds=[0], layers=["trunk.1"],
         sources=[str(good), str(tmp_path / "trunc.nwb"), str(tmp_path / "gone.nwb")],
         regions=["BLA"], measures=["cka", "shape"], n_boot=20, n_perm=20, seed=3))
-    summary = run_batch(cfg, tmp_path / "out", client=client, progress=False)
+    summary = run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False)
     assert (summary.total, summary.done, summary.failed) == (6, 2, 4)
     messages = list(summary.failures.values())
     assert sum(m.startswith("NWBFormatError: ") and "trunc.nwb: truncated or corrupt HDF5 file"
