@@ -130,3 +130,21 @@ def always_crash_cell(model: np.ndarray, brain: np.ndarray, measures: list[str],
                       ) -> list[dict[str, Any]]:
     """Kill the worker process every time."""
     os._exit(18)
+
+
+def load_brain_remote(spec: dict[str, Any], **grid: Any) -> dict[str, np.ndarray]:
+    """:func:`load_brain` of ``dandi://<dandiset>/<local path>`` sources (a stand-in)."""
+    path = spec["path"]
+    if path.startswith("dandi://"):
+        path = "/" + path.removeprefix("dandi://").split("/", 1)[1]
+    return load_brain({**spec, "path": path}, **grid)
+
+
+def poison_cell(model: np.ndarray, brain: np.ndarray, measures: list[str], **kw: Any
+                ) -> list[dict[str, Any]]:
+    """Kill the worker every time for agent 'ppo', seed 1, region 'B', measure 'squared'."""
+    meta = kw["meta"]
+    if (meta["agent"], meta["seed"], meta["region"], measures) == ("ppo", 1, "B",
+                                                                   ["squared"]):
+        os._exit(19)
+    return cell(model, brain, measures, **kw)

@@ -122,3 +122,33 @@ def test_missing_arguments_are_usage_errors(argv: list[str]) -> None:
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 2
     assert "Missing argument" in result.output
+
+
+def test_foreign_code_needs_allow_code_and_status_survives_damage(tmp_path: Path) -> None:
+    _sources(tmp_path)
+    cfg = _write_config(tmp_path, agents=["dqn"], seeds=[0])  # 8 cells
+    runner = CliRunner()
+    out = tmp_path / "out"
+    refused = runner.invoke(app, ["batch", str(cfg), "--out", str(out)])
+    assert isinstance(refused.exception, ConfigError)
+    assert "engine.cell: got" in str(refused.exception)
+    assert "--allow-code" in str(refused.exception) and not out.exists()
+    ran = runner.invoke(app, ["batch", str(cfg), "--out", str(out), "--workers", "1",
+                              "--allow-code", "--chunk-size", "3", "--dashboard", "none"])
+    assert ran.exit_code == 0, ran.output
+    store = BatchStore(out)
+    parts = sorted(store.results_dir.glob("chunk-*.parquet"))
+    assert len(parts) == 3
+    n_lost = next(len(p.keys) for p in store.parts() if p.path == parts[0])
+    parts[0].write_bytes(parts[0].read_bytes()[:100])
+    text = runner.invoke(app, ["batch", "status", str(out)]).output
+    assert "corrupt 1" in text and f"corrupt {parts[0].name}: size 100 bytes" in text
+    assert "cells are pending" in text
+    merged = runner.invoke(app, ["batch", "compact", str(out)])
+    assert merged.exit_code == 0 and "2 parts -> 1" in merged.output
+    counts = json.loads(runner.invoke(app, ["batch", "status", str(out), "--json"]).output)
+    assert (counts["done"], counts["pending"], counts["corrupt"]) == (8 - n_lost, n_lost, 1)
+    store.plan_path.write_text("{ not json")
+    broken = runner.invoke(app, ["batch", "status", str(out)])
+    assert isinstance(broken.exception, SourceError)
+    assert "batch.json is not readable JSON" in str(broken.exception)

@@ -188,3 +188,130 @@ def test_real_cells_equal_the_main_job_and_bad_files_fail_alone(client, tmp_path
         assert table[col].tolist() == direct[col].tolist()
     for col in ("estimate", "ci_low", "ci_high", "p_value", "ceiling_low", "ceiling_high"):
         np.testing.assert_array_equal(table[col].to_numpy(float), direct[col].to_numpy(float))
+
+
+def test_poison_cell_in_a_chunk_fails_alone(client, tmp_path: Path) -> None:
+    src = _sources(tmp_path / "src")
+    cfg = _config(src / "s1.npz", cell="poison_cell", chunk_size=2, agents=["ppo"])
+    summary = run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False)
+    # the chunk that kills its workers is split until the one cell stands alone
+    assert (summary.total, summary.done, summary.failed) == (8, 7, 1)
+    store = BatchStore(tmp_path / "out")
+    (key,) = store.failed_keys()
+    record = store.failure(key)
+    assert record["error_type"] == "KilledWorker"
+    assert (record["cell"]["seed"], record["cell"]["region"], record["cell"]["measure"]) == (
+        1, "B", "squared")
+    # the other cells equal a run of the same cells with the harmless cell function
+    good = run_serial(_config(src / "s1.npz", agents=["ppo"]), allow_code=True)
+    poisoned = (good["seed"] == 1) & (good["region"] == "B") & (good["measure"] == "squared")
+    table = load_results(tmp_path / "out")
+    pd.testing.assert_frame_equal(table.drop(columns="cell_key"),
+                                  good[~poisoned].drop(columns="cell_key")
+                                  .reset_index(drop=True))
+
+
+def _damage(path: Path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncate":
+        del data[len(data) // 2:]
+    else:
+        data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_corrupted_parts_are_recomputed_and_the_table_equals_a_clean_run(
+        client, tmp_path: Path) -> None:
+    src = _sources(tmp_path / "src")
+    cfg = _config(src / "*.npz", chunk_size=5)
+    out = tmp_path / "out"
+    first = run_batch(cfg, out, allow_code=True, client=client, progress=False)
+    assert (first.done, first.chunks) == (32, 7)
+    store = BatchStore(out)
+    parts = sorted(store.results_dir.glob("chunk-*.parquet"))
+    assert len(parts) == 7
+    _damage(parts[1], "truncate")
+    _damage(parts[4], "flip")
+    lost = set(store.parts()[1].keys) | set(store.parts()[4].keys)
+    status = store.status()
+    assert (status.done, status.pending, status.corrupt) == (32 - len(lost), len(lost), 2)
+    assert set(load_results(out)["cell_key"]).isdisjoint(lost)  # read, without them
+    again = run_batch(cfg, out, allow_code=True, client=client, progress=False)
+    assert (again.corrupt, again.done, again.skipped) == (2, len(lost), 32 - len(lost))
+    assert sorted(p.name for p in store.corrupt_dir.iterdir()) == sorted(
+        [parts[1].name, parts[1].with_suffix(".json").name,
+         parts[4].name, parts[4].with_suffix(".json").name])
+    assert store.status().as_dict() == {"total": 32, "done": 32, "failed": 0, "pending": 0,
+                                        "unplanned": 0, "corrupt": 0}
+    pd.testing.assert_frame_equal(load_results(out), run_serial(cfg, allow_code=True))
+
+
+def test_dandi_sources_are_loaded_once_per_worker(client, tmp_path: Path) -> None:
+    src = _sources(tmp_path / "src")
+    remote = [f"dandi://000001{src / name}" for name in ("s1.npz", "s2.npz")]
+    engine = {**bc.engine(), "brain_loader": bc.ref("load_brain_remote")}
+    cfg = _config(remote, engine=engine, chunk_size=2, seeds=[0, 1, 2])
+    summary = run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False)
+    assert (summary.done, summary.chunks) == (48, 24)
+    loads = Counter((src / "loads.log").read_text().splitlines())
+    # 24 chunks, yet every worker read each asset once: the cache holds across chunks
+    assert max(loads.values()) == 1 and len(loads) <= 4
+    pd.testing.assert_frame_equal(load_results(tmp_path / "out"),
+                                  run_serial(cfg, allow_code=True))
+
+
+def test_local_cluster_listens_on_localhost_only() -> None:
+    from neuroalign.batch.runner import _open_client
+
+    client, cluster = _open_client(None, 1, "127.0.0.1", "127.0.0.1:0")
+    try:
+        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+        assert all(addr.startswith("tcp://127.0.0.1:") for addr in client.nthreads())
+        assert "127.0.0.1" in cluster.dashboard_link
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_slurm_recipe_with_a_local_cluster_standing_in(tmp_path: Path, monkeypatch) -> None:
+    import sys
+    import types
+
+    import distributed
+
+    made = {}
+
+    class SLURMCluster(distributed.LocalCluster):
+        """dask_jobqueue.SLURMCluster's interface on a LocalCluster (one process per job)."""
+
+        def __init__(self, *, scheduler_options=None, processes=1, **job_options):
+            made.update(job_options, scheduler_options=scheduler_options)
+            self.processes = processes
+            super().__init__(n_workers=0, threads_per_worker=1, processes=True,
+                             host="127.0.0.1", silence_logs=50,
+                             dashboard_address=scheduler_options["dashboard_address"])
+
+        def scale(self, n=None, jobs=0, **kw):
+            made.setdefault("scaled", []).append(jobs)
+            return super().scale(jobs * self.processes)
+
+    monkeypatch.setitem(sys.modules, "dask_jobqueue",
+                        types.SimpleNamespace(SLURMCluster=SLURMCluster))
+    from neuroalign.batch import slurm_cluster
+
+    src = _sources(tmp_path / "src")
+    cfg = _config(src / "*.npz", agents=["dqn"])
+    cluster = slurm_cluster(jobs=2, queue="normal", account="lab", cores=1, processes=1,
+                            memory="2GB", walltime="00:10:00", dashboard="127.0.0.1:0")
+    try:
+        with distributed.Client(cluster) as slurm_client:
+            slurm_client.wait_for_workers(2, timeout=60)
+            summary = run_batch(cfg, tmp_path / "out", client=slurm_client, progress=False,
+                                allow_code=True)
+    finally:
+        cluster.close()
+    assert made["scaled"][0] == 2 and made["queue"] == "normal" and made["walltime"] == "00:10:00"
+    assert made["scheduler_options"] == {"dashboard_address": "127.0.0.1:0"}
+    assert (summary.done, summary.failed) == (16, 0)
+    pd.testing.assert_frame_equal(load_results(tmp_path / "out"),
+                                  run_serial(cfg, allow_code=True))
