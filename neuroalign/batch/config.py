@@ -161,8 +161,9 @@ class BatchConfig(BaseModel):
         "of 'neuroalign run'.",
     )
     cache_size: int = Field(
-        default=64, ge=1,
-        description="Loaded sources and agent layers kept in memory by each worker process.",
+        default=1024, ge=1,
+        description="Loaded sources and agent layers kept in memory by each worker process "
+        "(at most; cache_memory_mb bounds their memory).",
     )
     cache_memory_mb: float = Field(
         default=2048, gt=0,
