@@ -259,10 +259,11 @@ def run_batch(
     root = Path(out).resolve()
     store = BatchStore(root)
     cells, plan = plan_batch(config)
-    moved = store.init(plan)
-    done_before = store.done_keys()
+    checked = store.init(plan)
+    done_before = store.done_keys(checked)
     failed_before = store.failed_keys(done_before)
-    summary = BatchSummary(total=len(cells), out=str(root), corrupt=len(moved))
+    summary = BatchSummary(total=len(cells), out=str(root),
+                           corrupt=sum(not p.ok for p in checked))
     todo: list[Cell] = []
     for cell in cells:
         if cell.key in done_before:

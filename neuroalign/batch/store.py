@@ -205,7 +205,8 @@ class BatchStore:
         Returns
         -------
         list of PartInfo
-            The parts moved aside (empty when every part is sound).
+            Every part found, checked: the sound ones (``ok``) stay in place, the others
+            are now in ``DIR/corrupt/``.
 
         Raises
         ------
@@ -223,8 +224,8 @@ class BatchStore:
         self.results_dir.mkdir(parents=True, exist_ok=True)
         self.failures_dir.mkdir(parents=True, exist_ok=True)
         self.sweep()
-        moved = [p for p in self.parts() if not p.ok]
-        for part in moved:
+        checked = self.parts()
+        for part in (p for p in checked if not p.ok):
             self.corrupt_dir.mkdir(exist_ok=True)
             for path in (part.manifest, part.path):
                 if path is not None and path.exists():
@@ -232,7 +233,7 @@ class BatchStore:
         with atomic_file(self.plan_path, suffix=".json") as tmp:
             tmp.write_text(json.dumps(plan, separators=(",", ":"), sort_keys=True,
                                       default=str))
-        return moved
+        return checked
 
     def sweep(self) -> int:
         """Remove leftovers of killed writers; return how many files were removed.

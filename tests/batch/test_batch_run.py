@@ -315,3 +315,39 @@ def test_slurm_recipe_with_a_local_cluster_standing_in(tmp_path: Path, monkeypat
     assert (summary.done, summary.failed) == (16, 0)
     pd.testing.assert_frame_equal(load_results(tmp_path / "out"),
                                   run_serial(cfg, allow_code=True))
+
+
+class _RecordingBar:
+    """Stands in for the progress bar and records every advance."""
+
+    def __init__(self) -> None:
+        self.advances: list[float] = []
+
+    def __enter__(self) -> _RecordingBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: int) -> int:
+        self.total = total
+        return 0
+
+    def update(self, task: int, advance: float | None = None, **kw: object) -> None:
+        if advance:
+            self.advances.append(advance)
+
+
+def test_progress_counts_cells_while_a_chunk_runs(client, tmp_path: Path, monkeypatch) -> None:
+    import neuroalign.batch.runner as runner
+
+    bar = _RecordingBar()
+    monkeypatch.setattr(runner, "_progress", lambda console, enabled: bar)
+    src = _sources(tmp_path / "src")
+    cfg = _config(src / "s1.npz", cell="slow_cell", chunk_size=8, agents=["dqn"])
+    # 8 cells of 0.1 s in one chunk: the worker reports every 0.5 s
+    summary = run_batch(cfg, tmp_path / "out", allow_code=True, client=client)
+    assert (summary.done, summary.chunks) == (8, 1)
+    assert bar.total == 8 and sum(bar.advances) == 8
+    # workers report finished cells while the chunk runs, not only when it ends
+    assert len(bar.advances) >= 2 and 0 < bar.advances[0] < 8
