@@ -37,7 +37,7 @@ _SAMPLE = 8 * 1024 * 1024
 _REMOTE_PREFIXES = ("http://", "https://", "dandi://", "s3://")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One cell of a batch grid: everything a worker needs to compute it.
 

@@ -179,9 +179,13 @@ def _open_client(scheduler: str | None, workers: int | None, host: str,
 
     if scheduler:
         return Client(scheduler), None
+    import dask
+
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=host,
-                           dashboard_address=dashboard or None, silence_logs=40)
+    # one task per worker thread at a time: a worker that dies takes only its own chunk
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=host,
+                               dashboard_address=dashboard or None, silence_logs=40)
     return Client(cluster), cluster
 
 
@@ -309,6 +313,7 @@ def _submit_and_wait(client: Client, chunks: list[list[Cell]], store: BatchStore
     reported: dict[str, int] = {}
     lock = threading.Lock()
     counter = iter(range(1 << 62))
+    second_chance: set[str] = set()
     futures = as_completed(with_results=True, raise_errors=False)
 
     def submit(chunk: list[Cell], priority: int) -> None:
@@ -359,6 +364,10 @@ def _submit_and_wait(client: Client, chunks: list[list[Cell]], store: BatchStore
                         half = len(chunk) // 2
                         submit(chunk[:half], 1)
                         submit(chunk[half:], 1)
+                    elif chunk[0].key not in second_chance:
+                        # a cell may have died beside the one that kills its workers
+                        second_chance.add(chunk[0].key)
+                        submit(chunk, 1)
                     else:
                         # the task never returned: its worker died too often (KilledWorker)
                         _record_lost(store, chunk[0], err, summary)

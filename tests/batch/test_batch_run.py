@@ -27,7 +27,8 @@ from neuroalign.core.errors import DataError
 def client():
     distributed = pytest.importorskip("distributed")
     # one worker death per task is forgiven, the second marks the task bad (KilledWorker)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            dashboard_address=":0", silence_logs=50)
     client = distributed.Client(cluster)
