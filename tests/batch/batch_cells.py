@@ -142,9 +142,13 @@ def load_brain_remote(spec: dict[str, Any], **grid: Any) -> dict[str, np.ndarray
 
 def poison_cell(model: np.ndarray, brain: np.ndarray, measures: list[str], **kw: Any
                 ) -> list[dict[str, Any]]:
-    """Kill the worker every time for agent 'ppo', seed 1, region 'B', measure 'squared'."""
+    """Break out of the batch boundary for agent 'ppo', seed 1, region 'B', measure 'squared'.
+
+    ``GeneratorExit`` is not an ``Exception``: it escapes the cell's failure record and
+    fails the whole task, as a worker that dies does, without the cost of a restart.
+    """
     meta = kw["meta"]
     if (meta["agent"], meta["seed"], meta["region"], measures) == ("ppo", 1, "B",
                                                                    ["squared"]):
-        os._exit(19)
+        raise GeneratorExit("poisoned cell")
     return cell(model, brain, measures, **kw)

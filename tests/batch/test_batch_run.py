@@ -193,18 +193,20 @@ def test_real_cells_equal_the_main_job_and_bad_files_fail_alone(client, tmp_path
 
 def test_poison_cell_in_a_chunk_fails_alone(client, tmp_path: Path) -> None:
     src = _sources(tmp_path / "src")
-    cfg = _config(src / "s1.npz", cell="poison_cell", chunk_size=2, agents=["ppo"])
+    cfg = _config(src / "*.npz", cell="poison_cell", chunk_size=8, agents=["ppo"])
     summary = run_batch(cfg, tmp_path / "out", allow_code=True, client=client, progress=False)
-    # the chunk that kills its workers is split until the one cell stands alone
-    assert (summary.total, summary.done, summary.failed) == (8, 7, 1)
+    # the chunk whose task fails is split until the one cell stands alone
+    assert (summary.total, summary.done, summary.failed) == (16, 14, 2)
     store = BatchStore(tmp_path / "out")
-    (key,) = store.failed_keys()
-    record = store.failure(key)
-    assert record["error_type"] == "KilledWorker"
-    assert (record["cell"]["seed"], record["cell"]["region"], record["cell"]["measure"]) == (
-        1, "B", "squared")
+    keys = store.failed_keys()
+    records = [store.failure(k) for k in keys]
+    assert {r["error_type"] for r in records} == {"GeneratorExit"}
+    assert {r["cell"]["source"].rsplit("/", 1)[-1] for r in records} == {"s1.npz", "s2.npz"}
+    for record in records:
+        assert (record["cell"]["seed"], record["cell"]["region"],
+                record["cell"]["measure"]) == (1, "B", "squared")
     # the other cells equal a run of the same cells with the harmless cell function
-    good = run_serial(_config(src / "s1.npz", agents=["ppo"]), allow_code=True)
+    good = run_serial(_config(src / "*.npz", agents=["ppo"]), allow_code=True)
     poisoned = (good["seed"] == 1) & (good["region"] == "B") & (good["measure"] == "squared")
     table = load_results(tmp_path / "out")
     pd.testing.assert_frame_equal(table.drop(columns="cell_key"),
