@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from neuroalign.core.atomic import atomic_file
 from neuroalign.core.errors import OutputExistsError, SourceError, ValidationError
+from neuroalign.core.provenance import file_sha256
 
 __all__ = [
     "BatchStatus",
@@ -165,14 +166,6 @@ def rows_table(rows: Iterable[dict[str, Any]], key: str | Sequence[str]) -> pa.T
     return pa.table(columns)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _part_id(keys: Sequence[str]) -> str:
     """A part's id: a hash of its cell keys (a rerun of the same chunk replaces it)."""
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
@@ -282,7 +275,7 @@ class BatchStore:
         path = self.results_dir / f"{kind}-{ident}.parquet"
         with atomic_file(path, suffix=".parquet") as tmp:
             pq.write_table(table, tmp)
-            digest, size = _sha256(tmp), tmp.stat().st_size
+            digest, size = file_sha256(tmp), tmp.stat().st_size
         manifest = {"format": MANIFEST_FORMAT, "file": path.name, "bytes": size,
                     "sha256": digest, "rows": table.num_rows, "keys": keys}
         with atomic_file(path.with_suffix(".json"), suffix=".json") as tmp:
@@ -424,7 +417,7 @@ def _check_part(path: Path, manifest_path: Path, verify: bool) -> PartInfo:
     if size != manifest.get("bytes"):
         return PartInfo(path, keys, rows, f"size {size} bytes; expected "
                         f"{manifest.get('bytes')} (truncated or overwritten)", manifest_path)
-    if verify and _sha256(path) != manifest.get("sha256"):
+    if verify and file_sha256(path) != manifest.get("sha256"):
         return PartInfo(path, keys, rows, "SHA-256 differs from its manifest (altered)",
                         manifest_path)
     return PartInfo(path, keys, rows, "", manifest_path)
