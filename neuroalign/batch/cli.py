@@ -58,7 +58,8 @@ def register(app: typer.Typer) -> None:
     batch = typer.Typer(
         cls=_RunByDefault,
         help="Grids of comparisons on dask.distributed: 'neuroalign batch CONFIG.yaml --out "
-        "DIR' runs one, 'neuroalign batch status DIR' counts its cells.",
+        "DIR' runs one, 'neuroalign batch status DIR' counts its cells, 'neuroalign batch "
+        "compact DIR' merges its result files.",
         invoke_without_command=True,
     )
 
