@@ -1,23 +1,40 @@
-"""Benchmark of neuroalign.batch: scaling over workers and per-cell overhead.
+"""Benchmark of neuroalign.batch: per-cell overhead at scale, scaling over workers, and
+the projected wall time of a million-cell grid.
 
-Run: ``python benchmarks/bench_batch.py [--cells 240] [--work 0.05] [--light 400]``
+Run: ``python benchmarks/bench_batch.py [--light 100000] [--cells 240] [--work 0.05]
+[--workers 2] [--json] [--no-scaling]``
 
-1. A CPU-bound grid (>= 200 cells, each about ``--work`` seconds of single-threaded
-   numpy work): wall time serially in this process (the reference), on a dask
-   LocalCluster with 1 worker and with 2 workers; speed-up of 2 workers over 1.
-2. A grid of near-zero-cost cells: the per-cell overhead of scheduling and storage,
-   (batch wall time - plain loop time) / cells, with 1 and 2 workers; the plain loop
-   calls the cell function on cached inputs in this process and stores nothing.
+1. A grid of ``--light`` near-zero-cost cells on a LocalCluster of ``--workers``
+   workers: wall time, per-cell overhead of scheduling and storage,
+   (batch wall time - plain loop time) / cells, where the plain loop calls the cell
+   function on cached inputs in this process and stores nothing; result files before
+   and after ``compact``; the time of ``load_results``; the peak memory of this
+   process (the dask client).
+2. A CPU-bound grid (``--cells`` cells of about ``--work`` s of single-threaded numpy
+   each): wall time serially in this process (the reference), with 1 worker and with 2
+   workers; speed-up of 2 workers over 1 (skipped with ``--no-scaling``).
+3. The CPU time of one real cell (the default cell function, RSA and CKA with 100
+   bootstrap resamples and 100 permutations, on the shipped session and zoo; the busy
+   cell's ``--work`` when those are not built), with its inputs cached (a chunk loads
+   them once for hundreds of cells) and, as the worst case, with the loads of these
+   few cells counted in (``cell_compute_cold_s``).
+4. The projected wall time of 1,000,000 such cells on 64 workers:
+   ``T = N * c / (W * e) + N * o``, with ``c`` the per-cell compute (3), ``e`` the
+   parallel efficiency of 2 workers (speed-up / 2, from 2; 1 when skipped), ``o`` the
+   per-cell overhead (1), counted in full as if none of it ran in parallel
+   (``projected_wall_cold_h`` uses the worst-case compute).
 
-Cluster start-up is excluded (the clusters are started before the clock runs); the
-batch times include planning, submission, the Parquet part of every cell and the
-client's bookkeeping.
+Cluster start-up is excluded (clusters are started before the clock runs); the batch
+times include planning, submission, the Parquet part of every chunk and the client's
+bookkeeping. ``--json`` prints one JSON object instead of the table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -28,6 +45,9 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve()
+REPO = HERE.parents[1]
+N_PROJECTED = 1_000_000
+W_PROJECTED = 64
 
 
 # -- the cell functions (imported by the workers from this file) -----------------------
@@ -71,35 +91,41 @@ def _config(src: Path, cell: str, n_cells: int, work: float):
 
     n_agents = max(1, n_cells // 8)  # 2 sources x 2 regions x 2 measures per agent
     return validate_config(dict(
-        agents=[f"agent{i:03d}" for i in range(n_agents)], tasks=["pavlovian"], seeds=[0],
+        agents=[f"agent{i:05d}" for i in range(n_agents)], tasks=["pavlovian"], seeds=[0],
         layers=["trunk.1"], sources=[str(src / "*.npz")], regions=["A", "B"],
         measures=["m1", "m2"], n_boot=0, n_perm=0, options={"work": work},
         engine={"cell": f"{HERE}:{cell}", "brain_loader": f"{HERE}:load_brain",
                 "model_loader": f"{HERE}:load_model"}))
 
 
-def _timed_batch(cfg: Any, client: Any, tmp: Path, name: str) -> float:
+def _cluster(n_workers: int) -> Any:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=None, silence_logs=50)
+    return cluster, Client(cluster)
+
+
+def _timed_batch(cfg: Any, client: Any, out: Path) -> tuple[float, Any]:
     from neuroalign.batch import run_batch
 
-    out = tmp / name
     t0 = time.perf_counter()
-    summary = run_batch(cfg, out, client=client, progress=False)
+    summary = run_batch(cfg, out, client=client, progress=False, allow_code=True)
     dt = time.perf_counter() - t0
     assert summary.done == summary.total, summary.failures
-    shutil.rmtree(out)
-    return dt
+    return dt, summary
 
 
 def _timed_serial(cfg: Any) -> float:
     from neuroalign.batch import run_serial
 
     t0 = time.perf_counter()
-    run_serial(cfg)
+    run_serial(cfg, allow_code=True)
     return time.perf_counter() - t0
 
 
 def _timed_plain(cfg: Any) -> float:
-    """Only the cell work: cached loads and the cell function, no frames, no storage."""
+    """Only the cell work: cached loads and the cell function, no tables, no storage."""
     from neuroalign.batch import expand_cells
     from neuroalign.batch.worker import WorkerCache, compute_rows
 
@@ -112,18 +138,53 @@ def _timed_plain(cfg: Any) -> float:
     return time.perf_counter() - t0
 
 
+def _real_cell_seconds() -> tuple[float, float] | None:
+    """CPU time of one default cell (RSA or CKA, 100 resamples): inputs cached, and with
+    the session and agent layer loaded for these cells alone (the worst case)."""
+    session = REPO / "data" / "sessions" / "sub-synthetic-mouse-0_ses-sim-0.nwb"
+    if not session.is_file() or not (REPO / "data" / "zoo").is_dir():
+        return None
+    from neuroalign.batch import expand_cells, validate_config
+    from neuroalign.batch.worker import WorkerCache, compute_rows
+
+    cfg = validate_config(dict(
+        agents=["dqn"], tasks=["pavlovian"], seeds=[0], layers=["trunk.1"],
+        sources=[str(session)], regions=["BLA", "NAc"], measures=["rsa", "cka"],
+        n_boot=100, n_perm=100))
+    cells = expand_cells(cfg)
+    cache = WorkerCache(cfg.cache_size)
+    engine, params = cfg.engine.model_dump(), cfg.cell_params()
+    t0 = time.process_time()
+    for cell in cells:  # with the loads
+        compute_rows(cell, engine, params, cfg.base_dir, cache)
+    cold = (time.process_time() - t0) / len(cells)
+    t0 = time.process_time()
+    for cell in cells:
+        compute_rows(cell, engine, params, cfg.base_dir, cache)
+    return (time.process_time() - t0) / len(cells), cold
+
+
+def _files(folder: Path) -> int:
+    return sum(1 for p in (folder / "results").iterdir() if p.is_file())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--light", type=int, default=100_000,
+                        help="cells of the near-empty grid")
+    parser.add_argument("--workers", type=int, default=2, help="workers of the light run")
     parser.add_argument("--cells", type=int, default=240, help="cells of the CPU-bound grid")
     parser.add_argument("--work", type=float, default=0.05, help="CPU seconds per busy cell")
-    parser.add_argument("--light", type=int, default=400, help="cells of the overhead grid")
+    parser.add_argument("--no-scaling", action="store_true",
+                        help="skip the CPU-bound grid (speed-up over workers)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
-    from distributed import Client, LocalCluster
+    from neuroalign.batch import compact, expand_cells, load_results
 
-    from neuroalign.batch import expand_cells
-
+    load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    out: dict[str, Any] = {}
     try:
         src = tmp / "src"
         src.mkdir()
@@ -131,48 +192,86 @@ def main() -> None:
         for name in ("s1", "s2"):
             np.savez(src / f"{name}.npz", A=rng.normal(size=(20, 12, 40)),
                      B=rng.normal(size=(20, 12, 40)))
-        busy = _config(src, "busy_cell", args.cells, args.work)
         light = _config(src, "light_cell", args.light, 0.0)
-        n_busy, n_light = len(expand_cells(busy)), len(expand_cells(light))
+        n_light = len(expand_cells(light))
+        t_plain = _timed_plain(light)
 
-        rows = []
-        t_serial = _timed_serial(busy)
-        t_light_serial = _timed_plain(light)
-        times: dict[int, tuple[float, float]] = {}
-        for n_workers in (1, 2):
-            with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                              dashboard_address=":0", silence_logs=50) as cluster, \
-                    Client(cluster) as client:
-                _timed_batch(light, client, tmp, "warmup")  # workers import and cache
-                t_busy = _timed_batch(busy, client, tmp, f"busy{n_workers}")
-                t_light = _timed_batch(light, client, tmp, f"light{n_workers}")
-                times[n_workers] = (t_busy, t_light)
-        rows.append(("CPU-bound grid", n_busy, "serial, in process", t_serial, 1.0, ""))
-        for n_workers in (1, 2):
-            t_busy = times[n_workers][0]
-            rows.append(("CPU-bound grid", n_busy, f"dask, {n_workers} worker(s)", t_busy,
-                         t_serial / t_busy, ""))
-        rows.append(("light grid", n_light, "plain loop, no storage", t_light_serial, 1.0,
-                     ""))
-        for n_workers in (1, 2):
-            t_light = times[n_workers][1]
-            overhead = (t_light - t_light_serial) / n_light * 1e3
-            rows.append(("light grid", n_light, f"dask, {n_workers} worker(s)", t_light,
-                         t_light_serial / t_light, f"{overhead:.1f} ms/cell"))
+        # 1. the near-empty grid
+        cluster, client = _cluster(args.workers)
+        try:
+            _timed_batch(_config(src, "light_cell", 64, 0.0), client, tmp / "warmup")
+            t_light, summary = _timed_batch(light, client, tmp / "light")
+        finally:
+            client.close()
+            cluster.close()
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        files_before = _files(tmp / "light")
+        t0 = time.perf_counter()
+        compact(tmp / "light")
+        t_compact = time.perf_counter() - t0
+        files_after = _files(tmp / "light")
+        t0 = time.perf_counter()
+        n_rows = len(load_results(tmp / "light"))
+        t_load = time.perf_counter() - t0
+        assert n_rows == n_light
+        overhead = (t_light - t_plain) / n_light
+        out.update(cells=n_light, workers=args.workers, wall_s=round(t_light, 3),
+                   plain_loop_s=round(t_plain, 3), tasks=summary.chunks,
+                   overhead_ms_per_cell=round(overhead * 1e3, 4),
+                   result_files=files_before, result_files_compacted=files_after,
+                   compact_s=round(t_compact, 3), load_results_s=round(t_load, 3),
+                   peak_client_rss_mb=round(rss_mb, 1))
 
-        print(f"\nneuroalign.batch benchmark ({os.cpu_count()} CPUs, "
-              f"busy cell {args.work * 1e3:.0f} ms CPU)")
-        print(f"{'grid':<16}{'cells':>6}  {'run':<22}{'wall s':>9}{'vs serial':>11}"
-              f"{'overhead':>16}")
-        for grid, n, run, t, ratio, extra in rows:
-            print(f"{grid:<16}{n:>6}  {run:<22}{t:>9.2f}{ratio:>10.2f}x{extra:>16}")
-        speedup = times[1][0] / times[2][0]
-        overhead_1 = (times[1][1] - t_light_serial) / n_light * 1e3
-        print(f"\nspeed-up of 2 workers over 1: {speedup:.2f}x (goal >= 1.7x)")
-        print(f"per-cell overhead, 1 worker: {overhead_1:.1f} ms (goal < 50 ms)")
-        print(f"load average during the run: {os.getloadavg()[0]:.1f}")
+        # 2. the CPU-bound grid: serial, 1 worker, 2 workers
+        efficiency = 1.0
+        if not args.no_scaling:
+            busy = _config(src, "busy_cell", args.cells, args.work)
+            t_serial = _timed_serial(busy)
+            times = {}
+            for n_workers in (1, 2):
+                cluster, client = _cluster(n_workers)
+                try:
+                    _timed_batch(_config(src, "light_cell", 64, 0.0), client,
+                                 tmp / f"warm{n_workers}")
+                    times[n_workers] = _timed_batch(busy, client, tmp / f"busy{n_workers}")[0]
+                finally:
+                    client.close()
+                    cluster.close()
+            speedup = times[1] / times[2]
+            efficiency = min(1.0, speedup / 2)
+            out.update(busy_cells=len(expand_cells(busy)), busy_cell_s=args.work,
+                       busy_serial_s=round(t_serial, 3), busy_1_worker_s=round(times[1], 3),
+                       busy_2_workers_s=round(times[2], 3), speedup_2_over_1=round(speedup, 3))
+
+        # 3.-4. the million-cell projection
+        real = _real_cell_seconds()
+        compute, cold = real if real is not None else (args.work, args.work)
+
+        def project(c: float) -> float:
+            return N_PROJECTED * c / (W_PROJECTED * efficiency) + N_PROJECTED * overhead
+
+        projected = project(compute)
+        out.update(cell_compute_s=round(compute, 4), cell_compute_cold_s=round(cold, 4),
+                   cell_compute_from="default cell (rsa/cka, 100 resamples)" if real is not None
+                   else "--work (the shipped data are not built)",
+                   parallel_efficiency=round(efficiency, 3),
+                   projected_cells=N_PROJECTED, projected_workers=W_PROJECTED,
+                   projected_wall_s=round(projected, 1),
+                   projected_wall_h=round(projected / 3600, 3),
+                   projected_wall_cold_h=round(project(cold) / 3600, 3),
+                   load_average_before=round(load_before, 2),
+                   load_average_after=round(os.getloadavg()[0], 2), cpus=os.cpu_count())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+    if args.json:
+        print(json.dumps(out))
+        return
+    print(f"\nneuroalign.batch benchmark ({out['cpus']} CPUs, load average "
+          f"{out['load_average_before']} before, {out['load_average_after']} after)")
+    width = max(len(k) for k in out)
+    for key, value in out.items():
+        print(f"  {key:<{width}}  {value}")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
 A batch config names (agents x tasks x seeds x layers) x (sources x regions) x measures;
 :func:`run_batch` computes every cell with the per-cell function of ``neuroalign run``
-on a dask cluster and stores one Parquet part per finished cell; :func:`load_results`
-reads them back as one DataFrame.
+on a dask cluster, many cells per task, and stores one checked Parquet part per chunk;
+:func:`load_results` reads them back as one DataFrame, :func:`results_dataset` lazily,
+and :func:`compact` merges the parts into a few large files.
 """
 
+from neuroalign.batch.chunks import auto_chunk_size, make_chunks
 from neuroalign.batch.config import (
     BatchConfig,
     EngineSpec,
@@ -23,10 +25,17 @@ from neuroalign.batch.runner import (
     run_serial,
     slurm_cluster,
 )
-from neuroalign.batch.store import BatchStatus, BatchStore, load_results
-from neuroalign.batch.worker import WorkerCache, worker_cache
+from neuroalign.batch.store import (
+    BatchStatus,
+    BatchStore,
+    compact,
+    load_results,
+    results_dataset,
+)
+from neuroalign.batch.worker import PROJECT_FUNCTIONS, WorkerCache, check_engine, worker_cache
 
 __all__ = [
+    "PROJECT_FUNCTIONS",
     "BatchConfig",
     "BatchStatus",
     "BatchStore",
@@ -35,14 +44,19 @@ __all__ = [
     "EngineSpec",
     "SourceSpec",
     "WorkerCache",
+    "auto_chunk_size",
     "batch_status",
+    "check_engine",
     "check_names",
+    "compact",
     "config_help",
     "expand_cells",
     "file_fingerprint",
     "load_config",
     "load_results",
+    "make_chunks",
     "plan_batch",
+    "results_dataset",
     "run_batch",
     "run_serial",
     "slurm_cluster",

@@ -115,8 +115,19 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
         "of 'neuroalign run'.",
     )
     cache_size: int = Field(
-        default=64, ge=1,
-        description="Loaded sources and agent layers kept in memory by each worker process.",
+        default=1024, ge=1,
+        description="Loaded sources and agent layers kept in memory by each worker process "
+        "(at most; cache_memory_mb bounds their memory).",
+    )
+    cache_memory_mb: float = Field(
+        default=2048, gt=0,
+        description="Memory (MiB) of loaded sources and agent layers kept by each worker "
+        "process across chunks; the least recently used are dropped beyond it.",
+    )
+    chunk_size: int | None = Field(
+        default=None, ge=1,
+        description="Cells per dask task; null chooses it from the grid and the cluster "
+        "(up to 1000 cells, at least 8 tasks per worker thread). Does not change results.",
     )
     base_dir: str | None = Field(
         default=None,

@@ -37,7 +37,7 @@ _SAMPLE = 8 * 1024 * 1024
 _REMOTE_PREFIXES = ("http://", "https://", "dandi://", "s3://")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One cell of a batch grid: everything a worker needs to compute it.
 
@@ -182,9 +182,42 @@ def _engine_identity(config: BatchConfig) -> dict[str, str]:
     return out
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def _key(payload: dict[str, Any]) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    """First 32 hex digits of the SHA-256 of the canonical JSON of ``payload``."""
+    return hashlib.sha256(_dumps(payload).encode()).hexdigest()[:32]
+
+
+class _KeyBuilder:
+    """Builds :func:`_key` of many payloads that share most fields, fast.
+
+    The canonical JSON of a mapping is its fields in sorted order, so the text of every
+    field is made once (``fixed`` and each ``vary`` value once per distinct value) and
+    the payload's text is their concatenation: the same bytes, hence the same key, as
+    :func:`_key` of the whole payload.
+    """
+
+    def __init__(self, fixed: dict[str, Any], varying: list[str]) -> None:
+        order = sorted([*fixed, *varying])
+        self._slots = [(name, f"{json.dumps(name)}:{_dumps(fixed[name])}" if name in fixed
+                        else json.dumps(name) + ":") for name in order]
+        self._texts: dict[tuple[str, str], str] = {}
+
+    def text(self, name: str, value: Any, token: str) -> str:
+        """The JSON text of field ``name`` with ``value``; ``token`` identifies the value."""
+        got = self._texts.get((name, token))
+        if got is None:
+            got = self._texts[(name, token)] = _dumps(value)
+        return got
+
+    def key(self, fields: dict[str, str]) -> str:
+        """The key of the payload with the fixed fields and the field texts ``fields``."""
+        parts = [text + fields[name] if name in fields else text
+                 for name, text in self._slots]
+        return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()[:32]
 
 
 def expand_cells(config: BatchConfig) -> list[Cell]:
@@ -205,32 +238,34 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
         "options": config.options.as_dict(),
         "brain_options": config.brain_options(),
     }
-    identities = {loc: source_identity(loc) for loc, _ in sources}
+    builder = _KeyBuilder(common, ["model", "source", "source_options", "region", "measure"])
+    prepared = []
+    for i, (loc, spec) in enumerate(sources):
+        opts = spec.options()
+        frozen = tuple((k, tuple(v) if isinstance(v, list) else v)
+                       for k, v in sorted(opts.items()))
+        prepared.append((loc, frozen, builder.text("source", source_identity(loc), str(i)),
+                         builder.text("source_options", opts, str(i))))
+    regions = [(r, builder.text("region", r, r)) for r in config.regions]
+    measures = [(m, builder.text("measure", m, m)) for m in config.measures]
     cells: list[Cell] = []
+    append = cells.append
     for agent in config.agents:
         for task in config.tasks:
             for seed in config.seeds:
                 model_id = model_identity(config, agent, task, seed)
                 for layer in config.layers:
-                    for loc, spec in sources:
-                        opts = spec.options()
-                        for region in config.regions:
-                            for measure in config.measures:
-                                key = _key({
-                                    **common,
-                                    "model": [agent, task, seed, layer, model_id],
-                                    "source": identities[loc],
-                                    "source_options": opts,
-                                    "region": region,
-                                    "measure": measure,
-                                })
-                                cells.append(Cell(
+                    model_text = _dumps([agent, task, seed, layer, model_id])
+                    for loc, frozen, source_text, opts_text in prepared:
+                        for region, region_text in regions:
+                            for measure, measure_text in measures:
+                                key = builder.key({
+                                    "model": model_text, "source": source_text,
+                                    "source_options": opts_text, "region": region_text,
+                                    "measure": measure_text})
+                                append(Cell(
                                     key=key, index=len(cells), agent=agent, task=task,
                                     seed=int(seed), layer=layer, source=loc,
-                                    source_options=tuple(
-                                        (k, tuple(v) if isinstance(v, list) else v)
-                                        for k, v in sorted(opts.items())
-                                    ),
-                                    region=region, measure=measure,
+                                    source_options=frozen, region=region, measure=measure,
                                 ))
     return cells

@@ -1,26 +1,38 @@
 """Run a batch grid on dask.distributed, or serially in this process.
 
 Scheduling is dask's: a :class:`distributed.LocalCluster` (one process per worker,
-one thread each) by default, or any running scheduler by address, including a
-dask-jobqueue SLURM cluster. Each cell is one task; a worker that dies takes its
-running tasks with it and the scheduler reruns them on the others
-(``distributed.scheduler.allowed-failures`` times, 3 by default).
+one thread each, bound to 127.0.0.1) by default, or any running scheduler by address,
+including a dask-jobqueue SLURM cluster. Cells travel in chunks, many per task (see
+:mod:`neuroalign.batch.chunks`), submitted a window at a time so the client never
+holds more than a few futures per worker thread. A worker that dies takes its running
+chunk with it and the scheduler reruns it on the others
+(``distributed.scheduler.allowed-failures`` times, 3 by default); a chunk that still
+kills its workers is split in halves until the cell that does it stands alone.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from neuroalign.batch.chunks import auto_chunk_size, make_chunks
 from neuroalign.batch.config import DEFAULT_CELL, BatchConfig
 from neuroalign.batch.names import check_names
 from neuroalign.batch.plan import Cell, _expand_sources, expand_cells
-from neuroalign.batch.store import BatchStore, assemble, read_table, rows_table
-from neuroalign.batch.worker import WorkerCache, compute_rows, execute_cell
+from neuroalign.batch.store import BatchStore, rows_table, table_to_frame
+from neuroalign.batch.worker import (
+    WorkerCache,
+    check_engine,
+    compute_chunk,
+    execute_chunk,
+    failure_record,
+)
 from neuroalign.core.errors import ConfigError, DependencyError
 from neuroalign.core.progress import progress_bar
 from neuroalign.core.provenance import neuroalign_version
@@ -31,6 +43,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
 __all__ = ["BatchSummary", "plan_batch", "run_batch", "run_serial", "slurm_cluster"]
+
+#: where a LocalCluster listens, and its dashboard: this machine only
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_DASHBOARD = "127.0.0.1:0"
+#: worker threads assumed for the automatic chunk size while a cluster has none yet
+FALLBACK_THREADS = 64
 
 
 @dataclass
@@ -56,6 +74,11 @@ class BatchSummary:
         The batch folder.
     failures
         ``key -> one-line error`` of this run's failures.
+    chunks
+        Dask tasks the cells to compute were cut into.
+    corrupt
+        Parts that failed their check and were moved to ``DIR/corrupt/`` (their cells
+        were computed again).
     """
 
     total: int
@@ -66,6 +89,8 @@ class BatchSummary:
     seconds: float = 0.0
     out: str = ""
     failures: dict[str, str] = field(default_factory=dict)
+    chunks: int = 0
+    corrupt: int = 0
 
     @property
     def ok(self) -> bool:
@@ -105,29 +130,31 @@ def plan_batch(config: BatchConfig) -> tuple[list[Cell], dict[str, Any]]:
     plan = {
         "neuroalign_version": neuroalign_version(),
         "config": config.model_dump(mode="json"),
-        "cells": [c.describe() for c in cells],
+        "keys": [c.key for c in cells],
     }
     return cells, plan
 
 
-def run_serial(config: BatchConfig) -> pd.DataFrame:
-    """Compute every cell of ``config`` in this process, in grid order, storing nothing.
+def run_serial(config: BatchConfig, *, allow_code: bool = False) -> pd.DataFrame:
+    """Compute every cell of ``config`` in this process, storing nothing.
 
     The reference a distributed run must equal row for row: same cell function,
     same loaders, same table layout as :func:`~neuroalign.batch.load_results`.
-    Errors propagate.
+    Errors propagate. ``allow_code`` as for :func:`run_batch`.
     """
+    check_engine(config.engine.model_dump(), allow_code)
     cells = expand_cells(config)
-    cache = WorkerCache(config.cache_size)
-    engine = config.engine.model_dump()
-    frames = [_through_parquet(rows_table(
-        compute_rows(c, engine, config.cell_params(), config.base_dir, cache), c.key))
-        for c in cells]
-    return assemble(frames)
+    cache = WorkerCache(config.cache_size, int(config.cache_memory_mb * 2**20))
+    result = compute_chunk(cells, config.engine.model_dump(), config.cell_params(),
+                           config.base_dir, cache, stop_on_error=True)
+    if result.failures:
+        raise next(iter(result.failures.values()))[0]
+    table = _through_parquet(rows_table(result.rows, result.row_keys))
+    return table_to_frame(table, [c.key for c in cells])
 
 
-def _through_parquet(table: Any) -> pd.DataFrame:
-    """``table`` as it reads back from a part file (same dtypes as a stored cell)."""
+def _through_parquet(table: Any) -> Any:
+    """``table`` as it reads back from a part file (same types as a stored chunk)."""
     import io
 
     import pyarrow.parquet as pq
@@ -135,17 +162,22 @@ def _through_parquet(table: Any) -> pd.DataFrame:
     buf = io.BytesIO()
     pq.write_table(table, buf)
     buf.seek(0)
-    return read_table(buf)
+    return pq.read_table(buf)
 
 
-def _open_client(scheduler: str | None, workers: int | None) -> tuple[Client, Any]:
+def _open_client(scheduler: str | None, workers: int | None, host: str,
+                 dashboard: str | None) -> tuple[Client, Any]:
     from distributed import Client, LocalCluster
 
     if scheduler:
         return Client(scheduler), None
+    import dask
+
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=40)
+    # one task per worker thread at a time: a worker that dies takes only its own chunk
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=host,
+                               dashboard_address=dashboard or None, silence_logs=40)
     return Client(cluster), cluster
 
 
@@ -164,6 +196,10 @@ def run_batch(
     fail_fast: bool = False,
     progress: bool = True,
     console: Console | None = None,
+    chunk_size: int | None = None,
+    host: str = DEFAULT_HOST,
+    dashboard: str | None = DEFAULT_DASHBOARD,
+    allow_code: bool = False,
 ) -> BatchSummary:
     """Run the grid of ``config`` into the batch folder ``out``; skip finished cells.
 
@@ -186,23 +222,44 @@ def run_batch(
     fail_fast
         Stop at the first failing cell (cancelling the rest) and re-raise its error.
     progress
-        Show a progress bar with ETA.
+        Show a progress bar (cells) with ETA.
     console
         Rich console for the progress bar.
+    chunk_size
+        Cells per dask task; default ``config.chunk_size``, or chosen from the grid and
+        the cluster's threads (:func:`~neuroalign.batch.chunks.auto_chunk_size`).
+    host
+        Interface the LocalCluster's scheduler and workers listen on (default
+        127.0.0.1: nothing outside this machine can reach them).
+    dashboard
+        Address of the LocalCluster's dashboard (default ``127.0.0.1:0``, a free port
+        on this machine only); ``None`` or ``""`` for none.
+    allow_code
+        Allow engine functions other than neuroalign's own (``file.py:function`` or
+        ``module:function`` in ``config.engine``), which import and run that code on
+        every worker. Off by default: a config is data, not code.
 
     Returns
     -------
     BatchSummary
         Counts of done, skipped and failed cells and the wall time.
+
+    Raises
+    ------
+    ConfigError
+        If the config names foreign engine functions without ``allow_code``, or
+        another field is invalid.
     """
     start = time.perf_counter()
+    check_engine(config.engine.model_dump(), allow_code)
     root = Path(out).resolve()
     store = BatchStore(root)
     cells, plan = plan_batch(config)
-    store.init(plan)
-    done_before = store.done_keys()
-    failed_before = store.failed_keys()
-    summary = BatchSummary(total=len(cells), out=str(root))
+    checked = store.init(plan)
+    done_before = store.done_keys(checked)
+    failed_before = store.failed_keys(done_before)
+    summary = BatchSummary(total=len(cells), out=str(root),
+                           corrupt=sum(not p.ok for p in checked))
     todo: list[Cell] = []
     for cell in cells:
         if cell.key in done_before:
@@ -211,14 +268,19 @@ def run_batch(
             summary.failed_before += 1
         else:
             todo.append(cell)
+    del cells, plan
     if todo:
         own_client = client is None
         cluster = None
         if client is None:
-            client, cluster = _open_client(scheduler, workers)
+            client, cluster = _open_client(scheduler, workers, host, dashboard)
         try:
-            _submit_and_wait(client, todo, store, config, summary, fail_fast,
-                             _progress(console, progress))
+            threads = sum(client.nthreads().values()) or FALLBACK_THREADS
+            size = chunk_size or config.chunk_size or auto_chunk_size(len(todo), threads)
+            chunks = make_chunks(todo, size)
+            summary.chunks = len(chunks)
+            _submit_and_wait(client, chunks, store, config, summary, fail_fast,
+                             _progress(console, progress), window=max(16, 4 * threads))
         finally:
             if own_client:
                 client.close()
@@ -228,64 +290,114 @@ def run_batch(
     return summary
 
 
-def _submit_and_wait(client: Client, todo: list[Cell], store: BatchStore,
+def _submit_and_wait(client: Client, chunks: list[list[Cell]], store: BatchStore,
                      config: BatchConfig, summary: BatchSummary, fail_fast: bool,
-                     bar: Any) -> None:
+                     bar: Any, window: int) -> None:
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
+    topic = f"neuroalign-batch-{token}"
     engine = config.engine.model_dump()
     params = config.cell_params()
-    by_future = {}
-    for i, cell in enumerate(todo):
-        fut = client.submit(execute_cell, cell, str(store.root), engine, params,
-                            config.base_dir, config.cache_size, fail_fast,
-                            key=f"neuroalign-cell-{cell.key}-{token}", pure=False,
-                            priority=-i)
-        by_future[fut] = cell
+    cache_bytes = int(config.cache_memory_mb * 2**20)
+    queue: deque[list[Cell]] = deque(chunks)
+    running: dict[Any, tuple[str, list[Cell]]] = {}
+    reported: dict[str, int] = {}
+    lock = threading.Lock()
+    counter = iter(range(1 << 62))
+    second_chance: set[str] = set()
+    futures = as_completed(with_results=True, raise_errors=False)
+
+    def submit(chunk: list[Cell], priority: int) -> None:
+        cid = f"{token}-{next(counter)}"
+        fut = client.submit(execute_chunk, chunk, str(store.root), engine, params,
+                            config.base_dir, config.cache_size, cache_bytes, fail_fast,
+                            topic, cid, key=f"neuroalign-chunk-{cid}", pure=False,
+                            priority=priority)
+        with lock:
+            running[fut] = (cid, chunk)
+            reported[cid] = 0
+        futures.add(fut)
+
+    def submit_next() -> None:
+        if queue:
+            submit(queue.popleft(), -(len(chunks) - len(queue)))
+
     with bar:
-        task = bar.add_task("cells", total=len(todo))
+        task = bar.add_task("cells", total=sum(len(c) for c in chunks))
+
+        def on_event(event: Any) -> None:
+            msg = event[1]
+            with lock:
+                if msg.get("chunk") in reported:
+                    reported[msg["chunk"]] += msg["cells"]
+                    bar.update(task, advance=msg["cells"])
+
+        client.subscribe_topic(topic, on_event)
         try:
-            done_futures = as_completed(list(by_future), with_results=True,
-                                        raise_errors=False)
-            for fut, result in done_futures:
-                cell = by_future.pop(fut)
+            for _ in range(window):
+                submit_next()
+            for fut, result in futures:
+                with lock:
+                    cid, chunk = running.pop(fut)
+                    seen = reported.pop(cid)
                 if fut.status == "finished":
-                    if result["status"] == "done":
-                        summary.done += 1
-                    else:
-                        summary.failed += 1
-                        summary.failures[cell.key] = result["error"]
+                    summary.done += result["done"]
+                    summary.failed += len(result["failed"])
+                    summary.failures.update(result["failed"])
+                    bar.update(task, advance=len(chunk) - seen)
                 else:
                     err = result if isinstance(result, BaseException) else fut.exception()
                     if fail_fast:
                         raise err
-                    # the task never returned: its worker died too often (KilledWorker)
-                    message = f"{type(err).__name__}: {err}"
-                    store.write_failure(cell.key, {
-                        "key": cell.key, "cell": cell.describe(),
-                        "error_type": type(err).__name__, "message": str(err),
-                        "traceback": "", "host": "", "pid": None,
-                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    })
-                    summary.failed += 1
-                    summary.failures[cell.key] = message
+                    bar.update(task, advance=-seen)
+                    if len(chunk) > 1:
+                        # the chunk killed its workers: split it to isolate the cell
+                        half = len(chunk) // 2
+                        submit(chunk[:half], 1)
+                        submit(chunk[half:], 1)
+                    elif chunk[0].key not in second_chance:
+                        # a cell may have died beside the one that kills its workers
+                        second_chance.add(chunk[0].key)
+                        submit(chunk, 1)
+                    else:
+                        # the task never returned: its worker died too often (KilledWorker)
+                        _record_lost(store, chunk[0], err, summary)
+                        bar.update(task, advance=1)
                 fut.release()
-                bar.update(task, advance=1,
-                           description=f"cells ({summary.failed} failed)" if summary.failed
-                           else "cells")
+                submit_next()
+                bar.update(task, description=f"cells ({summary.failed} failed)"
+                           if summary.failed else "cells")
         finally:
-            if by_future:
-                client.cancel(list(by_future))
+            client.unsubscribe_topic(topic)
+            with lock:
+                left = list(running)
+            if left:
+                client.cancel(left)
 
 
-def slurm_cluster(jobs: int = 1, **kwargs: Any) -> Any:
+def _record_lost(store: BatchStore, cell: Cell, err: BaseException,
+                 summary: BatchSummary) -> None:
+    record = failure_record(cell, err, "")
+    record.update(host="", pid=None)
+    store.write_failure(cell.key, record)
+    summary.failed += 1
+    summary.failures[cell.key] = f"{type(err).__name__}: {err}"
+
+
+def slurm_cluster(jobs: int = 1, *, dashboard: str | None = "127.0.0.1:8787",
+                  **kwargs: Any) -> Any:
     """A dask-jobqueue SLURM cluster scaled to ``jobs`` batch jobs (the HPC recipe).
 
     Parameters
     ----------
     jobs
         SLURM jobs to submit (each runs ``processes`` worker processes).
+    dashboard
+        Address of the scheduler's dashboard; by default it listens on the login node's
+        loopback interface only (reach it through ``ssh -L 8787:127.0.0.1:8787``);
+        ``None`` for none. The scheduler itself must listen where the compute nodes
+        can reach it (dask-jobqueue's ``interface`` / ``scheduler_options``).
     **kwargs
         Passed to :class:`dask_jobqueue.SLURMCluster`, e.g. ``queue``, ``account``,
         ``cores``, ``processes``, ``memory``, ``walltime``.
@@ -307,6 +419,9 @@ def slurm_cluster(jobs: int = 1, **kwargs: Any) -> Any:
             "slurm_cluster needs dask-jobqueue, which is not installed; install it with "
             "pip install \"neuroalign[jobqueue]\""
         ) from None
-    cluster = SLURMCluster(**kwargs)
+    options = dict(kwargs.pop("scheduler_options", None) or {})
+    if dashboard is not None:
+        options.setdefault("dashboard_address", dashboard)
+    cluster = SLURMCluster(scheduler_options=options, **kwargs)
     cluster.scale(jobs=jobs)
     return cluster

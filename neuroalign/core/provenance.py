@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import os
 import platform
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__all__ = ["neuroalign_version", "provenance_attrs"]
+__all__ = ["file_sha256", "neuroalign_version", "provenance_attrs"]
 
 
 @lru_cache(maxsize=1)
@@ -40,3 +42,12 @@ def provenance_attrs(**extra: Any) -> dict[str, Any]:
             continue
         attrs[key] = int(value) if isinstance(value, bool) else value
     return attrs
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) of a file's whole content, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -10,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from neuroalign.core.atomic import atomic_dir
-from neuroalign.core.provenance import neuroalign_version
+from neuroalign.core.provenance import file_sha256, neuroalign_version
 from neuroalign.core.validation import check_positive_int
 from neuroalign.simulate.model import (
     DEFAULT_NEUTRAL_TRIALS,
@@ -34,14 +33,6 @@ DEFAULT_DATASET: Mapping[str, Any] = {
 def session_file_name(index: int) -> str:
     """File name of session ``index`` in a simulated dataset folder."""
     return f"sub-synthetic-mouse-{index}_ses-sim-{index}.nwb"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def make_dataset(
@@ -100,7 +91,7 @@ def make_dataset(
         for i, name in enumerate(names):
             path = simulate_session(tmp / name, regions=regs, seed=seed, session_index=i,
                                     **session_options)
-            files[name] = _sha256(path)
+            files[name] = file_sha256(path)
         manifest = {
             "description": "SYNTHETIC sessions with planted valence geometry "
                            "(neuroalign.simulate); no animal was recorded",

@@ -130,3 +130,25 @@ def always_crash_cell(model: np.ndarray, brain: np.ndarray, measures: list[str],
                       ) -> list[dict[str, Any]]:
     """Kill the worker process every time."""
     os._exit(18)
+
+
+def load_brain_remote(spec: dict[str, Any], **grid: Any) -> dict[str, np.ndarray]:
+    """:func:`load_brain` of ``dandi://<dandiset>/<local path>`` sources (a stand-in)."""
+    path = spec["path"]
+    if path.startswith("dandi://"):
+        path = "/" + path.removeprefix("dandi://").split("/", 1)[1]
+    return load_brain({**spec, "path": path}, **grid)
+
+
+def poison_cell(model: np.ndarray, brain: np.ndarray, measures: list[str], **kw: Any
+                ) -> list[dict[str, Any]]:
+    """Break out of the batch boundary for agent 'ppo', seed 1, region 'B', measure 'squared'.
+
+    ``GeneratorExit`` is not an ``Exception``: it escapes the cell's failure record and
+    fails the whole task, as a worker that dies does, without the cost of a restart.
+    """
+    meta = kw["meta"]
+    if (meta["agent"], meta["seed"], meta["region"], measures) == ("ppo", 1, "B",
+                                                                   ["squared"]):
+        raise GeneratorExit("poisoned cell")
+    return cell(model, brain, measures, **kw)
