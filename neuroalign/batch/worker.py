@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from neuroalign.batch.config import DEFAULT_CELL
 from neuroalign.batch.plan import Cell
 from neuroalign.batch.store import BatchStore, rows_table
 from neuroalign.core.errors import ConfigError, DataError, DependencyError, ValidationError
@@ -133,6 +134,20 @@ def _select_region(brain: Any, region: str, source: str) -> Any:
     )
 
 
+def _prepared(cache: WorkerCache, key: Hashable, patterns: Any, role: str,
+              params: Mapping[str, Any]) -> Any:
+    """The prepared side of ``patterns`` (RDM and geometry computed once per worker)."""
+    from neuroalign.pipeline.measures import CellOptions
+    from neuroalign.pipeline.sides import Side
+
+    options = params["options"]
+    opts = options if isinstance(options, CellOptions) else CellOptions(**dict(options or {}))
+    settings = (int(params["n_boot"]), int(params["n_perm"]), int(params["seed"]), opts)
+    return cache.get(("side", role, key, repr(settings)),
+                     lambda: Side(patterns, role, n_boot=settings[0], n_perm=settings[1],
+                                  seed=settings[2], options=opts))
+
+
 def compute_rows(cell: Cell, engine: Mapping[str, str], params: Mapping[str, Any],
                  base_dir: str | None = None, cache: WorkerCache | None = None
                  ) -> list[dict[str, Any]]:
@@ -165,6 +180,11 @@ def compute_rows(cell: Cell, engine: Mapping[str, str], params: Mapping[str, Any
     model = cache.get(("model", engine["model_loader"], cell.agent, cell.task, cell.seed,
                        cell.layer),
                       lambda: model_loader(cell.agent, cell.task, cell.seed, cell.layer))
+    if engine["cell"] == DEFAULT_CELL:
+        # the default cell function takes prepared sides: prepare each side once per worker
+        brain, model = _prepared(cache, (brain_key, cell.region), brain, "brain", params), \
+            _prepared(cache, ("model", engine["model_loader"], cell.agent, cell.task,
+                              cell.seed, cell.layer), model, "model", params)
     meta = {"agent": cell.agent, "task": cell.task, "seed": cell.seed, "layer": cell.layer,
             "source": cell.source, "region": cell.region}
     rows = cell_fn(model, brain, [cell.measure], n_boot=params["n_boot"],

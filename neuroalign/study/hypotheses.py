@@ -217,18 +217,19 @@ def h2_tests(results: pd.DataFrame, *, n_boot: int, level: float,
 
 def _similarity_table(results: pd.DataFrame, measure: str, region: str, level: float,
                       column_keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(values, se) tables brain leaf x model leaf, and the brain leaves."""
+    """(values, se) tables brain leaf (session) x model leaf (``column_keys``), and the
+    brain leaves. Several rows of one cell (e.g. the layers of a stage) are averaged;
+    their standard errors combine as those of a mean of independent values."""
     sub = results[(results["measure"] == measure) & (results["region"] == region)].copy()
-    sub["se"] = se_from_interval(sub["ci_low"], sub["ci_high"], level)
-    sub["col"] = list(zip(*[sub[k] for k in column_keys], strict=True))
+    sub["var"] = se_from_interval(sub["ci_low"], sub["ci_high"], level) ** 2
     leaves, _ = _brain_leaves(sub)
-    values = sub.pivot_table(index="session", columns="col", values="estimate",
-                             aggfunc="mean", dropna=False)
-    se = sub.pivot_table(index="session", columns="col", values="se",
-                         aggfunc=lambda s: float(np.sqrt((s**2).sum()) / len(s)),
-                         dropna=False)
+    grouped = sub.groupby(["session", *column_keys], sort=True, dropna=False).agg(
+        estimate=("estimate", "mean"), var=("var", "sum"), n=("estimate", "size"))
+    grouped["se"] = np.sqrt(grouped["var"]) / grouped["n"]
+    values = grouped["estimate"].unstack(column_keys)
+    se = grouped["se"].unstack(column_keys).reindex(columns=values.columns)
     order = leaves["session"].tolist()
-    return values.reindex(order), se.reindex(order).reindex(columns=values.columns), leaves
+    return values.reindex(order), se.reindex(order), leaves
 
 
 def h3_tests(results: pd.DataFrame, *, n_boot: int, level: float,

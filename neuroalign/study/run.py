@@ -219,6 +219,11 @@ def verdict_lines(study: Study) -> list[str]:
              f"hierarchical bootstrap with {study.n_boot} replicates."]
     if t.empty:
         return [*lines, "No test could be made from these results."]
+    floor = 2.0 / (study.n_boot + 1)
+    if study.correction == "holm" and floor * len(t) >= study.alpha:
+        lines.append(f"With {study.n_boot} replicates the smallest p-value is {floor:.2g}; "
+                     f"Holm over {len(t)} tests cannot reach alpha = {study.alpha:g}. "
+                     "Raise n_boot.")
     n_animals = t["n_animals"].dropna()
     if len(n_animals) and int(n_animals.max()) == 1:
         lines.append("Only ONE animal: region results describe this animal's sessions and "

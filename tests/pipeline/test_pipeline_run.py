@@ -43,8 +43,12 @@ def report(tmp_path_factory):
 def test_report_folder_holds_every_file(report):
     out = report.out
     names = {p.name for p in out.iterdir()}
-    assert {"results.parquet", "results.csv", "summary.csv", "report.html", "config.yaml",
-            "manifest.json", "figures"} <= names
+    assert {"results.parquet", "results.csv", "summary.csv", "study.csv", "report.html",
+            "config.yaml", "manifest.json", "figures"} <= names
+    study = pd.read_csv(out / "study.csv")
+    assert set(study["hypothesis"]) >= {"H1", "H2", "H3", "best match"}
+    assert (study["p_adjusted"] >= study["p_value"]).all()
+    assert set(report.results["animal"]) == {"synthetic-mouse-0"}
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert figs == sorted(p.name for p in report.figures)
     assert {"similarity_rsa.png", "similarity_shape.png", "asymmetry.png",
@@ -194,6 +198,8 @@ def test_cli_run_prints_summary_and_refuses_existing(tmp_path, monkeypatch):
                                  "--no-figures"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "Report:" in result.output and "BLA" in result.output
+    assert result.output.index("Verdict") < result.output.index("Best-matching")
+    assert "Only ONE animal" in result.output  # one session of one synthetic mouse
     again = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / "r"), "--quiet"])
     assert isinstance(again.exception, OutputExistsError)
 
