@@ -197,5 +197,5 @@ def test_cli_study_reads_a_report_folder_and_writes_study_csv(tmp_path):
     assert "Verdict" in result.output and "SUPPORTED for W" in result.output
     table = pd.read_csv(tmp_path / "study.csv")
     assert {"hypothesis", "p_value", "p_adjusted", "verdict", "n_animals"} <= set(table)
-    with pytest.raises(SourceError, match="neither batch.json"):
+    with pytest.raises(SourceError, match=r"neither batch\.json"):
         load_study_input(tmp_path / "nothing")
