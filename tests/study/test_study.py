@@ -199,3 +199,22 @@ def test_cli_study_reads_a_report_folder_and_writes_study_csv(tmp_path):
     assert {"hypothesis", "p_value", "p_adjusted", "verdict", "n_animals"} <= set(table)
     with pytest.raises(SourceError, match=r"neither batch\.json"):
         load_study_input(tmp_path / "nothing")
+
+
+def test_study_of_a_batch_folder_equals_the_study_of_its_rows(tmp_path):
+    """``neuroalign study BATCH_DIR`` reads the finished cells through load_results."""
+    from neuroalign.batch.store import BatchStore, rows_table
+
+    table = _table({"W": 0.6, "R": -0.6}, n_animals=2)
+    store = BatchStore(tmp_path / "batch")
+    cells = list(table.groupby(["agent", "seed", "layer", "session", "region"], sort=True))
+    keys = [f"{i:032x}" for i in range(len(cells))]
+    store.init({"cells": [{"key": k} for k in keys]})
+    for key, (_, cell) in zip(keys, cells, strict=True):
+        store.write_part(key, rows_table(cell.to_dict("records"), key))
+    loaded = load_study_input(tmp_path / "batch")
+    assert len(loaded) == len(table)
+    from_batch = run_study(loaded, n_boot=500, seed=5).table
+    direct = run_study(loaded.drop(columns=["cell_key", "cell_row"]), n_boot=500, seed=5).table
+    pd.testing.assert_frame_equal(from_batch, direct)
+    assert set(from_batch["hypothesis"]) == {"H1", "H2", "H3", "best match"}
