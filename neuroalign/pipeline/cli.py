@@ -40,10 +40,10 @@ def _print_summary(result: Any, console: Any) -> None:
         from neuroalign.study.cli import print_verdict
 
         print_verdict(result.study, console)
-    table = summary_table(result.results)
+    table = summary_table(result.results, result.study)
     if len(table):
         view = Table(title="Best-matching agent layer per region\n(mean over sessions; "
-                           "A = S_danger - S_reward)")
+                           "A = S_danger - S_reward, pooled by the study)")
         main = next((c for c in ("rsa", "cka", "shape") if c in table.columns), None)
         cols = [c for c in ("region", "best match", main, "ceiling", "A region")
                 if c in table.columns]

@@ -48,7 +48,7 @@ FIGURE_NAMES = ("similarity_rsa", "similarity_cka", "similarity_shape", "asymmet
 _MAX_PANELS = 12
 
 
-def write_tables(folder: Path, results: pd.DataFrame) -> None:
+def write_tables(folder: Path, results: pd.DataFrame, study: Any = None) -> None:
     """``results.parquet``, ``results.csv`` and ``summary.csv`` under ``folder``."""
     table = results.copy()
     if "higher_is_similar" in table:
@@ -57,7 +57,7 @@ def write_tables(folder: Path, results: pd.DataFrame) -> None:
         table["note"] = table["note"].astype("string")
     table.to_parquet(folder / "results.parquet", index=False)
     table.to_csv(folder / "results.csv", index=False)
-    summary_table(results).to_csv(folder / "summary.csv", index=False)
+    summary_table(results, study).to_csv(folder / "summary.csv", index=False)
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -260,7 +260,7 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
     """
     folder = Path(folder)
     task = prog.add_task("writing report", total=3) if prog is not None else None
-    write_tables(folder, results)
+    write_tables(folder, results, study)
     if study is not None:
         from neuroalign.study import write_study
 
@@ -343,10 +343,12 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
                  "(docs/parts/geometry.md), not an established measure.")
     sections = [_verdict_section(study)] if study is not None else []
     sections += [Section("Summary: best-matching agent per region",
-                        text="Averaged over sessions and seeds; the full per-cell table is in "
-                             "results.csv / results.parquet. A = S_danger - S_reward of the "
-                             "region and of its best match.",
-                        table=summary_table(results))]
+                        text="Similarities averaged over sessions and seeds; the full per-cell "
+                             "table is in results.csv / results.parquet. A region: the "
+                             "study's pooled A = S_danger - S_reward over animals and "
+                             "sessions (hierarchical interval) and its H2 verdict; A match: "
+                             "the best match's A, averaged over seeds.",
+                        table=summary_table(results, study))]
     main = next((m for m in ("rsa", "cka") if m in set(results["measure"])), None)
     if main is not None:
         sections.append(Section(

@@ -109,6 +109,15 @@ def family_table(results: pd.DataFrame, measure: str = "rsa") -> pd.DataFrame:
     return table.reset_index()
 
 
+def _pooled_a(study: object, region: str) -> object:
+    """The study's H2 row of ``region`` (``None`` without a study or such a row)."""
+    if study is None:
+        return None
+    table = study.table  # type: ignore[attr-defined]
+    rows = table[(table["hypothesis"] == "H2") & (table["subject"] == region)]
+    return next(rows.itertuples(), None)
+
+
 def _fmt(est: float, low: float, high: float) -> str:
     if not np.isfinite(est):
         return "–"
@@ -117,13 +126,15 @@ def _fmt(est: float, low: float, high: float) -> str:
     return f"{est:.2f}"
 
 
-def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+def summary_table(results: pd.DataFrame, study: object = None) -> pd.DataFrame:
     """Per region: best-matching agent/layer (mean RSA, else CKA, over sessions and seeds).
 
     Columns: ``region``, ``best match``, ``family``, the similarity with its
     mean interval, the noise ceiling, the other similarity (CKA) of that match,
     the region's valence asymmetry ``A`` (mean over sessions) and that of the
-    best match (mean over seeds).
+    best match (mean over seeds). With a ``study``
+    (:class:`~neuroalign.study.Study`), ``A region`` is the study's pooled
+    estimate with its hierarchical interval, and ``H2`` its verdict.
     """
     measures = set(results["measure"])
     main = next((m for m in ("rsa", "cka", "shape") if m in measures), None)
@@ -150,7 +161,11 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
                         & (reg["layer"] == best[2])][["estimate", "ci_low", "ci_high"]].mean()
                 row[other] = _fmt(o["estimate"], o["ci_low"], o["ci_high"])
         a = reg[reg["measure"] == "A.brain"].drop_duplicates(["session", "region"])
-        if len(a):
+        pooled = _pooled_a(study, region)
+        if pooled is not None:
+            row["A region"] = _fmt(pooled.estimate, pooled.ci_low, pooled.ci_high)
+            row["H2"] = pooled.verdict
+        elif len(a):
             m = a[["estimate", "ci_low", "ci_high"]].mean()
             row["A region"] = _fmt(m["estimate"], m["ci_low"], m["ci_high"])
         if main is not None:

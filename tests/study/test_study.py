@@ -134,7 +134,8 @@ def _table(region_a: dict[str, float], n_animals: int = 3, n_sessions: int = 2,
                                                          ("rsa", rsa, 0.1)):
                                 rows.append({**common, "measure": measure, "estimate": value,
                                              "ci_low": value - half, "ci_high": value + half,
-                                             "ceiling_low": 0.5, "ceiling_high": 0.55})
+                                             "ceiling_low": 0.5, "ceiling_high": 0.55,
+                                             "p_value": np.nan, "higher_is_similar": True})
     return pd.DataFrame(rows)
 
 
@@ -218,3 +219,17 @@ def test_study_of_a_batch_folder_equals_the_study_of_its_rows(tmp_path):
     direct = run_study(loaded.drop(columns=["cell_key", "cell_row"]), n_boot=500, seed=5).table
     pd.testing.assert_frame_equal(from_batch, direct)
     assert set(from_batch["hypothesis"]) == {"H1", "H2", "H3", "best match"}
+
+
+def test_report_summary_reads_the_pooled_region_geometry():
+    from neuroalign.report import summary_table
+
+    table = _table({"W": 0.6, "R": -0.6})
+    study = run_study(table, n_boot=2000, seed=6)
+    summary = summary_table(table, study).set_index("region")
+    h2 = study.verdicts("H2").set_index("subject")
+    for region in ("W", "R"):
+        row = h2.loc[region]
+        assert summary.loc[region, "A region"] == (
+            f"{row.estimate:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}]")
+        assert summary.loc[region, "H2"] == row.verdict
