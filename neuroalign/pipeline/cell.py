@@ -226,8 +226,9 @@ def check_row(row: dict[str, Any]) -> dict[str, Any]:
     finite = all(v is not None and np.isfinite(v) for v in (est, low, high))
     if finite and not low <= est <= high:
         notes.append(f"the interval [{low:.3g}, {high:.3g}] excludes the estimate {est:.3g}: "
-                     "the resampled statistic is biased (e.g. duplicated conditions in a "
-                     "condition bootstrap); read it as a spread, not a coverage interval")
+                     "the bootstrap distribution is shifted (duplicated repetitions or "
+                     "conditions bias the resampled statistic); read the interval as its "
+                     "spread, not as coverage")
     ceiling = row.get("ceiling_high")
     if (row.get("higher_is_similar") is True and ceiling is not None and est is not None
             and np.isfinite(ceiling) and np.isfinite(est) and est > ceiling):

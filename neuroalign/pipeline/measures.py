@@ -235,10 +235,16 @@ def _shape(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_pe
 def geometry_rows(side: Side) -> list[dict[str, Any]]:
     """Geometry statistics of one prepared side, on its own full grid, as partial rows.
 
-    The side computes its geometry once (:meth:`Side.geometry`), so a region's
-    rows are identical whichever agent it is paired with. ``n_conditions`` is
-    the side's own number of conditions.
+    The side computes its geometry and these rows once (:meth:`Side.geometry`,
+    ``Side.memo``), so a region's rows are identical whichever agent it is paired
+    with. ``n_conditions`` is the side's own number of conditions.
     """
+    if "geometry_rows" not in side.memo:
+        side.memo["geometry_rows"] = _geometry_rows(side)
+    return [dict(row) for row in side.memo["geometry_rows"]]
+
+
+def _geometry_rows(side: Side) -> list[dict[str, Any]]:
     result = side.geometry()
     options = side.options
     n_cond = len(side.labels)

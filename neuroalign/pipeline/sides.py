@@ -119,6 +119,8 @@ class Side:
         self._rdm: dict[str, xr.DataArray] = {}
         self._ceiling: dict[tuple, tuple[float, float, str | None]] = {}
         self._geometry: Any = None
+        #: per-side products of the measures, made once (e.g. the geometry rows)
+        self.memo: dict[str, Any] = {}
 
     @property
     def n_units(self) -> int:
@@ -136,6 +138,8 @@ class Side:
 
     def aligned(self, labels: Sequence[str]) -> xr.DataArray:
         """The patterns of ``labels``, in that order."""
+        if list(labels) == self.labels:
+            return self.patterns
         pos = {lab: i for i, lab in enumerate(self.labels)}
         return self.patterns.isel(condition=[pos[lab] for lab in labels])
 
