@@ -57,15 +57,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from rich.console import Console
 
-        from neuroalign.core.atomic import atomic_file
-        from neuroalign.study import run_study
+        from neuroalign.study import run_study, write_study
 
         results = load_study_input(folder)
         study = run_study(results, n_boot=n_boot, level=level, correction=correction,
                           seed=seed)
-        target = out if out is not None else Path(folder) / "study.csv"
-        with atomic_file(target) as tmp:
-            study.table.to_csv(tmp, index=False)
+        target = write_study(out if out is not None else folder, study)
         console = Console()
         print_verdict(study, console)
         console.print(f"study.csv: [bold]{target}[/bold]")

@@ -2,7 +2,7 @@
 
 Each function reads the per-cell results table (one row per agent x seed x
 layer x session x region x measure, as ``neuroalign run`` and ``neuroalign
-batch`` write it) and returns :class:`Test` objects: a pooled estimate, its
+batch`` write it) and returns :class:`HypothesisTest` objects: a pooled estimate, its
 hierarchical bootstrap replicates, the predicted sign and the replication
 counts. Correction and verdicts are applied over all tests together by
 :func:`neuroalign.study.run.run_study`.
@@ -30,13 +30,21 @@ from neuroalign.study.hierarchy import (
     se_from_interval,
 )
 
-__all__ = ["Test", "best_match_tests", "h1_tests", "h2_tests", "h3_tests", "layer_stage"]
+__all__ = [
+    "HypothesisTest",
+    "best_match_tests",
+    "h1_tests",
+    "h2_tests",
+    "h3_tests",
+    "layer_stage",
+    "region_geometry",
+]
 
 FAMILIES = ("value", "policy")
 
 
 @dataclass
-class Test:
+class HypothesisTest:
     """One test of the study before correction."""
 
     hypothesis: str
@@ -138,14 +146,14 @@ def _family_leaves(geo: pd.DataFrame, family: str, stage: str) -> pd.DataFrame:
 
 
 def h1_tests(results: pd.DataFrame, *, n_boot: int, level: float,
-             rng: np.random.Generator) -> list[Test]:
+             rng: np.random.Generator) -> list[HypothesisTest]:
     """H1: value-learners have A > 0, policy-learners A < 0, and the contrast is > 0.
 
     Per stage: each trunk layer (``trunk.0``, ``trunk.1``: one architecture
     for every agent) and the readouts of each family together.
     """
     geo = _model_geometry(results, level)
-    tests: list[Test] = []
+    tests: list[HypothesisTest] = []
     for stage in sorted(set(geo["stage"])):
         leaves = {f: _family_leaves(geo, f, stage) for f in FAMILIES}
         reps: dict[str, np.ndarray] = {}
@@ -158,14 +166,14 @@ def h1_tests(results: pd.DataFrame, *, n_boot: int, level: float,
                                [], [lv["agent"].tolist(), lv["seed"].astype(str).tolist()],
                                n_boot, rng)
             reps[family], ests[family] = rep, est
-            tests.append(Test(
+            tests.append(HypothesisTest(
                 hypothesis="H1", subject=f"{family}-learners, {stage}",
                 statement=f"A({family}-learners) {'>' if sign > 0 else '<'} 0",
                 level="algorithm > seed > repetition", estimate=est, replicates=rep,
                 predicted=sign, counts=_model_counts(lv), measure="A", stage=stage))
         if len(reps) == 2:
             both = pd.concat([leaves["value"], leaves["policy"]])
-            tests.append(Test(
+            tests.append(HypothesisTest(
                 hypothesis="H1", subject=f"value - policy, {stage}",
                 statement="A(value-learners) - A(policy-learners) > 0",
                 level="algorithm > seed > repetition",
@@ -187,7 +195,7 @@ def region_geometry(results: pd.DataFrame, level: float) -> pd.DataFrame:
 
 
 def h2_tests(results: pd.DataFrame, *, n_boot: int, level: float,
-             rng: np.random.Generator) -> list[Test]:
+             rng: np.random.Generator) -> list[HypothesisTest]:
     """H2: each region's pooled A, tested against 0 (predicted > 0: walls around danger,
     the signature the claim gives value-learners)."""
     geo = region_geometry(results, level)
@@ -204,7 +212,7 @@ def h2_tests(results: pd.DataFrame, *, n_boot: int, level: float,
                            merged["se"].to_numpy()[:, None],
                            [merged["animal"].tolist(), merged["session"].tolist()], [],
                            n_boot, rng)
-        tests.append(Test(
+        tests.append(HypothesisTest(
             hypothesis="H2", subject=str(region),
             statement=f"A({region}) > 0 (walls around danger, funnels around reward)",
             level="animal > session > trial", estimate=est, replicates=rep, predicted=1,
@@ -234,7 +242,7 @@ def _similarity_table(results: pd.DataFrame, measure: str, region: str, level: f
 
 def h3_tests(results: pd.DataFrame, *, n_boot: int, level: float,
              rng: np.random.Generator, measures: tuple[str, ...] = ("rsa", "cka")
-             ) -> list[Test]:
+             ) -> list[HypothesisTest]:
     """H3: per region, measure and stage, similarity to value-learners minus similarity to
     policy-learners, pooled over sessions (animal > session) and seeds (algorithm > seed).
 
@@ -271,7 +279,7 @@ def h3_tests(results: pd.DataFrame, *, n_boot: int, level: float,
                     continue
                 model_leaves = pd.DataFrame([{"agent": c[1], "seed": c[2]} for c in cols])
                 counts.update(_model_counts(model_leaves))
-                tests.append(Test(
+                tests.append(HypothesisTest(
                     hypothesis="H3", subject=f"{region}, {measure.upper()}, {stage}",
                     statement=f"{measure.upper()}({region}, value-learners) - "
                               f"{measure.upper()}({region}, policy-learners)",
@@ -292,7 +300,7 @@ def _ceiling(part: pd.DataFrame) -> float:
 
 
 def best_match_tests(results: pd.DataFrame, *, n_boot: int, level: float,
-                     rng: np.random.Generator, measure: str = "rsa") -> list[Test]:
+                     rng: np.random.Generator, measure: str = "rsa") -> list[HypothesisTest]:
     """Per region: best agent layer minus runner-up, by a paired hierarchical bootstrap.
 
     Every agent layer is pooled over sessions (animal > session) and seeds
@@ -349,7 +357,7 @@ def best_match_tests(results: pd.DataFrame, *, n_boot: int, level: float,
         model_leaves = pd.DataFrame([{"agent": a, "seed": sd}
                                      for a, sd in sorted({(c[0], c[2]) for c in cols})])
         counts.update(_model_counts(model_leaves))
-        tests.append(Test(
+        tests.append(HypothesisTest(
             hypothesis="best match", subject=f"{region}: {best[0]}/{best[1]} vs "
                                              f"{runner[0]}/{runner[1]}",
             statement=f"{measure.upper()}({region}) of the best agent layer exceeds the "

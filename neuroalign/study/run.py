@@ -18,8 +18,9 @@ import pandas as pd
 from neuroalign.core.atomic import atomic_file
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.random import as_rng
+from neuroalign.study.hierarchy import bootstrap_p
 from neuroalign.study.hypotheses import (
-    Test,
+    HypothesisTest,
     best_match_tests,
     h1_tests,
     h2_tests,
@@ -76,8 +77,6 @@ def _interval(reps: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def _p(reps: np.ndarray) -> float:
-    from neuroalign.study.hierarchy import bootstrap_p
-
     return bootstrap_p(reps, 0)
 
 
@@ -131,7 +130,7 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     for t in h2:
         low, high = _interval(t.replicates, level)
         t.extra["verdict"] = verdict(t.predicted, _p(t.replicates), low, high, alpha)
-    tests: list[Test] = h1_tests(results, **kw) + h2
+    tests: list[HypothesisTest] = h1_tests(results, **kw) + h2
     h3 = h3_tests(results, **kw)
     for t in h3:
         sign, family = _region_sign(h2, t.region)
@@ -151,14 +150,14 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     return study
 
 
-def _region_sign(h2: list[Test], region: str) -> tuple[int, str]:
+def _region_sign(h2: list[HypothesisTest], region: str) -> tuple[int, str]:
     for t in h2:
         if t.region == region and t.extra.get("verdict") in ("supported", "contradicted"):
             return (1, "value") if t.extra["verdict"] == "supported" else (-1, "policy")
     return 0, ""
 
 
-def _table(tests: list[Test], level: float, alpha: float, correction: str,
+def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: str,
            n_boot: int) -> pd.DataFrame:
     rows = []
     for t in tests:
@@ -244,9 +243,12 @@ def verdict_lines(study: Study) -> list[str]:
     return lines
 
 
-def write_study(folder: str | Path, study: Study) -> Path:
-    """``study.csv`` under ``folder`` (written atomically)."""
-    path = Path(folder) / "study.csv"
+def write_study(target: str | Path, study: Study) -> Path:
+    """Write the study table atomically: to ``target`` if it names a ``.csv`` file,
+    else to ``study.csv`` in the folder ``target``."""
+    path = Path(target)
+    if path.suffix.lower() != ".csv":
+        path = path / "study.csv"
     with atomic_file(path) as tmp:
         study.table.to_csv(tmp, index=False)
     return path
