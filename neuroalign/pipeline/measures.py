@@ -199,14 +199,21 @@ def _ceiling_note(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _pattern_frame(measure: str, model: Side, brain: Side, labels: Sequence[str],
+                   measure_kwargs: dict[str, Any], **kw: Any) -> Any:
+    """A pattern measure over the shared conditions: bootstrap over repetitions,
+    condition-label permutations and the split-half ceiling of the brain side."""
+    return _evaluate(measure, model.aligned(labels), brain.aligned(labels),
+                     bootstrap="repetitions", noise_ceiling=True,
+                     n_splits=kw["options"].n_splits, measure_kwargs=measure_kwargs, **kw)
+
+
 @_undefined_as_nan("cka", "similarity", True, min_units=2)
 def _cka(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
          seed: int, options: CellOptions) -> list[dict[str, Any]]:
     """Debiased linear CKA of the condition means, bootstrap over repetitions."""
-    frame = _evaluate("cka", model.aligned(labels), brain.aligned(labels), n_boot=n_boot,
-                      n_perm=n_perm, seed=seed, options=options, bootstrap="repetitions",
-                      noise_ceiling=True, n_splits=options.n_splits,
-                      measure_kwargs={"debiased": True})
+    frame = _pattern_frame("cka", model, brain, labels, {"debiased": True}, n_boot=n_boot,
+                           n_perm=n_perm, seed=seed, options=options)
     return [_ceiling_note(_stat_row(frame, measure="cka", kind="similarity",
                                     method=f"linear debiased CKA; {_first(frame, 'method', '')}",
                                     higher_is_similar=True))]
@@ -216,10 +223,9 @@ def _cka(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm
 def _shape(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
            seed: int, options: CellOptions) -> list[dict[str, Any]]:
     """Angular shape distance (partial whitening ``shape_alpha``) of the condition means."""
-    frame = _evaluate("shape", model.aligned(labels), brain.aligned(labels), n_boot=n_boot,
-                      n_perm=n_perm, seed=seed, options=options, bootstrap="repetitions",
-                      noise_ceiling=True, n_splits=options.n_splits,
-                      measure_kwargs={"alpha": float(options.shape_alpha)})
+    frame = _pattern_frame("shape", model, brain, labels,
+                           {"alpha": float(options.shape_alpha)}, n_boot=n_boot,
+                           n_perm=n_perm, seed=seed, options=options)
     row = _stat_row(frame, measure="shape", kind="distance",
                     method=f"angular shape distance (alpha={options.shape_alpha:g}); "
                            f"{_first(frame, 'method', '')}",
