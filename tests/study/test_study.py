@@ -233,3 +233,25 @@ def test_report_summary_reads_the_pooled_region_geometry():
         assert summary.loc[region, "A region"] == (
             f"{row.estimate:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}]")
         assert summary.loc[region, "H2"] == row.verdict
+
+
+def test_planted_sessions_give_the_planted_region_verdicts():
+    """Simulated animals x sessions through valence_geometry and the study, end to end."""
+    from neuroalign.geometry import valence_geometry
+    from neuroalign.simulate import sample_condition_patterns
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for animal in range(3):
+        for session in range(2):
+            for planting in ("wall_danger", "wall_reward", "symmetric"):
+                da = sample_condition_patterns(planting, n_units=30, n_repetitions=40, rng=rng)
+                a = valence_geometry(da, n_boot=60, n_perm=0, seed=animal)["A"]
+                rows.append({"measure": "A.brain", "estimate": a.estimate, "ci_low": a.ci_low,
+                             "ci_high": a.ci_high, "animal": f"m{animal}",
+                             "session": f"m{animal}-s{session}", "region": planting,
+                             "agent": None, "family": None, "seed": None, "layer": None})
+    h2 = run_study(pd.DataFrame(rows), n_boot=2000, seed=0).verdicts("H2")
+    assert dict(zip(h2["subject"], h2["verdict"], strict=True)) == {
+        "wall_danger": "supported", "wall_reward": "contradicted", "symmetric": "inconclusive"}
+    assert (h2["n_animals"] == 3).all() and (h2["n_sessions"] == 6).all()
