@@ -372,5 +372,9 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
             sections.append(Section(titles[name], image=figs[name], caption=caption))
     asym = asymmetry_table(results)
     if len(asym):
-        sections.append(Section("Valence asymmetry table", table=asym.drop(columns="note")))
+        sections.append(Section("Valence asymmetry table",
+                                text="p: valence-label permutation per entity, uncorrected, "
+                                     "at the resolution of its permutations; the Verdict "
+                                     "pools and corrects.",
+                                table=asym.drop(columns=["note", "p_value"])))
     return render_html("neuroalign report", meta, sections, notes)

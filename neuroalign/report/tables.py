@@ -76,8 +76,11 @@ def asymmetry_table(results: pd.DataFrame, quantity: str = "A") -> pd.DataFrame:
     """One row per brain (session, region) and per model (agent, seed, layer): ``quantity``.
 
     Columns ``name``, ``group`` (``"brain"`` or the agent's family), ``estimate``,
-    ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``note``.
+    ``ci_low``, ``ci_high``, ``p_value``, ``p`` (the p-value as text at the resolution
+    of its ``n_perm`` permutations, uncorrected), ``n``, ``note``.
     """
+    from neuroalign.study.verdict import format_p
+
     rows = []
     brain = results[results["measure"] == f"{quantity}.brain"]
     for (region, session), grp in brain.groupby(["region", "session"], sort=True):
@@ -92,8 +95,12 @@ def asymmetry_table(results: pd.DataFrame, quantity: str = "A") -> pd.DataFrame:
         rows.append({"name": f"{agent} / {layer} (seed {seed})", "group": str(family),
                      **{c: first[c] for c in ("estimate", "ci_low", "ci_high", "p_value", "n")},
                      "note": first.get("note")})
-    return pd.DataFrame(rows, columns=["name", "group", "estimate", "ci_low", "ci_high",
-                                       "p_value", "n", "note"])
+    table = pd.DataFrame(rows, columns=["name", "group", "estimate", "ci_low", "ci_high",
+                                        "p_value", "n", "note"])
+    n_perm = int(results["n_perm"].max()) if "n_perm" in results and len(results) else 0
+    table.insert(6, "p", [format_p(p, n_perm) if np.isfinite(p) else "" for p in
+                          table["p_value"].astype(float)])
+    return table
 
 
 def family_table(results: pd.DataFrame, measure: str = "rsa") -> pd.DataFrame:
