@@ -206,7 +206,9 @@ _CAPTIONS = {
     "unrelated representations.",
     "similarity_shape": "Angular Procrustes distance between condition-mean patterns "
     "(0 = identical up to rotation and scale; lower is more similar).",
-    "asymmetry": "Valence asymmetry A = S_danger - S_reward per region and per agent layer. "
+    "asymmetry": "Valence asymmetry A = S_danger - S_reward: first the study's pooled "
+    "values (each region over animals and sessions, each family over algorithms and seeds, "
+    "hierarchical intervals, verdict and corrected p), then every session and agent layer. "
     "A > 0: the representation jumps at the outcome for danger (a wall) and changes "
     "gradually for reward (a funnel); the claim under test attributes A > 0 to "
     "value-learners and A < 0 to policy-learners. Intervals: bootstrap over repetitions; "
@@ -275,8 +277,9 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
         fig_dir.mkdir()
         figs.update(_similarity_figures(fig_dir, results))
         if {"A.brain", "A.model"} & set(results["measure"]):
-            figs["asymmetry"] = _save(plot_asymmetry(asymmetry_table(results)),
-                                      fig_dir / "asymmetry.png")
+            table = pd.concat([_pooled_asymmetry(study), asymmetry_table(results)],
+                              ignore_index=True)
+            figs["asymmetry"] = _save(plot_asymmetry(table), fig_dir / "asymmetry.png")
         geo, skipped = _geometry_figures(fig_dir, results, artifacts)
         figs.update(geo)
         rdm = _rdm_figure(fig_dir, results, artifacts)
@@ -309,6 +312,29 @@ def _yaml(data: Mapping[str, Any]) -> str:
     import yaml
 
     return yaml.safe_dump(dict(data), sort_keys=False)
+
+
+def _pooled_asymmetry(study: Any) -> pd.DataFrame:
+    """The study's pooled A (H2 per region, H1 per family and stage) as forest-plot rows."""
+    columns = ["name", "group", "estimate", "ci_low", "ci_high", "p_value", "p", "n", "note"]
+    if study is None:
+        return pd.DataFrame(columns=columns)
+    t = study.table
+    rows = []
+    for row in t[t["hypothesis"] == "H2"].itertuples():
+        rows.append({"name": f"{row.subject}, pooled ({row.n_animals} animals)",
+                     "group": "brain", "estimate": row.estimate, "ci_low": row.ci_low,
+                     "ci_high": row.ci_high, "p_value": row.p_value,
+                     "p": f"{row.verdict}, adj. p {row.p_adjusted:.2g}", "n": row.n_sessions,
+                     "note": row.note})
+    h1 = t[(t["hypothesis"] == "H1") & ~t["subject"].str.startswith("value - policy")]
+    for row in h1.itertuples():
+        family = str(row.subject).split("-", 1)[0]
+        rows.append({"name": f"{row.subject}, pooled", "group": family,
+                     "estimate": row.estimate, "ci_low": row.ci_low, "ci_high": row.ci_high,
+                     "p_value": row.p_value, "p": f"{row.verdict}, adj. p {row.p_adjusted:.2g}",
+                     "n": row.n_seeds, "note": row.note})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _verdict_section(study: Any) -> Section:

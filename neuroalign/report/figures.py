@@ -319,7 +319,7 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
                if g in set(table["group"].astype(str))]
     fig.legend(handles=handles, fontsize=7, loc="outside lower center", frameon=False,
                ncol=len(handles))
-    ax.set_title(title or "Valence asymmetry with bootstrap intervals (p: valence-label "
-                 "permutation, per entity, uncorrected; the study corrects)", fontsize=9)
+    ax.set_title(title or "Valence asymmetry with bootstrap intervals\n(p: valence-label "
+                 "permutation per entity, uncorrected; the study corrects)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     return fig
