@@ -166,11 +166,15 @@ def h1_tests(results: pd.DataFrame, *, n_boot: int, level: float,
                                [], [lv["agent"].tolist(), lv["seed"].astype(str).tolist()],
                                n_boot, rng)
             reps[family], ests[family] = rep, est
+            notes = ([f"one {family}-learning algorithm ({lv['agent'].iloc[0]}): the "
+                      "interval covers its seeds only, not the family"]
+                     if lv["agent"].nunique() == 1 else [])
             tests.append(HypothesisTest(
                 hypothesis="H1", subject=f"{family}-learners, {stage}",
                 statement=f"A({family}-learners) {'>' if sign > 0 else '<'} 0",
                 level="algorithm > seed > repetition", estimate=est, replicates=rep,
-                predicted=sign, counts=_model_counts(lv), measure="A", stage=stage))
+                predicted=sign, counts=_model_counts(lv), measure="A", stage=stage,
+                notes=notes))
         if len(reps) == 2:
             both = pd.concat([leaves["value"], leaves["policy"]])
             tests.append(HypothesisTest(

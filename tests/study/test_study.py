@@ -255,3 +255,10 @@ def test_planted_sessions_give_the_planted_region_verdicts():
     assert dict(zip(h2["subject"], h2["verdict"], strict=True)) == {
         "wall_danger": "supported", "wall_reward": "contradicted", "symmetric": "inconclusive"}
     assert (h2["n_animals"] == 3).all() and (h2["n_sessions"] == 6).all()
+
+
+def test_one_algorithm_per_family_is_said():
+    table = _table({"W": 0.6})
+    table = table[table["agent"].isin(["dqn", "a2c"])]
+    h1 = run_study(table, n_boot=500, seed=8).verdicts("H1").set_index("subject")
+    assert "one value-learning algorithm (dqn)" in h1.loc["value-learners, trunk.0", "note"]
