@@ -172,7 +172,7 @@ def test_skipping_inference_and_euclidean_single_repetition():
     # euclidean: no bootstrap interval at all (it would add the noise floor again), a note
     res = valence_geometry(da, distance="euclidean", n_boot=10, n_perm=0)
     assert np.isnan(res["A"].ci_low) and "crossnobis" in res.to_frame()["note"].iloc[0]
-    with pytest.raises(InferenceError, match=r"repetitions per valence \{'reward': 1"):
+    with pytest.raises(InferenceError, match=r"valence 'reward' has 1 complete repetition"):
         valence_geometry(da, n_boot=10, n_perm=0)
 
 
