@@ -102,6 +102,10 @@ def _table(rows: list[dict], planting: str, title: str) -> None:
             continue
         lo = np.array([r["ci_low"] for r in ok])
         hi = np.array([r["ci_high"] for r in ok])
+        if np.isnan(lo).all():  # euclidean: valence_geometry refuses bootstrap intervals
+            print(f"{_label(distance, noise):<18}{len(sel):>5}{len(sel) - len(ok):>5}  "
+                  "no interval (refused for this distance)")
+            continue
         p = np.array([r["p"] for r in ok])
         a = np.array([r["A"] for r in ok])
         planted_a = ok[0]["planted_S_danger"] - ok[0]["planted_S_reward"]

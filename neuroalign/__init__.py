@@ -5,6 +5,7 @@ The parts, one sub-package each: :mod:`neuroalign.io` (NWB and DANDI loading),
 :mod:`neuroalign.zoo` (valence tasks and agents), :mod:`neuroalign.compare`
 (RDMs, RSA, CKA, shape metrics and inference), :mod:`neuroalign.geometry`
 (walls and funnels), :mod:`neuroalign.pipeline` (the main job),
+:mod:`neuroalign.study` (hypotheses, replication levels, verdict),
 :mod:`neuroalign.report` (figures, HTML) and :mod:`neuroalign.batch` (dask grids).
 
 The few functions a notebook needs are available from the top level; they are
@@ -48,6 +49,7 @@ _LAZY: dict[str, str] = {
     "load_config": "neuroalign.pipeline",
     "run_pipeline": "neuroalign.pipeline",
     "load_results": "neuroalign.batch",
+    "run_study": "neuroalign.study",
 }
 
 __all__ = ["NeuroalignError", "__version__", *sorted(_LAZY)]

@@ -192,14 +192,34 @@ def _model_key(cell: Cell, engine: Mapping[str, str]) -> tuple:
 
 
 def _cell_rows(cell: Cell, cell_fn: Callable[..., Any], model: Any, brain_all: Any,
-               params: Mapping[str, Any]) -> list[dict[str, Any]]:
+               params: Mapping[str, Any], cache: WorkerCache, engine: Mapping[str, str],
+               ) -> list[dict[str, Any]]:
     brain = _select_region(brain_all, cell.region, cell.source)
+    if engine["cell"] == DEFAULT_CELL:
+        # the default cell function takes prepared sides: prepare each side once per worker
+        brain = _prepared(cache, (_brain_key(cell, engine, params), cell.region), brain,
+                          "brain", params)
+        model = _prepared(cache, _model_key(cell, engine), model, "model", params)
     meta = {"agent": cell.agent, "task": cell.task, "seed": cell.seed, "layer": cell.layer,
             "source": cell.source, "region": cell.region}
     rows = cell_fn(model, brain, [cell.measure], n_boot=params["n_boot"],
                    n_perm=params["n_perm"], seed=params["seed"], meta=meta,
                    options=params["options"])
     return [dict(r) for r in rows]
+
+
+def _prepared(cache: WorkerCache, key: Hashable, patterns: Any, role: str,
+              params: Mapping[str, Any]) -> Any:
+    """The prepared side of ``patterns`` (RDM and geometry computed once per worker)."""
+    from neuroalign.pipeline.measures import CellOptions
+    from neuroalign.pipeline.sides import Side
+
+    options = params["options"]
+    opts = options if isinstance(options, CellOptions) else CellOptions(**dict(options or {}))
+    settings = (int(params["n_boot"]), int(params["n_perm"]), int(params["seed"]), opts)
+    return cache.get(("side", role, key, repr(settings)),
+                     lambda: Side(patterns, role, n_boot=settings[0], n_perm=settings[1],
+                                  seed=settings[2], options=opts))
 
 
 def compute_rows(cell: Cell, engine: Mapping[str, str], params: Mapping[str, Any],
@@ -230,7 +250,7 @@ def compute_rows(cell: Cell, engine: Mapping[str, str], params: Mapping[str, Any
                           lambda: brain_loader(spec, **params["brain_options"]))
     model = cache.get(_model_key(cell, engine),
                       lambda: model_loader(cell.agent, cell.task, cell.seed, cell.layer))
-    return _cell_rows(cell, cell_fn, model, brain_all, params)
+    return _cell_rows(cell, cell_fn, model, brain_all, params, cache, engine)
 
 
 @dataclass
@@ -315,7 +335,7 @@ def compute_chunk(cells: Sequence[Cell], engine: Mapping[str, str],
             out.failures[cell.key] = (failed.error, failed.traceback)
         else:
             try:
-                rows = _cell_rows(cell, cell_fn, model, brain, params)
+                rows = _cell_rows(cell, cell_fn, model, brain, params, cache, engine)
             except Exception as err:  # the batch boundary, as above
                 out.failures[cell.key] = (err, traceback.format_exc())
             else:

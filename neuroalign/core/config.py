@@ -170,7 +170,7 @@ class AgentSpec(BaseModel):
     name: str = Field(description="Agent name as listed by `neuroalign zoo list`.")
     task: str = Field("pavlovian", description="Task the agent was trained on.")
     seeds: list[int] | None = Field(
-        None, description="Training seeds (default: the first shipped seed)."
+        None, description="Training seeds (default: every shipped seed)."
     )
     layers: list[str] | None = Field(
         None, description="Layers to probe (default: every layer the probe returns)."

@@ -48,7 +48,19 @@ from neuroalign.geometry.measures import (
     geometry_statistics,
 )
 
-__all__ = ["GeometryResult", "valence_geometry"]
+__all__ = ["EUCLIDEAN_INTERVAL_NOTE", "MIN_BOOTSTRAP_REPS", "GeometryResult",
+           "valence_geometry"]
+
+#: fewest complete repetitions per valence for a bootstrap interval
+MIN_BOOTSTRAP_REPS = 3
+
+#: why ``distance="euclidean"`` gets no bootstrap interval
+EUCLIDEAN_INTERVAL_NOTE = (
+    "no interval for distance='euclidean': each bootstrap resample of the condition means "
+    "adds the noise floor to every step a second time, so the resampled statistic is biased "
+    "and its percentile interval can exclude the estimate; use distance='crossnobis' "
+    "(cross-validated, unbiased) for intervals"
+)
 
 #: per-valence scalar statistics -> row name prefix
 _SCALARS = {"sharpness": "S", "path_length": "path_length", "convergence": "convergence"}
@@ -114,11 +126,13 @@ def _check_count(value: object, name: str) -> int:
 def _bootstrap(grid: ValenceGrid, dist: str, w: int, n_boot: int, rng) -> dict:
     """Statistics on ``n_boot`` stratified resamples of the repetitions."""
     sizes = [grid.n_reps(v) for v in grid.valences]
-    if min(sizes) < 2:
+    if min(sizes) < MIN_BOOTSTRAP_REPS:
         found = {VALENCE_NAMES[v]: n for v, n in zip(grid.valences, sizes, strict=True)}
         raise InferenceError(
             f"bootstrap over repetitions: repetitions per valence {found}; every valence "
-            "needs at least 2 (or pass n_boot=0)"
+            f"needs at least {MIN_BOOTSTRAP_REPS} (with 2, every cross-validated resample "
+            "is the observed pair or undefined, and the interval collapses to the estimate; "
+            "pass n_boot=0 for a point estimate)"
         )
     groups = np.repeat(np.arange(len(sizes)), sizes)
     pooled = bootstrap_indices(int(sum(sizes)), n_boot, rng, groups=groups)
@@ -152,10 +166,12 @@ def _finite(values: np.ndarray) -> np.ndarray:
 
 
 def _row(name: str, estimate: float, boot: np.ndarray | None, null: np.ndarray | None,
-         exact: bool, level: float, n: int, seed: int | None) -> InferenceResult:
+         exact: bool, level: float, n: int, seed: int | None,
+         note: str | None = None) -> InferenceResult:
     value = float(estimate)
     res = InferenceResult(measure=name, estimate=value if math.isfinite(value) else math.nan,
-                          model="", n=n, level=level, seed=seed)
+                          model="", n=n, level=level, seed=seed,
+                          extra={"note": note} if note else {})
     methods = []
     if boot is not None:
         b = _finite(boot)
@@ -231,7 +247,9 @@ def valence_geometry(
         valence.
     distance
         ``"crossnobis"`` (cross-validated euclidean over repetitions, the
-        default) or ``"euclidean"`` (between condition means; biased).
+        default) or ``"euclidean"`` (between condition means; biased upwards
+        by noise, and given no bootstrap interval: each resample would add the
+        noise floor a second time; its rows carry a ``note`` saying so).
     w
         Final steps counted by the sharpness, ``1 <= w < K`` (default 1; a
         funnel of equal steps has ``S = w / K``).
@@ -267,7 +285,8 @@ def valence_geometry(
         Bad dims or coords, a valence missing, fewer than 2 approach values,
         ``w`` out of range, unknown distance, bad ``n_boot``/``n_perm``/``level``.
     InferenceError
-        Fewer than 2 repetitions where crossnobis or the bootstrap needs them,
+        Fewer than 2 repetitions where crossnobis needs them, fewer than
+        :data:`MIN_BOOTSTRAP_REPS` per valence for the bootstrap,
         or a valence whose total path length is zero (sharpness undefined).
     """
     grid = valence_grid(patterns).with_noise(noise)
@@ -285,8 +304,9 @@ def valence_geometry(
                 f"{dist!r}; sharpness is undefined (no detectable change along the approach)"
             )
     boot_seq, perm_seq = np.random.SeedSequence(seed).spawn(2)
+    note = EUCLIDEAN_INTERVAL_NOTE if (n_boot and dist == "euclidean") else None
     boot = (_bootstrap(grid, dist, w, n_boot, np.random.default_rng(boot_seq))
-            if n_boot else None)
+            if n_boot and note is None else None)
     null, exact = (_permutation(grid, dist, w, n_perm, np.random.default_rng(perm_seq))
                    if n_perm else (None, False))
 
@@ -296,12 +316,12 @@ def valence_geometry(
             name = f"{key}_{VALENCE_NAMES[v]}"
             rows.append(_row(f"{prefix}_{VALENCE_NAMES[v]}", obs[name][0],
                              None if boot is None else boot[name], None, False,
-                             float(level), grid.n_reps(v), seed))
+                             float(level), grid.n_reps(v), seed, note))
     n_pair = grid.n_reps(1) + grid.n_reps(-1)
     for name, key in (("A", "asymmetry"), ("convergence_asymmetry", "convergence_asymmetry")):
         rows.append(_row(name, obs[key][0], None if boot is None else boot[key],
                          None if null is None else null[name], exact, float(level),
-                         n_pair, seed))
+                         n_pair, seed, note))
     carried = {k: v for k, v in grid.attrs.items() if isinstance(v, (str, int, float))}
     carried.update(distance=dist, noise=grid.noise, w=int(w), level=float(level), n_boot=n_boot,
                    n_perm=n_perm, seed=seed, measure="valence_geometry")

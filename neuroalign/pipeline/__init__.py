@@ -1,7 +1,9 @@
 """neuroalign.pipeline: the main job, from recordings and agents to a report.
 
-:func:`compute_cell` compares one model pattern set with one brain pattern set
-(pure and deterministic, shared with :mod:`neuroalign.batch`);
+:func:`prepare_side` does the per-side work once (an RDM, the valence geometry on
+the side's own grid); :func:`score_cell` scores one pair of prepared sides and
+:func:`compute_cell` one pair of pattern sets (pure and deterministic, shared with
+:mod:`neuroalign.batch`);
 :func:`run_pipeline` runs every cell of a :class:`RunConfig` and writes the report.
 """
 
@@ -11,6 +13,7 @@ from neuroalign.pipeline.cell import (
     align_conditions,
     compute_cell,
     derive_seed,
+    score_cell,
 )
 from neuroalign.pipeline.config import AgentSpec, RunConfig, SourceSpec, load_config
 from neuroalign.pipeline.loaders import (
@@ -19,15 +22,18 @@ from neuroalign.pipeline.loaders import (
     model_patterns_by_layer,
 )
 from neuroalign.pipeline.measures import CellOptions
-from neuroalign.pipeline.run import RunResult, run_pipeline
+from neuroalign.pipeline.run import RunArtifacts, RunResult, run_pipeline
+from neuroalign.pipeline.sides import Side, prepare_side
 
 __all__ = [
     "MEASURES",
     "ROW_COLUMNS",
     "AgentSpec",
     "CellOptions",
+    "RunArtifacts",
     "RunConfig",
     "RunResult",
+    "Side",
     "SourceSpec",
     "align_conditions",
     "compute_cell",
@@ -36,5 +42,7 @@ __all__ = [
     "load_config",
     "load_model_patterns",
     "model_patterns_by_layer",
+    "prepare_side",
     "run_pipeline",
+    "score_cell",
 ]

@@ -11,34 +11,40 @@ turns into a tidy :class:`pandas.DataFrame` with ``pd.DataFrame(rows)``.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from neuroalign.core.contracts import condition_label, require_dims
+from neuroalign.core.contracts import require_dims
 from neuroalign.core.errors import ValidationError
 from neuroalign.pipeline.loaders import load_brain_patterns, load_model_patterns
 from neuroalign.pipeline.measures import MEASURE_FUNCTIONS, CellOptions
+from neuroalign.pipeline.sides import Side, as_side, derive_seed, prepare_side, side_labels
 
 __all__ = [
     "MEASURES",
     "META_COLUMNS",
     "ROW_COLUMNS",
+    "Side",
     "align_conditions",
+    "check_row",
     "compute_cell",
     "derive_seed",
     "load_brain_patterns",
     "load_model_patterns",
+    "prepare_side",
+    "score_cell",
+    "shared_labels",
 ]
 
 #: measure names :func:`compute_cell` understands, in their canonical order
 MEASURES: tuple[str, ...] = tuple(MEASURE_FUNCTIONS)
 
 #: identifying columns copied from ``meta`` (missing keys become ``None``)
-META_COLUMNS: tuple[str, ...] = ("agent", "family", "task", "seed", "layer", "session", "region")
+META_COLUMNS: tuple[str, ...] = ("agent", "family", "task", "seed", "layer", "animal", "session",
+                                 "region")
 
 #: every column of a result row, in order
 ROW_COLUMNS: tuple[str, ...] = (
@@ -65,33 +71,6 @@ ROW_COLUMNS: tuple[str, ...] = (
     "rng_seed",
     "note",
 )
-
-
-def derive_seed(seed: int, name: str) -> int:
-    """A stable per-measure seed derived from ``seed`` and the measure ``name``.
-
-    Uses :class:`numpy.random.SeedSequence` with a CRC32 of the name (not
-    Python's salted ``hash``), so every process derives the same value.
-    """
-    key = zlib.crc32(name.encode("utf-8"))
-    return int(np.random.SeedSequence([int(seed), key]).generate_state(1, dtype=np.uint32)[0])
-
-
-def _labels(da: xr.DataArray, name: str) -> np.ndarray:
-    """Condition labels of ``da``, from the ``label`` coord or ``valence``/``approach``."""
-    if "label" in da.coords:
-        return np.asarray(da["label"].values).astype(str)
-    if "valence" in da.coords and "approach" in da.coords:
-        return np.asarray(
-            [
-                condition_label(int(v), int(a))
-                for v, a in zip(da["valence"].values, da["approach"].values, strict=True)
-            ]
-        )
-    raise ValidationError(
-        f"{name}: the condition dim has no 'label' coord and no 'valence'/'approach' coords; "
-        "cannot align conditions"
-    )
 
 
 def align_conditions(
@@ -125,8 +104,8 @@ def align_conditions(
         model = model.expand_dims("repetition")
     model = model.transpose("repetition", "condition", "unit")
     brain = brain.transpose("repetition", "condition", "unit")
-    m_lab = _labels(model, "model patterns")
-    b_lab = _labels(brain, "brain patterns")
+    m_lab = side_labels(model, "model patterns")
+    b_lab = side_labels(brain, "brain patterns")
     for lab, name in ((m_lab, "model patterns"), (b_lab, "brain patterns")):
         if len(set(lab.tolist())) != lab.size:
             raise ValidationError(f"{name}: condition labels repeat: {lab.tolist()}")
@@ -207,27 +186,96 @@ def compute_cell(
         if int(value) < 0:
             raise ValidationError(f"{name}: got {value}; expected an integer >= 0")
     opts = options if isinstance(options, CellOptions) else CellOptions(**dict(options or {}))
-    model_al, brain_al = align_conditions(model, brain)
+    settings = {"n_boot": int(n_boot), "n_perm": int(n_perm), "seed": int(seed),
+                "options": opts}
+    return score_cell(as_side(model, "model", **settings), as_side(brain, "brain", **settings),
+                      measures, meta=meta)
+
+
+def shared_labels(model: Side, brain: Side) -> tuple[list[str], str | None]:
+    """The condition labels both sides hold, in the brain's order, and a note when the
+    grids differ (which conditions were compared).
+
+    Raises
+    ------
+    ValidationError
+        Fewer than 3 shared labels (the message lists both label sets).
+    """
+    m_pos = set(model.labels)
+    shared = [lab for lab in brain.labels if lab in m_pos]
+    if len(shared) < 3:
+        raise ValidationError(
+            f"model and brain share {len(shared)} condition label(s) {shared}; at least 3 are "
+            f"needed. model labels: {model.labels}; brain labels: {brain.labels}"
+        )
+    note = None
+    if len(shared) != len(model.labels) or len(shared) != len(brain.labels):
+        only_m = [lab for lab in model.labels if lab not in set(shared)]
+        only_b = [lab for lab in brain.labels if lab not in set(shared)]
+        note = (f"grids differ: compared the {len(shared)} shared conditions "
+                f"({shared[0]} .. {shared[-1]}); left out model-only {only_m} and "
+                f"brain-only {only_b}")
+    return shared, note
+
+
+def check_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Add a note to a row whose interval excludes its estimate or whose similarity
+    exceeds its noise ceiling (both are read with the estimate, never silently)."""
+    est, low, high = row.get("estimate"), row.get("ci_low"), row.get("ci_high")
+    notes = [row["note"]] if row.get("note") else []
+    finite = all(v is not None and np.isfinite(v) for v in (est, low, high))
+    if finite and not low <= est <= high:
+        notes.append(f"the interval [{low:.3g}, {high:.3g}] excludes the estimate {est:.3g}: "
+                     "the bootstrap distribution is shifted (duplicated repetitions or "
+                     "conditions bias the resampled statistic); read the interval as its "
+                     "spread, not as coverage")
+    ceiling = row.get("ceiling_high")
+    if (row.get("higher_is_similar") is True and ceiling is not None and est is not None
+            and np.isfinite(ceiling) and np.isfinite(est) and est > ceiling):
+        notes.append(f"estimate {est:.3g} above its noise ceiling {ceiling:.3g}: the ceiling "
+                     "is underestimated or the measure is unstable at "
+                     f"{row.get('n_conditions')} conditions")
+    row["note"] = "; ".join(notes) if notes else None
+    return row
+
+
+def score_cell(model: Side, brain: Side, measures: Sequence[str], *,
+               meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows of one cell from two prepared sides (see :func:`compute_cell`).
+
+    The per-side work (RDMs, geometry) was done once by
+    :func:`~neuroalign.pipeline.sides.prepare_side`; only the pairwise scores
+    are computed here. Both sides must share their settings.
+    """
+    if model.settings() != brain.settings():
+        raise ValidationError(f"sides prepared with different settings: model "
+                              f"{model.settings()}; brain {brain.settings()}")
+    n_boot, n_perm, seed, opts = model.settings()
+    unknown = [m for m in measures if m not in MEASURE_FUNCTIONS]
+    if unknown:
+        raise ValidationError(f"measures: unknown {unknown}; expected names from {list(MEASURES)}")
+    labels, grid_note = shared_labels(model, brain)
     base = {col: meta.get(col) for col in META_COLUMNS}
     for col, holder in (("agent", model), ("family", model), ("task", model), ("seed", model),
-                        ("layer", model), ("session", brain), ("region", brain)):
+                        ("layer", model), ("animal", brain), ("session", brain),
+                        ("region", brain)):
         if base[col] is None and col in holder.attrs:
             base[col] = holder.attrs[col]  # the loaders record who the patterns are
     extra = {k: v for k, v in meta.items() if k not in base}
     shape_info = {
-        "n_conditions": int(brain_al.sizes["condition"]),
-        "n_units_model": int(model_al.sizes["unit"]),
-        "n_units_brain": int(brain_al.sizes["unit"]),
-        "n_rep_model": int(model_al.sizes["repetition"]),
-        "n_rep_brain": int(brain_al.sizes["repetition"]),
-        "n_boot": int(n_boot),
-        "n_perm": int(n_perm),
-        "rng_seed": int(seed),
+        "n_conditions": len(labels),
+        "n_units_model": model.n_units,
+        "n_units_brain": brain.n_units,
+        "n_rep_model": model.n_rep,
+        "n_rep_brain": brain.n_rep,
+        "n_boot": n_boot,
+        "n_perm": n_perm,
+        "rng_seed": seed,
     }
     rows: list[dict[str, Any]] = []
     for name in dict.fromkeys(measures):  # unique, in the order asked
         stats = MEASURE_FUNCTIONS[name](
-            model_al, brain_al, n_boot=int(n_boot), n_perm=int(n_perm),
+            model, brain, labels, n_boot=n_boot, n_perm=n_perm,
             seed=derive_seed(seed, name), options=opts,
         )
         for stat in stats:
@@ -235,6 +283,8 @@ def compute_cell(
             row.update(base)
             row.update(shape_info)
             row.update(stat)
+            if grid_note and row.get("kind") != "geometry":
+                row["note"] = "; ".join(x for x in (row.get("note"), grid_note) if x)
             row.update(extra)
-            rows.append(row)
+            rows.append(check_row(row))
     return rows

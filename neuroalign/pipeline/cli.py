@@ -14,9 +14,10 @@ _RUN_HELP = (
     "Without CONFIG it runs the shipped synthetic sessions (neuroalign/data/sessions) "
     "against the shipped zoo (neuroalign/data/zoo). CONFIG is a YAML file with any of the "
     "fields below; options given on the command line override it. The report folder holds "
-    "results.parquet, results.csv, summary.csv, figures/*.png, a self-contained "
-    "report.html, config.yaml and manifest.json; it is written to a temporary folder and "
-    "renamed into place when complete.\n\n"
+    "results.parquet, results.csv, summary.csv, study.csv (the hypothesis tests and their "
+    "verdicts), figures/*.png, a self-contained report.html (Verdict first), config.yaml "
+    "and manifest.json; it is written to a temporary folder and renamed into place when "
+    "complete.\n\n"
     "Config fields (YAML):\n\n"
 )
 
@@ -35,10 +36,14 @@ def _print_summary(result: Any, console: Any) -> None:
 
     from neuroalign.report import summary_table
 
-    table = summary_table(result.results)
+    if result.study is not None:
+        from neuroalign.study.cli import print_verdict
+
+        print_verdict(result.study, console)
+    table = summary_table(result.results, result.study)
     if len(table):
         view = Table(title="Best-matching agent layer per region\n(mean over sessions; "
-                           "A = S_danger - S_reward)")
+                           "A = S_danger - S_reward, pooled by the study)")
         main = next((c for c in ("rsa", "cka", "shape") if c in table.columns), None)
         cols = [c for c in ("region", "best match", main, "ceiling", "A region")
                 if c in table.columns]

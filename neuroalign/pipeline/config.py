@@ -62,7 +62,7 @@ class _RunInputs(BaseModel):
     agents: list[AgentSpec] | None = Field(
         None,
         description="Agents to compare (default: every zoo agent on the pavlovian task, "
-        "first shipped seed).",
+        "every shipped seed).",
     )
     measures: list[MeasureName] = Field(
         ["rsa", "cka", "shape", "geometry"],

@@ -24,6 +24,7 @@ __all__ = [
     "load_model_patterns",
     "model_patterns_by_layer",
     "split_by_region",
+    "subject_id",
 ]
 
 
@@ -98,9 +99,32 @@ def _session_name(responses: xr.DataArray, source: str) -> str:
     return Path(source.rstrip("/")).stem
 
 
+def subject_id(source: str) -> str | None:
+    """The NWB ``general/subject/subject_id`` of a local file (the animal), or ``None``.
+
+    Remote sources and files without a subject give ``None``; the study then
+    treats each session as its own animal and says so.
+    """
+    path = Path(source)
+    if not path.is_file():
+        return None
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            node = handle.get("general/subject/subject_id")
+            if node is None:
+                return None
+            value = node[()]
+    except OSError:
+        return None
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    return text or None
+
+
 def split_by_region(
     grid: xr.DataArray, *, session: str, regions: Sequence[str] | None = None,
-    min_units: int = 2,
+    min_units: int = 2, animal: str | None = None,
 ) -> dict[tuple[str, str], xr.DataArray]:
     """Split a condition grid (dims ``repetition, condition, unit``) by its ``region`` coord.
 
@@ -120,6 +144,8 @@ def split_by_region(
             continue
         sub = grid.isel(unit=idx)
         sub.attrs = {**grid.attrs, "session": session, "region": region}
+        if animal:
+            sub.attrs["animal"] = animal
         out[(session, region)] = sub
     return out
 
@@ -172,7 +198,7 @@ def load_brain_patterns(
             session = spec.session if len(files) == 1 else f"{spec.session}-{i}"
         grid = condition_grid(responses, n_approach=n_approach, valences=tuple(valences))
         out.update(split_by_region(grid, session=session, regions=spec.regions,
-                                   min_units=min_units))
+                                   min_units=min_units, animal=subject_id(source)))
     return out
 
 

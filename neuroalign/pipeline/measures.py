@@ -1,8 +1,8 @@
-"""The measures of one cell, as thin adapters over compare and geometry.
+"""The measures of one cell, as thin scorers over compare and geometry.
 
-Each adapter takes aligned model and brain patterns (dims
-``(repetition, condition, unit)``, same conditions in the same order) and
-returns a list of partial result rows. The statistics come from
+Each scorer takes two prepared sides (:class:`~neuroalign.pipeline.sides.Side`:
+the per-side work, an RDM or a geometry, done once per side) and the labels of
+the conditions they share, and returns a list of partial result rows. The statistics come from
 :func:`neuroalign.compare.inference.evaluate` and
 :func:`neuroalign.geometry.valence_geometry`; the split-half ceiling of RSA is
 assembled from compare's RDMs, RDM comparison and Spearman-Brown correction.
@@ -16,23 +16,19 @@ so one degenerate cell does not stop a run of hundreds.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
-from neuroalign.core.contracts import VALENCE_NAMES
 from neuroalign.core.errors import InferenceError, ValidationError
+from neuroalign.pipeline.sides import Side
 
 __all__ = [
     "MEASURE_FUNCTIONS",
     "CellOptions",
-    "cell_rdm",
-    "geometry_result",
-    "rdm_split_half_ceiling",
+    "geometry_rows",
 ]
 
 _RSA_METHODS = ("spearman", "pearson")
@@ -136,88 +132,38 @@ def _evaluate(measure: str, x: Any, y: Any, *, n_boot: int, n_perm: int, seed: i
     )
 
 
-#: memo of RDMs: (content digest, method) -> RDM; a region's RDM is computed once
-_RDM_MEMO: dict[tuple[str, str], xr.DataArray] = {}
-_MEMO_SIZE = 512
+def _nan_row(measure: str, kind: str, higher: bool | None, n: int, note: str,
+             side: str = "pair") -> dict[str, Any]:
+    nan = float("nan")
+    return {"measure": measure, "kind": kind, "side": side, "estimate": nan, "ci_low": nan,
+            "ci_high": nan, "p_value": nan, "ceiling_low": nan, "ceiling_high": nan, "n": n,
+            "higher_is_similar": higher, "note": note}
 
 
-def cell_rdm(patterns: xr.DataArray, method: str = "crossnobis") -> xr.DataArray:
-    """The RDM of one side: ``method`` (cross-validated by default) over repetitions.
+def _undefined_as_nan(measure: str, kind: str, higher: bool,
+                      min_units: int = 1) -> Callable[[MeasureFn], MeasureFn]:
+    """Turn a degenerate pair or a data-dependent failure into a NaN row with a note.
 
-    A side with a single repetition (e.g. a deterministic probe) cannot be
-    cross-validated and gets squared euclidean distances of its patterns.
-    Memoised on the content of ``patterns``.
+    A side with a :attr:`~neuroalign.pipeline.sides.Side.problem` (e.g. infinite
+    values) or fewer than ``min_units`` units gives the note without computing;
+    an :class:`InferenceError` or :class:`ValidationError` about the values
+    (e.g. a constant RDM of a silent layer) gives its message.
     """
-    from neuroalign.compare import compute_rdm
-
-    if method == "crossnobis" and patterns.sizes.get("repetition", 1) < 2:
-        method = "sqeuclidean"
-    key = (_digest(patterns), method)
-    if key not in _RDM_MEMO:
-        if "repetition" in patterns.dims and method != "crossnobis":
-            patterns = patterns.mean("repetition")
-        if len(_RDM_MEMO) >= _MEMO_SIZE:
-            _RDM_MEMO.pop(next(iter(_RDM_MEMO)))
-        _RDM_MEMO[key] = compute_rdm(patterns, method=method)
-    return _RDM_MEMO[key]
-
-
-#: memo of split-half RDM ceilings: (content digest, parameters) -> (low, high)
-_CEILING_MEMO: dict[tuple[Any, ...], tuple[float, float]] = {}
-
-
-def rdm_split_half_ceiling(brain: xr.DataArray, *, rdm_method: str, compare_method: str,
-                           n_splits: int, seed: int) -> tuple[float, float]:
-    """Split-half reliability of the brain RDM and its Spearman-Brown projection.
-
-    Each split deals the repetitions at random into two halves, computes the
-    RDM of each half (cross-validated within the half) and compares the two
-    with ``compare_method``; the mean over splits is the lower value, its
-    Spearman-Brown projection to the full number of repetitions the upper one.
-    The same construction as compare's split-half ceiling of CKA and shape,
-    applied to RDMs. Needs at least 4 repetitions (2 per half for crossnobis).
-    """
-    n_rep = brain.sizes["repetition"]
-    if n_rep < 4 or n_splits < 1:
-        return (np.nan, np.nan)
-    key = (_digest(brain), rdm_method, compare_method, n_splits, seed)
-    if key not in _CEILING_MEMO:
-        from neuroalign.compare import compare_rdms, compute_rdm
-        from neuroalign.compare.inference import spearman_brown
-
-        rng = np.random.default_rng(seed)
-        half = n_rep // 2
-        values = []
-        for _ in range(n_splits):
-            order = rng.permutation(n_rep)
-            a = compute_rdm(brain.isel(repetition=order[:half]), method=rdm_method)
-            b = compute_rdm(brain.isel(repetition=order[half: 2 * half]), method=rdm_method)
-            try:
-                values.append(compare_rdms(a, b, method=compare_method))
-            except ValidationError:  # a constant half-RDM: no defined correlation
-                values.append(np.nan)
-        split = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
-        full = float(spearman_brown(split)) if np.isfinite(split) else np.nan
-        if len(_CEILING_MEMO) >= _MEMO_SIZE:
-            _CEILING_MEMO.pop(next(iter(_CEILING_MEMO)))
-        _CEILING_MEMO[key] = (split, full)
-    return _CEILING_MEMO[key]
-
-
-def _undefined_as_nan(measure: str, kind: str, higher: bool) -> Callable[[MeasureFn], MeasureFn]:
-    """Turn a data-dependent failure of a comparison into a NaN row with a note."""
 
     def wrap(fn: MeasureFn) -> MeasureFn:
-        def run(model: xr.DataArray, brain: xr.DataArray, **kwargs: Any) -> list[dict]:
+        def run(model: Side, brain: Side, labels: Sequence[str], **kwargs: Any) -> list[dict]:
+            n = len(labels)
+            for side in (model, brain):
+                if side.problem:
+                    return [_nan_row(measure, kind, higher, n, side.problem)]
+                if side.n_units < min_units:
+                    return [_nan_row(measure, kind, higher, n,
+                                     f"{measure} undefined: the {side.role} side has "
+                                     f"{side.n_units} unit(s); it needs at least {min_units}")]
             try:
-                return fn(model, brain, **kwargs)
+                return fn(model, brain, labels, **kwargs)
             except (InferenceError, ValidationError) as err:
-                nan = float("nan")
-                return [{"measure": measure, "kind": kind, "side": "pair", "estimate": nan,
-                         "ci_low": nan, "ci_high": nan, "p_value": nan, "ceiling_low": nan,
-                         "ceiling_high": nan, "n": int(brain.sizes["condition"]),
-                         "higher_is_similar": higher,
-                         "note": f"{type(err).__name__}: {err}"}]
+                return [_nan_row(measure, kind, higher, n, f"{type(err).__name__}: {err}")]
 
         run.__name__ = fn.__name__
         run.__doc__ = fn.__doc__
@@ -227,41 +173,59 @@ def _undefined_as_nan(measure: str, kind: str, higher: bool) -> Callable[[Measur
 
 
 @_undefined_as_nan("rsa", "similarity", True)
-def _rsa(model: xr.DataArray, brain: xr.DataArray, *, n_boot: int, n_perm: int, seed: int,
-         options: CellOptions) -> list[dict[str, Any]]:
-    rdm_m = cell_rdm(model, options.rdm_method)
-    rdm_b = cell_rdm(brain, options.rdm_method)
+def _rsa(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
+         seed: int, options: CellOptions) -> list[dict[str, Any]]:
+    """Spearman (or Pearson) between the two sides' RDMs over the shared conditions."""
+    rdm_m, rdm_b = model.rdm_of(labels), brain.rdm_of(labels)
     frame = _evaluate(options.rsa_method, rdm_m.values, rdm_b.values[None], n_boot=n_boot,
                       n_perm=n_perm, seed=seed, options=options, bootstrap="conditions")
-    low, high = rdm_split_half_ceiling(brain, rdm_method=options.rdm_method,
-                                       compare_method=options.rsa_method,
-                                       n_splits=options.n_splits, seed=seed)
+    low, high, note = brain.rdm_ceiling(labels, compare_method=options.rsa_method,
+                                        n_splits=options.n_splits, seed=seed)
     row = _stat_row(frame, measure="rsa", kind="similarity",
-                    method=f"{options.rdm_method} RDMs, {options.rsa_method}; "
+                    method=f"{brain.rdm_method()} RDMs, {options.rsa_method}; "
                            f"{_first(frame, 'method', '')}; ceiling split-half",
                     higher_is_similar=True)
-    row.update(ceiling_low=low, ceiling_high=high)
+    row.update(ceiling_low=low, ceiling_high=high, note=note)
     return [row]
 
 
-@_undefined_as_nan("cka", "similarity", True)
-def _cka(model: xr.DataArray, brain: xr.DataArray, *, n_boot: int, n_perm: int, seed: int,
-         options: CellOptions) -> list[dict[str, Any]]:
-    frame = _evaluate("cka", model, brain, n_boot=n_boot, n_perm=n_perm, seed=seed,
-                      options=options, bootstrap="repetitions", noise_ceiling=True,
-                      n_splits=options.n_splits, measure_kwargs={"debiased": True})
-    return [_stat_row(frame, measure="cka", kind="similarity",
-                      method=f"linear debiased CKA; {_first(frame, 'method', '')}",
-                      higher_is_similar=True)]
+def _ceiling_note(row: dict[str, Any]) -> dict[str, Any]:
+    """An inverted or non-positive similarity ceiling is no ceiling: NaN with a note."""
+    low, high = row["ceiling_low"], row["ceiling_high"]
+    if np.isfinite(low) and np.isfinite(high) and (low <= 0 or high < low):
+        row.update(ceiling_low=np.nan, ceiling_high=np.nan,
+                   note=f"noise ceiling undefined: split-half reliability {low:.2f} "
+                        f"(projected {high:.2f}) is not positive")
+    return row
 
 
-@_undefined_as_nan("shape", "distance", False)
-def _shape(model: xr.DataArray, brain: xr.DataArray, *, n_boot: int, n_perm: int, seed: int,
-           options: CellOptions) -> list[dict[str, Any]]:
-    frame = _evaluate("shape", model, brain, n_boot=n_boot, n_perm=n_perm, seed=seed,
-                      options=options, bootstrap="repetitions", noise_ceiling=True,
-                      n_splits=options.n_splits,
-                      measure_kwargs={"alpha": float(options.shape_alpha)})
+def _pattern_frame(measure: str, model: Side, brain: Side, labels: Sequence[str],
+                   measure_kwargs: dict[str, Any], **kw: Any) -> Any:
+    """A pattern measure over the shared conditions: bootstrap over repetitions,
+    condition-label permutations and the split-half ceiling of the brain side."""
+    return _evaluate(measure, model.aligned(labels), brain.aligned(labels),
+                     bootstrap="repetitions", noise_ceiling=True,
+                     n_splits=kw["options"].n_splits, measure_kwargs=measure_kwargs, **kw)
+
+
+@_undefined_as_nan("cka", "similarity", True, min_units=2)
+def _cka(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
+         seed: int, options: CellOptions) -> list[dict[str, Any]]:
+    """Debiased linear CKA of the condition means, bootstrap over repetitions."""
+    frame = _pattern_frame("cka", model, brain, labels, {"debiased": True}, n_boot=n_boot,
+                           n_perm=n_perm, seed=seed, options=options)
+    return [_ceiling_note(_stat_row(frame, measure="cka", kind="similarity",
+                                    method=f"linear debiased CKA; {_first(frame, 'method', '')}",
+                                    higher_is_similar=True))]
+
+
+@_undefined_as_nan("shape", "distance", False, min_units=2)
+def _shape(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
+           seed: int, options: CellOptions) -> list[dict[str, Any]]:
+    """Angular shape distance (partial whitening ``shape_alpha``) of the condition means."""
+    frame = _pattern_frame("shape", model, brain, labels,
+                           {"alpha": float(options.shape_alpha)}, n_boot=n_boot,
+                           n_perm=n_perm, seed=seed, options=options)
     row = _stat_row(frame, measure="shape", kind="distance",
                     method=f"angular shape distance (alpha={options.shape_alpha:g}); "
                            f"{_first(frame, 'method', '')}",
@@ -274,107 +238,58 @@ def _shape(model: xr.DataArray, brain: xr.DataArray, *, n_boot: int, n_perm: int
     return [row]
 
 
-def _digest(da: xr.DataArray) -> str:
-    """A content hash of a pattern array (values, dims and condition labels)."""
-    h = hashlib.sha1(usedforsecurity=False)
-    h.update(repr((da.dims, da.shape, str(da.dtype))).encode())
-    h.update(np.ascontiguousarray(da.values).tobytes())
-    h.update(repr(np.asarray(da["label"].values).tolist()).encode())
-    return h.hexdigest()
+def geometry_rows(side: Side) -> list[dict[str, Any]]:
+    """Geometry statistics of one prepared side, on its own full grid, as partial rows.
 
-
-#: memo of geometry results: (content digest, parameters) -> GeometryResult or error text
-_GEOMETRY_MEMO: dict[tuple[Any, ...], Any] = {}
-
-
-def geometry_result(patterns: xr.DataArray, *, n_boot: int, n_perm: int, seed: int,
-                    options: CellOptions) -> Any:
-    """``valence_geometry(patterns, ...)``, memoised on the content of ``patterns``.
-
-    Returns
-    -------
-    GeometryResult or str
-        The result, or the message of the :class:`InferenceError` that made the
-        statistics undefined (e.g. no detectable change along the approach).
+    The side computes its geometry and these rows once (:meth:`Side.geometry`,
+    ``Side.memo``), so a region's rows are identical whichever agent it is paired
+    with. ``n_conditions`` is the side's own number of conditions.
     """
-    key = (_digest(patterns), n_boot, n_perm, seed, options.geometry_distance,
-           int(options.geometry_w), float(options.ci))
-    if key not in _GEOMETRY_MEMO:
-        from neuroalign.geometry import valence_geometry
-
-        try:
-            result: Any = valence_geometry(
-                patterns, distance=options.geometry_distance, w=int(options.geometry_w),
-                n_boot=n_boot, n_perm=n_perm, level=float(options.ci), seed=seed)
-        except InferenceError as err:
-            # the statistic is undefined for this pattern set: say so, keep the run going
-            result = str(err)
-        if len(_GEOMETRY_MEMO) >= _MEMO_SIZE:
-            _GEOMETRY_MEMO.pop(next(iter(_GEOMETRY_MEMO)))
-        _GEOMETRY_MEMO[key] = result
-    return _GEOMETRY_MEMO[key]
+    if "geometry_rows" not in side.memo:
+        side.memo["geometry_rows"] = _geometry_rows(side)
+    return [dict(row) for row in side.memo["geometry_rows"]]
 
 
-def _geometry_records(patterns: xr.DataArray, *, n_boot: int, n_perm: int, seed: int,
-                      options: CellOptions) -> list[dict[str, Any]]:
-    result = geometry_result(patterns, n_boot=n_boot, n_perm=n_perm, seed=seed,
-                             options=options)
+def _geometry_rows(side: Side) -> list[dict[str, Any]]:
+    result = side.geometry()
+    options = side.options
+    n_cond = len(side.labels)
     if isinstance(result, str):
-        return [{"measure": q, "note": result} for q in _geometry_names(patterns)]
-    return result.to_frame().to_dict("records")
-
-
-def _geometry_names(patterns: xr.DataArray) -> list[str]:
-    """The statistic names :func:`valence_geometry` reports for ``patterns``."""
-    present = set(np.asarray(patterns["valence"].values).astype(int).tolist())
-    names = [VALENCE_NAMES[v] for v in (1, -1, 0) if v in present]
-    out = [f"{prefix}_{n}" for prefix in ("S", "path_length", "convergence") for n in names]
-    return [*out, "A", "convergence_asymmetry"]
-
-
-def geometry_rows(patterns: xr.DataArray, side: str, *, n_boot: int, n_perm: int, seed: int,
-                  options: CellOptions) -> list[dict[str, Any]]:
-    """Geometry statistics of one side (``"model"`` or ``"brain"``) as partial rows.
-
-    Results are memoised on the content of ``patterns`` and every parameter, so
-    a region's geometry is computed once per process however many agents it
-    meets; the result is identical to an uncached call.
-    """
-    records = _geometry_records(patterns, n_boot=n_boot, n_perm=n_perm, seed=seed,
-                                options=options)
+        return [{**_nan_row(f"{q}.{side.role}", "geometry", None, side.n_rep, result,
+                            side=side.role), "n_conditions": n_cond,
+                 "method": f"{options.geometry_distance}(w={options.geometry_w})"}
+                for q in side.geometry_names()]
     rows = []
-    for rec in records:
-        quantity = str(rec["measure"])
-        row = {
-            "measure": f"{quantity}.{side}",
+    for rec in result.to_frame().to_dict("records"):
+        note = rec.get("note")
+        rows.append({
+            "measure": f"{rec['measure']}.{side.role}",
             "kind": "geometry",
-            "side": side,
+            "side": side.role,
             "estimate": float(rec.get("estimate", np.nan)),
             "ci_low": float(rec.get("ci_low", np.nan)),
             "ci_high": float(rec.get("ci_high", np.nan)),
             "p_value": float(rec.get("p_value", np.nan)),
             "ceiling_low": np.nan,
             "ceiling_high": np.nan,
-            "n": int(rec.get("n", patterns.sizes["repetition"])),
-            "method": f"{rec.get('method') or 'point'}; {options.geometry_distance}"
+            "n": int(rec.get("n", side.n_rep)),
+            "n_conditions": n_cond,
+            "method": f"{rec.get('method') or 'point'}; {result.distance}"
                       f"(w={options.geometry_w})",
             "higher_is_similar": None,
-            "note": rec.get("note"),
-        }
-        rows.append(row)
+            "note": note if isinstance(note, str) and note else None,
+        })
     return rows
 
 
-def _geometry(model: xr.DataArray, brain: xr.DataArray, *, n_boot: int, n_perm: int, seed: int,
-              options: CellOptions) -> list[dict[str, Any]]:
-    rows = geometry_rows(model, "model", n_boot=n_boot, n_perm=n_perm, seed=seed,
-                         options=options)
-    rows += geometry_rows(brain, "brain", n_boot=n_boot, n_perm=n_perm, seed=seed,
-                          options=options)
-    return rows
+def _geometry(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
+              seed: int, options: CellOptions) -> list[dict[str, Any]]:
+    """Walls and funnels of each side on its own grid (``labels`` are not used)."""
+    return geometry_rows(model) + geometry_rows(brain)
 
 
-#: measure name -> adapter, in canonical order
+#: measure name -> scorer ``fn(model_side, brain_side, shared_labels, *, n_boot, n_perm,
+#: seed, options)``, in canonical order
 MEASURE_FUNCTIONS: dict[str, MeasureFn] = {
     "rsa": _rsa,
     "cka": _cka,

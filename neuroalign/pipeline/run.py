@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,16 +22,20 @@ import pandas as pd
 import xarray as xr
 
 from neuroalign.core.atomic import atomic_dir, prepare_output_dir
-from neuroalign.core.errors import ConfigError, DataError
+from neuroalign.core.errors import ConfigError, DataError, ValidationError
 from neuroalign.core.progress import progress_bar
-from neuroalign.pipeline.cell import ROW_COLUMNS, compute_cell
+from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell
 from neuroalign.pipeline.config import RunConfig
 from neuroalign.pipeline.loaders import load_brain_patterns, model_patterns_by_layer
+from neuroalign.pipeline.measures import CellOptions
+from neuroalign.pipeline.sides import Side, prepare_side
 
 __all__ = [
     "ModelKey",
+    "RunArtifacts",
     "RunInputs",
     "RunResult",
+    "artifacts",
     "compute_all",
     "load_inputs",
     "resolve_agents",
@@ -44,11 +48,37 @@ ModelKey = tuple[str, str, str, int, str]
 
 @dataclass
 class RunInputs:
-    """Everything a run compares: brain and model patterns, keyed by who they are."""
+    """Everything a run compares: brain and model patterns, keyed by who they are.
+
+    ``brain_sides`` and ``model_sides`` hold the prepared sides
+    (:class:`~neuroalign.pipeline.sides.Side`) once :func:`compute_all` made them.
+    """
 
     brain: dict[tuple[str, str], xr.DataArray]
     models: dict[ModelKey, xr.DataArray]
     sources: list[str] = field(default_factory=list)
+    brain_sides: dict[tuple[str, str], Side] = field(default_factory=dict)
+    model_sides: dict[ModelKey, Side] = field(default_factory=dict)
+
+
+@dataclass
+class RunArtifacts:
+    """What the report draws besides the tables, as the pipeline computed it.
+
+    Keys are ``("brain", session, region)`` and ``("model", agent, family,
+    task, seed, layer)``. ``rdms``: each side's RDM over its own grid (the one
+    RSA compared); ``profiles``: each side's geometry profiles (approach x
+    valence, with intervals); ``means``: condition means ``(condition, unit)``
+    with a ``label`` coord; ``n_units``: units per side.
+    """
+
+    rdms: dict[tuple, xr.DataArray] = field(default_factory=dict)
+    profiles: dict[tuple, xr.Dataset] = field(default_factory=dict)
+    means: dict[tuple, xr.DataArray] = field(default_factory=dict)
+    n_units: dict[tuple, int] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    synthetic: bool = False
+    data_notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -60,6 +90,7 @@ class RunResult:
     elapsed_s: float
     n_cells: int
     figures: list[Path]
+    study: Any = None
 
 
 def _zoo_table() -> list[dict[str, Any]]:
@@ -106,7 +137,7 @@ def resolve_agents(config: RunConfig) -> list[tuple[str, str, str, int, list[str
                 f"available: {sorted(tasks)}"
             )
         shipped = _seeds_of(rec, spec.task)
-        seeds = list(spec.seeds) if spec.seeds is not None else shipped[:1]
+        seeds = list(spec.seeds) if spec.seeds is not None else shipped
         if not seeds:
             raise ConfigError(
                 f"agents[{i}]: {spec.name!r} has no shipped checkpoint on {spec.task!r}; "
@@ -219,25 +250,79 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
     return RunInputs(brain=brain, models=models, sources=[s.path for s in sources])
 
 
+def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> None:
+    """Prepare every side once (RDM, geometry on its own grid) into ``inputs``."""
+    options = CellOptions(**config.cell_options())
+    settings = {"n_boot": config.n_boot, "n_perm": config.n_perm, "seed": config.seed,
+                "options": options, "measures": list(config.measures)}
+    task = _add_task(prog, "preparing sides", len(inputs.brain) + len(inputs.models))
+    for key, da in inputs.brain.items():
+        if key not in inputs.brain_sides:
+            inputs.brain_sides[key] = prepare_side(da, "brain", **settings)
+        _advance(prog, task)
+    for mkey, da in inputs.models.items():
+        if mkey not in inputs.model_sides:
+            inputs.model_sides[mkey] = prepare_side(da, "model", **settings)
+        _advance(prog, task)
+
+
 def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> pd.DataFrame:
-    """Every cell of ``inputs`` as one tidy results table (columns of ``ROW_COLUMNS``)."""
+    """Every cell of ``inputs`` as one tidy results table (columns of ``ROW_COLUMNS``).
+
+    Each side is prepared once (:func:`prepare_all`); each pair is then scored
+    from the prepared sides.
+    """
+    prepare_all(config, inputs, prog=prog)
     cells = [(mk, bk) for mk in inputs.models for bk in inputs.brain]
     task = _add_task(prog, "comparing", len(cells))
     rows: list[dict[str, Any]] = []
-    options = config.cell_options()
     for (agent, family, agent_task, seed, layer), (session, region) in cells:
+        brain = inputs.brain_sides[(session, region)]
         meta = {"agent": agent, "family": family, "task": agent_task, "seed": seed,
-                "layer": layer, "session": session, "region": region}
-        rows += compute_cell(
-            inputs.models[(agent, family, agent_task, seed, layer)],
-            inputs.brain[(session, region)], list(config.measures),
-            n_boot=config.n_boot, n_perm=config.n_perm, seed=config.seed, meta=meta,
-            options=options,
-        )
+                "layer": layer, "animal": brain.attrs.get("animal"), "session": session,
+                "region": region}
+        rows += score_cell(inputs.model_sides[(agent, family, agent_task, seed, layer)],
+                           brain, list(config.measures), meta=meta)
         _advance(prog, task, f"comparing {agent}/{layer} ~ {session}/{region}")
     frame = pd.DataFrame(rows)
     return frame[[c for c in ROW_COLUMNS if c in frame.columns]
                  + [c for c in frame.columns if c not in ROW_COLUMNS]]
+
+
+def artifacts(inputs: RunInputs) -> RunArtifacts:
+    """The RDMs, geometry profiles and condition means of every prepared side."""
+    out = RunArtifacts()
+    sides = [(("brain", *k), s) for k, s in inputs.brain_sides.items()]
+    sides += [(("model", *k), s) for k, s in inputs.model_sides.items()]
+    for key, side in sides:
+        out.n_units[key] = side.n_units
+        out.means[key] = side.patterns.mean("repetition")
+        if side.problem is None:
+            try:
+                out.rdms[key] = side.rdm()
+            except ValidationError:
+                pass  # a constant RDM: nothing to draw
+        geo = side.geometry() if side._geometry is not None else None
+        if geo is not None and not isinstance(geo, str):
+            out.profiles[key] = geo.profiles
+    out.sources = list(inputs.sources)
+    out.synthetic = any(int(s.attrs.get("synthetic", 0)) for s in inputs.brain_sides.values())
+    out.data_notes = _data_notes(inputs.brain.values())
+    return out
+
+
+def _data_notes(brain: Iterable[xr.DataArray]) -> list[str]:
+    """What the recordings can and cannot show (their files' ``data_collection``), and the
+    approach axis when it does not count bins before the outcome."""
+    notes: list[str] = []
+    for da in brain:
+        unit = str(da.attrs.get("approach_unit", "bins before the outcome"))
+        about = str(da.attrs.get("data_collection", ""))
+        for text in (f"About the recordings (from the files): {about}" if about else "",
+                     "" if unit == "bins before the outcome" else f"Approach axis: {unit}."):
+            if text and text not in notes:
+                notes.append(text)
+    return notes
 
 
 def run_pipeline(
@@ -274,6 +359,7 @@ def run_pipeline(
         The report folder, the results table, the elapsed time and the figures.
     """
     from neuroalign.report import write_report
+    from neuroalign.study import run_study
 
     config = config if config is not None else RunConfig()
     target = Path(out if out is not None else config.output)
@@ -286,15 +372,16 @@ def run_pipeline(
     with _progress(progress, console) as prog, _single_threaded_blas():
         inputs = load_inputs(config, prog=prog)
         results = compute_all(config, inputs, prog=prog)
+        study = run_study(results, level=config.ci, seed=config.seed)
         elapsed = time.perf_counter() - start
         with atomic_dir(target, overwrite=overwrite) as tmp:
             _ordinary_permissions(tmp)
-            figs = write_report(tmp, results, inputs, config, elapsed_s=elapsed,
-                                figures=figures, prog=prog)
+            figs = write_report(tmp, results, artifacts(inputs), config, elapsed_s=elapsed,
+                                figures=figures, prog=prog, study=study)
     elapsed = time.perf_counter() - start
     return RunResult(out=target, results=results, elapsed_s=elapsed,
                      n_cells=len(inputs.models) * len(inputs.brain),
-                     figures=[target / f.relative_to(tmp) for f in figs])
+                     figures=[target / f.relative_to(tmp) for f in figs], study=study)
 
 
 @contextmanager

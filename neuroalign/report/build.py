@@ -49,7 +49,7 @@ FIGURE_NAMES = ("similarity_rsa", "similarity_cka", "similarity_shape", "asymmet
 _MAX_PANELS = 12
 
 
-def write_tables(folder: Path, results: pd.DataFrame) -> None:
+def write_tables(folder: Path, results: pd.DataFrame, study: Any = None) -> None:
     """``results.parquet``, ``results.csv`` and ``summary.csv`` under ``folder``."""
     table = results.copy()
     if "higher_is_similar" in table:
@@ -58,23 +58,12 @@ def write_tables(folder: Path, results: pd.DataFrame) -> None:
         table["note"] = table["note"].astype("string")
     table.to_parquet(folder / "results.parquet", index=False)
     write_csv(table, folder / "results.csv", index=False)
-    write_csv(summary_table(results), folder / "summary.csv", index=False)
+    write_csv(summary_table(results, study), folder / "summary.csv", index=False)
 
 
 def _save(fig: Any, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     return path
-
-
-def _rdm(patterns: xr.DataArray) -> xr.DataArray:
-    """Cross-validated RDM, or squared euclidean when there is one repetition."""
-    from neuroalign.compare import compute_rdm
-
-    n_rep = patterns.sizes.get("repetition", 1)
-    if n_rep >= 2:
-        return compute_rdm(patterns, method="crossnobis")
-    flat = patterns.isel(repetition=0) if "repetition" in patterns.dims else patterns
-    return compute_rdm(flat, method="sqeuclidean")
 
 
 def _fmt_stat(row: Any, name: str) -> str:
@@ -86,63 +75,75 @@ def _fmt_stat(row: Any, name: str) -> str:
     return f"{name}={est:.2f}"
 
 
-def _entities(results: pd.DataFrame, inputs: Any) -> tuple[dict, dict]:
-    """Panels of the geometry figures: one session per region, the best layer per agent."""
-    brain: dict[str, tuple[str, str]] = {}
-    for session, region in sorted(inputs.brain, key=lambda k: (k[1], k[0])):
-        if region not in {k[1] for k in brain.values()}:
-            brain[f"{region} ({session})"] = (session, region)
-    models: dict[str, Any] = {}
+def _entities(results: pd.DataFrame, arts: Any) -> tuple[dict, dict, list[str]]:
+    """Panels of the geometry figures: one session per region, the best layer per agent.
+
+    Layers with a single unit are skipped (a PCA of one unit is not a
+    trajectory); the skipped ones are returned for the caption.
+    """
+    brain: dict[str, tuple] = {}
+    for key in sorted((k for k in arts.means if k[0] == "brain"), key=lambda k: (k[2], k[1])):
+        if key[2] not in {k[2] for k in brain.values()}:
+            brain[f"{key[2]} ({key[1]})"] = key
+    models: dict[str, tuple] = {}
+    skipped: list[str] = []
     main = next((m for m in ("rsa", "cka") if m in set(results["measure"])), None)
-    keys = list(inputs.models)
     by_agent: dict[str, list] = {}
-    for key in keys:
-        by_agent.setdefault(key[0], []).append(key)
+    for key in (k for k in arts.means if k[0] == "model"):
+        if arts.n_units.get(key, 0) < 2:
+            skipped.append(f"{key[1]}/{key[5]}")
+            continue
+        by_agent.setdefault(key[1], []).append(key)
     for agent, agent_keys in by_agent.items():
         chosen = agent_keys[0]
         if main is not None:
             sub = results[(results["measure"] == main) & (results["agent"] == agent)]
-            if len(sub):
+            sub = sub[sub["layer"].isin({k[5] for k in agent_keys})]
+            if len(sub) and sub["estimate"].notna().any():
                 layer = sub.groupby("layer")["estimate"].mean().idxmax()
-                chosen = next(k for k in agent_keys if k[4] == layer)
-        family = chosen[1]
-        models[f"{agent} / {chosen[4]} [{family}]"] = chosen
-    return brain, models
+                chosen = next(k for k in agent_keys if k[5] == layer)
+        models[f"{agent} / {chosen[5]} (seed {chosen[4]}) [{chosen[2]}]"] = chosen
+    return brain, models, sorted(set(skipped))
 
 
-def _geometry_figures(folder: Path, results: pd.DataFrame, inputs: Any, config: Any
-                      ) -> dict[str, Path]:
-    from neuroalign.pipeline.cell import align_conditions
-    from neuroalign.pipeline.measures import CellOptions, geometry_result
-
-    options = CellOptions(**config.cell_options())
-    brain_ents, model_ents = _entities(results, inputs)
-    any_model = next(iter(inputs.models.values()))
-    panels: dict[str, xr.DataArray] = {}
-    for title, key in brain_ents.items():
-        panels[title] = align_conditions(any_model, inputs.brain[key])[1]
-    first_brain = next(iter(inputs.brain.values()))
-    for title, key in model_ents.items():
-        panels[title] = align_conditions(inputs.models[key], first_brain)[0]
-    panels = dict(list(panels.items())[:_MAX_PANELS])
+def _geometry_figures(folder: Path, results: pd.DataFrame, arts: Any
+                      ) -> tuple[dict[str, Path], list[str]]:
+    brain_ents, model_ents, skipped = _entities(results, arts)
+    keys = dict(list({**brain_ents, **model_ents}.items())[:_MAX_PANELS])
     profiles, subtitles = {}, {}
-    measured = "A.brain" in set(results["measure"])  # geometry was asked for
-    for title, da in panels.items() if measured else ():
-        res = geometry_result(da, n_boot=config.n_boot, n_perm=config.n_perm,
-                              seed=config.seed, options=options)
-        if isinstance(res, str):
-            continue
-        profiles[title] = res.profiles
-        subtitles[title] = "\n".join(_fmt_stat(res[n], n) for n in ("S_reward", "S_danger"))
+    for title, key in keys.items():
+        if key in arts.profiles:
+            prof = arts.profiles[key]
+            profiles[title] = prof
+            subtitles[title] = _profile_subtitle(results, key)
     out = {}
     if profiles:
         out["approach_profiles"] = _save(plot_approach_profiles(profiles, subtitles),
                                          folder / "approach_profiles.png")
-    out["trajectories"] = _save(plot_trajectories(panels), folder / "trajectories.png")
-    return out
+    panels = {title: arts.means[key] for title, key in keys.items()}
+    if panels:
+        out["trajectories"] = _save(plot_trajectories(panels), folder / "trajectories.png")
+    return out, skipped
 
 
-def _rdm_figure(folder: Path, results: pd.DataFrame, inputs: Any) -> Path | None:
+def _profile_subtitle(results: pd.DataFrame, key: tuple) -> str:
+    """``S_reward`` and ``S_danger`` of one side, read from the results table."""
+    if key[0] == "brain":
+        sel = (results["session"] == key[1]) & (results["region"] == key[2])
+        side = "brain"
+    else:
+        sel = ((results["agent"] == key[1]) & (results["seed"] == key[4])
+               & (results["layer"] == key[5]))
+        side = "model"
+    lines = []
+    for name in ("S_reward", "S_danger"):
+        rows = results[sel & (results["measure"] == f"{name}.{side}")]
+        if len(rows):
+            lines.append(_fmt_stat(rows.iloc[0], name))
+    return "\n".join(lines)
+
+
+def _rdm_figure(folder: Path, results: pd.DataFrame, arts: Any) -> Path | None:
     main = next((m for m in ("rsa", "cka") if m in set(results["measure"])), None)
     if main is None:
         return None
@@ -152,19 +153,29 @@ def _rdm_figure(folder: Path, results: pd.DataFrame, inputs: Any) -> Path | None
     for row in best.sort_values(["region", "session"]).itertuples(index=False):
         if row.region in seen or len(pairs) >= 6:
             continue
+        bkey = ("brain", row.session, row.region)
+        mkey = next((k for k in arts.rdms if k[0] == "model"
+                     and (k[1], k[4], k[5]) == (row.agent, row.seed, row.layer)), None)
+        if bkey not in arts.rdms or mkey is None:
+            continue
         seen.add(row.region)
-        brain = inputs.brain[(row.session, row.region)]
-        mkey = next(k for k in inputs.models
-                    if (k[0], k[3], k[4]) == (row.agent, row.seed, row.layer))
-        from neuroalign.pipeline.cell import align_conditions
-
-        m, b = align_conditions(inputs.models[mkey], brain)
-        pairs.append((f"{row.region} ({row.session})\ncross-validated RDM", _rdm(b),
+        b_rdm = arts.rdms[bkey]
+        labels = [lab for lab in b_rdm["label"].values if lab in set(arts.rdms[mkey]["label"]
+                                                                      .values)]
+        m_rdm = _sub_rdm(arts.rdms[mkey], labels)
+        pairs.append((f"{row.region} ({row.session})\ncross-validated RDM",
+                      _sub_rdm(b_rdm, labels),
                       f"best match: {model_label(row.agent, row.layer)}\n"
-                      f"{main.upper()} (this session) = {row.estimate:.2f}", _rdm(m)))
+                      f"{main.upper()} (this session) = {row.estimate:.2f}", m_rdm))
     if not pairs:
         return None
     return _save(plot_rdms(pairs), folder / "rdms.png")
+
+
+def _sub_rdm(rdm: xr.DataArray, labels: list[str]) -> xr.DataArray:
+    pos = {lab: i for i, lab in enumerate(rdm["label"].values.tolist())}
+    idx = [pos[lab] for lab in labels]
+    return rdm.isel({d: idx for d in rdm.dims})
 
 
 def _similarity_figures(folder: Path, results: pd.DataFrame) -> dict[str, Path]:
@@ -196,7 +207,9 @@ _CAPTIONS = {
     "unrelated representations.",
     "similarity_shape": "Angular Procrustes distance between condition-mean patterns "
     "(0 = identical up to rotation and scale; lower is more similar).",
-    "asymmetry": "Valence asymmetry A = S_danger - S_reward per region and per agent layer. "
+    "asymmetry": "Valence asymmetry A = S_danger - S_reward: first the study's pooled "
+    "values (each region over animals and sessions, each family over algorithms and seeds, "
+    "hierarchical intervals, verdict and corrected p), then every session and agent layer. "
     "A > 0: the representation jumps at the outcome for danger (a wall) and changes "
     "gradually for reward (a funnel); the claim under test attributes A > 0 to "
     "value-learners and A < 0 to policy-learners. Intervals: bootstrap over repetitions; "
@@ -211,10 +224,13 @@ _CAPTIONS = {
 }
 
 
-def write_report(folder: str | Path, results: pd.DataFrame, inputs: Any, config: Any, *,
+def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, config: Any, *,
                  elapsed_s: float = float("nan"), figures: bool = True,
-                 prog: Any = None) -> list[Path]:
+                 prog: Any = None, study: Any = None) -> list[Path]:
     """Write the whole report into ``folder`` (an existing, empty folder).
+
+    The report computes nothing: it reads the results table, the study and
+    what the pipeline prepared for each side (``artifacts``).
 
     Parameters
     ----------
@@ -223,9 +239,11 @@ def write_report(folder: str | Path, results: pd.DataFrame, inputs: Any, config:
         :func:`neuroalign.core.atomic.atomic_dir`).
     results
         The tidy results table.
-    inputs
-        The run's patterns (``inputs.brain``: ``(session, region) -> DataArray``,
-        ``inputs.models``: ``(agent, family, task, seed, layer) -> DataArray``).
+    artifacts
+        :class:`~neuroalign.pipeline.run.RunArtifacts`: RDMs, geometry
+        profiles and condition means per side, keyed ``("brain", session,
+        region)`` / ``("model", agent, family, task, seed, layer)``; ``sources``
+        and ``synthetic``.
     config
         The :class:`~neuroalign.pipeline.config.RunConfig` of the run.
     elapsed_s
@@ -234,6 +252,9 @@ def write_report(folder: str | Path, results: pd.DataFrame, inputs: Any, config:
         Draw the figures (off: tables and HTML only).
     prog
         A rich ``Progress`` to report on (optional).
+    study
+        The :class:`~neuroalign.study.Study` of the results: written to
+        ``study.csv`` and shown first, as the Verdict section.
 
     Returns
     -------
@@ -242,38 +263,47 @@ def write_report(folder: str | Path, results: pd.DataFrame, inputs: Any, config:
     """
     folder = Path(folder)
     task = prog.add_task("writing report", total=3) if prog is not None else None
-    write_tables(folder, results)
+    write_tables(folder, results, study)
+    if study is not None:
+        from neuroalign.study import write_study
+
+        write_study(folder, study)
     (folder / "config.yaml").write_text(_yaml(config.model_dump(mode="json")))
     if prog is not None:
         prog.update(task, advance=1)
     figs: dict[str, Path] = {}
+    skipped: list[str] = []
     if figures:
         fig_dir = folder / "figures"
         fig_dir.mkdir()
         figs.update(_similarity_figures(fig_dir, results))
         if {"A.brain", "A.model"} & set(results["measure"]):
-            figs["asymmetry"] = _save(plot_asymmetry(asymmetry_table(results)),
-                                      fig_dir / "asymmetry.png")
-        figs.update(_geometry_figures(fig_dir, results, inputs, config))
-        rdm = _rdm_figure(fig_dir, results, inputs)
+            table = pd.concat([_pooled_asymmetry(study), asymmetry_table(results)],
+                              ignore_index=True)
+            figs["asymmetry"] = _save(plot_asymmetry(table), fig_dir / "asymmetry.png")
+        geo, skipped = _geometry_figures(fig_dir, results, artifacts)
+        figs.update(geo)
+        rdm = _rdm_figure(fig_dir, results, artifacts)
         if rdm is not None:
             figs["rdms"] = rdm
     if prog is not None:
         prog.update(task, advance=1)
-    synthetic = any(int(da.attrs.get("synthetic", 0)) for da in inputs.brain.values())
+    brain_keys = sorted({k[1:] for k in artifacts.means if k[0] == "brain"})
+    model_keys = [k[1:] for k in artifacts.means if k[0] == "model"]
+    synthetic = bool(artifacts.synthetic)
     manifest = provenance_attrs(
         kind="neuroalign run report", elapsed_s=round(float(elapsed_s), 2),
-        sources=list(getattr(inputs, "sources", [])),
-        sessions=sorted({k[0] for k in inputs.brain}),
-        regions=sorted({k[1] for k in inputs.brain}),
-        models=[list(map(str, k)) for k in inputs.models],
-        n_cells=len(inputs.brain) * len(inputs.models), n_rows=len(results),
+        sources=list(artifacts.sources),
+        sessions=sorted({k[0] for k in brain_keys}),
+        regions=sorted({k[1] for k in brain_keys}),
+        models=[list(map(str, k)) for k in model_keys],
+        n_cells=len(brain_keys) * len(model_keys), n_rows=len(results),
         synthetic=synthetic, files=sorted(str(p.relative_to(folder)) for p in
                                           folder.rglob("*") if p.is_file()),
     )
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     (folder / "report.html").write_text(_page(results, figs, config, manifest, synthetic,
-                                              _data_notes(inputs)))
+                                              study, skipped, artifacts.data_notes))
     if prog is not None:
         prog.update(task, advance=1)
     return [figs[name] for name in FIGURE_NAMES if name in figs]
@@ -285,22 +315,45 @@ def _yaml(data: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(data), sort_keys=False)
 
 
-def _data_notes(inputs: Any) -> list[str]:
-    """What the recordings can and cannot show (their files' ``data_collection``), and the
-    approach axis when it does not count bins before the outcome."""
-    notes: list[str] = []
-    for da in inputs.brain.values():
-        unit = str(da.attrs.get("approach_unit", "bins before the outcome"))
-        about = str(da.attrs.get("data_collection", ""))
-        for text in (f"About the recordings (from the files): {about}" if about else "",
-                     "" if unit == "bins before the outcome" else f"Approach axis: {unit}."):
-            if text and text not in notes:
-                notes.append(text)
-    return notes
+def _pooled_asymmetry(study: Any) -> pd.DataFrame:
+    """The study's pooled A (H2 per region, H1 per family and stage) as forest-plot rows."""
+    columns = ["name", "group", "estimate", "ci_low", "ci_high", "p_value", "p", "n", "note"]
+    if study is None:
+        return pd.DataFrame(columns=columns)
+    t = study.table
+    rows = []
+    for row in t[t["hypothesis"] == "H2"].itertuples():
+        rows.append({"name": f"{row.subject}, pooled ({row.n_animals} animals)",
+                     "group": "brain", "estimate": row.estimate, "ci_low": row.ci_low,
+                     "ci_high": row.ci_high, "p_value": row.p_value,
+                     "p": f"{row.verdict}, adj. p {row.p_adjusted:.2g}", "n": row.n_sessions,
+                     "note": row.note})
+    h1 = t[(t["hypothesis"] == "H1") & ~t["subject"].str.startswith("value - policy")]
+    for row in h1.itertuples():
+        family = str(row.subject).split("-", 1)[0]
+        rows.append({"name": f"{row.subject}, pooled", "group": family,
+                     "estimate": row.estimate, "ci_low": row.ci_low, "ci_high": row.ci_high,
+                     "p_value": row.p_value, "p": f"{row.verdict}, adj. p {row.p_adjusted:.2g}",
+                     "n": row.n_seeds, "note": row.note})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _verdict_section(study: Any) -> Section:
+    table = study.table[["hypothesis", "subject", "estimate", "ci_low", "ci_high",
+                         "p_display", "p_adjusted", "verdict", "note"]].copy()
+    for col in ("estimate", "ci_low", "ci_high"):
+        table[col] = table[col].map(lambda v: f"{v:+.3f}" if np.isfinite(v) else "–")
+    table["p_adjusted"] = table["p_adjusted"].map(lambda v: f"{v:.3g}" if np.isfinite(v)
+                                                  else "–")
+    return Section("Verdict", text=" ".join(study.lines) + " Rule: supported = adjusted p < "
+                   "alpha and the interval on the predicted side of 0; contradicted = the "
+                   "same on the opposite side; otherwise inconclusive (docs/parts/study.md). "
+                   "Every row is in study.csv.", table=table)
 
 
 def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
-          manifest: Mapping[str, Any], synthetic: bool, data_notes: Sequence[str] = ()) -> str:
+          manifest: Mapping[str, Any], synthetic: bool, study: Any = None,
+          skipped: list[str] | None = None, data_notes: Sequence[str] = ()) -> str:
     meta = [
         f"neuroalign {manifest['neuroalign_version']} · {manifest['created']} · "
         f"compute time {manifest['elapsed_s']} s",
@@ -316,11 +369,14 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
     notes.extend(data_notes)
     notes.append("Walls and funnels are neuroalign's operational definition of a hypothesis "
                  "(docs/parts/geometry.md), not an established measure.")
-    sections = [Section("Summary: best-matching agent per region",
-                        text="Averaged over sessions and seeds; the full per-cell table is in "
-                             "results.csv / results.parquet. A = S_danger - S_reward of the "
-                             "region and of its best match.",
-                        table=summary_table(results))]
+    sections = [_verdict_section(study)] if study is not None else []
+    sections += [Section("Summary: best-matching agent per region",
+                        text="Similarities averaged over sessions and seeds; the full per-cell "
+                             "table is in results.csv / results.parquet. A region: the "
+                             "study's pooled A = S_danger - S_reward over animals and "
+                             "sessions (hierarchical interval) and its H2 verdict; A match: "
+                             "the best match's A, averaged over seeds.",
+                        table=summary_table(results, study))]
     main = next((m for m in ("rsa", "cka") if m in set(results["measure"])), None)
     if main is not None:
         sections.append(Section(
@@ -337,8 +393,16 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
               "rdms": "RDMs: each region beside its best match"}
     for name in FIGURE_NAMES:
         if name in figs:
-            sections.append(Section(titles[name], image=figs[name], caption=_CAPTIONS[name]))
+            caption = _CAPTIONS[name]
+            if name in ("trajectories", "approach_profiles") and skipped:
+                caption += (" Single-unit layers are not drawn (a PCA of one unit is not a "
+                            f"trajectory): {', '.join(skipped)}.")
+            sections.append(Section(titles[name], image=figs[name], caption=caption))
     asym = asymmetry_table(results)
     if len(asym):
-        sections.append(Section("Valence asymmetry table", table=asym.drop(columns="note")))
+        sections.append(Section("Valence asymmetry table",
+                                text="p: valence-label permutation per entity, uncorrected, "
+                                     "at the resolution of its permutations; the Verdict "
+                                     "pools and corrects.",
+                                table=asym.drop(columns=["note", "p_value"])))
     return render_html("neuroalign report", meta, sections, notes)

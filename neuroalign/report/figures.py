@@ -291,8 +291,9 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
     ----------
     table
         One row per entity with columns ``name``, ``group`` (``"brain"``,
-        ``"value"`` or ``"policy"``), ``estimate``, ``ci_low``, ``ci_high`` and
-        ``p_value``.
+        ``"value"`` or ``"policy"``), ``estimate``, ``ci_low``, ``ci_high``,
+        ``p_value`` and ``p`` (its text, as :func:`~neuroalign.report.asymmetry_table`
+        writes it).
     """
     table = table.reset_index(drop=True)
     n = len(table)
@@ -304,8 +305,7 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
         if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
             ax.plot([row.ci_low, row.ci_high], [yi, yi], color=color, lw=2.2, alpha=0.8)
         ax.plot(row.estimate, yi, "o", color=color, ms=5, mec="k", mew=0.5)
-        star = "*" if np.isfinite(row.p_value) and row.p_value < 0.05 else ""
-        ptext = f"p={row.p_value:.3g}{star}" if np.isfinite(row.p_value) else ""
+        ptext = str(getattr(row, "p", "")) if np.isfinite(row.p_value) else ""
         ax.text(1.04, yi, ptext, va="center", fontsize=6.5,
                 transform=ax.get_yaxis_transform())
     ax.axvline(0, color="0.4", lw=0.8)
@@ -319,7 +319,7 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
                if g in set(table["group"].astype(str))]
     fig.legend(handles=handles, fontsize=7, loc="outside lower center", frameon=False,
                ncol=len(handles))
-    ax.set_title(title or "Valence asymmetry with bootstrap intervals "
-                 "(p: valence-label permutation)", fontsize=9)
+    ax.set_title(title or "Valence asymmetry with bootstrap intervals\n(p: valence-label "
+                 "permutation per entity, uncorrected; the study corrects)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     return fig

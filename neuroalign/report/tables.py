@@ -76,8 +76,11 @@ def asymmetry_table(results: pd.DataFrame, quantity: str = "A") -> pd.DataFrame:
     """One row per brain (session, region) and per model (agent, seed, layer): ``quantity``.
 
     Columns ``name``, ``group`` (``"brain"`` or the agent's family), ``estimate``,
-    ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``note``.
+    ``ci_low``, ``ci_high``, ``p_value``, ``p`` (the p-value as text at the resolution
+    of its ``n_perm`` permutations, uncorrected), ``n``, ``note``.
     """
+    from neuroalign.study.verdict import format_p
+
     rows = []
     brain = results[results["measure"] == f"{quantity}.brain"]
     for (region, session), grp in brain.groupby(["region", "session"], sort=True):
@@ -92,8 +95,12 @@ def asymmetry_table(results: pd.DataFrame, quantity: str = "A") -> pd.DataFrame:
         rows.append({"name": f"{agent} / {layer} (seed {seed})", "group": str(family),
                      **{c: first[c] for c in ("estimate", "ci_low", "ci_high", "p_value", "n")},
                      "note": first.get("note")})
-    return pd.DataFrame(rows, columns=["name", "group", "estimate", "ci_low", "ci_high",
-                                       "p_value", "n", "note"])
+    table = pd.DataFrame(rows, columns=["name", "group", "estimate", "ci_low", "ci_high",
+                                        "p_value", "n", "note"])
+    n_perm = int(results["n_perm"].max()) if "n_perm" in results and len(results) else 0
+    table.insert(6, "p", [format_p(p, n_perm) if np.isfinite(p) else "" for p in
+                          table["p_value"].astype(float)])
+    return table
 
 
 def family_table(results: pd.DataFrame, measure: str = "rsa") -> pd.DataFrame:
@@ -109,6 +116,15 @@ def family_table(results: pd.DataFrame, measure: str = "rsa") -> pd.DataFrame:
     return table.reset_index()
 
 
+def _pooled_a(study: object, region: str) -> object:
+    """The study's H2 row of ``region`` (``None`` without a study or such a row)."""
+    if study is None:
+        return None
+    table = study.table  # type: ignore[attr-defined]
+    rows = table[(table["hypothesis"] == "H2") & (table["subject"] == region)]
+    return next(rows.itertuples(), None)
+
+
 def _fmt(est: float, low: float, high: float) -> str:
     if not np.isfinite(est):
         return "–"
@@ -117,13 +133,15 @@ def _fmt(est: float, low: float, high: float) -> str:
     return f"{est:.2f}"
 
 
-def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+def summary_table(results: pd.DataFrame, study: object = None) -> pd.DataFrame:
     """Per region: best-matching agent/layer (mean RSA, else CKA, over sessions and seeds).
 
     Columns: ``region``, ``best match``, ``family``, the similarity with its
     mean interval, the noise ceiling, the other similarity (CKA) of that match,
     the region's valence asymmetry ``A`` (mean over sessions) and that of the
-    best match (mean over seeds).
+    best match (mean over seeds). With a ``study``
+    (:class:`~neuroalign.study.Study`), ``A region`` is the study's pooled
+    estimate with its hierarchical interval, and ``H2`` its verdict.
     """
     measures = set(results["measure"])
     main = next((m for m in ("rsa", "cka", "shape") if m in measures), None)
@@ -150,7 +168,11 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
                         & (reg["layer"] == best[2])][["estimate", "ci_low", "ci_high"]].mean()
                 row[other] = _fmt(o["estimate"], o["ci_low"], o["ci_high"])
         a = reg[reg["measure"] == "A.brain"].drop_duplicates(["session", "region"])
-        if len(a):
+        pooled = _pooled_a(study, region)
+        if pooled is not None:
+            row["A region"] = _fmt(pooled.estimate, pooled.ci_low, pooled.ci_high)
+            row["H2"] = pooled.verdict
+        elif len(a):
             m = a[["estimate", "ci_low", "ci_high"]].mean()
             row["A region"] = _fmt(m["estimate"], m["ci_low"], m["ci_high"])
         if main is not None:

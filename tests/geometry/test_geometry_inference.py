@@ -169,8 +169,26 @@ def test_skipping_inference_and_euclidean_single_repetition():
     res = valence_geometry(da, distance="euclidean", n_boot=0, n_perm=0)
     assert res["A"].estimate < 0
     assert np.isnan(res["A"].ci_low) and np.isnan(res["A"].p_value)
-    with pytest.raises(InferenceError, match=r"repetitions per valence \{'reward': 1"):
-        valence_geometry(da, distance="euclidean", n_boot=10, n_perm=0)
+    # euclidean: no bootstrap interval at all (it would add the noise floor again), a note
+    res = valence_geometry(da, distance="euclidean", n_boot=10, n_perm=0)
+    assert np.isnan(res["A"].ci_low) and "crossnobis" in res.to_frame()["note"].iloc[0]
+    with pytest.raises(InferenceError, match=r"valence 'reward' has 1 complete repetition"):
+        valence_geometry(da, n_boot=10, n_perm=0)
+
+
+def test_two_repetitions_give_no_interval():
+    """With 2 repetitions every cross-validated resample is the observed pair or undefined."""
+    da = wall_funnel(1, n_units=8, n_reps=2, rng=np.random.default_rng(3))[0]
+    with pytest.raises(InferenceError, match=r"needs at least 3 .* collapses"):
+        valence_geometry(da, n_boot=50, n_perm=0)
+
+
+def test_euclidean_bootstrap_is_refused_where_it_would_exclude_the_estimate():
+    """Planted data: euclidean percentile intervals exclude their estimate; none are given."""
+    da = wall_funnel(1, n_units=20, n_reps=15, rng=np.random.default_rng(4))[0]
+    res = valence_geometry(da, distance="euclidean", n_boot=200, n_perm=0)
+    frame = res.to_frame()
+    assert frame["ci_low"].isna().all() and frame["note"].str.contains("crossnobis").all()
 
 
 @pytest.mark.parametrize(

@@ -24,12 +24,12 @@ def _patterns(n_rep: int | None, n_units: int, seed: int, approaches=range(6)) -
                         dims=("repetition", "condition", "unit"), coords=coords)
 
 
-def _fake_measure(model, brain, *, n_boot, n_perm, seed, options):
+def _fake_measure(model, brain, labels, *, n_boot, n_perm, seed, options):
     """Stands in for a compare measure: a deterministic function of its inputs and seed."""
     rng = np.random.default_rng(seed)
-    value = float(model.mean() - brain.mean()) + rng.normal()
+    value = float(model.aligned(labels).mean() - brain.aligned(labels).mean()) + rng.normal()
     return [{"measure": "fake", "kind": "similarity", "estimate": value, "ci_low": value - 1,
-             "ci_high": value + 1, "p_value": 0.5, "n": int(brain.sizes["repetition"]),
+             "ci_high": value + 1, "p_value": 0.5, "n": brain.n_rep,
              "method": "fake", "higher_is_similar": True}]
 
 

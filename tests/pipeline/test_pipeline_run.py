@@ -43,8 +43,12 @@ def report(tmp_path_factory):
 def test_report_folder_holds_every_file(report):
     out = report.out
     names = {p.name for p in out.iterdir()}
-    assert {"results.parquet", "results.csv", "summary.csv", "report.html", "config.yaml",
-            "manifest.json", "figures"} <= names
+    assert {"results.parquet", "results.csv", "summary.csv", "study.csv", "report.html",
+            "config.yaml", "manifest.json", "figures"} <= names
+    study = pd.read_csv(out / "study.csv")
+    assert set(study["hypothesis"]) >= {"H1", "H2", "H3", "best match"}
+    assert (study["p_adjusted"] >= study["p_value"]).all()
+    assert set(report.results["animal"]) == {"synthetic-mouse-0"}
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert figs == sorted(p.name for p in report.figures)
     assert {"similarity_rsa.png", "similarity_shape.png", "asymmetry.png",
@@ -55,12 +59,12 @@ def test_report_folder_holds_every_file(report):
 
 def test_one_row_per_model_region_measure(report):
     res = report.results
-    # 2 layers x (walls, funnels) x 3 regions of the one session
-    assert report.n_cells == 4 * 3
-    per_cell = res.groupby(["agent", "layer", "session", "region"]).size()
-    assert len(per_cell) == 12
+    # 2 layers x (walls seeds 0 and 1, funnels seed 0) x 3 regions of the one session
+    assert report.n_cells == 6 * 3
+    per_cell = res.groupby(["agent", "seed", "layer", "session", "region"]).size()
+    assert len(per_cell) == 18
     assert (per_cell == 2 + 16).all()  # rsa, shape, 8 geometry statistics x 2 sides
-    assert not res.duplicated(["agent", "layer", "session", "region", "measure"]).any()
+    assert not res.duplicated(["agent", "seed", "layer", "session", "region", "measure"]).any()
     rsa = res[res["measure"] == "rsa"]
     assert rsa["estimate"].between(-1, 1).all()
     assert (rsa["ci_low"] <= rsa["estimate"] + 1e-12).all()
@@ -86,7 +90,8 @@ def test_html_is_self_contained(report):
     assert base64.b64decode(images[0])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "SYNTHETIC" in page and "walls / trunk" in page
     manifest = json.loads((report.out / "manifest.json").read_text())
-    assert manifest["synthetic"] == 1 and manifest["n_cells"] == 12
+    assert manifest["synthetic"] == 1 and manifest["n_cells"] == 18
+    assert page.index("<h2>Verdict") < page.index("Summary: best-matching")
 
 
 def test_planted_geometry_shows_in_the_results(report):
@@ -193,18 +198,21 @@ def test_cli_run_prints_summary_and_refuses_existing(tmp_path, monkeypatch):
                                  "--no-figures"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "Report:" in result.output and "BLA" in result.output
+    assert result.output.index("Verdict") < result.output.index("Best-matching")
+    assert "Only ONE animal" in result.output  # one session of one synthetic mouse
     again = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / "r"), "--quiet"])
     assert isinstance(again.exception, OutputExistsError)
 
 
 def test_defaults_resolve_to_the_shipped_zoo():
-    """No config: every zoo agent with a shipped Pavlovian checkpoint, first seed."""
+    """No config: every zoo agent with a shipped Pavlovian checkpoint, every shipped seed."""
     from neuroalign.pipeline.run import resolve_agents
     from neuroalign.zoo import checkpoint_path, list_agents
 
     resolved = resolve_agents(load_config())
     shipped = {a["name"]: a["shipped_seeds"]["pavlovian"] for a in list_agents()}
-    expected = sorted((name, seeds[0]) for name, seeds in shipped.items() if seeds)
+    expected = sorted((name, seed) for name, seeds in shipped.items() for seed in seeds)
+    assert len({seed for _, seed in expected}) == 3  # the shipped zoo: 3 seeds per agent
     assert sorted((name, seed) for name, _, _, seed, _ in resolved) == expected
     assert {family for _, family, _, _, _ in resolved} == {"value", "policy"}
     assert all(checkpoint_path(n, t, s) is not None for n, _, t, s, _ in resolved)
@@ -213,7 +221,7 @@ def test_defaults_resolve_to_the_shipped_zoo():
 def test_exception_in_the_middle_of_the_comparisons(tmp_path, monkeypatch):
     import neuroalign.pipeline.run as run_mod
 
-    real, calls = run_mod.compute_cell, []
+    real, calls = run_mod.score_cell, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -221,7 +229,7 @@ def test_exception_in_the_middle_of_the_comparisons(tmp_path, monkeypatch):
             raise _Boom("worker lost")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(run_mod, "compute_cell", flaky)
+    monkeypatch.setattr(run_mod, "score_cell", flaky)
     with pytest.raises(_Boom):
         _run(tmp_path, monkeypatch, out=tmp_path / "r")
     assert len(calls) == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["cache"]

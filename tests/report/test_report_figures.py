@@ -85,6 +85,13 @@ def test_asymmetry_and_summary_tables():
     assert table["name"].tolist() == ["BLA (s1)", "BLA (s2)", "NAc (s1)", "NAc (s2)",
                                       "ppo / trunk.0 (seed 0)", "dqn / trunk.0 (seed 0)"]
     assert table["group"].tolist()[-2:] == ["policy", "value"]
+    results = _results().assign(n_perm=200)
+    brain = results["measure"] == "A.brain"
+    results.loc[brain, "p_value"] = 4 / 201
+    results.loc[brain & (results["region"] == "NAc"), "p_value"] = 2 / 201
+    texts = asymmetry_table(results)["p"].tolist()
+    # never more digits than 200 permutations resolve; the floor shown as a bound
+    assert texts[:4] == ["p = 0.020", "p = 0.020", "p <= 0.01", "p <= 0.01"]
     fam = family_table(_results(), "rsa").set_index("region")
     assert fam.loc["BLA", "rsa value"] == pytest.approx(0.6 - 0.025)
     assert fam.loc["NAc", "rsa policy"] == pytest.approx(0.3 - 0.025)

@@ -66,7 +66,7 @@ def _pattern_measure(measure: Any, kwargs: dict[str, Any]) -> PatternMeasure:
 
         angular = kwargs.get("score", "angular") == "angular"
         return function_measure(shape_distance, "shape_distance", alternative="less",
-                                angular=angular, **kwargs)
+                                angular=angular, batched=True, **kwargs)
     return predictivity_measure(**kwargs)
 
 

@@ -146,18 +146,25 @@ def cka_measure(
                           norm=lambda k: hsic(k, k))
 
 
+#: stacked evaluations per call of a ``batched`` function measure
+_BATCH_CHUNK = 256
+
+
 def function_measure(
     fn: Callable[..., float],
     name: str,
     alternative: str = "greater",
     angular: bool = False,
     keep_repetitions: bool = False,
+    batched: bool = False,
     **kwargs: Any,
 ) -> PatternMeasure:
     """Wrap a scalar function ``fn(x, y, **kwargs)`` of two patterns as a measure.
 
     Batches are evaluated with a loop over the leading dim (the function's own cost
-    dominates, e.g. an SVD for shape metrics or a ridge fit for predictivity).
+    dominates, e.g. a ridge fit for predictivity). With ``batched`` the function
+    takes stacks ``(b, n, u)`` itself and returns ``(b,)`` (e.g. the shape metric's
+    stacked SVDs), evaluated in chunks of :data:`_BATCH_CHUNK`.
     With ``keep_repetitions`` the data ``y`` keep their repetition axis.
     """
     y_core = 3 if keep_repetitions else 2
@@ -167,6 +174,12 @@ def function_measure(
         xb = np.broadcast_to(x, (*lead, *x.shape[-2:])).reshape(-1, *x.shape[-2:])
         ycore = y.shape[-y_core:]
         yb = np.broadcast_to(y, (*lead, *ycore)).reshape(-1, *ycore)
+        if batched:
+            vals = np.concatenate([
+                np.atleast_1d(np.asarray(fn(xb[i:i + _BATCH_CHUNK], yb[i:i + _BATCH_CHUNK],
+                                            **kwargs), dtype=float))
+                for i in range(0, xb.shape[0], _BATCH_CHUNK)]) if xb.shape[0] else np.zeros(0)
+            return vals.reshape(lead)
         vals = [float(np.asarray(fn(a, b, **kwargs))) for a, b in zip(xb, yb, strict=True)]
         return np.asarray(vals).reshape(lead)
 

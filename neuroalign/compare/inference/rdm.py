@@ -13,6 +13,7 @@ resampled pairs by fancy indexing and call
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 import numpy as np
@@ -137,16 +138,25 @@ def _chunks(n_boot: int, per_resample: int) -> list[slice]:
     return [slice(i, min(i + size, n_boot)) for i in range(0, n_boot, size)]
 
 
+@functools.lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    """One threadpoolctl controller per process (finding the libraries is the slow part)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return None
+    return ThreadpoolController()
+
+
 def _single_threaded_blas():
     """Small matrix products run fastest (and never oversubscribe) on one BLAS thread.
 
     Uses threadpoolctl (installed with scikit-learn) when available.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn brings it
+    controller = _blas_controller()
+    if controller is None:  # pragma: no cover - scikit-learn brings it
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return controller.limit(limits=1, user_api="blas")
 
 
 def rdm_bootstrap_evaluations(

@@ -1,0 +1,290 @@
+"""One side of a cell, prepared once: an agent layer or a brain region on its own grid.
+
+A :class:`Side` holds the patterns of one agent x seed x layer or one session x
+region, dims ``(repetition, condition, unit)`` with a ``label`` coord, and
+computes what the measures need from that side alone, once, on its *own full
+grid*:
+
+- its RDM (cross-validated by default) over every condition; the RDM of a
+  subset of conditions is the sub-matrix, because each entry depends only on
+  its two conditions;
+- its valence geometry (:func:`neuroalign.geometry.valence_geometry`), so a
+  region's walls and funnels never depend on the agent it is paired with;
+- the split-half reliability of its RDM, per set of compared conditions.
+
+A run prepares every side once (:func:`prepare_side`) and scores every pair
+from the prepared objects; nothing is cached at module level. Degenerate
+inputs are recorded on the side (:attr:`Side.problem`) so that every measure
+of a pair involving it becomes a row of NaN with a note naming the cause.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from neuroalign.core.contracts import VALENCE_NAMES, condition_label, require_dims
+from neuroalign.core.errors import InferenceError, ValidationError
+
+__all__ = ["Side", "as_side", "derive_seed", "prepare_side", "side_labels"]
+
+def derive_seed(seed: int, name: str) -> int:
+    """A stable per-measure seed derived from ``seed`` and the measure ``name``.
+
+    Uses :class:`numpy.random.SeedSequence` with a CRC32 of the name (not
+    Python's salted ``hash``), so every process derives the same value.
+    """
+    key = zlib.crc32(name.encode("utf-8"))
+    return int(np.random.SeedSequence([int(seed), key]).generate_state(1, dtype=np.uint32)[0])
+
+
+def side_labels(da: xr.DataArray, name: str) -> np.ndarray:
+    """Condition labels of ``da``, from the ``label`` coord or ``valence``/``approach``."""
+    if "label" in da.coords:
+        return np.asarray(da["label"].values).astype(str)
+    if "valence" in da.coords and "approach" in da.coords:
+        return np.asarray(
+            [
+                condition_label(int(v), int(a))
+                for v, a in zip(da["valence"].values, da["approach"].values, strict=True)
+            ]
+        )
+    raise ValidationError(
+        f"{name}: the condition dim has no 'label' coord and no 'valence'/'approach' coords; "
+        "cannot align conditions"
+    )
+
+
+def _standard(patterns: xr.DataArray, role: str) -> xr.DataArray:
+    """Dims ``(repetition, condition, unit)`` and a ``label`` coord; labels unique."""
+    name = f"{role} patterns"
+    if role == "brain":
+        require_dims(patterns, ("repetition", "condition", "unit"), name)
+    else:
+        require_dims(patterns, ("condition", "unit"), name)
+    if "repetition" not in patterns.dims:
+        patterns = patterns.expand_dims("repetition")
+    patterns = patterns.transpose("repetition", "condition", "unit")
+    labels = side_labels(patterns, name)
+    if len(set(labels.tolist())) != labels.size:
+        raise ValidationError(f"{name}: condition labels repeat: {labels.tolist()}")
+    return patterns.assign_coords(label=("condition", labels))
+
+
+def _problem(patterns: xr.DataArray, role: str) -> str | None:
+    """Why no measure of this side can be trusted, or ``None``."""
+    values = np.asarray(patterns.values, dtype=float)
+    bad = np.isinf(values)
+    if bad.any():
+        rep, cond, unit = (int(i[0]) for i in np.nonzero(bad))
+        label = str(patterns["label"].values[cond])
+        return (f"{role} patterns hold {int(bad.sum())} infinite value(s) (first at "
+                f"repetition {rep}, condition {label!r}, unit {unit}); every measure of this "
+                "side is undefined")
+    return None
+
+
+class Side:
+    """One prepared side of a cell (see the module docs).
+
+    Parameters
+    ----------
+    patterns
+        ``(repetition?, condition, unit)`` with a ``label`` coord (or
+        ``valence``/``approach`` coords) on ``condition``.
+    role
+        ``"model"`` or ``"brain"``.
+    n_boot, n_perm, seed
+        Resampling sizes and the cell seed (the geometry derives its stream
+        with :func:`derive_seed`).
+    options
+        :class:`~neuroalign.pipeline.measures.CellOptions`.
+    """
+
+    def __init__(self, patterns: xr.DataArray, role: str, *, n_boot: int, n_perm: int,
+                 seed: int, options: Any) -> None:
+        if role not in ("model", "brain"):
+            raise ValidationError(f"role: got {role!r}; expected 'model' or 'brain'")
+        self.patterns = _standard(patterns, role)
+        self.role = role
+        self.n_boot, self.n_perm, self.seed = int(n_boot), int(n_perm), int(seed)
+        self.options = options
+        self.attrs = dict(patterns.attrs)
+        self.labels: list[str] = [str(x) for x in self.patterns["label"].values]
+        self.problem = _problem(self.patterns, role)
+        self._rdm: dict[str, xr.DataArray] = {}
+        self._ceiling: dict[tuple, tuple[float, float, str | None]] = {}
+        self._geometry: Any = None
+        #: per-side products of the measures, made once (e.g. the geometry rows)
+        self.memo: dict[str, Any] = {}
+
+    @property
+    def n_units(self) -> int:
+        """Number of units."""
+        return int(self.patterns.sizes["unit"])
+
+    @property
+    def n_rep(self) -> int:
+        """Number of repetitions."""
+        return int(self.patterns.sizes["repetition"])
+
+    def settings(self) -> tuple[int, int, int, Any]:
+        """``(n_boot, n_perm, seed, options)`` this side was prepared with."""
+        return (self.n_boot, self.n_perm, self.seed, self.options)
+
+    def aligned(self, labels: Sequence[str]) -> xr.DataArray:
+        """The patterns of ``labels``, in that order."""
+        if list(labels) == self.labels:
+            return self.patterns
+        pos = {lab: i for i, lab in enumerate(self.labels)}
+        return self.patterns.isel(condition=[pos[lab] for lab in labels])
+
+    def rdm_method(self) -> str:
+        """The RDM method this side uses (crossnobis falls back to squared euclidean
+        for a single repetition, which cannot be cross-validated)."""
+        method = self.options.rdm_method
+        if method == "crossnobis" and self.n_rep < 2:
+            return "sqeuclidean"
+        return method
+
+    def rdm(self) -> xr.DataArray:
+        """The RDM of every condition of this side (computed once)."""
+        method = self.rdm_method()
+        if method not in self._rdm:
+            from neuroalign.compare import compute_rdm
+
+            patterns = self.patterns
+            if method != "crossnobis":
+                patterns = patterns.mean("repetition")
+            self._rdm[method] = compute_rdm(patterns, method=method)
+        return self._rdm[method]
+
+    def rdm_of(self, labels: Sequence[str]) -> xr.DataArray:
+        """The RDM restricted to ``labels`` (a sub-matrix of :meth:`rdm`)."""
+        pos = {lab: i for i, lab in enumerate(self.labels)}
+        idx = [pos[lab] for lab in labels]
+        return self.rdm().isel({d: idx for d in self.rdm().dims})
+
+    def rdm_ceiling(self, labels: Sequence[str], *, compare_method: str, n_splits: int,
+                    seed: int) -> tuple[float, float, str | None]:
+        """Split-half reliability of this side's RDM over ``labels`` and its
+        Spearman-Brown projection: ``(low, high, note)``.
+
+        Each split deals the repetitions at random into two halves, computes
+        the RDM of each half and compares the two with ``compare_method``; the
+        mean over splits is the lower value, its Spearman-Brown projection to
+        the full number of repetitions the upper one. Needs at least 4
+        repetitions. A reliability that is not positive gives no ceiling (NaN)
+        and a note: a negative split-half correlation projects to nonsense.
+        """
+        key = (tuple(labels), compare_method, int(n_splits), int(seed))
+        if key in self._ceiling:
+            return self._ceiling[key]
+        nan = float("nan")
+        if self.n_rep < 4 or n_splits < 1:
+            out: tuple[float, float, str | None] = (nan, nan, None)
+        else:
+            from neuroalign.compare import compare_rdms, compute_rdm
+            from neuroalign.compare.inference import spearman_brown
+
+            data = self.aligned(labels)
+            method = self.rdm_method()
+            rng = np.random.default_rng(seed)
+            half = self.n_rep // 2
+            values = []
+            for _ in range(n_splits):
+                order = rng.permutation(self.n_rep)
+                a = compute_rdm(data.isel(repetition=order[:half]), method=method)
+                b = compute_rdm(data.isel(repetition=order[half: 2 * half]), method=method)
+                try:
+                    values.append(compare_rdms(a, b, method=compare_method))
+                except ValidationError:  # a constant half-RDM: no defined correlation
+                    values.append(nan)
+            split = float(np.nanmean(values)) if np.isfinite(values).any() else nan
+            if not split > 0:
+                out = (nan, nan, f"noise ceiling undefined: split-half reliability of the "
+                                 f"{self.role} RDM is {split:.2f} (not positive)")
+            else:
+                out = (split, float(spearman_brown(split)), None)
+        self._ceiling[key] = out
+        return out
+
+    def geometry(self) -> Any:
+        """:func:`~neuroalign.geometry.valence_geometry` of this side's own full grid.
+
+        Computed once. Returns the :class:`~neuroalign.geometry.GeometryResult`,
+        or a string saying why the statistics are undefined (too few
+        repetitions, no change along the approach, non-finite values).
+        """
+        if self._geometry is None:
+            self._geometry = self._compute_geometry()
+        return self._geometry
+
+    def _compute_geometry(self) -> Any:
+        from neuroalign.geometry import valence_geometry
+
+        if self.problem:
+            return self.problem
+        opts = self.options
+        distance = opts.geometry_distance
+        if distance == "crossnobis" and self.n_rep < 2:
+            distance = "euclidean"  # a deterministic probe: one pattern per condition
+        try:
+            return valence_geometry(
+                self.patterns, distance=distance, w=int(opts.geometry_w),
+                n_boot=self.n_boot if self.n_rep > 1 else 0, n_perm=self.n_perm,
+                level=float(opts.ci), seed=derive_seed(self.seed, "geometry"))
+        except InferenceError as err:
+            return str(err)
+
+    def geometry_names(self) -> list[str]:
+        """The statistic names :func:`valence_geometry` reports for this side."""
+        present = set(np.asarray(self.patterns["valence"].values).astype(int).tolist()) \
+            if "valence" in self.patterns.coords else {1, -1}
+        names = [VALENCE_NAMES[v] for v in (1, -1, 0) if v in present]
+        out = [f"{prefix}_{n}" for prefix in ("S", "path_length", "convergence")
+               for n in names]
+        return [*out, "A", "convergence_asymmetry"]
+
+
+def prepare_side(patterns: xr.DataArray, role: str, *, n_boot: int, n_perm: int, seed: int,
+                 options: Any, measures: Sequence[str] = ()) -> Side:
+    """Prepare one side once: the per-side work of every measure in ``measures``.
+
+    ``"rsa"`` computes the RDM and ``"geometry"`` the valence geometry now
+    (on the side's own grid), so pairing the side with many partners reuses them.
+    """
+    side = Side(patterns, role, n_boot=n_boot, n_perm=n_perm, seed=seed, options=options)
+    if side.problem is None and "rsa" in measures:
+        try:
+            side.rdm()
+        except ValidationError:
+            pass  # a degenerate RDM is reported by the RSA row of each pair
+    if "geometry" in measures:
+        side.geometry()
+    return side
+
+
+def as_side(patterns: xr.DataArray | Side, role: str, *, n_boot: int, n_perm: int, seed: int,
+            options: Any) -> Side:
+    """``patterns`` as a :class:`Side` (a prepared one must match the settings).
+
+    Raises
+    ------
+    ValidationError
+        A prepared side of the other role or prepared with other settings.
+    """
+    if not isinstance(patterns, Side):
+        return Side(patterns, role, n_boot=n_boot, n_perm=n_perm, seed=seed, options=options)
+    if patterns.role != role:
+        raise ValidationError(f"{role}: got a prepared {patterns.role} side; expected {role}")
+    if patterns.settings() != (int(n_boot), int(n_perm), int(seed), options):
+        raise ValidationError(
+            f"{role}: prepared with (n_boot, n_perm, seed, options) = {patterns.settings()}; "
+            f"the cell asks for {(int(n_boot), int(n_perm), int(seed), options)}"
+        )
+    return patterns

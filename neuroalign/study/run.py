@@ -1,0 +1,252 @@
+"""Run a study over a results table: every test, one correction, one verdict per test.
+
+:func:`run_study` takes the per-cell results of ``neuroalign run`` or
+``neuroalign batch`` and returns a :class:`Study`: the table written to
+``study.csv`` (one row per test) and the plain-words verdict the report and
+the console show first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neuroalign.core.csvsafe import write_csv
+from neuroalign.core.errors import ValidationError
+from neuroalign.core.random import as_rng
+from neuroalign.study.hierarchy import bootstrap_p
+from neuroalign.study.hypotheses import (
+    HypothesisTest,
+    best_match_tests,
+    h1_tests,
+    h2_tests,
+    h3_tests,
+)
+from neuroalign.study.verdict import CORRECTIONS, adjust_p, format_p, verdict
+
+__all__ = ["STUDY_COLUMNS", "Study", "run_study", "write_study"]
+
+#: columns of study.csv, in order
+STUDY_COLUMNS = (
+    "hypothesis", "subject", "statement", "measure", "stage", "level", "estimate",
+    "ci_low", "ci_high", "p_value", "p_display", "p_adjusted", "n_animals", "n_sessions",
+    "n_algorithms", "n_seeds", "n_boot", "verdict", "note",
+)
+
+_REQUIRED = ("measure", "estimate", "ci_low", "ci_high", "session", "region", "agent",
+             "family", "seed", "layer")
+
+
+@dataclass
+class Study:
+    """The tests of one study with their correction and verdicts.
+
+    Attributes
+    ----------
+    table
+        One row per test (columns :data:`STUDY_COLUMNS`).
+    correction, alpha, level, n_boot
+        The settings.
+    lines
+        The verdict in plain words, one sentence per hypothesis, numbers included.
+    """
+
+    table: pd.DataFrame
+    correction: str
+    alpha: float
+    level: float
+    n_boot: int
+    lines: list[str] = field(default_factory=list)
+
+    def verdicts(self, hypothesis: str) -> pd.DataFrame:
+        """The rows of one hypothesis (``"H1"``, ``"H2"``, ``"H3"``, ``"best match"``)."""
+        return self.table[self.table["hypothesis"] == hypothesis]
+
+
+def _interval(reps: np.ndarray, level: float) -> tuple[float, float]:
+    r = reps[np.isfinite(reps)]
+    if r.size < 2:
+        return float("nan"), float("nan")
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(r, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def _p(reps: np.ndarray) -> float:
+    return bootstrap_p(reps, 0)
+
+
+def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
+              alpha: float = 0.05, correction: str = "holm", seed: int | None = 0) -> Study:
+    """Every hypothesis test of a results table, corrected together, with verdicts.
+
+    Parameters
+    ----------
+    results
+        Per-cell results (``results.parquet`` of a run, or
+        :func:`neuroalign.batch.load_results` of a batch folder).
+    n_boot
+        Hierarchical bootstrap replicates per test (p-values resolve
+        ``2 / (n_boot + 1)``).
+    level
+        Interval level.
+    alpha
+        Level of the corrected tests in the verdict rule.
+    correction
+        ``"holm"`` (family-wise, default) or ``"bh"`` (false discovery rate),
+        over every test of the study.
+    seed
+        Seed of the resampling.
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    ValidationError
+        A results table without the columns the study reads, or bad settings.
+    """
+    missing = [c for c in _REQUIRED if c not in results.columns]
+    if missing:
+        raise ValidationError(f"results: missing columns {missing}; expected the columns of "
+                              "a neuroalign run or batch results table")
+    if correction not in CORRECTIONS:
+        raise ValidationError(f"correction: got {correction!r}; expected one of "
+                              f"{list(CORRECTIONS)}")
+    if int(n_boot) < 99:
+        raise ValidationError(f"n_boot: got {n_boot}; expected at least 99")
+    if not 0 < level < 1 or not 0 < alpha < 1:
+        raise ValidationError(f"level, alpha: got {level}, {alpha}; expected both in (0, 1)")
+    rng = as_rng(seed)
+    kw = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
+    h2 = h2_tests(results, **kw)
+    # H2 is decided first so that H3 can take each region's sign as its prediction;
+    # the correction below still runs over every test together
+    for t in h2:
+        low, high = _interval(t.replicates, level)
+        t.extra["verdict"] = verdict(t.predicted, _p(t.replicates), low, high, alpha)
+    tests: list[HypothesisTest] = h1_tests(results, **kw) + h2
+    h3 = h3_tests(results, **kw)
+    for t in h3:
+        sign, family = _region_sign(h2, t.region)
+        t.predicted = sign
+        if sign:
+            t.statement += f" {'>' if sign > 0 else '<'} 0 (the region's geometry " \
+                           f"matches {family}-learners')"
+        else:
+            t.notes.append("no prediction: the region's A is not distinguishable from 0 "
+                           "(H2), so it matches neither family's geometry")
+    tests += h3
+    tests += best_match_tests(results, **kw)
+    table = _table(tests, level, alpha, correction, int(n_boot))
+    study = Study(table=table, correction=correction, alpha=alpha, level=level,
+                  n_boot=int(n_boot))
+    study.lines = verdict_lines(study)
+    return study
+
+
+def _region_sign(h2: list[HypothesisTest], region: str) -> tuple[int, str]:
+    for t in h2:
+        if t.region == region and t.extra.get("verdict") in ("supported", "contradicted"):
+            return (1, "value") if t.extra["verdict"] == "supported" else (-1, "policy")
+    return 0, ""
+
+
+def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: str,
+           n_boot: int) -> pd.DataFrame:
+    rows = []
+    for t in tests:
+        low, high = _interval(t.replicates, level)
+        p = _p(t.replicates) if np.isfinite(t.estimate) else float("nan")
+        notes = list(t.notes)
+        if np.isfinite(t.estimate) and np.isfinite(low) and not low <= t.estimate <= high:
+            notes.append("the interval excludes the pooled estimate: the leaves are few or "
+                         "skewed; read it as a spread")
+        ceiling = t.extra.get("ceiling", float("nan"))
+        shown = t.extra.get("best_estimate", max(t.extra.get("value", np.nan),
+                                                 t.extra.get("policy", np.nan)))
+        if np.isfinite(ceiling) and np.isfinite(shown) and shown > ceiling:
+            notes.append(f"similarity {shown:.2f} above the region's noise ceiling "
+                         f"{ceiling:.2f}: the ceiling is underestimated or the measure is "
+                         "unstable at this number of conditions")
+        if t.hypothesis == "best match":
+            same = t.extra.get("indistinguishable", [])
+            notes.append(f"best {t.extra['best']} ({t.extra['best_estimate']:.2f}); "
+                         + (f"indistinguishable from it: {', '.join(same)}" if same else
+                            "no other layer is within its interval"))
+        if t.hypothesis == "H3":
+            notes.append(f"value-learners {t.extra['value']:.3f}, policy-learners "
+                         f"{t.extra['policy']:.3f}")
+        rows.append({
+            "hypothesis": t.hypothesis, "subject": t.subject, "statement": t.statement,
+            "measure": t.measure, "stage": t.stage, "level": t.level,
+            "estimate": float(t.estimate), "ci_low": low, "ci_high": high, "p_value": p,
+            "predicted": t.predicted,
+            "n_animals": t.counts.get("n_animals"), "n_sessions": t.counts.get("n_sessions"),
+            "n_algorithms": t.counts.get("n_algorithms"), "n_seeds": t.counts.get("n_seeds"),
+            "n_boot": n_boot, "note": "; ".join(notes) or None,
+        })
+    table = pd.DataFrame(rows, columns=[*STUDY_COLUMNS, "predicted"])
+    if table.empty:
+        return table.drop(columns="predicted")
+    table["p_adjusted"] = adjust_p(table["p_value"].to_numpy(dtype=float), correction)
+    table["p_display"] = [format_p(p, n_boot) for p in table["p_value"]]
+    table["verdict"] = [verdict(int(r.predicted), r.p_adjusted, r.ci_low, r.ci_high, alpha)
+                        for r in table.itertuples()]
+    for col in ("n_animals", "n_sessions", "n_algorithms", "n_seeds"):
+        table[col] = table[col].astype("Int64")
+    return table[list(STUDY_COLUMNS)]
+
+
+def _fmt(row: Any) -> str:
+    ci = (f" [{row.ci_low:+.2f}, {row.ci_high:+.2f}]"
+          if np.isfinite(row.ci_low) and np.isfinite(row.ci_high) else "")
+    return f"{row.estimate:+.2f}{ci}, {row.p_display}, adjusted p = {row.p_adjusted:.3g}"
+
+
+def verdict_lines(study: Study) -> list[str]:
+    """The verdict in plain words: one sentence per test that decides, and a count of
+    the inconclusive ones."""
+    t = study.table
+    lines = [f"{len(t)} tests, {study.correction.upper() if study.correction == 'bh' else 'Holm'}"
+             f"-corrected together (alpha = {study.alpha:g}); intervals {study.level:.0%}, "
+             f"hierarchical bootstrap with {study.n_boot} replicates."]
+    if t.empty:
+        return [*lines, "No test could be made from these results."]
+    floor = 2.0 / (study.n_boot + 1)
+    if study.correction == "holm" and floor * len(t) >= study.alpha:
+        lines.append(f"With {study.n_boot} replicates the smallest p-value is {floor:.2g}; "
+                     f"Holm over {len(t)} tests cannot reach alpha = {study.alpha:g}. "
+                     "Raise n_boot.")
+    n_animals = t["n_animals"].dropna()
+    if len(n_animals) and int(n_animals.max()) == 1:
+        lines.append("Only ONE animal: region results describe this animal's sessions and "
+                     "do not generalise to other animals.")
+    for hyp, title in (("H1", "H1 (agents)"), ("H2", "H2 (regions)"), ("H3", "H3 (mirroring)"),
+                       ("best match", "Best match")):
+        sub = t[t["hypothesis"] == hyp]
+        if sub.empty:
+            continue
+        decided = sub[sub["verdict"] != "inconclusive"]
+        for row in decided.itertuples():
+            lines.append(f"{title}: {row.statement} is {row.verdict.upper()} for "
+                         f"{row.subject}: {_fmt(row)}.")
+        rest = len(sub) - len(decided)
+        if rest:
+            lines.append(f"{title}: {rest} of {len(sub)} test(s) inconclusive "
+                         "(interval includes 0 or adjusted p >= alpha).")
+    return lines
+
+
+def write_study(target: str | Path, study: Study) -> Path:
+    """Write the study table atomically: to ``target`` if it names a ``.csv`` file,
+    else to ``study.csv`` in the folder ``target``."""
+    path = Path(target)
+    if path.suffix.lower() != ".csv":
+        path = path / "study.csv"
+    return write_csv(study.table, path, index=False)

@@ -1,0 +1,264 @@
+"""The study layer: hierarchical bootstrap, correction, p resolution, verdicts, H1-H3."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from neuroalign.cli import app
+from neuroalign.core.errors import SourceError, ValidationError
+from neuroalign.study import (
+    adjust_p,
+    bootstrap_p,
+    format_p,
+    hierarchical_weights,
+    pooled_replicates,
+    run_study,
+    verdict,
+)
+from neuroalign.study.cli import load_study_input
+
+# --- hierarchical bootstrap ----------------------------------------------------------------
+
+
+def test_weights_resample_every_level_and_keep_the_design_size():
+    animal = ["a", "a", "a", "b", "b", "c"]
+    session = ["s1", "s2", "s3", "s4", "s5", "s6"]
+    w = hierarchical_weights([animal, session], 500, np.random.default_rng(0))
+    assert w.shape == (500, 6) and (w >= 0).all()
+    # one replicate draws 3 animals, each with as many sessions as it has
+    sizes = {"a": 3, "b": 2, "c": 1}
+    per_animal = np.stack([w[:, [i for i, x in enumerate(animal) if x == k]].sum(1)
+                           for k in sizes], axis=1)
+    assert np.allclose(per_animal % np.array(list(sizes.values())), 0)
+    assert np.allclose(per_animal.sum(1) / 3, w.sum(1) / 3)
+    assert (w[:, 5] == 0).any() and (w[:, 5] >= 2).any()  # animals are resampled too
+    assert np.array_equal(hierarchical_weights([animal, session], 0, None), np.ones((1, 6)))
+
+
+def test_fixed_top_keeps_every_group():
+    agent, seed = ["x", "x", "y", "y"], ["0", "1", "0", "1"]
+    w = hierarchical_weights([agent, seed], 200, np.random.default_rng(1), fixed_top=True)
+    assert np.allclose(w[:, :2].sum(1), 2) and np.allclose(w[:, 2:].sum(1), 2)
+
+
+def test_pooled_replicates_weighted_mean_and_missing_cells():
+    values = np.array([[1.0, np.nan], [3.0, 5.0]])
+    w_r, w_c = np.array([[1.0, 1.0], [2.0, 0.0]]), np.array([[1.0, 1.0], [1.0, 1.0]])
+    out = pooled_replicates(values, np.zeros_like(values), w_r, w_c, None)
+    assert out[0] == pytest.approx((1 + 3 + 5) / 3) and out[1] == pytest.approx(1.0)
+
+
+def test_pooled_interval_covers_the_truth_on_planted_sessions():
+    """Animals > sessions with a true mean 0.3: the 95% interval covers it >= 90% of the time."""
+    from neuroalign.study.hierarchy import se_from_interval
+
+    rng = np.random.default_rng(2)
+    cover = 0
+    for _ in range(200):
+        animal_fx = rng.normal(0.3, 0.1, size=6)
+        est = np.repeat(animal_fx, 3) + rng.normal(0, 0.1, size=18)
+        se = se_from_interval(est - 0.1, est + 0.1, 0.95)
+        w = hierarchical_weights([np.repeat(np.arange(6), 3), np.arange(18)], 400, rng)
+        reps = pooled_replicates(est[:, None], se[:, None], w, np.ones((400, 1)), rng)
+        low, high = np.quantile(reps, [0.025, 0.975])
+        cover += low <= 0.3 <= high
+    assert cover / 200 >= 0.9
+
+
+# --- correction, p resolution, verdict -----------------------------------------------------
+
+
+def test_holm_matches_its_definition_and_bh_matches_scipy():
+    from scipy.stats import false_discovery_control
+
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.2])
+    holm = adjust_p(p, "holm")
+    assert np.isnan(holm[3])
+    # sorted 0.01, 0.03, 0.04, 0.2 with factors 4, 3, 2, 1, running maximum
+    assert holm[[0, 2, 1, 4]] == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    bh = adjust_p(p, "bh")
+    assert bh[[0, 1, 2, 4]] == pytest.approx(false_discovery_control(p[[0, 1, 2, 4]]))
+    with pytest.raises(ValidationError, match="correction: got 'bonf'"):
+        adjust_p(p, "bonf")
+
+
+def test_p_values_are_shown_at_their_resolution():
+    assert format_p(2 / 201, 200) == "p <= 0.01"
+    assert format_p(0.00995, 200, two_sided=False) == "p = 0.010"
+    assert format_p(1 / 201, 200, two_sided=False) == "p <= 0.005"
+    assert format_p(0.123456, 999) == "p = 0.123"
+    assert format_p(float("nan"), 10) == "p undefined"
+    assert bootstrap_p(np.ones(99)) == pytest.approx(2 / 100)
+    assert bootstrap_p(np.r_[np.ones(50), -np.ones(50)]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("predicted", "p", "low", "high", "expected"),
+    [(1, 0.01, 0.1, 0.5, "supported"), (1, 0.01, -0.5, -0.1, "contradicted"),
+     (-1, 0.01, -0.5, -0.1, "supported"), (1, 0.2, 0.1, 0.5, "inconclusive"),
+     (1, 0.01, -0.1, 0.5, "inconclusive"), (0, 0.001, 0.1, 0.5, "inconclusive"),
+     (1, float("nan"), 0.1, 0.5, "inconclusive")],
+)
+def test_verdict_rule(predicted, p, low, high, expected):
+    assert verdict(predicted, p, low, high) == expected
+
+
+# --- hypotheses on small results tables ----------------------------------------------------
+
+
+def _table(region_a: dict[str, float], n_animals: int = 3, n_sessions: int = 2,
+           seed: int = 0) -> pd.DataFrame:
+    """A results table: brain A per region, model A per agent/seed/layer, RSA per cell."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    agents = {"dqn": "value", "qrdqn": "value", "a2c": "policy", "ppo": "policy"}
+    for a in range(n_animals):
+        for s in range(n_sessions):
+            session = f"m{a}-s{s}"
+            for region, mean in region_a.items():
+                est = mean + rng.normal(0, 0.05)
+                for agent, family in agents.items():
+                    for sd in range(3):
+                        for layer in ("trunk.0", "readout.x"):
+                            common = {"agent": agent, "family": family, "seed": sd,
+                                      "layer": layer, "animal": f"m{a}", "session": session,
+                                      "region": region}
+                            a_model = (0.4 if family == "value" else -0.4) + rng.normal(0, .05)
+                            rsa = (0.6 if family == "value" else 0.3) * np.sign(mean or 1)
+                            rsa += rng.normal(0, 0.05)
+                            for measure, value, half in (("A.brain", est, 0.1),
+                                                         ("A.model", a_model, 0.1),
+                                                         ("rsa", rsa, 0.1)):
+                                rows.append({**common, "measure": measure, "estimate": value,
+                                             "ci_low": value - half, "ci_high": value + half,
+                                             "ceiling_low": 0.5, "ceiling_high": 0.55,
+                                             "p_value": np.nan, "higher_is_similar": True})
+    return pd.DataFrame(rows)
+
+
+def test_planted_table_gives_the_planted_verdicts():
+    study = run_study(_table({"W": 0.6, "R": -0.6, "S": 0.0}), n_boot=2000, seed=1)
+    h2 = dict(zip(study.verdicts("H2")["subject"], study.verdicts("H2")["verdict"],
+                  strict=True))
+    assert h2 == {"W": "supported", "R": "contradicted", "S": "inconclusive"}
+    h1 = study.verdicts("H1").set_index("subject")["verdict"]
+    assert h1["value-learners, trunk.0"] == "supported"
+    assert h1["policy-learners, trunk.0"] == "supported"
+    assert h1["value - policy, trunk.0"] == "supported"
+    h3 = study.verdicts("H3").set_index("subject")
+    assert h3.loc["W, RSA, trunk.0", "verdict"] == "supported"  # value-like, as its A says
+    assert h3.loc["S, RSA, trunk.0", "verdict"] == "inconclusive"  # no prediction
+    assert "no prediction" in h3.loc["S, RSA, trunk.0", "note"]
+    t = study.table
+    assert (t["p_adjusted"] >= t["p_value"]).all()
+    assert set(t["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    finite = t.dropna(subset=["ci_low", "ci_high"])
+    inside = (finite["ci_low"] <= finite["estimate"]) & (finite["estimate"] <= finite["ci_high"])
+    assert (inside | finite["note"].fillna("").str.contains("excludes")).all()
+    # the similarity 0.6 exceeds the planted ceiling 0.55: flagged
+    assert h3.loc["W, RSA, trunk.0", "note"].count("above the region's noise ceiling") == 1
+    assert any("SUPPORTED for W" in line for line in study.lines)
+
+
+def test_best_match_lists_indistinguishable_layers():
+    study = run_study(_table({"W": 0.6}), n_boot=1000, seed=2)
+    (row,) = study.verdicts("best match").itertuples()
+    assert "indistinguishable from it" in row.note
+    assert row.n_seeds == 12 and row.n_sessions == 6
+
+
+def test_one_animal_is_said_and_unknown_animals_are_sessions():
+    study = run_study(_table({"W": 0.6}, n_animals=1, n_sessions=4), n_boot=500, seed=3)
+    assert any("Only ONE animal" in line for line in study.lines)
+    assert "one animal" in study.verdicts("H2")["note"].iloc[0]
+    table = _table({"W": 0.6}, n_animals=2).drop(columns="animal")
+    h2 = run_study(table, n_boot=500, seed=3).verdicts("H2").iloc[0]
+    assert h2["n_animals"] == 4 and "counts as its own animal" in h2["note"]
+
+
+def test_too_few_replicates_for_the_correction_is_said():
+    study = run_study(_table({"W": 0.6, "R": -0.6}), n_boot=99, seed=4)
+    assert any("Raise n_boot" in line for line in study.lines)
+
+
+def test_bad_study_inputs():
+    with pytest.raises(ValidationError, match=r"results: missing columns \['measure'"):
+        run_study(pd.DataFrame({"x": [1]}))
+    with pytest.raises(ValidationError, match="n_boot: got 10"):
+        run_study(_table({"W": 0.6}), n_boot=10)
+
+
+def test_cli_study_reads_a_report_folder_and_writes_study_csv(tmp_path):
+    _table({"W": 0.6, "R": -0.6}).to_parquet(tmp_path / "results.parquet")
+    result = CliRunner().invoke(app, ["study", str(tmp_path), "--n-boot", "2000"])
+    assert result.exit_code == 0, result.output
+    assert "Verdict" in result.output and "SUPPORTED for W" in result.output
+    table = pd.read_csv(tmp_path / "study.csv")
+    assert {"hypothesis", "p_value", "p_adjusted", "verdict", "n_animals"} <= set(table)
+    with pytest.raises(SourceError, match=r"neither batch\.json"):
+        load_study_input(tmp_path / "nothing")
+
+
+def test_study_of_a_batch_folder_equals_the_study_of_its_rows(tmp_path):
+    """``neuroalign study BATCH_DIR`` reads the finished cells through load_results."""
+    from neuroalign.batch.store import BatchStore, rows_table
+
+    table = _table({"W": 0.6, "R": -0.6}, n_animals=2)
+    store = BatchStore(tmp_path / "batch")
+    cells = list(table.groupby(["agent", "seed", "layer", "session", "region"], sort=True))
+    keys = [f"{i:032x}" for i in range(len(cells))]
+    store.init({"cells": [{"key": k} for k in keys]})
+    for key, (_, cell) in zip(keys, cells, strict=True):
+        store.write_part(key, rows_table(cell.to_dict("records"), key))
+    loaded = load_study_input(tmp_path / "batch")
+    assert len(loaded) == len(table)
+    from_batch = run_study(loaded, n_boot=500, seed=5).table
+    direct = run_study(loaded.drop(columns=["cell_key", "cell_row"]), n_boot=500, seed=5).table
+    pd.testing.assert_frame_equal(from_batch, direct)
+    assert set(from_batch["hypothesis"]) == {"H1", "H2", "H3", "best match"}
+
+
+def test_report_summary_reads_the_pooled_region_geometry():
+    from neuroalign.report import summary_table
+
+    table = _table({"W": 0.6, "R": -0.6})
+    study = run_study(table, n_boot=2000, seed=6)
+    summary = summary_table(table, study).set_index("region")
+    h2 = study.verdicts("H2").set_index("subject")
+    for region in ("W", "R"):
+        row = h2.loc[region]
+        assert summary.loc[region, "A region"] == (
+            f"{row.estimate:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}]")
+        assert summary.loc[region, "H2"] == row.verdict
+
+
+def test_planted_sessions_give_the_planted_region_verdicts():
+    """Simulated animals x sessions through valence_geometry and the study, end to end."""
+    from neuroalign.geometry import valence_geometry
+    from neuroalign.simulate import sample_condition_patterns
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for animal in range(3):
+        for session in range(2):
+            for planting in ("wall_danger", "wall_reward", "symmetric"):
+                da = sample_condition_patterns(planting, n_units=30, n_repetitions=40, rng=rng)
+                a = valence_geometry(da, n_boot=60, n_perm=0, seed=animal)["A"]
+                rows.append({"measure": "A.brain", "estimate": a.estimate, "ci_low": a.ci_low,
+                             "ci_high": a.ci_high, "animal": f"m{animal}",
+                             "session": f"m{animal}-s{session}", "region": planting,
+                             "agent": None, "family": None, "seed": None, "layer": None})
+    h2 = run_study(pd.DataFrame(rows), n_boot=2000, seed=0).verdicts("H2")
+    assert dict(zip(h2["subject"], h2["verdict"], strict=True)) == {
+        "wall_danger": "supported", "wall_reward": "contradicted", "symmetric": "inconclusive"}
+    assert (h2["n_animals"] == 3).all() and (h2["n_sessions"] == 6).all()
+
+
+def test_one_algorithm_per_family_is_said():
+    table = _table({"W": 0.6})
+    table = table[table["agent"].isin(["dqn", "a2c"])]
+    h1 = run_study(table, n_boot=500, seed=8).verdicts("H1").set_index("subject")
+    assert "one value-learning algorithm (dqn)" in h1.loc["value-learners, trunk.0", "note"]
