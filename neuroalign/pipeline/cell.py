@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from neuroalign.core.config import MeasureOptions
-from neuroalign.core.contracts import require_dims
+from neuroalign.core.contracts import condition_labels, require_dims
 from neuroalign.core.errors import ValidationError
 from neuroalign.pipeline.loaders import load_brain_patterns, load_model_patterns
 from neuroalign.pipeline.measures import MEASURE_FUNCTIONS
@@ -28,7 +28,6 @@ from neuroalign.pipeline.sides import (
     as_side,
     derive_seed,
     prepare_side,
-    side_labels,
 )
 
 __all__ = [
@@ -112,8 +111,8 @@ def align_conditions(
         model = model.expand_dims("repetition")
     model = model.transpose("repetition", "condition", "unit")
     brain = brain.transpose("repetition", "condition", "unit")
-    m_lab = side_labels(model, "model patterns")
-    b_lab = side_labels(brain, "brain patterns")
+    m_lab = condition_labels(model, "model patterns", missing="error")
+    b_lab = condition_labels(brain, "brain patterns", missing="error")
     for lab, name in ((m_lab, "model patterns"), (b_lab, "brain patterns")):
         if len(set(lab.tolist())) != lab.size:
             raise ValidationError(f"{name}: condition labels repeat: {lab.tolist()}")

@@ -28,10 +28,10 @@ import numpy as np
 import xarray as xr
 
 from neuroalign.core.config import MeasureOptions, validate_model
-from neuroalign.core.contracts import VALENCE_NAMES, condition_label, require_dims
+from neuroalign.core.contracts import VALENCE_NAMES, condition_labels, require_dims
 from neuroalign.core.errors import InferenceError, ValidationError
 
-__all__ = ["Side", "as_measure_options", "as_side", "derive_seed", "prepare_side", "side_labels"]
+__all__ = ["Side", "as_measure_options", "as_side", "derive_seed", "prepare_side"]
 
 
 def as_measure_options(options: MeasureOptions | Mapping[str, Any] | None) -> MeasureOptions:
@@ -63,23 +63,6 @@ def derive_seed(seed: int, name: str) -> int:
     return int(np.random.SeedSequence([int(seed), key]).generate_state(1, dtype=np.uint32)[0])
 
 
-def side_labels(da: xr.DataArray, name: str) -> np.ndarray:
-    """Condition labels of ``da``, from the ``label`` coord or ``valence``/``approach``."""
-    if "label" in da.coords:
-        return np.asarray(da["label"].values).astype(str)
-    if "valence" in da.coords and "approach" in da.coords:
-        return np.asarray(
-            [
-                condition_label(int(v), int(a))
-                for v, a in zip(da["valence"].values, da["approach"].values, strict=True)
-            ]
-        )
-    raise ValidationError(
-        f"{name}: the condition dim has no 'label' coord and no 'valence'/'approach' coords; "
-        "cannot align conditions"
-    )
-
-
 def _standard(patterns: xr.DataArray, role: str) -> xr.DataArray:
     """Dims ``(repetition, condition, unit)`` and a ``label`` coord; labels unique."""
     name = f"{role} patterns"
@@ -90,7 +73,7 @@ def _standard(patterns: xr.DataArray, role: str) -> xr.DataArray:
     if "repetition" not in patterns.dims:
         patterns = patterns.expand_dims("repetition")
     patterns = patterns.transpose("repetition", "condition", "unit")
-    labels = side_labels(patterns, name)
+    labels = condition_labels(patterns, name, missing="error")
     if len(set(labels.tolist())) != labels.size:
         raise ValidationError(f"{name}: condition labels repeat: {labels.tolist()}")
     return patterns.assign_coords(label=("condition", labels))
