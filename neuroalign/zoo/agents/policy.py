@@ -92,19 +92,40 @@ def _learn_reinforce(ctx: LearnContext) -> None:
         batch_obs, batch_act, batch_ret, n_batch = [], [], [], 0
 
 
-def _learn_ppo(ctx: LearnContext) -> None:
-    cfg = ctx.config
-    assert isinstance(cfg, PPOConfig)
-    _learn_actor_critic(ctx, cfg.n_epochs, cfg.minibatch_size, cfg.clip, normalize=True)
+def actor_critic_learners(
+    loop: Callable[..., None],
+) -> tuple[Callable[[LearnContext], None], Callable[[LearnContext], None]]:
+    """The PPO and A2C learners of one actor-critic loop.
+
+    Parameters
+    ----------
+    loop
+        ``loop(ctx, n_epochs, minibatch_size, clip, normalize)``: rollouts, GAE,
+        then ``n_epochs`` passes over minibatches of about ``minibatch_size`` steps
+        (``None``: the whole rollout at once) of the policy gradient, clipped at
+        ``clip`` (``None``: not clipped), advantages normalized per minibatch or not.
+
+    Returns
+    -------
+    tuple
+        ``(learn_ppo, learn_a2c)``: PPO takes ``n_epochs``, ``minibatch_size`` and
+        ``clip`` from its config and normalizes advantages; A2C takes one unclipped
+        step on the whole rollout with raw advantages.
+    """
+
+    def learn_ppo(ctx: LearnContext) -> None:
+        cfg = ctx.config
+        assert isinstance(cfg, PPOConfig)
+        loop(ctx, cfg.n_epochs, cfg.minibatch_size, cfg.clip, True)
+
+    def learn_a2c(ctx: LearnContext) -> None:
+        assert isinstance(ctx.config, A2CConfig)
+        loop(ctx, 1, None, None, False)
+
+    return learn_ppo, learn_a2c
 
 
-def _learn_a2c(ctx: LearnContext) -> None:
-    cfg = ctx.config
-    assert isinstance(cfg, A2CConfig)
-    _learn_actor_critic(ctx, 1, cfg.n_steps, None, normalize=False)
-
-
-def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
+def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int | None,
                         clip: float | None, normalize: bool) -> None:
     """Rollouts, GAE, then ``n_epochs`` passes of the (clipped) policy gradient."""
     cfg = ctx.config
@@ -155,10 +176,11 @@ def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
         obs_t = ctx.obs_tensor(np.stack(b_obs))
         act_t = torch.as_tensor(b_act)
         logp_old = torch.as_tensor(b_logp, dtype=torch.float32)
+        size = n if minibatch_size is None else minibatch_size
         for _ in range(n_epochs):
             order = rng.permutation(n)
-            for start in range(0, n, minibatch_size):
-                idx = torch.as_tensor(order[start:start + minibatch_size])
+            for start in range(0, n, size):
+                idx = torch.as_tensor(order[start:start + size])
                 out = net(obs_t[idx])
                 logp_all = F.log_softmax(out["pi"], dim=-1)
                 logp = logp_all.gather(1, act_t[idx][:, None]).squeeze(1)
@@ -174,6 +196,9 @@ def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
                 entropy = -(logp_all.exp() * logp_all).sum(dim=1).mean()
                 loss = -surr.mean() + cfg.value_coef * v_loss - cfg.entropy_coef * entropy
                 _step_update(ctx, opt, loss)
+
+
+_learn_ppo, _learn_a2c = actor_critic_learners(_learn_actor_critic)
 
 
 def _readouts(raw: dict[str, torch.Tensor], cfg: object) -> dict[str, torch.Tensor]:

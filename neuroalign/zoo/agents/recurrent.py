@@ -31,7 +31,14 @@ import torch
 import torch.nn.functional as F
 
 from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
-from neuroalign.zoo.agents.policy import A2C, PPO, REINFORCE, _sample, _step_update
+from neuroalign.zoo.agents.policy import (
+    A2C,
+    PPO,
+    REINFORCE,
+    _sample,
+    _step_update,
+    actor_critic_learners,
+)
 from neuroalign.zoo.agents.value import DQN, QRDQN, dqn_td_loss, q_values, qr_td_loss
 from neuroalign.zoo.configs import A2CConfig, DQNConfig, PPOConfig, ReinforceConfig
 
@@ -221,7 +228,7 @@ def _gae(e: _Episode, gamma: float, lam: float) -> np.ndarray:
     return adv
 
 
-def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
+def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int | None,
                         clip: float | None, normalize: bool) -> None:
     cfg = ctx.config
     assert isinstance(cfg, (PPOConfig, A2CConfig))
@@ -247,7 +254,8 @@ def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
             old[i, :n], val[i, :n] = e.logp, e.value
         adv_t, old_t = torch.from_numpy(adv), torch.from_numpy(old)
         ret_t = adv_t + torch.from_numpy(val)
-        per_batch = max(1, round(minibatch_size * len(episodes) / steps))
+        per_batch = (len(episodes) if minibatch_size is None
+                     else max(1, round(minibatch_size * len(episodes) / steps)))
         for _ in range(n_epochs):
             order = rng.permutation(len(episodes))
             for start in range(0, len(episodes), per_batch):
@@ -268,16 +276,7 @@ def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
                 _step_update(ctx, opt, loss)
 
 
-def _learn_ppo(ctx: LearnContext) -> None:
-    cfg = ctx.config
-    assert isinstance(cfg, PPOConfig)
-    _learn_actor_critic(ctx, cfg.n_epochs, cfg.minibatch_size, cfg.clip, normalize=True)
-
-
-def _learn_a2c(ctx: LearnContext) -> None:
-    cfg = ctx.config
-    assert isinstance(cfg, A2CConfig)
-    _learn_actor_critic(ctx, 1, 10**9, None, normalize=False)
+_learn_ppo, _learn_a2c = actor_critic_learners(_learn_actor_critic)
 
 
 def _recurrent(spec: AlgorithmSpec, learn: Callable[[LearnContext], None]) -> AlgorithmSpec:
