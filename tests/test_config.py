@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from neuroalign.batch.config import BatchConfig
@@ -52,12 +50,38 @@ def test_run_and_batch_share_grid_inference_and_measure_defaults():
     assert run.cell_options() == batch.cell_params()["options"] == MeasureOptions().as_dict()
 
 
-def test_measure_options_match_the_cell_dataclass():
-    # the cell functions read the same options with the same defaults
-    from neuroalign.pipeline.measures import CellOptions
+def test_run_and_batch_hand_the_same_measure_options_to_the_cell():
+    import numpy as np
+    import xarray as xr
 
-    fields = {f.name: f.default for f in dataclasses.fields(CellOptions)}
-    assert fields == MeasureOptions().as_dict()
+    from neuroalign.batch.worker import _prepared, worker_cache
+    from neuroalign.core.contracts import condition_coords
+    from neuroalign.pipeline.run import RunInputs, prepare_all
+
+    chosen = {"rsa_method": "pearson", "rdm_method": "euclidean", "shape_alpha": 0.5,
+              "geometry_w": 2, "geometry_distance": "euclidean", "ci": 0.9, "n_splits": 7}
+    run = validate_model(RunConfig, {**chosen, "measures": ["rsa"]})
+    batch = _batch(options=chosen)
+    brain = xr.DataArray(np.random.default_rng(0).normal(size=(4, 12, 6)),
+                         dims=("repetition", "condition", "unit"),
+                         coords=condition_coords((1, -1), range(6)))
+    inputs = RunInputs(brain={("s", "BLA"): brain}, models={})
+    prepare_all(run, inputs)
+    from_run = inputs.brain_sides[("s", "BLA")].options
+    from_batch = _prepared(worker_cache(), ("s", "BLA"), brain, "brain",
+                           batch.cell_params()).options
+    assert type(from_run) is type(from_batch) is MeasureOptions
+    assert from_run == from_batch == MeasureOptions(**chosen) != MeasureOptions()
+
+
+def test_bad_measure_options_given_to_a_cell_are_refused_by_field():
+    from neuroalign.pipeline.sides import as_measure_options
+
+    with pytest.raises(ConfigError, match=r"^options: rsa_method: got 'tau'; expected "):
+        as_measure_options({"rsa_method": "tau"})
+    with pytest.raises(ConfigError, match=r"^options: alpha: unknown field; expected one of "):
+        as_measure_options({"alpha": 0.5})
+    assert as_measure_options(None) == as_measure_options(RunConfig()) == MeasureOptions()
 
 
 def test_run_options_and_batch_options_are_refused_alike():

@@ -211,11 +211,9 @@ def _cell_rows(cell: Cell, cell_fn: Callable[..., Any], model: Any, brain_all: A
 def _prepared(cache: WorkerCache, key: Hashable, patterns: Any, role: str,
               params: Mapping[str, Any]) -> Any:
     """The prepared side of ``patterns`` (RDM and geometry computed once per worker)."""
-    from neuroalign.pipeline.measures import CellOptions
-    from neuroalign.pipeline.sides import Side
+    from neuroalign.pipeline.sides import Side, as_measure_options
 
-    options = params["options"]
-    opts = options if isinstance(options, CellOptions) else CellOptions(**dict(options or {}))
+    opts = as_measure_options(params["options"])
     settings = (int(params["n_boot"]), int(params["n_perm"]), int(params["seed"]), opts)
     return cache.get(("side", role, key, repr(settings)),
                      lambda: Side(patterns, role, n_boot=settings[0], n_perm=settings[1],

@@ -21,7 +21,6 @@ from neuroalign.pipeline.loaders import (
     load_model_patterns,
     model_patterns_by_layer,
 )
-from neuroalign.pipeline.measures import CellOptions
 from neuroalign.pipeline.run import RunArtifacts, RunResult, run_pipeline
 from neuroalign.pipeline.sides import Side, prepare_side
 
@@ -29,7 +28,6 @@ __all__ = [
     "MEASURES",
     "ROW_COLUMNS",
     "AgentSpec",
-    "CellOptions",
     "RunArtifacts",
     "RunConfig",
     "RunResult",

@@ -17,11 +17,18 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neuroalign.core.contracts import require_dims
+from neuroalign.core.config import MeasureOptions
+from neuroalign.core.contracts import condition_labels, require_dims
 from neuroalign.core.errors import ValidationError
 from neuroalign.pipeline.loaders import load_brain_patterns, load_model_patterns
-from neuroalign.pipeline.measures import MEASURE_FUNCTIONS, CellOptions
-from neuroalign.pipeline.sides import Side, as_side, derive_seed, prepare_side, side_labels
+from neuroalign.pipeline.measures import MEASURE_FUNCTIONS
+from neuroalign.pipeline.sides import (
+    Side,
+    as_measure_options,
+    as_side,
+    derive_seed,
+    prepare_side,
+)
 
 __all__ = [
     "MEASURES",
@@ -104,8 +111,8 @@ def align_conditions(
         model = model.expand_dims("repetition")
     model = model.transpose("repetition", "condition", "unit")
     brain = brain.transpose("repetition", "condition", "unit")
-    m_lab = side_labels(model, "model patterns")
-    b_lab = side_labels(brain, "brain patterns")
+    m_lab = condition_labels(model, "model patterns", missing="error")
+    b_lab = condition_labels(brain, "brain patterns", missing="error")
     for lab, name in ((m_lab, "model patterns"), (b_lab, "brain patterns")):
         if len(set(lab.tolist())) != lab.size:
             raise ValidationError(f"{name}: condition labels repeat: {lab.tolist()}")
@@ -133,7 +140,7 @@ def compute_cell(
     n_perm: int,
     seed: int,
     meta: Mapping[str, Any],
-    options: Mapping[str, Any] | CellOptions | None = None,
+    options: Mapping[str, Any] | MeasureOptions | None = None,
 ) -> list[dict[str, Any]]:
     """Compare one model pattern set with one brain pattern set.
 
@@ -163,9 +170,10 @@ def compute_cell(
         Extra keys are appended as extra columns. A key missing from ``meta`` is
         taken from the patterns' ``attrs`` when the loaders recorded it there.
     options
-        Measure options (:class:`~neuroalign.pipeline.measures.CellOptions` or a
-        mapping of its fields): RSA comparison, RDM method, shape alpha,
-        geometry window ``w`` and distance, interval level.
+        Measure options (:class:`~neuroalign.core.config.MeasureOptions` or a
+        mapping of its fields, validated by
+        :func:`~neuroalign.pipeline.sides.as_measure_options`): RSA comparison,
+        RDM method, shape alpha, geometry window ``w`` and distance, interval level.
 
     Returns
     -------
@@ -178,6 +186,8 @@ def compute_cell(
     ValidationError
         Unknown measure, negative resampling sizes, or patterns that cannot be
         aligned.
+    ConfigError
+        Invalid measure options.
     """
     unknown = [m for m in measures if m not in MEASURE_FUNCTIONS]
     if unknown:
@@ -185,7 +195,7 @@ def compute_cell(
     for name, value in (("n_boot", n_boot), ("n_perm", n_perm)):
         if int(value) < 0:
             raise ValidationError(f"{name}: got {value}; expected an integer >= 0")
-    opts = options if isinstance(options, CellOptions) else CellOptions(**dict(options or {}))
+    opts = as_measure_options(options)
     settings = {"n_boot": int(n_boot), "n_perm": int(n_perm), "seed": int(seed),
                 "options": opts}
     return score_cell(as_side(model, "model", **settings), as_side(brain, "brain", **settings),

@@ -17,80 +17,18 @@ so one degenerate cell does not stop a run of hundreds.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from neuroalign.core.config import MeasureOptions
 from neuroalign.core.errors import InferenceError, ValidationError
 from neuroalign.pipeline.sides import Side
 
 __all__ = [
     "MEASURE_FUNCTIONS",
-    "CellOptions",
     "geometry_rows",
 ]
-
-_RSA_METHODS = ("spearman", "pearson")
-_RDM_METHODS = ("crossnobis", "euclidean", "sqeuclidean", "correlation")
-
-
-@dataclass(frozen=True)
-class CellOptions:
-    """Options of the measures of one cell.
-
-    Parameters
-    ----------
-    rsa_method
-        RDM comparison for ``"rsa"``: ``"spearman"`` (default) or ``"pearson"``.
-    rdm_method
-        RDM of each side; ``"crossnobis"`` (default) is cross-validated over
-        repetitions, so noise does not inflate distances. A side with a single
-        repetition falls back to squared euclidean distances.
-    shape_alpha
-        Partial-whitening parameter of the shape metric; 1.0 (default) is the
-        angular Procrustes distance, 0.0 is CCA.
-    geometry_w
-        Final steps counted by the sharpness ``S`` (default 1).
-    geometry_distance
-        Distance between condition patterns along the approach (default
-        ``"crossnobis"``).
-    ci
-        Level of the bootstrap intervals (default 0.95).
-    n_splits
-        Random split halves for the noise ceilings (default 20).
-    """
-
-    rsa_method: str = "spearman"
-    rdm_method: str = "crossnobis"
-    shape_alpha: float = 1.0
-    geometry_w: int = 1
-    geometry_distance: str = "crossnobis"
-    ci: float = 0.95
-    n_splits: int = 20
-
-    def __post_init__(self) -> None:
-        if self.rsa_method not in _RSA_METHODS:
-            raise ValidationError(
-                f"rsa_method: got {self.rsa_method!r}; expected one of {list(_RSA_METHODS)}"
-            )
-        if self.rdm_method not in _RDM_METHODS:
-            raise ValidationError(
-                f"rdm_method: got {self.rdm_method!r}; expected one of {list(_RDM_METHODS)}"
-            )
-        if not 0.0 <= float(self.shape_alpha) <= 1.0:
-            raise ValidationError(f"shape_alpha: got {self.shape_alpha}; expected 0 <= alpha <= 1")
-        if int(self.geometry_w) < 1:
-            raise ValidationError(f"geometry_w: got {self.geometry_w}; expected an integer >= 1")
-        if not 0.0 < float(self.ci) < 1.0:
-            raise ValidationError(f"ci: got {self.ci}; expected 0 < ci < 1")
-        if int(self.n_splits) < 0:
-            raise ValidationError(f"n_splits: got {self.n_splits}; expected an integer >= 0")
-
-    def as_dict(self) -> dict[str, Any]:
-        """The options as a plain dict (for provenance)."""
-        return asdict(self)
-
 
 MeasureFn = Callable[..., list[dict[str, Any]]]
 
@@ -110,8 +48,8 @@ def _stat_row(frame: Any, **fields: Any) -> dict[str, Any]:
         "ci_low": float(_first(frame, "ci_low")),
         "ci_high": float(_first(frame, "ci_high")),
         "p_value": float(_first(frame, "p_value")),
-        "ceiling_low": float(_first(frame, "noise_ceiling_low")),
-        "ceiling_high": float(_first(frame, "noise_ceiling_high")),
+        "ceiling_low": float(_first(frame, "ceiling_low")),
+        "ceiling_high": float(_first(frame, "ceiling_high")),
         "n": int(_first(frame, "n", 0)),
         "side": "pair",
     }
@@ -120,7 +58,7 @@ def _stat_row(frame: Any, **fields: Any) -> dict[str, Any]:
 
 
 def _evaluate(measure: str, x: Any, y: Any, *, n_boot: int, n_perm: int, seed: int,
-              options: CellOptions, bootstrap: str, **kwargs: Any) -> Any:
+              options: MeasureOptions, bootstrap: str, **kwargs: Any) -> Any:
     """``compare.inference.evaluate`` with 0 meaning "skip" for the resampling counts."""
     from neuroalign.compare.inference import evaluate
 
@@ -174,7 +112,7 @@ def _undefined_as_nan(measure: str, kind: str, higher: bool,
 
 @_undefined_as_nan("rsa", "similarity", True)
 def _rsa(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
-         seed: int, options: CellOptions) -> list[dict[str, Any]]:
+         seed: int, options: MeasureOptions) -> list[dict[str, Any]]:
     """Spearman (or Pearson) between the two sides' RDMs over the shared conditions."""
     rdm_m, rdm_b = model.rdm_of(labels), brain.rdm_of(labels)
     frame = _evaluate(options.rsa_method, rdm_m.values, rdm_b.values[None], n_boot=n_boot,
@@ -210,7 +148,7 @@ def _pattern_frame(measure: str, model: Side, brain: Side, labels: Sequence[str]
 
 @_undefined_as_nan("cka", "similarity", True, min_units=2)
 def _cka(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
-         seed: int, options: CellOptions) -> list[dict[str, Any]]:
+         seed: int, options: MeasureOptions) -> list[dict[str, Any]]:
     """Debiased linear CKA of the condition means, bootstrap over repetitions."""
     frame = _pattern_frame("cka", model, brain, labels, {"debiased": True}, n_boot=n_boot,
                            n_perm=n_perm, seed=seed, options=options)
@@ -221,7 +159,7 @@ def _cka(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm
 
 @_undefined_as_nan("shape", "distance", False, min_units=2)
 def _shape(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
-           seed: int, options: CellOptions) -> list[dict[str, Any]]:
+           seed: int, options: MeasureOptions) -> list[dict[str, Any]]:
     """Angular shape distance (partial whitening ``shape_alpha``) of the condition means."""
     frame = _pattern_frame("shape", model, brain, labels,
                            {"alpha": float(options.shape_alpha)}, n_boot=n_boot,
@@ -283,7 +221,7 @@ def _geometry_rows(side: Side) -> list[dict[str, Any]]:
 
 
 def _geometry(model: Side, brain: Side, labels: Sequence[str], *, n_boot: int, n_perm: int,
-              seed: int, options: CellOptions) -> list[dict[str, Any]]:
+              seed: int, options: MeasureOptions) -> list[dict[str, Any]]:
     """Walls and funnels of each side on its own grid (``labels`` are not used)."""
     return geometry_rows(model) + geometry_rows(brain)
 

@@ -27,7 +27,6 @@ from neuroalign.core.progress import progress_bar
 from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell
 from neuroalign.pipeline.config import RunConfig
 from neuroalign.pipeline.loaders import load_brain_patterns, model_patterns_by_layer
-from neuroalign.pipeline.measures import CellOptions
 from neuroalign.pipeline.sides import Side, prepare_side
 
 __all__ = [
@@ -252,7 +251,7 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
 
 def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> None:
     """Prepare every side once (RDM, geometry on its own grid) into ``inputs``."""
-    options = CellOptions(**config.cell_options())
+    options = config.measure_options()
     settings = {"n_boot": config.n_boot, "n_perm": config.n_perm, "seed": config.seed,
                 "options": options, "measures": list(config.measures)}
     task = _add_task(prog, "preparing sides", len(inputs.brain) + len(inputs.models))

@@ -21,16 +21,37 @@ of a pair involving it becomes a row of NaN with a note naming the cause.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from neuroalign.core.contracts import VALENCE_NAMES, condition_label, require_dims
+from neuroalign.core.config import MeasureOptions, validate_model
+from neuroalign.core.contracts import VALENCE_NAMES, condition_labels, require_dims
 from neuroalign.core.errors import InferenceError, ValidationError
 
-__all__ = ["Side", "as_side", "derive_seed", "prepare_side", "side_labels"]
+__all__ = ["Side", "as_measure_options", "as_side", "derive_seed", "prepare_side"]
+
+
+def as_measure_options(options: MeasureOptions | Mapping[str, Any] | None) -> MeasureOptions:
+    """The measure options of a cell, validated once.
+
+    Parameters
+    ----------
+    options
+        :class:`~neuroalign.core.config.MeasureOptions` (or a model that extends
+        it, such as a run config: its measure fields are taken), a mapping of its
+        fields, or ``None`` for the defaults.
+
+    Raises
+    ------
+    ConfigError
+        A field is unknown or its value is invalid (``options.field: got X; expected Y``).
+    """
+    if isinstance(options, MeasureOptions):
+        return options.measure_options()
+    return validate_model(MeasureOptions, dict(options or {}), "options")
 
 def derive_seed(seed: int, name: str) -> int:
     """A stable per-measure seed derived from ``seed`` and the measure ``name``.
@@ -40,23 +61,6 @@ def derive_seed(seed: int, name: str) -> int:
     """
     key = zlib.crc32(name.encode("utf-8"))
     return int(np.random.SeedSequence([int(seed), key]).generate_state(1, dtype=np.uint32)[0])
-
-
-def side_labels(da: xr.DataArray, name: str) -> np.ndarray:
-    """Condition labels of ``da``, from the ``label`` coord or ``valence``/``approach``."""
-    if "label" in da.coords:
-        return np.asarray(da["label"].values).astype(str)
-    if "valence" in da.coords and "approach" in da.coords:
-        return np.asarray(
-            [
-                condition_label(int(v), int(a))
-                for v, a in zip(da["valence"].values, da["approach"].values, strict=True)
-            ]
-        )
-    raise ValidationError(
-        f"{name}: the condition dim has no 'label' coord and no 'valence'/'approach' coords; "
-        "cannot align conditions"
-    )
 
 
 def _standard(patterns: xr.DataArray, role: str) -> xr.DataArray:
@@ -69,7 +73,7 @@ def _standard(patterns: xr.DataArray, role: str) -> xr.DataArray:
     if "repetition" not in patterns.dims:
         patterns = patterns.expand_dims("repetition")
     patterns = patterns.transpose("repetition", "condition", "unit")
-    labels = side_labels(patterns, name)
+    labels = condition_labels(patterns, name, missing="error")
     if len(set(labels.tolist())) != labels.size:
         raise ValidationError(f"{name}: condition labels repeat: {labels.tolist()}")
     return patterns.assign_coords(label=("condition", labels))
@@ -102,17 +106,17 @@ class Side:
         Resampling sizes and the cell seed (the geometry derives its stream
         with :func:`derive_seed`).
     options
-        :class:`~neuroalign.pipeline.measures.CellOptions`.
+        Measure options (see :func:`as_measure_options`).
     """
 
     def __init__(self, patterns: xr.DataArray, role: str, *, n_boot: int, n_perm: int,
-                 seed: int, options: Any) -> None:
+                 seed: int, options: MeasureOptions | Mapping[str, Any] | None) -> None:
         if role not in ("model", "brain"):
             raise ValidationError(f"role: got {role!r}; expected 'model' or 'brain'")
         self.patterns = _standard(patterns, role)
         self.role = role
         self.n_boot, self.n_perm, self.seed = int(n_boot), int(n_perm), int(seed)
-        self.options = options
+        self.options = as_measure_options(options)
         self.attrs = dict(patterns.attrs)
         self.labels: list[str] = [str(x) for x in self.patterns["label"].values]
         self.problem = _problem(self.patterns, role)
@@ -132,7 +136,7 @@ class Side:
         """Number of repetitions."""
         return int(self.patterns.sizes["repetition"])
 
-    def settings(self) -> tuple[int, int, int, Any]:
+    def settings(self) -> tuple[int, int, int, MeasureOptions]:
         """``(n_boot, n_perm, seed, options)`` this side was prepared with."""
         return (self.n_boot, self.n_perm, self.seed, self.options)
 
@@ -252,7 +256,8 @@ class Side:
 
 
 def prepare_side(patterns: xr.DataArray, role: str, *, n_boot: int, n_perm: int, seed: int,
-                 options: Any, measures: Sequence[str] = ()) -> Side:
+                 options: MeasureOptions | Mapping[str, Any] | None,
+                 measures: Sequence[str] = ()) -> Side:
     """Prepare one side once: the per-side work of every measure in ``measures``.
 
     ``"rsa"`` computes the RDM and ``"geometry"`` the valence geometry now
@@ -270,7 +275,7 @@ def prepare_side(patterns: xr.DataArray, role: str, *, n_boot: int, n_perm: int,
 
 
 def as_side(patterns: xr.DataArray | Side, role: str, *, n_boot: int, n_perm: int, seed: int,
-            options: Any) -> Side:
+            options: MeasureOptions | Mapping[str, Any] | None) -> Side:
     """``patterns`` as a :class:`Side` (a prepared one must match the settings).
 
     Raises
@@ -282,9 +287,10 @@ def as_side(patterns: xr.DataArray | Side, role: str, *, n_boot: int, n_perm: in
         return Side(patterns, role, n_boot=n_boot, n_perm=n_perm, seed=seed, options=options)
     if patterns.role != role:
         raise ValidationError(f"{role}: got a prepared {patterns.role} side; expected {role}")
-    if patterns.settings() != (int(n_boot), int(n_perm), int(seed), options):
+    asked = (int(n_boot), int(n_perm), int(seed), as_measure_options(options))
+    if patterns.settings() != asked:
         raise ValidationError(
             f"{role}: prepared with (n_boot, n_perm, seed, options) = {patterns.settings()}; "
-            f"the cell asks for {(int(n_boot), int(n_perm), int(seed), options)}"
+            f"the cell asks for {asked}"
         )
     return patterns

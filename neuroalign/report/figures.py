@@ -23,6 +23,8 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from neuroalign.core.contracts import condition_labels
+
 __all__ = [
     "FAMILY_COLORS",
     "VALENCE_COLORS",
@@ -82,8 +84,7 @@ def plot_rdms(pairs: Sequence[tuple[str, xr.DataArray, str, xr.DataArray]],
             ranks.T[iu] = scaled
             np.fill_diagonal(ranks, 0.0)
             image = ax.imshow(ranks, cmap="viridis", vmin=0, vmax=1)
-            labels = (np.asarray(rdm["label"].values) if "label" in rdm.coords
-                      else np.arange(n).astype(str))
+            labels = condition_labels(rdm, str(title))
             ticks = _short_labels(labels)
             ax.set_xticks(range(n), ticks, rotation=90, fontsize=6)
             ax.set_yticks(range(n), ticks, fontsize=6)

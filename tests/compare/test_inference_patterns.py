@@ -109,7 +109,7 @@ def test_split_half_ceiling_with_spearman_brown(data):
     assert half == pytest.approx(np.mean(vals), abs=1e-10)
     assert full == pytest.approx(spearman_brown(np.mean(vals)), abs=1e-10)
     table = evaluate("cka", brain.mean(0), brain, noise_ceiling=True, n_splits=20, seed=0)
-    assert table.noise_ceiling_high[0] == pytest.approx(full)
+    assert table.ceiling_high[0] == pytest.approx(full)
 
 
 def test_subject_and_two_level_bootstraps(data):

@@ -118,8 +118,8 @@ def test_evaluate_table_estimate_and_noise_ceiling(rdms):
         rhos = [scipy.stats.spearmanr(models[j], d)[0] for d in data]
         assert table.estimate[j] == pytest.approx(np.mean(rhos), abs=1e-12)
     low, high = boot_noise_ceiling(rsatoolbox.rdm.RDMs(data), method="spearman")
-    assert table.noise_ceiling_low[0] == pytest.approx(low, abs=1e-12)
-    assert table.noise_ceiling_high[1] == pytest.approx(high, abs=1e-12)
+    assert table.ceiling_low[0] == pytest.approx(low, abs=1e-12)
+    assert table.ceiling_high[1] == pytest.approx(high, abs=1e-12)
     assert (table.ci_low < table.boot_mean).all() and (table.boot_mean < table.ci_high).all()
     assert (table.n == N_COND).all() and (table.n_subjects == N_SUB).all()
 

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from neuroalign.core.contracts import condition_coords
-from neuroalign.core.errors import ValidationError
+from neuroalign.core.errors import ConfigError, ValidationError
 from neuroalign.pipeline import cell as cell_mod
 from neuroalign.pipeline.cell import ROW_COLUMNS, align_conditions, compute_cell, derive_seed
 
@@ -59,6 +59,17 @@ def test_align_builds_labels_from_valence_and_approach():
     assert b["label"].values.tolist() == model["label"].values.tolist()
 
 
+def test_align_reads_labels_from_a_condition_coord_like_every_part():
+    brain = _patterns(3, 3, 0)
+    labels = brain["label"].values
+    bare = brain.drop_vars(["label", "valence", "approach"]).assign_coords(condition=labels)
+    model = _patterns(2, 3, 1).isel(condition=slice(None, None, -1))
+    m, b = align_conditions(model, bare)
+    assert b["label"].values.tolist() == m["label"].values.tolist() == labels.tolist()
+    with pytest.raises(ValidationError, match=r"^brain patterns: got dims .* no 'label', "):
+        align_conditions(model, brain.drop_vars(["label", "valence", "approach"]))
+
+
 def test_align_refuses_too_few_shared_labels_listing_both():
     brain = _patterns(3, 3, 0)
     model = brain.isel(repetition=0).assign_coords(
@@ -100,16 +111,18 @@ def test_each_measure_gets_its_own_stable_stream(fake_measures, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("measures", "kwargs", "match"),
+    ("measures", "kwargs", "error", "match"),
     [
-        (["rsa", "nope"], {}, r"measures: unknown \['nope'\]; expected names from"),
-        (["rsa"], {"n_boot": -1}, "n_boot: got -1"),
-        (["rsa"], {"options": {"rsa_method": "kendall"}}, "rsa_method: got 'kendall'"),
+        (["rsa", "nope"], {}, ValidationError,
+         r"measures: unknown \['nope'\]; expected names from"),
+        (["rsa"], {"n_boot": -1}, ValidationError, "n_boot: got -1"),
+        (["rsa"], {"options": {"rsa_method": "kendall"}}, ConfigError,
+         r"^options: rsa_method: got 'kendall'; expected 'spearman' or 'pearson'$"),
     ],
 )
-def test_bad_arguments(measures, kwargs, match):
+def test_bad_arguments(measures, kwargs, error, match):
     args = {"n_boot": 2, "n_perm": 2, "seed": 0, "meta": {}} | kwargs
-    with pytest.raises(ValidationError, match=match):
+    with pytest.raises(error, match=match):
         compute_cell(_patterns(2, 4, 1), _patterns(5, 3, 0), measures, **args)
 
 

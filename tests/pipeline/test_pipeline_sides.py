@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from neuroalign.core.config import MeasureOptions
 from neuroalign.core.contracts import condition_coords
 from neuroalign.geometry import valence_geometry
 from neuroalign.pipeline.cell import compute_cell, derive_seed, score_cell
-from neuroalign.pipeline.measures import CellOptions
 from neuroalign.pipeline.sides import prepare_side
 
 DIMS = ("repetition", "condition", "unit")
@@ -59,7 +59,7 @@ def test_region_geometry_does_not_depend_on_its_partner():
 
 def test_prepared_sides_give_the_same_rows_as_compute_cell():
     brain, model = _grid(20, 15, 5, 4), _grid(6, 10, 5, 5)
-    opts = CellOptions()
+    opts = MeasureOptions()
     settings = {"n_boot": 40, "n_perm": 19, "seed": 3, "options": opts,
                 "measures": ["rsa", "cka", "geometry"]}
     b, m = prepare_side(brain, "brain", **settings), prepare_side(model, "model", **settings)

@@ -159,3 +159,15 @@ def test_html_embeds_images_and_escapes_text(tmp_path):
     data = page.split('src="data:image/png;base64,')[1].split('"')[0]
     assert base64.b64decode(data) == png.read_bytes()
     assert "1.235" in page and "SYNTHETIC" in page
+
+
+def test_rdm_ticks_read_the_condition_labels_like_every_part():
+    from neuroalign.compare import compute_rdm
+
+    rdm = compute_rdm(_patterns())
+    # labels built from valence/approach when the label coord is absent, as compare does
+    bare = rdm.drop_vars("label")
+    fig = plot_rdms([("with label", rdm, "valence/approach only", bare)])
+    ticks = [[t.get_text() for t in ax.get_yticklabels()] for ax in fig.axes[:2]]
+    assert ticks[0] == ticks[1] == ["R5", "R4", "R3", "R2", "R1", "R0",
+                                    "D5", "D4", "D3", "D2", "D1", "D0"]

@@ -110,3 +110,38 @@ def test_every_config_field_is_documented(cls):
     assert {r[0] for r in rows} == {f.name for f in dataclasses.fields(cls)}
     assert all(r[3] for r in rows)
     assert ("hidden", "int", 64) in [r[:3] for r in rows]
+
+
+def test_epsilon_falls_linearly_then_stays_at_its_floor():
+    from neuroalign.zoo.agents.value import epsilon
+
+    cfg = DQNConfig(eps_start=1.0, eps_end=0.1, eps_fraction=0.5)
+    # decays over the first half of a 200-step budget: 100 steps
+    assert epsilon(cfg, 0, 200) == pytest.approx(1.0)
+    assert epsilon(cfg, 50, 200) == pytest.approx(0.55)
+    assert [epsilon(cfg, s, 200) for s in (100, 150, 10_000)] == pytest.approx([0.1] * 3)
+    # a budget too short to decay over still reaches the floor after one step
+    assert epsilon(cfg, 1, 1) == pytest.approx(0.1)
+
+
+def test_gae_matches_returns_at_lambda_one_and_td_errors_at_zero():
+    from neuroalign.zoo.agents.policy import gae_advantages
+
+    rng = np.random.default_rng(0)
+    rew, val = rng.normal(size=6).tolist(), rng.normal(size=6).tolist()
+    boot, gamma = 0.7, 0.9
+    nxt = [*val[1:], boot]
+    # the episode ends after step 2 (nothing carried across), the rollout is cut after step 5
+    mask = [1.0, 1.0, 0.0, 1.0, 1.0, 1.0]
+    ret, g = np.zeros(6), 0.0
+    for t in (5, 4, 3):
+        g = rew[t] + gamma * (boot if t == 5 else g)
+        ret[t] = g
+    g = 0.0
+    for t in (2, 1, 0):
+        g = rew[t] + gamma * g
+        ret[t] = g
+    adv = gae_advantages(rew, val, nxt, mask, gamma, 1.0)
+    np.testing.assert_allclose(adv, ret - np.asarray(val), rtol=1e-6, atol=1e-6)
+    td = [rew[t] + gamma * nxt[t] * mask[t] - val[t] for t in range(6)]
+    np.testing.assert_allclose(gae_advantages(rew, val, nxt, mask, gamma, 0.0), td, rtol=1e-6)

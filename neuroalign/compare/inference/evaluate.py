@@ -229,7 +229,7 @@ def _evaluate_rdm(measure, x, y, bootstrap, n_boot, permutation, n_perm, noise_c
     rows = []
     for j, name in enumerate(names):
         row = InferenceResult(measure=method, model=name, estimate=float(est[j]), n=n,
-                              level=level, noise_ceiling_low=nc[0], noise_ceiling_high=nc[1],
+                              level=level, ceiling_low=nc[0], ceiling_high=nc[1],
                               extra={"n_subjects": n_sub})
         if boot is not None:
             row.n_resamples = n_boot
@@ -307,7 +307,7 @@ def _evaluate_patterns(measure, x, y, bootstrap, n_boot, permutation, n_perm, no
         elif bootstrap == "two-level":
             boot = pr.boot_two_level(pm, xm, ys, sub_idx, rng)
         row = InferenceResult(measure=pm.name, model=name, estimate=est, n=n, level=level,
-                              noise_ceiling_low=nc[0], noise_ceiling_high=nc[1],
+                              ceiling_low=nc[0], ceiling_high=nc[1],
                               extra={"n_subjects": len(ys)})
         if boot is not None:
             row.n_resamples = n_boot

@@ -40,8 +40,8 @@ RESULT_COLUMNS = (
     "boot_se",
     "null_mean",
     "null_sd",
-    "noise_ceiling_low",
-    "noise_ceiling_high",
+    "ceiling_low",
+    "ceiling_high",
     "level",
     "seed",
     "method",
@@ -248,8 +248,8 @@ class InferenceResult:
     boot_se: float = math.nan
     null_mean: float = math.nan
     null_sd: float = math.nan
-    noise_ceiling_low: float = math.nan
-    noise_ceiling_high: float = math.nan
+    ceiling_low: float = math.nan
+    ceiling_high: float = math.nan
     level: float = 0.95
     seed: int | None = None
     method: str = ""

@@ -113,6 +113,13 @@ class LearnContext:
         t = torch.as_tensor(np.asarray(obs, dtype=np.float32))
         return t[None, :] if t.ndim == 1 else t
 
+    def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """One gradient step on ``loss``, the gradient norm clipped at ``max_grad_norm``."""
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.max_grad_norm)
+        opt.step()
+
 
 @dataclass(frozen=True)
 class AlgorithmSpec:

@@ -19,7 +19,7 @@ PPO
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
 from neuroalign.zoo.configs import A2CConfig, AgentConfig, PPOConfig, ReinforceConfig
 
-__all__ = ["A2C", "PPO", "REINFORCE"]
+__all__ = ["A2C", "PPO", "REINFORCE", "actor_critic_learners", "gae_advantages"]
 
 
 def _sample(probs: torch.Tensor, rng: np.random.Generator) -> int:
@@ -37,11 +37,36 @@ def _sample(probs: torch.Tensor, rng: np.random.Generator) -> int:
     return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), len(cdf) - 1))
 
 
-def _step_update(ctx: LearnContext, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    opt.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(ctx.net.parameters(), ctx.config.max_grad_norm)
-    opt.step()
+def gae_advantages(rew: Sequence[float], value: Sequence[float], next_value: Sequence[float],
+                   nonterminal: Sequence[float], gamma: float, lam: float) -> np.ndarray:
+    """Generalised advantage estimates (GAE(lambda)) of one rollout.
+
+    ``delta_t = r_t + gamma V(s_{t+1}) m_t - V(s_t)`` and
+    ``A_t = delta_t + gamma lambda m_t A_{t+1}``, where ``m_t`` is 0 after a
+    terminal step (the episode ends: nothing is bootstrapped or carried over) and 1
+    otherwise; ``lambda = 1`` gives n-step returns minus the baseline.
+
+    Parameters
+    ----------
+    rew, value, next_value, nonterminal
+        Per step: reward, critic value ``V(s_t)``, critic value of the next
+        observation ``V(s_{t+1})``, and ``m_t``.
+    gamma, lam
+        Discount factor and GAE lambda.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``A_t`` per step, float32.
+    """
+    n = len(rew)
+    adv = np.zeros(n, dtype=np.float32)
+    gae = 0.0
+    for t in reversed(range(n)):
+        delta = rew[t] + gamma * next_value[t] * nonterminal[t] - value[t]
+        gae = delta + gamma * lam * nonterminal[t] * gae
+        adv[t] = gae
+    return adv
 
 
 def _learn_reinforce(ctx: LearnContext) -> None:
@@ -88,23 +113,44 @@ def _learn_reinforce(ctx: LearnContext) -> None:
         pg = -(logp.gather(1, act[:, None]).squeeze(1) * adv).mean()
         entropy = -(logp.exp() * logp).sum(dim=1).mean()
         loss = pg + cfg.value_coef * F.mse_loss(value, ret) - cfg.entropy_coef * entropy
-        _step_update(ctx, opt, loss)
+        ctx.update(opt, loss)
         batch_obs, batch_act, batch_ret, n_batch = [], [], [], 0
 
 
-def _learn_ppo(ctx: LearnContext) -> None:
-    cfg = ctx.config
-    assert isinstance(cfg, PPOConfig)
-    _learn_actor_critic(ctx, cfg.n_epochs, cfg.minibatch_size, cfg.clip, normalize=True)
+def actor_critic_learners(
+    loop: Callable[..., None],
+) -> tuple[Callable[[LearnContext], None], Callable[[LearnContext], None]]:
+    """The PPO and A2C learners of one actor-critic loop.
+
+    Parameters
+    ----------
+    loop
+        ``loop(ctx, n_epochs, minibatch_size, clip, normalize)``: rollouts, GAE,
+        then ``n_epochs`` passes over minibatches of about ``minibatch_size`` steps
+        (``None``: the whole rollout at once) of the policy gradient, clipped at
+        ``clip`` (``None``: not clipped), advantages normalized per minibatch or not.
+
+    Returns
+    -------
+    tuple
+        ``(learn_ppo, learn_a2c)``: PPO takes ``n_epochs``, ``minibatch_size`` and
+        ``clip`` from its config and normalizes advantages; A2C takes one unclipped
+        step on the whole rollout with raw advantages.
+    """
+
+    def learn_ppo(ctx: LearnContext) -> None:
+        cfg = ctx.config
+        assert isinstance(cfg, PPOConfig)
+        loop(ctx, cfg.n_epochs, cfg.minibatch_size, cfg.clip, True)
+
+    def learn_a2c(ctx: LearnContext) -> None:
+        assert isinstance(ctx.config, A2CConfig)
+        loop(ctx, 1, None, None, False)
+
+    return learn_ppo, learn_a2c
 
 
-def _learn_a2c(ctx: LearnContext) -> None:
-    cfg = ctx.config
-    assert isinstance(cfg, A2CConfig)
-    _learn_actor_critic(ctx, 1, cfg.n_steps, None, normalize=False)
-
-
-def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
+def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int | None,
                         clip: float | None, normalize: bool) -> None:
     """Rollouts, GAE, then ``n_epochs`` passes of the (clipped) policy gradient."""
     cfg = ctx.config
@@ -142,23 +188,18 @@ def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
         with torch.no_grad():
             last_val = float(net(ctx.obs_tensor(obs))["v"][0, 0])
         n = len(b_rew)
-        adv = np.zeros(n, dtype=np.float32)
-        gae = 0.0
-        for t in reversed(range(n)):
-            nxt = last_val if t == n - 1 else b_val[t + 1]
-            nonterminal = 0.0 if b_done[t] else 1.0
-            delta = b_rew[t] + cfg.gamma * nxt * nonterminal - b_val[t]
-            gae = delta + cfg.gamma * cfg.gae_lambda * nonterminal * gae
-            adv[t] = gae
+        adv = gae_advantages(b_rew, b_val, [*b_val[1:], last_val],
+                             [0.0 if d else 1.0 for d in b_done], cfg.gamma, cfg.gae_lambda)
         ret_t = torch.as_tensor(adv + np.asarray(b_val, dtype=np.float32))
         adv_t = torch.as_tensor(adv)
         obs_t = ctx.obs_tensor(np.stack(b_obs))
         act_t = torch.as_tensor(b_act)
         logp_old = torch.as_tensor(b_logp, dtype=torch.float32)
+        size = n if minibatch_size is None else minibatch_size
         for _ in range(n_epochs):
             order = rng.permutation(n)
-            for start in range(0, n, minibatch_size):
-                idx = torch.as_tensor(order[start:start + minibatch_size])
+            for start in range(0, n, size):
+                idx = torch.as_tensor(order[start:start + size])
                 out = net(obs_t[idx])
                 logp_all = F.log_softmax(out["pi"], dim=-1)
                 logp = logp_all.gather(1, act_t[idx][:, None]).squeeze(1)
@@ -173,7 +214,10 @@ def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
                 v_loss = F.mse_loss(out["v"].squeeze(1), ret_t[idx])
                 entropy = -(logp_all.exp() * logp_all).sum(dim=1).mean()
                 loss = -surr.mean() + cfg.value_coef * v_loss - cfg.entropy_coef * entropy
-                _step_update(ctx, opt, loss)
+                ctx.update(opt, loss)
+
+
+_learn_ppo, _learn_a2c = actor_critic_learners(_learn_actor_critic)
 
 
 def _readouts(raw: dict[str, torch.Tensor], cfg: object) -> dict[str, torch.Tensor]:

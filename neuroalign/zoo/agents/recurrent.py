@@ -31,8 +31,15 @@ import torch
 import torch.nn.functional as F
 
 from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
-from neuroalign.zoo.agents.policy import A2C, PPO, REINFORCE, _sample, _step_update
-from neuroalign.zoo.agents.value import DQN, QRDQN, dqn_td_loss, q_values, qr_td_loss
+from neuroalign.zoo.agents.policy import (
+    A2C,
+    PPO,
+    REINFORCE,
+    _sample,
+    actor_critic_learners,
+    gae_advantages,
+)
+from neuroalign.zoo.agents.value import DQN, QRDQN, dqn_td_loss, epsilon, q_values, qr_td_loss
 from neuroalign.zoo.configs import A2CConfig, DQNConfig, PPOConfig, ReinforceConfig
 
 __all__ = ["RECURRENT_AGENTS", "RECURRENT_TASKS"]
@@ -112,15 +119,12 @@ def _learn_value(ctx: LearnContext, quantile: bool) -> None:
     n_actions = int(ctx.env.action_space.n)
     target = copy.deepcopy(net)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    decay = max(1.0, cfg.eps_fraction * mon.budget)
     replay: list[_Episode] = []
     stored = 0
     loss_fn = qr_td_loss if quantile else dqn_td_loss
 
     def choose(out: dict[str, torch.Tensor]) -> tuple[int, float]:
-        eps = max(cfg.eps_end, cfg.eps_start + (cfg.eps_end - cfg.eps_start)
-                  * (mon.steps + 1) / decay)
-        if rng.random() < eps:
+        if rng.random() < epsilon(cfg, mon.steps + 1, mon.budget):
             return int(rng.integers(n_actions)), 0.0
         return int(q_values(out["q"], n_actions).argmax(dim=1)[0]), 0.0
 
@@ -149,10 +153,7 @@ def _learn_value(ctx: LearnContext, quantile: bool) -> None:
             m = batch["mask"]
             loss = loss_fn(pred[:, :-1][m], nxt[:, 1:][m], batch["act"][m], batch["rew"][m],
                            batch["done"][m], cfg, n_actions)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
-            opt.step()
+            ctx.update(opt, loss)
         if mon.steps // cfg.target_update > targets_done:
             targets_done = mon.steps // cfg.target_update
             target.load_state_dict(net.state_dict())
@@ -205,23 +206,11 @@ def _learn_reinforce(ctx: LearnContext) -> None:
         pg = -(logp * adv).mean()
         entropy = -(logp_all.exp() * logp_all).sum(dim=1).mean()
         loss = pg + cfg.value_coef * F.mse_loss(value, ret_t) - cfg.entropy_coef * entropy
-        _step_update(ctx, opt, loss)
+        ctx.update(opt, loss)
         episodes = []
 
 
-def _gae(e: _Episode, gamma: float, lam: float) -> np.ndarray:
-    adv = np.zeros(len(e.rew), dtype=np.float32)
-    gae = 0.0
-    for t in reversed(range(len(e.rew))):
-        last = t == len(e.rew) - 1
-        nxt = (0.0 if e.terminated else e.last_value) if last else e.value[t + 1]
-        delta = e.rew[t] + gamma * nxt - e.value[t]
-        gae = delta + gamma * lam * gae
-        adv[t] = gae
-    return adv
-
-
-def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
+def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int | None,
                         clip: float | None, normalize: bool) -> None:
     cfg = ctx.config
     assert isinstance(cfg, (PPOConfig, A2CConfig))
@@ -243,11 +232,15 @@ def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
         val = np.zeros(batch["rew"].shape, dtype=np.float32)
         for i, e in enumerate(episodes):
             n = len(e.act)
-            adv[i, :n] = _gae(e, cfg.gamma, cfg.gae_lambda)
+            # within an episode every step carries on; a terminated episode ends at 0
+            nxt = [*e.value[1:], 0.0 if e.terminated else e.last_value]
+            adv[i, :n] = gae_advantages(e.rew, e.value, nxt, [1.0] * n, cfg.gamma,
+                                        cfg.gae_lambda)
             old[i, :n], val[i, :n] = e.logp, e.value
         adv_t, old_t = torch.from_numpy(adv), torch.from_numpy(old)
         ret_t = adv_t + torch.from_numpy(val)
-        per_batch = max(1, round(minibatch_size * len(episodes) / steps))
+        per_batch = (len(episodes) if minibatch_size is None
+                     else max(1, round(minibatch_size * len(episodes) / steps)))
         for _ in range(n_epochs):
             order = rng.permutation(len(episodes))
             for start in range(0, len(episodes), per_batch):
@@ -265,19 +258,10 @@ def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int,
                 v_loss = F.mse_loss(value, ret_t[idx][m])
                 entropy = -(logp_all.exp() * logp_all).sum(dim=1).mean()
                 loss = -surr.mean() + cfg.value_coef * v_loss - cfg.entropy_coef * entropy
-                _step_update(ctx, opt, loss)
+                ctx.update(opt, loss)
 
 
-def _learn_ppo(ctx: LearnContext) -> None:
-    cfg = ctx.config
-    assert isinstance(cfg, PPOConfig)
-    _learn_actor_critic(ctx, cfg.n_epochs, cfg.minibatch_size, cfg.clip, normalize=True)
-
-
-def _learn_a2c(ctx: LearnContext) -> None:
-    cfg = ctx.config
-    assert isinstance(cfg, A2CConfig)
-    _learn_actor_critic(ctx, 1, 10**9, None, normalize=False)
+_learn_ppo, _learn_a2c = actor_critic_learners(_learn_actor_critic)
 
 
 def _recurrent(spec: AlgorithmSpec, learn: Callable[[LearnContext], None]) -> AlgorithmSpec:

@@ -10,7 +10,7 @@ quantiles of the return per action (quantile Huber loss, midpoints
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
 from neuroalign.zoo.configs import DQNConfig, QRDQNConfig
 
-__all__ = ["DQN", "QRDQN", "dqn_td_loss", "q_values", "qr_td_loss"]
+__all__ = ["DQN", "QRDQN", "dqn_td_loss", "epsilon", "q_values", "qr_td_loss"]
 
 
 class _Replay:
@@ -48,15 +48,6 @@ class _Replay:
                 torch.from_numpy(self.done[idx]))
 
 
-def _dqn_loss(net: Any, target: Any, batch: tuple[torch.Tensor, ...], cfg: DQNConfig,
-              n_actions: int) -> torch.Tensor:
-    obs, act, rew, next_obs, done = batch
-    pred = net(obs)["q"]
-    with torch.no_grad():
-        nxt = target(next_obs)["q"]
-    return dqn_td_loss(pred, nxt, act, rew, done, cfg, n_actions)
-
-
 def dqn_td_loss(pred: torch.Tensor, nxt: torch.Tensor, act: torch.Tensor, rew: torch.Tensor,
                 done: torch.Tensor, cfg: DQNConfig, n_actions: int) -> torch.Tensor:
     """Huber loss of Q(s, a) (rows of ``pred``) against ``r + gamma max_a' Q_target(s', a')``
@@ -66,15 +57,6 @@ def dqn_td_loss(pred: torch.Tensor, nxt: torch.Tensor, act: torch.Tensor, rew: t
         q_next = nxt.max(dim=1).values
         y = rew + cfg.gamma * (1.0 - done) * q_next
     return F.smooth_l1_loss(q, y)
-
-
-def _qr_loss(net: Any, target: Any, batch: tuple[torch.Tensor, ...], cfg: QRDQNConfig,
-             n_actions: int) -> torch.Tensor:
-    obs, act, rew, next_obs, done = batch
-    pred = net(obs)["q"]
-    with torch.no_grad():
-        nxt = target(next_obs)["q"]
-    return qr_td_loss(pred, nxt, act, rew, done, cfg, n_actions)
 
 
 def qr_td_loss(pred: torch.Tensor, nxt_raw: torch.Tensor, act: torch.Tensor,
@@ -97,7 +79,16 @@ def qr_td_loss(pred: torch.Tensor, nxt_raw: torch.Tensor, act: torch.Tensor,
     return (weight * huber / cfg.kappa).mean(dim=2).sum(dim=1).mean()
 
 
-def _learn(ctx: LearnContext, loss_fn: Any) -> None:
+def epsilon(cfg: DQNConfig, step: int, budget: int) -> float:
+    """Exploration rate at ``step`` (counted from 1): linear from ``eps_start`` to
+    ``eps_end`` over the first ``eps_fraction`` of the ``budget`` steps, then ``eps_end``."""
+    decay = max(1.0, cfg.eps_fraction * budget)
+    return max(cfg.eps_end, cfg.eps_start + (cfg.eps_end - cfg.eps_start) * step / decay)
+
+
+def _learn(ctx: LearnContext, td_loss: Callable[..., torch.Tensor]) -> None:
+    """Replay, target network and epsilon-greedy acting; ``td_loss`` is
+    :func:`dqn_td_loss` or :func:`qr_td_loss`."""
     cfg = ctx.config
     assert isinstance(cfg, DQNConfig)
     env, net, rng, mon = ctx.env, ctx.net, ctx.rng, ctx.monitor
@@ -105,12 +96,10 @@ def _learn(ctx: LearnContext, loss_fn: Any) -> None:
     replay = _Replay(min(cfg.buffer_size, mon.budget), int(env.observation_space.shape[0]))
     target = copy.deepcopy(net)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    decay = max(1.0, cfg.eps_fraction * mon.budget)
     obs, ep_ret = ctx.reset(), 0.0
     while True:
         step = mon.steps + 1
-        eps = max(cfg.eps_end, cfg.eps_start + (cfg.eps_end - cfg.eps_start) * step / decay)
-        if rng.random() < eps:
+        if rng.random() < epsilon(cfg, step, mon.budget):
             action = int(rng.integers(n_actions))
         else:
             with torch.no_grad():
@@ -125,11 +114,11 @@ def _learn(ctx: LearnContext, loss_fn: Any) -> None:
         else:
             obs = next_obs
         if step >= cfg.learning_starts and step % cfg.train_every == 0:
-            loss = loss_fn(net, target, replay.sample(rng, cfg.batch_size), cfg, n_actions)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
-            opt.step()
+            b_obs, act, rew, next_obs, done = replay.sample(rng, cfg.batch_size)
+            pred = net(b_obs)["q"]
+            with torch.no_grad():
+                nxt = target(next_obs)["q"]
+            ctx.update(opt, td_loss(pred, nxt, act, rew, done, cfg, n_actions))
         if step % cfg.target_update == 0:
             target.load_state_dict(net.state_dict())
         if mon.step():
@@ -159,7 +148,7 @@ DQN = AlgorithmSpec(
     description="deep Q-learning: replay, target network, epsilon-greedy",
     config_cls=DQNConfig,
     heads=lambda n_actions, cfg: {"q": n_actions},
-    learn=lambda ctx: _learn(ctx, _dqn_loss),
+    learn=lambda ctx: _learn(ctx, dqn_td_loss),
     readouts=_dqn_readouts,
     roles={"readout.q": "q"},
 )
@@ -170,7 +159,7 @@ QRDQN = AlgorithmSpec(
     description="quantile-regression DQN: distributional action values",
     config_cls=QRDQNConfig,
     heads=lambda n_actions, cfg: {"q": n_actions * cfg.n_quantiles},
-    learn=lambda ctx: _learn(ctx, _qr_loss),
+    learn=lambda ctx: _learn(ctx, qr_td_loss),
     readouts=_qr_readouts,
     roles={"readout.q": "q", "readout.quantiles": "q"},
 )
