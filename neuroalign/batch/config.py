@@ -193,4 +193,4 @@ def validate_config(raw: dict[str, Any], where: str = "batch config") -> BatchCo
 
 def config_help() -> str:
     """One line per config field with its help text (used by the CLI's --help)."""
-    return _model_help(BatchConfig, skip=("grid", "contrast_by"))  # valence grid only
+    return _model_help(BatchConfig)

@@ -251,11 +251,12 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
         )
     models: dict[ModelKey, xr.DataArray] = {}
     task = _add_task(prog, "probing agents", len(agents))
-    steps = range(config.contrast_steps()) if config.grid == "contrast" else None
+    grid: dict[str, Any] = {}
+    if config.grid == "contrast":
+        grid = {"by": config.contrast_by, "steps": range(config.contrast_steps())}
     for name, family, agent_task, seed, layers in agents:
         by_layer = model_patterns_by_layer(name, agent_task, seed, layers,
-                                           include_neutral=0 in config.valences,
-                                           by=config.contrast_by, steps=steps)
+                                           include_neutral=0 in config.valences, **grid)
         for layer, da in by_layer.items():
             models[(name, family, agent_task, seed, layer)] = da
             if config.grid == "contrast":
