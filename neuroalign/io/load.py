@@ -53,7 +53,7 @@ from neuroalign.io.units import (
 )
 
 __all__ = ["TRIAL_COORDS", "approach_unit", "inspect_source", "load_responses",
-           "resolve_profile"]
+           "resolve_profile", "trial_coords"]
 
 #: numeric trial-table columns kept as ``trial`` coords when the table has them (the
 #: stimulus of a two-choice contrast task, which :func:`neuroalign.io.contrast_grid` reads)
@@ -373,9 +373,14 @@ def _with_sessions(values: np.ndarray, events: pd.DataFrame, signal: SpikeUnits 
         region=("unit", np.asarray(signal.region, dtype=str)),
         region_rule=("unit", np.asarray(signal.region_rule, dtype=str)),
         time=("time", bin_centres(rel)),
-        **{name: ("trial", pd.to_numeric(events[name], errors="coerce").to_numpy(np.float64))
-           for name in TRIAL_COORDS if name in events.columns},
+        **trial_coords(events),
     )
+
+
+def trial_coords(events: pd.DataFrame) -> dict[str, tuple[str, np.ndarray]]:
+    """The ``trial`` coords of the :data:`TRIAL_COORDS` columns ``events`` has (float64)."""
+    return {name: ("trial", pd.to_numeric(events[name], errors="coerce").to_numpy(np.float64))
+            for name in TRIAL_COORDS if name in events.columns}
 
 
 def load_responses(
