@@ -178,19 +178,11 @@ def stimulus_valence_grid(responses: xr.DataArray, n_steps: int,
         A step not covered by whole bins.
     """
     from neuroalign.io import condition_grid
+    from neuroalign.io.grid import step_bins
     from neuroalign.zoo.contrast import STEP_S
 
-    times = np.asarray(responses["time"].values, dtype=np.float64)
-    b = float(responses.attrs.get("bin_size", np.diff(times[:2])[0] if times.size > 1 else 0))
     values = responses.transpose("trial", "unit", "time").values.astype(np.float64)
-    steps = []
-    for k in range(int(n_steps)):
-        inside = np.flatnonzero((times >= k * STEP_S - 1e-9) & (times < (k + 1) * STEP_S - 1e-9))
-        if inside.size == 0 or abs(inside.size * b - STEP_S) > b * 1e-3:
-            raise ValidationError(
-                f"responses: time step {k} ([{k * STEP_S:g}, {(k + 1) * STEP_S:g}) s after "
-                f"stimulus onset) is not covered by whole bins of {b:g} s")
-        steps.append(values[:, :, inside].mean(axis=2))
+    steps = [values[:, :, idx].mean(axis=2) for idx in step_bins(responses, STEP_S, n_steps)]
     last = (int(n_steps) - 1) * STEP_S
     column = str(responses.attrs.get("align_column", "the stimulus"))
     unit_text = (f"{STEP_S:g} s steps after stimulus onset counted back from the last one: "
