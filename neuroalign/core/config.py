@@ -93,7 +93,8 @@ class SourceSpec(BaseModel):
         DEFAULT_WINDOW,
         description="Window around the alignment event, [start, stop) in seconds; must hold "
         "the n_approach+1 bins of the grid: start <= -n_approach*bin_size and "
-        "stop >= bin_size.",
+        "stop >= bin_size (with grid: contrast, [0, stop) after the stimulus, whole 0.1 s "
+        "steps).",
     )
     bin_size: float = Field(
         DEFAULT_BIN_SIZE, gt=0, description="Bin width in seconds (one approach step)."

@@ -128,6 +128,18 @@ def test_contrast_config_errors_name_the_field(fields, message):
     assert message in str(err.value)
 
 
+def test_default_agents_and_sources_of_the_contrast_grid():
+    from neuroalign.pipeline.run import resolve_agents
+
+    config = load_config({"grid": "contrast"})
+    agents = resolve_agents(config)
+    assert {task for _, _, task, _, _ in agents} == {"contrast"}
+    assert {name for name, *_ in agents} >= {"dqn", "ppo", "dqn-gru", "ppo-gru"}
+    (source,) = config.resolved_sources()
+    assert (source.profile, source.align, source.window) == ("steinmetz", "cue", (0.0, 0.4))
+    assert config.contrast_steps() == 4
+
+
 def test_contrast_agents_need_the_contrast_grid_and_batch_refuses_it():
     with pytest.raises(ConfigError, match=r"agents\[0\].task: got 'contrast' with grid: "
                                           "valence; expected grid: contrast"):
