@@ -157,3 +157,31 @@ def test_the_loader_refuses_a_source_not_aligned_to_the_stimulus():
         load_brain_patterns({**SOURCE, "window": [-0.1, 0.4]}, grid="contrast")
     with pytest.raises(ConfigError, match="grid: got 'time'; expected 'valence' or 'contrast'"):
         load_brain_patterns(SOURCE, grid="time")
+
+
+def test_h1_names_the_agents_whose_geometry_is_undefined():
+    import pandas as pd
+
+    from neuroalign.study.hypotheses import h1_tests
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for agent, family, centre in (("dqn-gru", "value", 0.3), ("qrdqn", "value", np.nan),
+                                  ("ppo-gru", "policy", -0.2), ("ppo", "policy", np.nan)):
+        for seed in range(3):
+            est = centre + rng.normal(0, 0.05)
+            rows.append({"measure": "A.model", "agent": agent, "family": family, "seed": seed,
+                         "layer": "trunk.1", "estimate": est, "ci_low": est - 0.1,
+                         "ci_high": est + 0.1})
+    table = pd.DataFrame(rows)
+    got = {t.subject: t for t in h1_tests(table, n_boot=200, level=0.95,
+                                          rng=np.random.default_rng(0))}
+    finite = table[np.isfinite(table["estimate"])]
+    ref = {t.subject: t for t in h1_tests(finite, n_boot=200, level=0.95,
+                                          rng=np.random.default_rng(0))}
+    value = got["value-learners, trunk.1"]
+    # left-out agents change nothing but the note, which names them
+    assert value.estimate == pytest.approx(ref["value-learners, trunk.1"].estimate)
+    assert any("left out for 3 trained agent(s) of qrdqn" in n for n in value.notes)
+    assert not any("left out" in n for n in ref["value-learners, trunk.1"].notes)
+    assert any("of ppo" in n for n in got["policy-learners, trunk.1"].notes)
