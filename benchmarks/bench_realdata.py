@@ -6,7 +6,8 @@ Measured in the same run, on the shipped Steinmetz et al. (2019) sessions:
 (b) ``neuroalign.io.convert.convert_binned`` of all seven sessions, every neuron, and the
     round trip ``load_responses(--align cue --window 0 0.4 --bin 0.01)`` of each written
     file, checked to give back exactly the original counts;
-(c) ``neuroalign run neuroalign/data/configs/steinmetz.yaml`` in a fresh process with an empty
+(c) ``neuroalign run neuroalign/data/configs/steinmetz.yaml`` (the contrast-task agents, 60
+    layers, against 13 session/areas on the contrast grid) in a fresh process with an empty
     cache, limited to ``--threads`` threads (default 2), against the 3-minute budget and
     against the shipped synthetic example (``data/configs/example-run.yaml``) run the same
     way.

@@ -152,6 +152,10 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
 
     @model_validator(mode="after")
     def _window_holds_grid(self) -> BatchConfig:
+        if self.grid != "valence":
+            raise ValueError(f"grid: got {self.grid!r}; expected 'valence' (neuroalign batch "
+                             "compares on the valence grid; neuroalign run compares on the "
+                             "contrast grid)")
         check_windows(self.sources, self.n_approach)
         return self
 

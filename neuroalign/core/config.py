@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
@@ -43,6 +44,8 @@ __all__ = [
     "SourceSpec",
     "check_windows",
     "config_help",
+    "contrast_source_problems",
+    "contrast_steps",
     "format_validation_error",
     "profile_names",
     "read_yaml_mapping",
@@ -90,7 +93,8 @@ class SourceSpec(BaseModel):
         DEFAULT_WINDOW,
         description="Window around the alignment event, [start, stop) in seconds; must hold "
         "the n_approach+1 bins of the grid: start <= -n_approach*bin_size and "
-        "stop >= bin_size.",
+        "stop >= bin_size (with grid: contrast, [0, stop) after the stimulus, whole 0.1 s "
+        "steps).",
     )
     bin_size: float = Field(
         DEFAULT_BIN_SIZE, gt=0, description="Bin width in seconds (one approach step)."
@@ -224,11 +228,95 @@ class GridOptions(BaseModel):
         [1, -1], description="Valences of the grid: 1 reward, -1 danger, 0 neutral."
     )
     min_units: int = Field(5, ge=2, description="Regions with fewer units are skipped.")
+    grid: Literal["valence", "contrast"] = Field(
+        "valence",
+        description="Condition grid of the comparison: valence (valence x approach, agents "
+        "of the pavlovian or gridworld task) or contrast (contrast level x outcome x 0.1 s "
+        "time step after stimulus onset, the two-choice task of Steinmetz et al. 2019, "
+        "agents of the contrast task; sources aligned to the stimulus with a window "
+        "starting at 0).",
+    )
+    contrast_by: Literal["side", "diff"] = Field(
+        "side",
+        description="With grid: contrast, the contrast level: side (sign of c_right - "
+        "c_left, 3 levels) or diff (the signed difference, 9 levels; needs sessions with "
+        "trials of both outcomes at every difference).",
+    )
 
     def brain_options(self) -> dict[str, Any]:
         """Keyword arguments of a brain loader (the condition grid of every source)."""
-        return {"n_approach": self.n_approach, "valences": list(self.valences),
-                "min_units": self.min_units}
+        out: dict[str, Any] = {"n_approach": self.n_approach,
+                               "valences": list(self.valences), "min_units": self.min_units}
+        if self.grid == "contrast":
+            out.update(grid="contrast", contrast_by=self.contrast_by)
+        return out
+
+    def check_contrast(self, sources: Iterable[SourceSpec],
+                       agents: Iterable[AgentSpec] | None) -> None:
+        """Refuse a contrast grid with sources or agents it cannot compare (or a
+        contrast-task agent on the valence grid).
+
+        Raises
+        ------
+        ValueError
+            Naming the field (pydantic turns it into a validation error).
+        """
+        agents = list(agents or [])
+        if self.grid == "valence":
+            for i, agent in enumerate(agents):
+                if agent.task == "contrast":
+                    raise ValueError(
+                        f"agents[{i}].task: got 'contrast' with grid: valence; expected "
+                        "grid: contrast to compare agents of the contrast task (their probe "
+                        "is a contrast x outcome x time grid)")
+            return
+        errors = []
+        if "n_approach" in self.model_fields_set:
+            errors.append(f"n_approach: got {self.n_approach} with grid: contrast; expected "
+                          "no n_approach (the time steps come from each source's window)")
+        if 0 in self.valences:
+            errors.append(f"valences: got {list(self.valences)} with grid: contrast; "
+                          "expected outcomes from [1, -1] (water, white noise)")
+        for i, agent in enumerate(agents):
+            if agent.task != "contrast":
+                default = "" if "task" in agent.model_fields_set else " (the default)"
+                errors.append(f"agents[{i}].task: got {agent.task!r}{default} with grid: "
+                              "contrast; expected 'contrast' (agents that learned the "
+                              "two-choice task)")
+        for i, src in enumerate(sources):
+            errors.extend(contrast_source_problems(src, f"sources[{i}]"))
+        if errors:
+            raise ValueError("; ".join(errors))
+
+
+def contrast_steps(window: tuple[float, float]) -> int:
+    """Whole 0.1 s steps after stimulus onset a window ``[0, stop)`` covers."""
+    from neuroalign.zoo.contrast import STEP_S
+
+    return int(np.floor(float(window[1]) / STEP_S + 1e-9))
+
+
+def contrast_source_problems(src: SourceSpec, where: str) -> list[str]:
+    """Why ``src`` cannot give a contrast grid (``[]`` when it can)."""
+    from neuroalign.zoo.contrast import STEP_S
+
+    out = []
+    if src.align == "outcome":
+        out.append(f"{where}.align: got 'outcome' with grid: contrast; expected the "
+                   "stimulus onset ('cue' or the trials column of the stimulus time)")
+    if src.align_offset != 0:
+        out.append(f"{where}.align_offset: got {src.align_offset:g} with grid: contrast; "
+                   "expected 0 (time steps count from stimulus onset)")
+    start, stop = src.window
+    if abs(start) > 1e-9 or contrast_steps(src.window) < 1:
+        out.append(f"{where}.window: got [{start:g}, {stop:g}) with grid: contrast; expected "
+                   f"[0, stop) with stop >= {STEP_S:g} s (whole {STEP_S:g} s steps after "
+                   "stimulus onset, e.g. [0, 0.4])")
+    ratio = STEP_S / src.bin_size
+    if abs(ratio - round(ratio)) > 1e-6:
+        out.append(f"{where}.bin_size: got {src.bin_size:g} with grid: contrast; expected a "
+                   f"width that divides the {STEP_S:g} s step (e.g. 0.01, 0.05, 0.1)")
+    return out
 
 
 class InferenceOptions(BaseModel):

@@ -580,7 +580,7 @@ def read_binned(
     """
     from neuroalign.io.accounting import TrialAccount
     from neuroalign.io.binning import bin_centres
-    from neuroalign.io.load import approach_unit, resolve_profile
+    from neuroalign.io.load import approach_unit, resolve_profile, trial_coords
     from neuroalign.io.profiles import apply_profile, get_profile
 
     lay = get_layout(layout)
@@ -627,4 +627,5 @@ def read_binned(
         region=("unit", data.region[units].astype(str)),
         region_rule=("unit", np.full(units.size, f"npz.{lay.region}").astype(str)),
         time=("time", bin_centres(rel)),
+        **trial_coords(events),
     )

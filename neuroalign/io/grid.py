@@ -32,7 +32,7 @@ from neuroalign.core.contracts import (
 from neuroalign.core.errors import DataError, ValidationError
 from neuroalign.core.random import as_rng, seed_argument
 
-__all__ = ["condition_grid", "contrast_grid"]
+__all__ = ["condition_grid", "contrast_grid", "step_bins"]
 
 
 def condition_grid(
@@ -163,6 +163,48 @@ def _bin_size(responses: xr.DataArray, times: np.ndarray) -> float:
     return float(responses.attrs.get("bin_size", np.diff(times[:2])[0] if times.size > 1 else 0))
 
 
+def step_bins(responses: xr.DataArray, step_s: float,
+              n_steps: int | None = None) -> list[np.ndarray]:
+    """The bins of each time step ``k`` after stimulus onset: the indices of the bins
+    whose centres lie in ``[k * step_s, (k + 1) * step_s)``.
+
+    Parameters
+    ----------
+    responses
+        Stimulus-aligned responses with a ``time`` coord (bin centres, seconds).
+    step_s
+        Width of one step.
+    n_steps
+        Steps to return (default: every step the window covers completely).
+
+    Raises
+    ------
+    ValidationError
+        An unknown bin size, a step not covered by whole bins, or no whole step.
+    """
+    times = np.asarray(responses["time"].values, dtype=np.float64)
+    b = _bin_size(responses, times)
+    if b <= 0:
+        raise ValidationError("responses: cannot tell the bin size (attrs['bin_size'] missing)")
+    step = float(step_s)
+    covered = int(np.floor((times.max() + b / 2) / step + 1e-9)) if times.size else 0
+    k_max = covered if n_steps is None else int(n_steps)
+    per_step = []
+    for k in range(k_max):
+        inside = np.flatnonzero((times >= k * step - 1e-9) & (times < (k + 1) * step - 1e-9))
+        if inside.size == 0 or abs(inside.size * b - step) > b * 1e-3:
+            raise ValidationError(
+                f"responses: time step {k} ([{k * step:g}, {(k + 1) * step:g}) s after stimulus "
+                f"onset) is not covered by whole bins (bin centres span "
+                f"{times.min():g}..{times.max():g} s, bin size {b:g} s)"
+            )
+        per_step.append(inside)
+    if not per_step:
+        raise ValidationError(f"responses: the window (up to {times.max() + b / 2:g} s) holds no "
+                              f"whole step of {step:g} s after stimulus onset")
+    return per_step
+
+
 def contrast_grid(
     responses: xr.DataArray,
     by: str = "diff",
@@ -239,26 +281,8 @@ def contrast_grid(
     bad = [v for v in lev if v not in all_levels]
     if bad or not lev:
         raise ValidationError(f"levels: got {list(lev)}; expected values from {all_levels}")
-    times = np.asarray(responses["time"].values, dtype=np.float64)
-    b = _bin_size(responses, times)
-    if b <= 0:
-        raise ValidationError("responses: cannot tell the bin size (attrs['bin_size'] missing)")
     step = float(step_s)
-    covered = int(np.floor((times.max() + b / 2) / step + 1e-9)) if times.size else 0
-    k_max = covered if n_steps is None else int(n_steps)
-    per_step = []
-    for k in range(k_max):
-        inside = np.flatnonzero((times >= k * step - 1e-9) & (times < (k + 1) * step - 1e-9))
-        if inside.size == 0 or abs(inside.size * b - step) > b * 1e-3:
-            raise ValidationError(
-                f"responses: time step {k} ([{k * step:g}, {(k + 1) * step:g}) s after stimulus "
-                f"onset) is not covered by whole bins (bin centres span "
-                f"{times.min():g}..{times.max():g} s, bin size {b:g} s)"
-            )
-        per_step.append(inside)
-    if not per_step:
-        raise ValidationError(f"responses: the window (up to {times.max() + b / 2:g} s) holds no "
-                              f"whole step of {step:g} s after stimulus onset")
+    per_step = step_bins(responses, step, n_steps)
     vals = [valence_code(v) for v in valences]
     trial_level = contrast_level(responses["contrast_left"].values,
                                  responses["contrast_right"].values, by)

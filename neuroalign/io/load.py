@@ -52,7 +52,12 @@ from neuroalign.io.units import (
     spike_problems,
 )
 
-__all__ = ["approach_unit", "inspect_source", "load_responses", "resolve_profile"]
+__all__ = ["TRIAL_COORDS", "approach_unit", "inspect_source", "load_responses",
+           "resolve_profile", "trial_coords"]
+
+#: numeric trial-table columns kept as ``trial`` coords when the table has them (the
+#: stimulus of a two-choice contrast task, which :func:`neuroalign.io.contrast_grid` reads)
+TRIAL_COORDS: tuple[str, ...] = ("contrast_left", "contrast_right")
 
 
 def resolve_profile(
@@ -368,7 +373,14 @@ def _with_sessions(values: np.ndarray, events: pd.DataFrame, signal: SpikeUnits 
         region=("unit", np.asarray(signal.region, dtype=str)),
         region_rule=("unit", np.asarray(signal.region_rule, dtype=str)),
         time=("time", bin_centres(rel)),
+        **trial_coords(events),
     )
+
+
+def trial_coords(events: pd.DataFrame) -> dict[str, tuple[str, np.ndarray]]:
+    """The ``trial`` coords of the :data:`TRIAL_COORDS` columns ``events`` has (float64)."""
+    return {name: ("trial", pd.to_numeric(events[name], errors="coerce").to_numpy(np.float64))
+            for name in TRIAL_COORDS if name in events.columns}
 
 
 def load_responses(
@@ -472,7 +484,7 @@ def load_responses(
                         window=tuple(map(float, window)), bin_size=float(bin_size),
                         mapping=repr(mapping), region_columns=tuple(region_columns),
                         unsorted=unsorted, outside=outside, imaging_series=imaging_series,
-                        align_offset=float(align_offset))
+                        align_offset=float(align_offset), trial_coords=TRIAL_COORDS)
         key_path = cache_path(key, cache_dir)
         if key_path.exists():
             try:

@@ -54,7 +54,8 @@ def _print_summary(result: Any, console: Any) -> None:
             for col in cols:
                 text = str(rec.get(col, ""))
                 if col == "best match" and rec.get("family"):
-                    text += f"\n({rec['family']})"
+                    task = f", {rec['task']} task" if rec.get("task") else ""
+                    text += f"\n({rec['family']}{task})"
                 cells.append(text.replace(" [", "\n["))
             view.add_row(*cells)
         console.print(view)

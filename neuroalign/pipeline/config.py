@@ -23,6 +23,7 @@ from neuroalign.core.config import (
     MeasureOptions,
     SourceSpec,
     check_windows,
+    contrast_steps,
     profile_names,
     read_yaml_mapping,
     validate_model,
@@ -57,12 +58,14 @@ class _RunInputs(BaseModel):
     sources: list[SourceSpec] | None = Field(
         None,
         description="Recording sources (default: the shipped synthetic sessions, "
-        "neuroalign/data/sessions).",
+        "neuroalign/data/sessions; with grid: contrast the shipped Steinmetz sessions, "
+        "stimulus-aligned, 0-0.4 s).",
     )
     agents: list[AgentSpec] | None = Field(
         None,
-        description="Agents to compare (default: every zoo agent on the pavlovian task, "
-        "every shipped seed).",
+        description="Agents to compare (default: every zoo agent with a shipped checkpoint "
+        "on the pavlovian task, or with grid: contrast on the contrast task, every shipped "
+        "seed).",
     )
     measures: list[MeasureName] = Field(
         ["rsa", "cka", "shape", "geometry"],
@@ -87,14 +90,28 @@ class RunConfig(MeasureOptions, InferenceOptions, GridOptions, _RunInputs):
 
     @model_validator(mode="after")
     def _window_holds_grid(self) -> RunConfig:
-        check_windows(self.sources or [], self.n_approach)
+        if self.grid == "valence":
+            check_windows(self.sources or [], self.n_approach)
+        self.check_contrast(self.sources or [], self.agents)
         return self
 
     def resolved_sources(self) -> list[SourceSpec]:
-        """The sources to read (the default dataset when none are given)."""
+        """The sources to read (the default dataset when none are given: the shipped
+        synthetic sessions, or with grid: contrast the shipped Steinmetz sessions)."""
         if self.sources:
             return list(self.sources)
+        if self.grid == "contrast":
+            return [SourceSpec(path=str(default_data_dir() / "steinmetz" / "nwb"),
+                               profile="steinmetz", align="cue", window=(0.0, 0.4),
+                               bin_size=0.01)]
         return [SourceSpec(path=str(default_data_dir() / "sessions"))]
+
+    def contrast_steps(self) -> int:
+        """With grid: contrast, the 0.1 s time steps the agents are probed on: as many
+        as the longest source window covers (0 with grid: valence)."""
+        if self.grid != "contrast":
+            return 0
+        return max(contrast_steps(src.window) for src in self.resolved_sources())
 
     def cell_options(self) -> dict[str, Any]:
         """Options handed to :func:`neuroalign.pipeline.cell.compute_cell`."""

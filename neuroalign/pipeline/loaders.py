@@ -7,6 +7,7 @@ call them itself (data move once, as names, not as arrays).
 from __future__ import annotations
 
 import glob
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ __all__ = [
     "load_model_patterns",
     "model_patterns_by_layer",
     "split_by_region",
+    "stimulus_valence_grid",
     "subject_id",
+    "valence_time_grid",
 ]
 
 
@@ -34,7 +37,16 @@ class BrainPatterns(dict):
     ``patterns["BLA"]`` works when exactly one session of the source has the
     region ``"BLA"`` (the usual case of a one-file source); with several it is
     ambiguous and raises ``KeyError`` naming the sessions.
+
+    :attr:`geometry_grids` holds, when the patterns are on another grid than
+    valence x approach (the contrast grid), each region's own valence x approach
+    grid, on which its geometry is computed (same keys).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: ``(session, region) -> valence x approach grid`` (empty on the valence grid)
+        self.geometry_grids: dict[tuple[str, str], xr.DataArray] = {}
 
     def _resolve(self, key: object) -> object:
         if isinstance(key, str) and not dict.__contains__(self, key):
@@ -150,6 +162,40 @@ def split_by_region(
     return out
 
 
+def stimulus_valence_grid(responses: xr.DataArray, n_steps: int,
+                          valences: Sequence[int] = (1, -1)) -> xr.DataArray:
+    """The valence x approach grid of stimulus-aligned responses, on the contrast task's
+    0.1 s steps: approach ``a`` is step ``n_steps - 1 - a`` after stimulus onset.
+
+    The responses' bins are averaged into the ``n_steps`` steps of
+    :func:`neuroalign.io.contrast_grid`, then laid out by
+    :func:`neuroalign.io.condition_grid` with ``n_approach = n_steps - 1`` (every
+    trial of each outcome, balanced by outcome, whatever its contrast).
+
+    Raises
+    ------
+    ValidationError
+        A step not covered by whole bins.
+    """
+    from neuroalign.io import condition_grid
+    from neuroalign.io.grid import step_bins
+    from neuroalign.zoo.contrast import STEP_S
+
+    values = responses.transpose("trial", "unit", "time").values.astype(np.float64)
+    steps = [values[:, :, idx].mean(axis=2) for idx in step_bins(responses, STEP_S, n_steps)]
+    last = (int(n_steps) - 1) * STEP_S
+    column = str(responses.attrs.get("align_column", "the stimulus"))
+    unit_text = (f"{STEP_S:g} s steps after stimulus onset counted back from the last one: "
+                 f"approach a is the step starting {last:g} - a x {STEP_S:g} s after {column} "
+                 "(time since the stimulus, not steps to an outcome)")
+    rebinned = xr.DataArray(
+        np.stack(steps, axis=2), dims=("trial", "unit", "time"),
+        coords={**{k: v for k, v in responses.coords.items() if "time" not in v.dims},
+                "time": (np.arange(int(n_steps)) - (int(n_steps) - 1)) * STEP_S + STEP_S / 2},
+        attrs={**responses.attrs, "bin_size": STEP_S, "approach_unit": unit_text})
+    return condition_grid(rebinned, n_approach=int(n_steps) - 1, valences=tuple(valences))
+
+
 def load_brain_patterns(
     source_spec: SourceSpec | Mapping[str, Any],
     *,
@@ -157,6 +203,8 @@ def load_brain_patterns(
     valences: Sequence[int] = (1, -1),
     min_units: int = 2,
     cache_dir: str | None = None,
+    grid: str = "valence",
+    contrast_by: str = "side",
 ) -> BrainPatterns:
     """Condition-grid patterns of every (session, region) of one source.
 
@@ -171,20 +219,44 @@ def load_brain_patterns(
         Regions with fewer units are left out.
     cache_dir
         Cache folder for imported responses and remote files.
+    grid
+        ``"valence"`` (default): valence x approach. ``"contrast"``: contrast level
+        x outcome x 0.1 s step after stimulus onset
+        (:func:`neuroalign.io.contrast_grid`, every step the source's ``[0, stop)``
+        window covers; ``n_approach`` is not used), each region's own valence x
+        approach grid (:func:`stimulus_valence_grid`) in
+        :attr:`BrainPatterns.geometry_grids`.
+    contrast_by
+        The contrast level of ``grid="contrast"``: ``"side"`` or ``"diff"``.
 
     Returns
     -------
     BrainPatterns
         ``(session, region) -> DataArray (repetition, condition, unit)`` (a dict;
         a region name alone also indexes it when one session has that region).
+
+    Raises
+    ------
+    ConfigError
+        An unknown ``grid``, or with ``grid="contrast"`` a source that is not
+        aligned to the stimulus with a window starting at 0.
     """
-    from neuroalign.io import condition_grid, load_responses
+    from neuroalign.core.config import contrast_source_problems, contrast_steps
+    from neuroalign.io import condition_grid, contrast_grid, load_responses
 
     if isinstance(source_spec, SourceSpec):
         spec = source_spec
     else:
         spec = validate_model(SourceSpec, {k: v for k, v in source_spec.items() if v is not None},
                               "source")
+    if grid not in ("valence", "contrast"):
+        raise ConfigError(f"grid: got {grid!r}; expected 'valence' or 'contrast'")
+    n_steps = 0
+    if grid == "contrast":
+        problems = contrast_source_problems(spec, f"source {spec.path}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+        n_steps = contrast_steps(spec.window)
     files = expand_source(spec)
     out = BrainPatterns()
     for i, source in enumerate(files):
@@ -196,21 +268,70 @@ def load_brain_patterns(
         session = _session_name(responses, source)
         if spec.session:
             session = spec.session if len(files) == 1 else f"{spec.session}-{i}"
-        grid = condition_grid(responses, n_approach=n_approach, valences=tuple(valences))
-        out.update(split_by_region(grid, session=session, regions=spec.regions,
-                                   min_units=min_units, animal=subject_id(source)))
+        animal = subject_id(source)
+        if grid == "contrast":
+            geometry = stimulus_valence_grid(responses, n_steps, valences)
+            patterns = contrast_grid(responses, by=contrast_by, valences=tuple(valences),
+                                     n_steps=n_steps)
+            patterns.attrs["approach_unit"] = geometry.attrs["approach_unit"]
+            out.geometry_grids.update(split_by_region(
+                geometry, session=session, regions=spec.regions, min_units=min_units,
+                animal=animal))
+        else:
+            patterns = condition_grid(responses, n_approach=n_approach,
+                                      valences=tuple(valences))
+        out.update(split_by_region(patterns, session=session, regions=spec.regions,
+                                   min_units=min_units, animal=animal))
     return out
+
+
+def valence_time_grid(patterns: xr.DataArray) -> xr.DataArray:
+    """The valence x approach grid of a contrast-grid probe: outcome x time step, each
+    the mean over contrast levels (NaN cells of a level left out).
+
+    Approach ``a`` is time step ``n - 1 - a`` (time since the stimulus counted back
+    from the last step), as in :func:`stimulus_valence_grid`.
+
+    Parameters
+    ----------
+    patterns
+        ``(repetition, condition, unit)`` with ``contrast``, ``valence`` and
+        ``time_s`` coords on ``condition`` (:func:`neuroalign.zoo.probe` on the
+        ``contrast`` task).
+    """
+    from neuroalign.core.contracts import condition_coords
+
+    for name in ("valence", "time_s"):
+        if name not in patterns.coords:
+            raise ValidationError(f"contrast patterns: no {name!r} coord on 'condition'")
+    valence = np.asarray(patterns["valence"].values).astype(int)
+    time_s = np.round(np.asarray(patterns["time_s"].values, dtype=np.float64), 6)
+    vals = list(dict.fromkeys(valence.tolist()))
+    times = sorted(set(time_s.tolist()))
+    n = len(times)
+    coords = condition_coords(vals, range(n))
+    data = patterns.transpose("repetition", "condition", "unit").values.astype(np.float64)
+    cells = []
+    for v, a in zip(coords["valence"][1], coords["approach"][1], strict=True):
+        idx = np.flatnonzero((valence == v) & (time_s == times[n - 1 - int(a)]))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN cell stays NaN
+            cells.append(np.nanmean(data[:, idx, :], axis=1))
+    unit_coords = {k: v for k, v in patterns.coords.items() if v.dims == ("unit",)}
+    return xr.DataArray(np.stack(cells, axis=1), dims=("repetition", "condition", "unit"),
+                        coords={**coords, **unit_coords}, attrs=dict(patterns.attrs))
 
 
 def model_patterns_by_layer(
     agent: str, task: str, seed: int, layers: Sequence[str] | None = None,
-    include_neutral: bool = False,
+    include_neutral: bool = False, by: str = "diff", steps: Sequence[int] | None = None,
 ) -> dict[str, xr.DataArray]:
     """Probe one trained agent and split its activations by layer.
 
     A missing checkpoint is an error here (``train_if_missing=False``): the main
     job never trains silently. ``include_neutral`` adds the neutral conditions
-    (Pavlovian task).
+    (Pavlovian task); ``by`` and ``steps`` choose the contrast levels and the
+    0.1 s time steps of the ``contrast`` task's grid (see :func:`neuroalign.zoo.probe`).
 
     Returns
     -------
@@ -219,8 +340,17 @@ def model_patterns_by_layer(
     """
     from neuroalign.zoo import probe
 
+    extra: dict[str, Any] = {}
+    if task == "contrast":
+        extra = {"by": by, "steps": None if steps is None else [int(k) for k in steps]}
     acts = probe(agent, task, int(seed), layers=list(layers) if layers else None, average=False,
-                 include_neutral=include_neutral, train_if_missing=False)
+                 include_neutral=include_neutral, train_if_missing=False, **extra)
+    if task == "contrast":
+        # a cell the agent never produced (e.g. no error at the easiest level) is NaN:
+        # left out, so the comparison names it among the conditions one side lacks
+        made = ~np.isnan(acts.values).any(axis=(0, 2))
+        if not made.all():
+            acts = acts.isel(condition=np.flatnonzero(made))
     layer_of_unit = np.asarray(acts["layer"].values).astype(str)
     order = list(dict.fromkeys(layer_of_unit.tolist()))
     out = {}

@@ -191,7 +191,7 @@ def geometry_rows(side: Side) -> list[dict[str, Any]]:
 def _geometry_rows(side: Side) -> list[dict[str, Any]]:
     result = side.geometry()
     options = side.options
-    n_cond = len(side.labels)
+    n_cond = int(side.geometry_patterns.sizes["condition"])  # its own valence x approach grid
     if isinstance(result, str):
         return [{**_nan_row(f"{q}.{side.role}", "geometry", None, side.n_rep, result,
                             side=side.role), "n_conditions": n_cond,

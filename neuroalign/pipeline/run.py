@@ -26,7 +26,11 @@ from neuroalign.core.errors import ConfigError, DataError, ValidationError
 from neuroalign.core.progress import progress_bar
 from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell
 from neuroalign.pipeline.config import RunConfig
-from neuroalign.pipeline.loaders import load_brain_patterns, model_patterns_by_layer
+from neuroalign.pipeline.loaders import (
+    load_brain_patterns,
+    model_patterns_by_layer,
+    valence_time_grid,
+)
 from neuroalign.pipeline.sides import Side, prepare_side
 
 __all__ = [
@@ -51,11 +55,15 @@ class RunInputs:
 
     ``brain_sides`` and ``model_sides`` hold the prepared sides
     (:class:`~neuroalign.pipeline.sides.Side`) once :func:`compute_all` made them.
+    On the contrast grid, ``geometry`` holds each side's valence x approach grid
+    (a region's own, an agent's probe averaged over contrast levels), keyed like
+    ``brain`` and ``models``; the geometry is computed there.
     """
 
     brain: dict[tuple[str, str], xr.DataArray]
     models: dict[ModelKey, xr.DataArray]
     sources: list[str] = field(default_factory=list)
+    geometry: dict[tuple, xr.DataArray] = field(default_factory=dict)
     brain_sides: dict[tuple[str, str], Side] = field(default_factory=dict)
     model_sides: dict[ModelKey, Side] = field(default_factory=dict)
 
@@ -67,8 +75,9 @@ class RunArtifacts:
     Keys are ``("brain", session, region)`` and ``("model", agent, family,
     task, seed, layer)``. ``rdms``: each side's RDM over its own grid (the one
     RSA compared); ``profiles``: each side's geometry profiles (approach x
-    valence, with intervals); ``means``: condition means ``(condition, unit)``
-    with a ``label`` coord; ``n_units``: units per side.
+    valence, with intervals); ``means``: condition means ``(condition, unit)`` of
+    the valence x approach grid of each side's geometry, with a ``label`` coord;
+    ``n_units``: units per side.
     """
 
     rdms: dict[tuple, xr.DataArray] = field(default_factory=dict)
@@ -116,11 +125,12 @@ def resolve_agents(config: RunConfig) -> list[tuple[str, str, str, int, list[str
     if specs is None:
         from neuroalign.pipeline.config import AgentSpec
 
-        # the default: every agent with a shipped Pavlovian checkpoint (never train)
-        specs = [AgentSpec(name=name) for name, rec in zoo.items()
-                 if "pavlovian" in _tasks_of(rec) and _seeds_of(rec, "pavlovian")]
+        # the default: every agent with a shipped checkpoint on the grid's task (never train)
+        task = "contrast" if config.grid == "contrast" else "pavlovian"
+        specs = [AgentSpec(name=name, task=task) for name, rec in zoo.items()
+                 if task in _tasks_of(rec) and _seeds_of(rec, task)]
         if not specs:
-            raise ConfigError("agents: no zoo agent has a shipped checkpoint on the pavlovian "
+            raise ConfigError(f"agents: no zoo agent has a shipped checkpoint on the {task} "
                               f"task; zoo agents: {sorted(zoo)}")
     out = []
     for i, spec in enumerate(specs):
@@ -209,12 +219,12 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
     agents = resolve_agents(config)  # zoo check first: cheap and most common mistake
     sources = config.resolved_sources()
     brain: dict[tuple[str, str], xr.DataArray] = {}
+    geometry: dict[tuple, xr.DataArray] = {}
     task = _add_task(prog, "loading sessions", len(sources))
     for i, spec in enumerate(sources):
         got = load_brain_patterns(spec.model_copy(update={"regions": None}),
-                                  n_approach=config.n_approach,
-                                  valences=tuple(config.valences), min_units=config.min_units,
-                                  cache_dir=config.cache_dir)
+                                  cache_dir=config.cache_dir, **config.brain_options())
+        geometry.update(got.geometry_grids)
         if spec.regions:
             found = {region for _, region in got}
             missing = [r for r in spec.regions if r not in found]
@@ -240,13 +250,21 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
         )
     models: dict[ModelKey, xr.DataArray] = {}
     task = _add_task(prog, "probing agents", len(agents))
+    grid: dict[str, Any] = {}
+    if config.grid == "contrast":
+        grid = {"by": config.contrast_by, "steps": range(config.contrast_steps())}
     for name, family, agent_task, seed, layers in agents:
         by_layer = model_patterns_by_layer(name, agent_task, seed, layers,
-                                           include_neutral=0 in config.valences)
+                                           include_neutral=0 in config.valences, **grid)
         for layer, da in by_layer.items():
             models[(name, family, agent_task, seed, layer)] = da
+            if config.grid == "contrast":
+                geometry[(name, family, agent_task, seed, layer)] = valence_time_grid(da)
         _advance(prog, task)
-    return RunInputs(brain=brain, models=models, sources=[s.path for s in sources])
+    brain_keys = set(brain)
+    geometry = {k: v for k, v in geometry.items() if k in brain_keys or k in models}
+    return RunInputs(brain=brain, models=models, sources=[s.path for s in sources],
+                     geometry=geometry)
 
 
 def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> None:
@@ -257,11 +275,13 @@ def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> No
     task = _add_task(prog, "preparing sides", len(inputs.brain) + len(inputs.models))
     for key, da in inputs.brain.items():
         if key not in inputs.brain_sides:
-            inputs.brain_sides[key] = prepare_side(da, "brain", **settings)
+            inputs.brain_sides[key] = prepare_side(
+                da, "brain", geometry_patterns=inputs.geometry.get(key), **settings)
         _advance(prog, task)
     for mkey, da in inputs.models.items():
         if mkey not in inputs.model_sides:
-            inputs.model_sides[mkey] = prepare_side(da, "model", **settings)
+            inputs.model_sides[mkey] = prepare_side(
+                da, "model", geometry_patterns=inputs.geometry.get(mkey), **settings)
         _advance(prog, task)
 
 
@@ -295,7 +315,7 @@ def artifacts(inputs: RunInputs) -> RunArtifacts:
     sides += [(("model", *k), s) for k, s in inputs.model_sides.items()]
     for key, side in sides:
         out.n_units[key] = side.n_units
-        out.means[key] = side.patterns.mean("repetition")
+        out.means[key] = side.geometry_patterns.mean("repetition")  # along the approach
         if side.problem is None:
             try:
                 out.rdms[key] = side.rdm()

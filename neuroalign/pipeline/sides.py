@@ -107,10 +107,14 @@ class Side:
         with :func:`derive_seed`).
     options
         Measure options (see :func:`as_measure_options`).
+    geometry_patterns
+        The valence x approach grid the geometry is computed on when ``patterns``
+        are on another grid (the contrast grid); default ``patterns``.
     """
 
     def __init__(self, patterns: xr.DataArray, role: str, *, n_boot: int, n_perm: int,
-                 seed: int, options: MeasureOptions | Mapping[str, Any] | None) -> None:
+                 seed: int, options: MeasureOptions | Mapping[str, Any] | None,
+                 geometry_patterns: xr.DataArray | None = None) -> None:
         if role not in ("model", "brain"):
             raise ValidationError(f"role: got {role!r}; expected 'model' or 'brain'")
         self.patterns = _standard(patterns, role)
@@ -120,6 +124,9 @@ class Side:
         self.attrs = dict(patterns.attrs)
         self.labels: list[str] = [str(x) for x in self.patterns["label"].values]
         self.problem = _problem(self.patterns, role)
+        #: the valence x approach grid of :meth:`geometry`
+        self.geometry_patterns = (self.patterns if geometry_patterns is None
+                                  else _standard(geometry_patterns, role))
         self._rdm: dict[str, xr.DataArray] = {}
         self._ceiling: dict[tuple, tuple[float, float, str | None]] = {}
         self._geometry: Any = None
@@ -234,21 +241,24 @@ class Side:
         if self.problem:
             return self.problem
         opts = self.options
+        patterns = self.geometry_patterns
+        n_rep = int(patterns.sizes["repetition"])
         distance = opts.geometry_distance
-        if distance == "crossnobis" and self.n_rep < 2:
+        if distance == "crossnobis" and n_rep < 2:
             distance = "euclidean"  # a deterministic probe: one pattern per condition
         try:
             return valence_geometry(
-                self.patterns, distance=distance, w=int(opts.geometry_w),
-                n_boot=self.n_boot if self.n_rep > 1 else 0, n_perm=self.n_perm,
+                patterns, distance=distance, w=int(opts.geometry_w),
+                n_boot=self.n_boot if n_rep > 1 else 0, n_perm=self.n_perm,
                 level=float(opts.ci), seed=derive_seed(self.seed, "geometry"))
         except InferenceError as err:
             return str(err)
 
     def geometry_names(self) -> list[str]:
         """The statistic names :func:`valence_geometry` reports for this side."""
-        present = set(np.asarray(self.patterns["valence"].values).astype(int).tolist()) \
-            if "valence" in self.patterns.coords else {1, -1}
+        grid = self.geometry_patterns
+        present = set(np.asarray(grid["valence"].values).astype(int).tolist()) \
+            if "valence" in grid.coords else {1, -1}
         names = [VALENCE_NAMES[v] for v in (1, -1, 0) if v in present]
         out = [f"{prefix}_{n}" for prefix in ("S", "path_length", "convergence")
                for n in names]
@@ -257,13 +267,16 @@ class Side:
 
 def prepare_side(patterns: xr.DataArray, role: str, *, n_boot: int, n_perm: int, seed: int,
                  options: MeasureOptions | Mapping[str, Any] | None,
-                 measures: Sequence[str] = ()) -> Side:
+                 measures: Sequence[str] = (),
+                 geometry_patterns: xr.DataArray | None = None) -> Side:
     """Prepare one side once: the per-side work of every measure in ``measures``.
 
     ``"rsa"`` computes the RDM and ``"geometry"`` the valence geometry now
-    (on the side's own grid), so pairing the side with many partners reuses them.
+    (on the side's own grid, or ``geometry_patterns``), so pairing the side with
+    many partners reuses them.
     """
-    side = Side(patterns, role, n_boot=n_boot, n_perm=n_perm, seed=seed, options=options)
+    side = Side(patterns, role, n_boot=n_boot, n_perm=n_perm, seed=seed, options=options,
+                geometry_patterns=geometry_patterns)
     if side.problem is None and "rsa" in measures:
         try:
             side.rdm()

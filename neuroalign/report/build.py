@@ -362,6 +362,12 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
         f"bootstrap n={config.n_boot}, permutations n={config.n_perm}, seed={config.seed}, "
         f"RSA comparison {config.rsa_method}, interval level {config.ci:g}",
     ]
+    if {"agent", "task"} <= set(results.columns):
+        learned = results[["agent", "task"]].dropna().drop_duplicates()
+        grid = getattr(config, "grid", "valence")
+        by = f" by {config.contrast_by}" if grid == "contrast" else ""
+        meta.append(f"condition grid: {grid}{by}; task each agent learned: " + ", ".join(
+            f"{r.agent} ({r.task})" for r in learned.itertuples()))
     notes = []
     if synthetic:
         notes.append("The recordings in this report are SYNTHETIC (simulated sessions with "

@@ -136,7 +136,8 @@ def _fmt(est: float, low: float, high: float) -> str:
 def summary_table(results: pd.DataFrame, study: object = None) -> pd.DataFrame:
     """Per region: best-matching agent/layer (mean RSA, else CKA, over sessions and seeds).
 
-    Columns: ``region``, ``best match``, ``family``, the similarity with its
+    Columns: ``region``, ``best match``, ``family``, ``task`` (the task the
+    match learned, when the results have it), the similarity with its
     mean interval, the noise ceiling, the other similarity (CKA) of that match,
     the region's valence asymmetry ``A`` (mean over sessions) and that of the
     best match (mean over seeds). With a ``study``
@@ -152,12 +153,17 @@ def summary_table(results: pd.DataFrame, study: object = None) -> pd.DataFrame:
         row: dict[str, object] = {"region": region}
         if main is not None:
             sub = reg[reg["measure"] == main]
-            g = sub.groupby(["agent", "family", "layer"], dropna=False)[_VALUE_COLS].mean()
+            keys = ["agent", "family", "task", "layer"] if "task" in sub else \
+                ["agent", "family", "layer"]
+            g = sub.groupby(keys, dropna=False)[_VALUE_COLS].mean()
             higher = sub["higher_is_similar"].iloc[0] is not False
-            best = g["estimate"].idxmax() if higher else g["estimate"].idxmin()
-            b = g.loc[best]
+            found = g["estimate"].idxmax() if higher else g["estimate"].idxmin()
+            best = (found[0], found[1], found[-1])  # agent, family, layer
+            b = g.loc[found]
             row["best match"] = model_label(best[0], best[2])
             row["family"] = best[1]
+            if "task" in sub:
+                row["task"] = found[2]
             row[main] = _fmt(b["estimate"], b["ci_low"], b["ci_high"])
             lo, hi = b["ceiling_low"], b["ceiling_high"]
             row["ceiling"] = f"{lo:.2f}–{hi:.2f}" if np.isfinite(lo) and np.isfinite(hi) \

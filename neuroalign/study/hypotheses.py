@@ -145,6 +145,17 @@ def _family_leaves(geo: pd.DataFrame, family: str, stage: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _undefined_note(geo: pd.DataFrame, family: str, stage: str) -> list[str]:
+    """A note naming the agents of ``family`` whose A is undefined (NaN) at ``stage``."""
+    sub = geo[(geo["family"] == family) & (geo["stage"] == stage)
+              & ~np.isfinite(geo["estimate"].astype(float))]
+    if sub.empty:
+        return []
+    names = sorted(set(sub["agent"].astype(str)))
+    return [f"A undefined (NaN, see the rows' notes) and left out for {len(sub)} trained "
+            f"agent(s) of {', '.join(names)}"]
+
+
 def h1_tests(results: pd.DataFrame, *, n_boot: int, level: float,
              rng: np.random.Generator) -> list[HypothesisTest]:
     """H1: value-learners have A > 0, policy-learners A < 0, and the contrast is > 0.
@@ -169,6 +180,7 @@ def h1_tests(results: pd.DataFrame, *, n_boot: int, level: float,
             notes = ([f"one {family}-learning algorithm ({lv['agent'].iloc[0]}): the "
                       "interval covers its seeds only, not the family"]
                      if lv["agent"].nunique() == 1 else [])
+            notes += _undefined_note(geo, family, stage)
             tests.append(HypothesisTest(
                 hypothesis="H1", subject=f"{family}-learners, {stage}",
                 statement=f"A({family}-learners) {'>' if sign > 0 else '<'} 0",
