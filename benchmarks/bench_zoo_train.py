@@ -5,7 +5,7 @@ Usage::
     nice python benchmarks/bench_zoo_train.py                    # every task, 2 processes
     nice python benchmarks/bench_zoo_train.py --tasks contrast   # one task
 
-Runs ``data/train_zoo.py`` into a temporary folder (the shipped ``data/zoo`` is not
+Runs ``data/train_zoo.py`` into a temporary folder (the shipped ``neuroalign/data/zoo`` is not
 touched), prints the wall time and its ratio to the 20-minute target on this
 machine's cores, the load average before and after (other processes sharing the
 cores slow every run down), and compares every retrained checkpoint's tensors with
