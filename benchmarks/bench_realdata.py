@@ -9,8 +9,8 @@ Measured in the same run, on the shipped Steinmetz et al. (2019) sessions:
 (c) ``neuroalign run neuroalign/data/configs/steinmetz.yaml`` (the contrast-task agents, 60
     layers, against 13 session/areas on the contrast grid) in a fresh process with an empty
     cache, limited to ``--threads`` threads (default 2), against the 3-minute budget and
-    against the shipped synthetic example (``neuroalign/data/configs/example-run.yaml``) run the same
-    way.
+    against the shipped synthetic example
+    (``neuroalign/data/configs/example-run.yaml``) run the same way.
 
 Run: ``python benchmarks/bench_realdata.py [--threads 2] [--skip-run]``.
 """
