@@ -115,6 +115,12 @@ class SourceSpec(BaseModel):
         description="Brain regions to keep (default: every region with at least "
         "min_units units).",
     )
+    imaging_series: str | None = Field(
+        None,
+        description="For imaging files with several RoiResponseSeries: the one to read by "
+        "name (e.g. a layer of an agent written by `neuroalign zoo export-nwb`, "
+        "'trunk.1'); default: the only or first series.",
+    )
     session: str | None = Field(
         None, description="Session name in the results (default: from the file)."
     )

@@ -78,6 +78,9 @@ def _import(
                                        help="Seconds added to every alignment time."),
     region_groups: bool = typer.Option(False, "--region-groups", help="Pool fine atlas "
                                        "acronyms into coarser groups (acronym kept)."),
+    series: str | None = typer.Option(
+        None, "--series", help="Imaging files: the RoiResponseSeries to read (e.g. an "
+        "exported agent's layer, trunk.1); default: the only or first one."),
     max_memory: str | None = typer.Option(
         None, "--max-memory", help="Refuse results larger than this, e.g. 16GiB (default: "
         "$NEUROALIGN_MAX_MEMORY, else 8GiB)."),
@@ -112,7 +115,7 @@ def _import(
         responses = load_responses(source, profile=profile, align=align, window=window,
                                    bin_size=bin_size, cache_dir=cache_dir, mapping=parsed,
                                    outside=outside, progress=True, align_offset=align_offset,
-                                   region_groups=region_groups,
+                                   region_groups=region_groups, imaging_series=series,
                                    max_memory=max_memory)
     account = TrialAccount.from_json(responses.attrs["trial_counts"])
     manifest = {

@@ -154,7 +154,7 @@ def _checked_rows(rows: np.ndarray, n: int, where: str, label: str) -> np.ndarra
 
 def read_imaging(h5: h5py.File, label: str = "", series: str | None = None,
                  max_memory: int | str | None = None) -> RoiSignals | None:
-    """Read one RoiResponseSeries (``series`` path, else the first DfOverF/Fluorescence one).
+    """Read one RoiResponseSeries (``series``: a path or a unique name; else the first one).
 
     Returns
     -------
@@ -176,12 +176,18 @@ def read_imaging(h5: h5py.File, label: str = "", series: str | None = None,
     """
     label = label or h5.filename
     if series is not None:
-        if series not in h5:
-            found = [group.name for group in find_roi_series(h5)]
+        found = find_roi_series(h5)
+        # a full path, or the name of one series (e.g. an exported agent's layer)
+        named = [g for g in found if g.name.rsplit("/", 1)[-1] == series]
+        if series in h5:
+            group = h5[series]
+        elif len(named) == 1:
+            group = named[0]
+        else:
             raise NWBFormatError(
-                f"{label}: no imaging series {series!r}; the file has {found or 'none'}"
+                f"{label}: imaging series: got {series!r}; expected one of "
+                f"{[g.name for g in found] or 'none'} (a path, or a name that is unique)"
             )
-        group = h5[series]
     else:
         candidates = find_roi_series(h5)
         if not candidates:

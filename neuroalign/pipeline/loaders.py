@@ -264,6 +264,7 @@ def load_brain_patterns(
             source, profile=spec.profile, align=spec.align, window=tuple(spec.window),
             bin_size=spec.bin_size, cache_dir=cache_dir, mapping=spec.mapping,
             align_offset=spec.align_offset, region_groups=spec.region_groups,
+            imaging_series=spec.imaging_series,
         )
         session = _session_name(responses, source)
         if spec.session:

@@ -197,7 +197,7 @@ def test_imaging_responses(tmp_path: Path, container: str, with_timestamps: bool
 
 def test_unknown_imaging_series_lists_the_series_found(tmp_path: Path) -> None:
     path = write_imaging(tmp_path / "img.nwb", "DfOverF", True)
-    with pytest.raises(NWBFormatError, match=r"no imaging series '/absent'; the file has "
+    with pytest.raises(NWBFormatError, match=r"imaging series: got '/absent'; expected one of "
                                              r"\['/processing/ophys/DfOverF\w*/signal'\]"):
         load_responses(path, profile="amygdala", window=(-0.5, 0.5), bin_size=0.25,
                        imaging_series="/absent", cache=False)

@@ -138,3 +138,28 @@ def test_exported_nwb_reads_back_through_the_recording_loader(dqn, tmp_path):
     expected = probe(dqn, layers=["trunk.1"], n_repetitions=3)
     assert list(grid["label"].values) == list(expected["label"].values)
     np.testing.assert_allclose(grid.values, expected.values, rtol=1e-6, atol=1e-7)
+
+
+def test_an_exported_layer_reads_back_through_a_run_source(dqn, tmp_path):
+    from neuroalign.core.errors import NWBFormatError
+    from neuroalign.pipeline.config import RunConfig
+    from neuroalign.pipeline.loaders import load_brain_patterns
+
+    path = export_nwb(dqn, tmp_path / "dqn.nwb", n_repetitions=3, probe_seed=2, rate=4.0)
+    da = probe(dqn, n_repetitions=3, probe_seed=2)
+    for layer in ("trunk.1", "readout.q"):
+        spec = RunConfig(sources=[{"path": str(path), "imaging_series": layer,
+                                   "profile": "amygdala"}]).sources[0]
+        brain = load_brain_patterns(spec, min_units=1, cache_dir=str(tmp_path / "c"))
+        (patterns,) = brain.values()
+        want = da.sel(unit=da["layer"] == layer).mean("repetition")
+        labels = [str(x) for x in patterns["label"].values]
+        order = [labels.index(str(x)) for x in want["label"].values]
+        got = patterns.mean("repetition").values[order]
+        assert got.shape == want.shape and got.shape[1] == (dqn.net.hidden
+                                                            if layer == "trunk.1" else 2)
+        np.testing.assert_allclose(got, want.values, rtol=1e-5, atol=1e-6)
+    spec = RunConfig(sources=[{"path": str(path), "imaging_series": "nope",
+                               "profile": "amygdala"}]).sources[0]
+    with pytest.raises(NWBFormatError, match="imaging series: got 'nope'; expected one of"):
+        load_brain_patterns(spec, min_units=1, cache_dir=str(tmp_path / "c"))
