@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
     @app.command("run", help=_help_text())
     def run_command(
         config: Path | None = typer.Argument(
-            None, help="YAML config (default: the shipped sessions and zoo).",
+            None, help="YAML config, or the name of a shipped example (steinmetz: real "
+            "mice; example-run) (default: the shipped sessions and zoo).",
             show_default=False),
         out: Path | None = typer.Option(
             None, "--out", help="Report folder (default: the config's `output`)."),

@@ -171,7 +171,7 @@ def load_config(
     elif isinstance(source, dict):
         data = source
     else:
-        path = Path(source)
+        path = shipped_config(source)
         where = str(path)
         data = read_yaml_mapping(path, "config file")
         base = path.resolve().parent
@@ -179,6 +179,24 @@ def load_config(
         raise ConfigError(f"{where}: expected a mapping of fields, got {type(data).__name__}")
     config = validate_model(RunConfig, {**data, **(overrides or {})}, where)
     return _check_paths(config, base)
+
+
+def example_names() -> list[str]:
+    """Names of the shipped example configs (``neuroalign/data/configs/*.yaml``)."""
+    return sorted(p.stem for p in (default_data_dir() / "configs").glob("*.yaml"))
+
+
+def shipped_config(source: str | os.PathLike[str]) -> Path:
+    """``source`` as a path; a bare name of a shipped example (``steinmetz``) that is not
+    a file here names ``neuroalign/data/configs/<name>.yaml`` of the installed package."""
+    path = Path(source)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    shipped = default_data_dir() / "configs" / f"{path.name}.yaml"
+    if shipped.is_file():
+        return shipped
+    raise ConfigError(f"config file: got {str(source)!r}, which is neither a file nor a "
+                      f"shipped example; expected a YAML file or one of {example_names()}")
 
 
 def config_help() -> str:

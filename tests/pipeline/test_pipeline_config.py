@@ -139,3 +139,19 @@ def test_command_line_error_exits_2_with_the_message(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert f"error: {cfg}: n_boots: unknown field; expected one of [" in proc.stderr
+
+
+def test_a_shipped_example_is_found_by_name(tmp_path, monkeypatch):
+    from neuroalign.core.errors import ConfigError
+    from neuroalign.pipeline.config import default_data_dir, load_config, shipped_config
+
+    monkeypatch.chdir(tmp_path)  # from any folder, as from an installed wheel
+    assert shipped_config("steinmetz") == default_data_dir() / "configs" / "steinmetz.yaml"
+    cfg = load_config("steinmetz")
+    assert cfg.grid == "contrast" and all(a.task == "contrast" for a in cfg.agents)
+    (tmp_path / "steinmetz").write_text("n_boot: 0\n")  # a file of that name wins
+    assert shipped_config("steinmetz") == tmp_path.joinpath("steinmetz").relative_to(tmp_path)
+    with pytest.raises(ConfigError, match=r"config file: got 'nope', which is neither a file "
+                                          r"nor a shipped example; expected a YAML file or "
+                                          r"one of \[.*'steinmetz'"):
+        load_config("nope")
