@@ -45,7 +45,7 @@ def _session_rows(args: tuple) -> list[dict]:
     for animal in range(n_animals):
         for session in range(n_sessions):
             for region, planting in plantings.items():
-                da = sample_condition_patterns(planting, rng=rng)
+                da = sample_condition_patterns(planting, seed=rng)
                 res = valence_geometry(da, n_boot=n_boot, n_perm=0,
                                        seed=int(rng.integers(2**31)))
                 a = res["A"]

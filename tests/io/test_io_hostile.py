@@ -307,7 +307,9 @@ def test_some_missing_align_times_are_dropped_and_counted(base: Path, tmp_path: 
         t[[0, 5, 7]] = np.nan
         _replace(f, "intervals/trials/outcome_time", t)
 
-    got = load_responses(_variant(base, tmp_path, blank), cache=False)
+    with pytest.warns(RuntimeWarning, match=r"3 trial\(s\) left out: shock: 4 of 6 kept "
+                                            r"\(2 'outcome_time' is NaN\)"):
+        got = load_responses(_variant(base, tmp_path, blank), cache=False)
     keep = np.setdiff1d(np.arange(12), [0, 5, 7])
     assert got.attrs["n_dropped_nan_align"] == 3
     np.testing.assert_array_equal(got["trial_id"].values, reference["trial_id"].values[keep])
@@ -320,7 +322,9 @@ def test_one_event_outside_is_dropped_on_request(base: Path, tmp_path: Path,
         "outcome_time", lambda f: np.r_[f["intervals/trials/outcome_time"][:11], 5e4]))
     with pytest.raises(DataError, match="1 of 12 'outcome_time' times lie outside"):
         load_responses(path, cache=False)
-    got = load_responses(path, outside="drop", cache=False)
+    with pytest.warns(RuntimeWarning, match=r"1 trial\(s\) left out: shock: 5 of 6 kept "
+                                            r"\(1 outside the recording\)"):
+        got = load_responses(path, outside="drop", cache=False)
     assert got.attrs["n_dropped_outside"] == 1
     np.testing.assert_array_equal(got.values, reference.values[:11])
 

@@ -245,7 +245,7 @@ def test_planted_sessions_give_the_planted_region_verdicts():
     for animal in range(3):
         for session in range(2):
             for planting in ("wall_danger", "wall_reward", "symmetric"):
-                da = sample_condition_patterns(planting, n_units=30, n_repetitions=40, rng=rng)
+                da = sample_condition_patterns(planting, n_units=30, n_repetitions=40, seed=rng)
                 a = valence_geometry(da, n_boot=60, n_perm=0, seed=animal)["A"]
                 rows.append({"measure": "A.brain", "estimate": a.estimate, "ci_low": a.ci_low,
                              "ci_high": a.ci_high, "animal": f"m{animal}",
