@@ -67,9 +67,19 @@ class Study:
         return self.table[self.table["hypothesis"] == hypothesis]
 
 
+def _no_spread(reps: np.ndarray) -> bool:
+    """Replicates that cannot vary (one leaf, no per-cell interval): nothing to infer from."""
+    r = reps[np.isfinite(reps)]
+    return r.size < 2 or bool(np.ptp(r) == 0)
+
+
+NO_SPREAD_NOTE = ("no interval and no test: the replicates cannot vary (a single session or "
+                  "seed whose cells carry no interval, e.g. n_boot = 0)")
+
+
 def _interval(reps: np.ndarray, level: float) -> tuple[float, float]:
     r = reps[np.isfinite(reps)]
-    if r.size < 2:
+    if _no_spread(reps):
         return float("nan"), float("nan")
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(r, [tail, 1.0 - tail])
@@ -77,7 +87,7 @@ def _interval(reps: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def _p(reps: np.ndarray) -> float:
-    return bootstrap_p(reps, 0)
+    return float("nan") if _no_spread(reps) else bootstrap_p(reps, 0)
 
 
 def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
@@ -164,6 +174,8 @@ def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: 
         low, high = _interval(t.replicates, level)
         p = _p(t.replicates) if np.isfinite(t.estimate) else float("nan")
         notes = list(t.notes)
+        if np.isfinite(t.estimate) and _no_spread(t.replicates):
+            notes.append(NO_SPREAD_NOTE)
         if np.isfinite(t.estimate) and np.isfinite(low) and not low <= t.estimate <= high:
             notes.append("the interval excludes the pooled estimate: the leaves are few or "
                          "skewed; read it as a spread")

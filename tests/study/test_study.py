@@ -262,3 +262,12 @@ def test_one_algorithm_per_family_is_said():
     table = table[table["agent"].isin(["dqn", "a2c"])]
     h1 = run_study(table, n_boot=500, seed=8).verdicts("H1").set_index("subject")
     assert "one value-learning algorithm (dqn)" in h1.loc["value-learners, trunk.0", "note"]
+
+
+def test_a_single_session_without_cell_intervals_gives_no_interval_and_no_test():
+    table = _table({"W": 0.6}, n_animals=1, n_sessions=1)
+    table[["ci_low", "ci_high"]] = np.nan  # cells run with n_boot = 0
+    h2 = run_study(table, n_boot=500, seed=4).verdicts("H2").iloc[0]
+    assert np.isfinite(h2["estimate"])
+    assert np.isnan(h2["ci_low"]) and np.isnan(h2["ci_high"]) and np.isnan(h2["p_value"])
+    assert h2["verdict"] == "inconclusive" and "cannot vary" in h2["note"]
