@@ -153,7 +153,10 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
                            "(H2), so it matches neither family's geometry")
     tests += h3
     tests += best_match_tests(results, **kw)
-    table = _table(tests, level, alpha, correction, int(n_boot))
+    # cells run without resampling (n_boot = 0) carry no interval: the trial level cannot
+    # be redrawn and the bootstrap rests on the top-level units alone
+    trial_level = bool(np.isfinite(results[["ci_low", "ci_high"]].to_numpy(float)).all(1).any())
+    table = _table(tests, level, alpha, correction, int(n_boot), trial_level)
     study = Study(table=table, correction=correction, alpha=alpha, level=level,
                   n_boot=int(n_boot))
     study.lines = verdict_lines(study)
@@ -167,13 +170,30 @@ def _region_sign(h2: list[HypothesisTest], region: str) -> tuple[int, str]:
     return 0, ""
 
 
+def sign_test_floor(n_top: int) -> float:
+    """The smallest two-sided p-value ``k`` independent top-level units can give when all
+    lie on one side of 0 (the exact sign test): ``0.5 ** (k - 1)``."""
+    return float(0.5 ** (max(int(n_top), 1) - 1))
+
+
+def _top_units(t: HypothesisTest) -> int:
+    counts = [t.counts.get(k) for k in ("n_animals", "n_algorithms")]
+    return min((int(c) for c in counts if c), default=1)
+
+
 def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: str,
-           n_boot: int) -> pd.DataFrame:
+           n_boot: int, trial_level: bool = True) -> pd.DataFrame:
     rows = []
     for t in tests:
         low, high = _interval(t.replicates, level)
         p = _p(t.replicates) if np.isfinite(t.estimate) else float("nan")
         notes = list(t.notes)
+        if not trial_level and np.isfinite(p):
+            k = _top_units(t)
+            p = max(p, sign_test_floor(k))
+            notes.append(f"the cells carry no intervals (n_boot = 0), so only the {k} "
+                         "top-level unit(s) are resampled: p is at least the exact sign "
+                         f"test's {sign_test_floor(k):.2g}")
         if np.isfinite(t.estimate) and _no_spread(t.replicates):
             notes.append(NO_SPREAD_NOTE)
         if np.isfinite(t.estimate) and np.isfinite(low) and not low <= t.estimate <= high:

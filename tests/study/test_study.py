@@ -271,3 +271,17 @@ def test_a_single_session_without_cell_intervals_gives_no_interval_and_no_test()
     assert np.isfinite(h2["estimate"])
     assert np.isnan(h2["ci_low"]) and np.isnan(h2["ci_high"]) and np.isnan(h2["p_value"])
     assert h2["verdict"] == "inconclusive" and "cannot vary" in h2["note"]
+
+
+def test_cells_without_intervals_floor_p_at_the_sign_test_of_the_top_level():
+    from neuroalign.study.run import sign_test_floor
+
+    assert [sign_test_floor(k) for k in (1, 2, 3, 6)] == [1.0, 0.5, 0.25, 0.03125]
+    table = _table({"W": 0.6}, n_animals=2, n_sessions=1)
+    table[["ci_low", "ci_high"]] = np.nan  # every cell run with n_boot = 0
+    h2 = run_study(table, n_boot=500, seed=5).verdicts("H2").iloc[0]
+    assert h2["p_value"] == 0.5 and h2["verdict"] == "inconclusive"
+    assert "exact sign test's 0.5" in h2["note"]
+    with_intervals = run_study(_table({"W": 0.6}, n_animals=2, n_sessions=1), n_boot=500,
+                               seed=5).verdicts("H2").iloc[0]
+    assert with_intervals["p_value"] < 0.5
