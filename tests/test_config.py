@@ -47,7 +47,7 @@ def test_run_and_batch_share_grid_inference_and_measure_defaults():
     for name in ("n_approach", "valences", "min_units", "n_boot", "n_perm", "seed"):
         assert getattr(run, name) == getattr(batch, name), name
     assert run.measure_options() == batch.options == MeasureOptions()
-    assert run.cell_options() == batch.cell_params()["options"] == MeasureOptions().as_dict()
+    assert run.as_dict() == batch.cell_params()["options"] == MeasureOptions().as_dict()
 
 
 def test_run_and_batch_hand_the_same_measure_options_to_the_cell():

@@ -113,10 +113,6 @@ class RunConfig(MeasureOptions, InferenceOptions, GridOptions, _RunInputs):
             return 0
         return max(contrast_steps(src.window) for src in self.resolved_sources())
 
-    def cell_options(self) -> dict[str, Any]:
-        """Options handed to :func:`neuroalign.pipeline.cell.compute_cell`."""
-        return self.as_dict()
-
 
 def _check_paths(config: RunConfig, base: Path | None) -> RunConfig:
     """Resolve relative local paths against ``base`` and check that they exist."""

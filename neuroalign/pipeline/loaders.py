@@ -26,7 +26,6 @@ __all__ = [
     "model_patterns_by_layer",
     "split_by_region",
     "stimulus_valence_grid",
-    "subject_id",
     "valence_time_grid",
 ]
 
@@ -109,29 +108,6 @@ def _session_name(responses: xr.DataArray, source: str) -> str:
             if values.size == 1 and values[0]:
                 return str(values[0])
     return Path(source.rstrip("/")).stem
-
-
-def subject_id(source: str) -> str | None:
-    """The NWB ``general/subject/subject_id`` of a local file (the animal), or ``None``.
-
-    Remote sources and files without a subject give ``None``; the study then
-    treats each session as its own animal and says so.
-    """
-    path = Path(source)
-    if not path.is_file():
-        return None
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as handle:
-            node = handle.get("general/subject/subject_id")
-            if node is None:
-                return None
-            value = node[()]
-    except OSError:
-        return None
-    text = value.decode() if isinstance(value, bytes) else str(value)
-    return text or None
 
 
 def split_by_region(
@@ -269,7 +245,7 @@ def load_brain_patterns(
         session = _session_name(responses, source)
         if spec.session:
             session = spec.session if len(files) == 1 else f"{spec.session}-{i}"
-        animal = subject_id(source)
+        animal = responses.attrs.get("subject") or None  # the file's subject_id
         if grid == "contrast":
             geometry = stimulus_valence_grid(responses, n_steps, valences)
             patterns = contrast_grid(responses, by=contrast_by, valences=tuple(valences),
