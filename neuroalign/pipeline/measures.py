@@ -48,6 +48,9 @@ def _stat_row(frame: Any, **fields: Any) -> dict[str, Any]:
         "ci_low": float(_first(frame, "ci_low")),
         "ci_high": float(_first(frame, "ci_high")),
         "p_value": float(_first(frame, "p_value")),
+        "level": float(_first(frame, "level")),
+        "boot_se": float(_first(frame, "boot_se")),
+        "n_resamples": int(_first(frame, "n_resamples", 0)),
         "ceiling_low": float(_first(frame, "ceiling_low")),
         "ceiling_high": float(_first(frame, "ceiling_high")),
         "n": int(_first(frame, "n", 0)),
@@ -74,7 +77,8 @@ def _nan_row(measure: str, kind: str, higher: bool | None, n: int, note: str,
              side: str = "pair") -> dict[str, Any]:
     nan = float("nan")
     return {"measure": measure, "kind": kind, "side": side, "estimate": nan, "ci_low": nan,
-            "ci_high": nan, "p_value": nan, "ceiling_low": nan, "ceiling_high": nan, "n": n,
+            "ci_high": nan, "p_value": nan, "level": nan, "boot_se": nan, "n_resamples": 0,
+            "ceiling_low": nan, "ceiling_high": nan, "n": n,
             "higher_is_similar": higher, "note": note}
 
 
@@ -208,6 +212,9 @@ def _geometry_rows(side: Side) -> list[dict[str, Any]]:
             "ci_low": float(rec.get("ci_low", np.nan)),
             "ci_high": float(rec.get("ci_high", np.nan)),
             "p_value": float(rec.get("p_value", np.nan)),
+            "level": float(rec.get("level", np.nan)),
+            "boot_se": float(rec.get("boot_se", np.nan)),
+            "n_resamples": int(rec.get("n_resamples", 0)),
             "ceiling_low": np.nan,
             "ceiling_high": np.nan,
             "n": int(rec.get("n", side.n_rep)),

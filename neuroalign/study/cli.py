@@ -18,26 +18,17 @@ _HELP = (
 
 
 def load_study_input(folder: Path):
-    """The results table of a batch folder or a run's report folder.
+    """The results table of a batch folder or a run's report folder
+    (:func:`neuroalign.core.results.read_results`: one schema, older tables migrated).
 
     Raises
     ------
     SourceError
         ``folder`` is neither.
     """
-    from neuroalign.core.errors import SourceError
+    from neuroalign.core.results import read_results
 
-    folder = Path(folder)
-    if (folder / "results.parquet").is_file():
-        import pandas as pd
-
-        return pd.read_parquet(folder / "results.parquet")
-    from neuroalign.batch.store import PLAN_FILE, load_results
-
-    if not (folder / PLAN_FILE).is_file():
-        raise SourceError(f"study input {folder}: holds neither {PLAN_FILE} (a batch folder) "
-                          "nor results.parquet (a run's report folder)")
-    return load_results(folder)
+    return read_results(folder)
 
 
 def register(app: typer.Typer) -> None:
