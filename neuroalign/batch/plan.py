@@ -55,6 +55,11 @@ class Cell:
         Loader options of the source (profile, align, window, bin_size).
     region, measure
         The brain region and the measure.
+    sides
+        The sides whose statistics (a side measure such as ``geometry``) this
+        cell writes: each side's statistics are written by one cell only, the
+        first of the grid that holds the side (its first source and region for a
+        model side, its first agent layer for a brain side).
     """
 
     key: str
@@ -67,6 +72,7 @@ class Cell:
     source_options: tuple[tuple[str, Any], ...]
     region: str
     measure: str
+    sides: tuple[str, ...] = ("model", "brain")
 
     def source_spec(self) -> dict[str, Any]:
         """The source as the brain loader receives it: ``{"path": ..., **options}``."""
@@ -224,7 +230,8 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
     """All cells of ``config`` in deterministic grid order, each with its stable key.
 
     The order is agents, tasks, seeds, layers, sources, regions, measures (outermost
-    first); glob patterns among the sources expand to sorted file lists.
+    first); glob patterns among the sources expand to sorted file lists. Each side's
+    statistics are written by the first cell that holds the side (``Cell.sides``).
     """
     sources = _expand_sources(config)
     if not sources:
@@ -250,14 +257,19 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
     measures = [(m, builder.text("measure", m, m)) for m in config.measures]
     cells: list[Cell] = []
     append = cells.append
+    owns_brains = True  # the first agent layer writes every brain side's statistics
     for agent in config.agents:
         for task in config.tasks:
             for seed in config.seeds:
                 model_id = model_identity(config, agent, task, seed)
                 for layer in config.layers:
                     model_text = _dumps([agent, task, seed, layer, model_id])
+                    owns_model = True  # its first source and region write its own
                     for loc, frozen, source_text, opts_text in prepared:
                         for region, region_text in regions:
+                            sides = (("model",) if owns_model else ()) + (
+                                ("brain",) if owns_brains else ())
+                            owns_model = False
                             for measure, measure_text in measures:
                                 key = builder.key({
                                     "model": model_text, "source": source_text,
@@ -267,5 +279,7 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
                                     key=key, index=len(cells), agent=agent, task=task,
                                     seed=int(seed), layer=layer, source=loc,
                                     source_options=frozen, region=region, measure=measure,
+                                    sides=sides,
                                 ))
+                    owns_brains = False
     return cells

@@ -218,7 +218,7 @@ class Estimate:
         """The estimate's columns of a result row."""
         return {"estimate": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high,
                 "p_value": self.p_value, "level": self.level, "boot_se": self.boot_se,
-                "n_resamples": self.n_resamples, "n": self.n, "method": self.method,
+                "n_resamples": self.n_resamples, "n": self.n, "method": self.method or None,
                 "note": self.note}
 
 
@@ -396,6 +396,11 @@ def results_table(frame: pd.DataFrame, *, cell_level: float | None = None,
         bad = sorted(set(frame["side"].astype(str)) - set(SIDES))
         if bad:
             raise ValidationError(f"{name}.side: got {bad}; expected values from {list(SIDES)}")
+    seed = pd.to_numeric(frame["seed"], errors="coerce")
+    whole = seed.notna().sum() == frame["seed"].notna().sum() and bool(
+        (seed.dropna() % 1 == 0).all())
+    if whole:  # integer seeds; a brain side's row has none: nullable integers
+        frame = frame.assign(seed=seed.round().astype("Int64"))
     lead = [c for c in ("cell_key", "cell_row") if c in frame.columns]
     ordered = [c for c in RESULT_COLUMNS if c in frame.columns]
     rest = [c for c in frame.columns if c not in ordered and c not in lead]

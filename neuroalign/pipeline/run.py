@@ -21,10 +21,11 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from neuroalign.core import results as seam
 from neuroalign.core.atomic import atomic_dir, prepare_output_dir
 from neuroalign.core.errors import ConfigError, DataError, ValidationError
 from neuroalign.core.progress import progress_bar
-from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell
+from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell, side_rows
 from neuroalign.pipeline.config import RunConfig
 from neuroalign.pipeline.loaders import (
     load_brain_patterns,
@@ -289,9 +290,11 @@ def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> pd
     """Every cell of ``inputs`` as one tidy results table (columns of ``ROW_COLUMNS``).
 
     Each side is prepared once (:func:`prepare_all`); each pair is then scored
-    from the prepared sides.
+    from the prepared sides, and the statistics of each side alone (its
+    geometry) are written once per side, keyed by that side.
     """
     prepare_all(config, inputs, prog=prog)
+    measures = list(config.measures)
     cells = [(mk, bk) for mk in inputs.models for bk in inputs.brain]
     task = _add_task(prog, "comparing", len(cells))
     rows: list[dict[str, Any]] = []
@@ -301,11 +304,15 @@ def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> pd
                 "layer": layer, "animal": brain.attrs.get("animal"), "session": session,
                 "region": region}
         rows += score_cell(inputs.model_sides[(agent, family, agent_task, seed, layer)],
-                           brain, list(config.measures), meta=meta)
+                           brain, measures, meta=meta, sides=())
         _advance(prog, task, f"comparing {agent}/{layer} ~ {session}/{region}")
-    frame = pd.DataFrame(rows)
-    return frame[[c for c in ROW_COLUMNS if c in frame.columns]
-                 + [c for c in frame.columns if c not in ROW_COLUMNS]]
+    for mkey, side in inputs.model_sides.items():
+        rows += side_rows(side, seam.ModelKey(*mkey), measures)
+    for (session, region), side in inputs.brain_sides.items():
+        rows += side_rows(side, seam.BrainKey(side.attrs.get("animal"), session, region),
+                          measures)
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(ROW_COLUMNS))
+    return seam.results_table(frame)
 
 
 def artifacts(inputs: RunInputs) -> RunArtifacts:
@@ -321,7 +328,7 @@ def artifacts(inputs: RunInputs) -> RunArtifacts:
                 out.rdms[key] = side.rdm()
             except ValidationError:
                 pass  # a constant RDM: nothing to draw
-        geo = side.geometry() if side._geometry is not None else None
+        geo = side.geometry() if side.has_geometry else None
         if geo is not None and not isinstance(geo, str):
             out.profiles[key] = geo.profiles
     out.sources = list(inputs.sources)
