@@ -102,14 +102,12 @@ def _check_default_engine(config: BatchConfig) -> None:
     """Validate the measure names against the default cell function, if it is used."""
     if config.engine.cell != DEFAULT_CELL:
         return
-    try:
-        from neuroalign.pipeline.cell import MEASURES
-    except ImportError as err:
-        raise DependencyError(f"the default cell function needs neuroalign.pipeline ({err})"
-                              ) from err
-    unknown = [m for m in config.measures if m not in MEASURES]
+    from neuroalign.core.vocabulary import MEASURE_ALIASES, MEASURES
+
+    unknown = [m for m in config.measures if m not in MEASURES and m not in MEASURE_ALIASES]
     if unknown:
-        raise ConfigError(f"measures: unknown {unknown}; expected names from {list(MEASURES)}")
+        raise ConfigError(f"measures: unknown {unknown}; expected names from {list(MEASURES)} "
+                          f"(aliases: {list(MEASURE_ALIASES)})")
     # a typo in an agent or task name would otherwise fail every cell of the grid one by one
     from neuroalign.zoo.agents import AGENTS
     from neuroalign.zoo.tasks import task_names

@@ -24,14 +24,27 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_N_APPROACH, DEFAULT_WINDOW
 from neuroalign.core.errors import ConfigError
+from neuroalign.core.vocabulary import (
+    COMPARE_ALIASES,
+    GEOMETRY_ALIASES,
+    MEASURE_ALIASES,
+    MEASURES,
+)
 
 __all__ = [
     "DEFAULT_BIN_SIZE",
@@ -40,6 +53,7 @@ __all__ = [
     "AgentSpec",
     "GridOptions",
     "InferenceOptions",
+    "MeasureName",
     "MeasureOptions",
     "SourceSpec",
     "check_windows",
@@ -54,9 +68,18 @@ __all__ = [
 
 REMOTE_PREFIXES = ("dandi://", "http://", "https://")
 
-RsaMethod = Literal["spearman", "pearson"]
+def _aliases(table: Mapping[str, str]) -> BeforeValidator:
+    """Read a vocabulary alias (``core.vocabulary``) as its canonical name."""
+    return BeforeValidator(lambda v: table.get(v, v) if isinstance(v, str) else v)
+
+
+#: the RDM comparisons of ``rsa`` (aliases of ``core.vocabulary.COMPARE_ALIASES`` accepted)
+RsaMethod = Annotated[Literal["spearman", "pearson"], _aliases(COMPARE_ALIASES)]
 RdmMethod = Literal["crossnobis", "euclidean", "sqeuclidean", "correlation"]
-GeometryDistance = Literal["crossnobis", "euclidean"]
+#: geometry distances (aliases of ``core.vocabulary.GEOMETRY_ALIASES`` accepted)
+GeometryDistance = Annotated[Literal["crossnobis", "euclidean"], _aliases(GEOMETRY_ALIASES)]
+#: a measure of a cell: a name of ``core.vocabulary.MEASURES`` or one of its aliases
+MeasureName = Annotated[Literal[MEASURES], _aliases(MEASURE_ALIASES)]  # type: ignore[valid-type]
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -34,7 +34,7 @@ from neuroalign.core.results import (
     pair_row,
     side_row,
 )
-from neuroalign.core.vocabulary import MEASURES
+from neuroalign.core.vocabulary import MEASURE_ALIASES, MEASURES
 from neuroalign.pipeline.loaders import load_brain_patterns, load_model_patterns
 from neuroalign.pipeline.measures import MEASURE_SPECS
 from neuroalign.pipeline.sides import (
@@ -238,11 +238,14 @@ def check_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _check_measures(measures: Sequence[str]) -> None:
-    unknown = [m for m in measures if m not in MEASURE_SPECS]
+def _check_measures(measures: Sequence[str]) -> list[str]:
+    """The canonical names of ``measures`` (vocabulary aliases accepted)."""
+    names = [MEASURE_ALIASES.get(m, m) if isinstance(m, str) else m for m in measures]
+    unknown = [m for m, c in zip(measures, names, strict=True) if c not in MEASURE_SPECS]
     if unknown:
         raise ValidationError(f"measures: unknown {unknown}; expected names from "
-                              f"{list(MEASURE_SPECS)}")
+                              f"{list(MEASURE_SPECS)} (aliases: {list(MEASURE_ALIASES)})")
+    return names
 
 
 def _keys(model: Side, brain: Side, meta: Mapping[str, Any]) -> tuple[ModelKey, BrainKey]:
@@ -265,7 +268,7 @@ def side_rows(side: Side, key: ModelKey | BrainKey, measures: Sequence[str], *,
     side's own key (``key``; the other side's columns empty), with ``side`` the
     side's role and ``n_conditions`` its own grid's size.
     """
-    _check_measures(measures)
+    measures = _check_measures(measures)
     n_boot, n_perm, seed, _ = side.settings()
     role = "model" if side.role == "model" else "brain"
     rows = []
@@ -300,7 +303,7 @@ def score_cell(model: Side, brain: Side, measures: Sequence[str], *,
         raise ValidationError(f"sides prepared with different settings: model "
                               f"{model.settings()}; brain {brain.settings()}")
     n_boot, n_perm, seed, opts = model.settings()
-    _check_measures(measures)
+    measures = _check_measures(measures)
     labels, grid_note = shared_labels(model, brain)
     model_key, brain_key = _keys(model, brain, meta)
     extra = {k: v for k, v in meta.items() if k not in META_COLUMNS}

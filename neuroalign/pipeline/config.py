@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +20,7 @@ from neuroalign.core.config import (
     AgentSpec,
     GridOptions,
     InferenceOptions,
+    MeasureName,
     MeasureOptions,
     SourceSpec,
     check_windows,
@@ -41,8 +42,6 @@ __all__ = [
     "load_config",
     "profile_names",
 ]
-
-MeasureName = Literal["rsa", "cka", "shape", "geometry"]
 
 
 def default_data_dir() -> Path:
