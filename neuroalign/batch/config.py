@@ -18,6 +18,7 @@ from neuroalign.core.config import (
     InferenceOptions,
     MeasureOptions,
     SourceSpec,
+    StudyOptions,
     check_windows,
     read_yaml_mapping,
     validate_model,
@@ -108,6 +109,11 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
     options: MeasureOptions = Field(
         default_factory=MeasureOptions,
         description="Measure options passed to the cell function as a dict.",
+    )
+    study: StudyOptions = Field(
+        default_factory=StudyOptions,
+        description="The study of the batch's results by `neuroalign study` (n_boot, level, "
+        "alpha, correction, seed); its flags override it.",
     )
     engine: EngineSpec = Field(
         default_factory=EngineSpec,

@@ -56,6 +56,7 @@ __all__ = [
     "MeasureName",
     "MeasureOptions",
     "SourceSpec",
+    "StudyOptions",
     "check_windows",
     "config_help",
     "contrast_source_problems",
@@ -371,6 +372,37 @@ class InferenceOptions(BaseModel):
             raise ValueError("expected 0 (no p-values) or at least 19, the fewest "
                              "permutations that can reach p < 0.05")
         return value
+
+
+class StudyOptions(BaseModel):
+    """Settings of the study over a results table (``neuroalign study``; a run's own study).
+
+    Each field left unset takes its default; a ``neuroalign study`` flag overrides
+    the value recorded in the run's or the batch's config.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_boot: int = Field(4000, ge=99, description="Hierarchical bootstrap replicates per test "
+                        "(p-values resolve 2 / (n_boot + 1)).")
+    level: float | None = Field(
+        None, gt=0.0, lt=1.0,
+        description="Level of the study's intervals (default: the cells' ci). It does not "
+        "change a p-value: the cells enter with their own bootstrap standard errors.")
+    alpha: float = Field(0.05, gt=0.0, lt=1.0,
+                         description="Level of the corrected tests in the verdict rule.")
+    correction: Literal["holm", "bh"] = Field(
+        "holm", description="holm (family-wise) or bh (false discovery rate), over every "
+        "test of the study.")
+    seed: int | None = Field(None, description="Seed of the study's resampling (default: "
+                             "the run's seed).")
+
+    def study_kwargs(self, *, ci: float, seed: int) -> dict[str, Any]:
+        """Keyword arguments of :func:`neuroalign.study.run_study`, the unset level and
+        seed taken from the cells' ``ci`` and ``seed``."""
+        return {"n_boot": self.n_boot, "level": ci if self.level is None else self.level,
+                "alpha": self.alpha, "correction": self.correction,
+                "seed": seed if self.seed is None else self.seed}
 
 
 def check_windows(sources: Iterable[SourceSpec], n_approach: int) -> None:

@@ -48,9 +48,9 @@ __all__ = [
     "ModelKey",
     "PairScore",
     "SideStatistic",
-    "cell_level_of",
     "pair_row",
     "read_results",
+    "recorded_settings",
     "results_table",
     "side_row",
     "side_statistics",
@@ -409,38 +409,48 @@ def results_table(frame: pd.DataFrame, *, cell_level: float | None = None,
     return out
 
 
-def cell_level_of(folder: str | Path) -> float | None:
-    """The cells' interval level recorded by the run or batch that wrote ``folder``.
+def recorded_settings(folder: str | Path) -> dict[str, Any]:
+    """What the run or batch that wrote ``folder`` recorded about its cells and study.
 
-    A run's report folder records its config in ``config.yaml`` (field ``ci``), a
-    batch folder in its plan (``config.options.ci``). ``None`` when neither says.
+    A run's report folder records its config in ``config.yaml``, a batch folder in
+    its plan (``batch.json``). Returns the keys found among ``ci`` (the cells'
+    interval level), ``seed`` (the cells' seed) and ``study`` (the ``study:``
+    section); an empty dict when neither file is there or readable.
     """
     folder = Path(folder)
-    config_file = folder / "config.yaml"
-    if config_file.is_file():
+    config: Any = None
+    if (folder / "config.yaml").is_file():
         import yaml
 
         try:
-            data = yaml.safe_load(config_file.read_text()) or {}
-        except yaml.YAMLError:
-            return None
-        value = data.get("ci") if isinstance(data, Mapping) else None
-        return float(value) if isinstance(value, (int, float)) else None
-    from neuroalign.batch.store import PLAN_FILE
+            config = yaml.safe_load((folder / "config.yaml").read_text())
+        except (OSError, yaml.YAMLError):
+            config = None
+        options = config
+    else:
+        from neuroalign.batch.store import PLAN_FILE
 
-    plan_file = folder / PLAN_FILE
-    if plan_file.is_file():
-        import json
+        if (folder / PLAN_FILE).is_file():
+            import json
 
-        try:
-            plan = json.loads(plan_file.read_text())
-        except (OSError, ValueError):
-            return None
-        config = plan.get("config", {}) if isinstance(plan, Mapping) else {}
-        options = config.get("options", {}) if isinstance(config, Mapping) else {}
-        value = options.get("ci") if isinstance(options, Mapping) else None
-        return float(value) if isinstance(value, (int, float)) else None
-    return None
+            try:
+                plan = json.loads((folder / PLAN_FILE).read_text())
+            except (OSError, ValueError):
+                plan = None
+            config = plan.get("config") if isinstance(plan, Mapping) else None
+            options = config.get("options") if isinstance(config, Mapping) else None
+    if not isinstance(config, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    ci = options.get("ci") if isinstance(options, Mapping) else None
+    if isinstance(ci, (int, float)) and not isinstance(ci, bool):
+        out["ci"] = float(ci)
+    seed = config.get("seed")
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        out["seed"] = seed
+    if isinstance(config.get("study"), Mapping):
+        out["study"] = dict(config["study"])
+    return out
 
 
 def read_results(folder: str | Path, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -466,7 +476,7 @@ def read_results(folder: str | Path, *, columns: Sequence[str] | None = None) ->
         ``folder`` is neither.
     """
     folder = Path(folder)
-    level = cell_level_of(folder)
+    level = recorded_settings(folder).get("ci")
     if (folder / "results.parquet").is_file():
         frame = pd.read_parquet(folder / "results.parquet")
         return results_table(frame, cell_level=level, name=str(folder / "results.parquet"))

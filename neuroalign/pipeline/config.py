@@ -23,6 +23,7 @@ from neuroalign.core.config import (
     MeasureName,
     MeasureOptions,
     SourceSpec,
+    StudyOptions,
     check_windows,
     contrast_steps,
     profile_names,
@@ -80,6 +81,11 @@ class RunConfig(MeasureOptions, InferenceOptions, GridOptions, _RunInputs):
 
     cache_dir: str | None = Field(
         None, description="Cache folder for imported responses and DANDI downloads."
+    )
+    study: StudyOptions = Field(
+        default_factory=StudyOptions,
+        description="The study of the run's results (n_boot, level, alpha, correction, "
+        "seed); neuroalign study flags override it.",
     )
     output: str = Field(
         "neuroalign-report",

@@ -370,3 +370,59 @@ def test_test_records_are_frozen():
         record.test.extra["verdict"] = "supported"  # type: ignore[index]
     with pytest.raises(ValueError, match="read-only"):
         record.test.replicates[0] = 0.0
+
+
+def test_study_options_come_from_the_recorded_config_and_flags_override_them(tmp_path):
+    import yaml
+
+    from neuroalign.core.errors import ConfigError
+
+    _current(_table({"W": 0.6, "R": -0.6}, n_animals=2)).to_parquet(
+        tmp_path / "results.parquet")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(
+        {"ci": 0.9, "seed": 5, "study": {"n_boot": 199, "correction": "bh", "alpha": 0.1}}))
+    runner = CliRunner()
+    result = runner.invoke(app, ["study", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    recorded = pd.read_csv(tmp_path / "study.csv")
+    assert (recorded["n_boot"] == 199).all()
+    assert "BH-corrected together (alpha = 0.1); intervals 90%" in " ".join(
+        result.output.split())
+    # the same as run_study with the recorded settings: level = the cells' ci, seed = theirs
+    direct = run_study(_current(_table({"W": 0.6, "R": -0.6}, n_animals=2)), n_boot=199,
+                       correction="bh", alpha=0.1, level=0.9, seed=5).table
+    np.testing.assert_allclose(recorded["p_value"], direct["p_value"])
+    result = runner.invoke(app, ["study", str(tmp_path), "--n-boot", "299", "--correction",
+                                 "holm", "--level", "0.8"])
+    assert result.exit_code == 0, result.output
+    flagged = pd.read_csv(tmp_path / "study.csv")
+    assert (flagged["n_boot"] == 299).all()
+    assert "Holm-corrected together (alpha = 0.1); intervals 80%" in " ".join(
+        result.output.split())
+    result = runner.invoke(app, ["study", str(tmp_path), "--n-boot", "10"])
+    assert isinstance(result.exception, ConfigError)
+    assert "n_boot: got 10; expected greater than or equal to 99" in str(result.exception)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"study": {"correction": "bonf"}}))
+    from neuroalign.study.cli import study_settings
+
+    with pytest.raises(ConfigError, match=r"study: correction: got 'bonf'; expected 'holm' "
+                                          r"or 'bh'"):
+        study_settings(tmp_path)
+
+
+def test_run_and_batch_configs_hold_a_study_section():
+    from neuroalign.batch import validate_config
+    from neuroalign.core.config import StudyOptions, validate_model
+    from neuroalign.core.errors import ConfigError
+    from neuroalign.pipeline.config import RunConfig
+
+    run = validate_model(RunConfig, {"study": {"n_boot": 999, "correction": "bh"}})
+    assert run.study == StudyOptions(n_boot=999, correction="bh")
+    assert run.study.study_kwargs(ci=run.ci, seed=run.seed) == {
+        "n_boot": 999, "level": 0.95, "alpha": 0.05, "correction": "bh", "seed": 0}
+    batch = validate_config(dict(agents=["dqn"], tasks=["pavlovian"], seeds=[0],
+                                 layers=["trunk.1"], sources=["x.nwb"], regions=["BLA"],
+                                 measures=["rsa"], study={"level": 0.9, "seed": 3}))
+    assert batch.study.study_kwargs(ci=0.95, seed=0)["level"] == 0.9
+    with pytest.raises(ConfigError, match=r"study\.n_boot: got 10; expected greater than"):
+        validate_model(RunConfig, {"study": {"n_boot": 10}})
