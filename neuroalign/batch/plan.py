@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -226,13 +227,18 @@ class _KeyBuilder:
         return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()[:32]
 
 
-def expand_cells(config: BatchConfig) -> list[Cell]:
+def expand_cells(config: BatchConfig,
+                 held: Mapping[str, set[str]] | None = None) -> list[Cell]:
     """All cells of ``config`` in deterministic grid order, each with its stable key.
 
     The order is agents, tasks, seeds, layers, sources, regions, measures (outermost
     first); glob patterns among the sources expand to sorted file lists. Each side's
-    statistics are written by the first cell that holds the side (``Cell.sides``).
+    statistics are written by the first cell that holds the side (``Cell.sides``):
+    a model side's by its first (source, region) pair that ``held``
+    (:func:`~neuroalign.batch.names.regions_held`) does not rule out, so a region
+    missing from the first source does not lose the agent's statistics.
     """
+    held = held or {}
     sources = _expand_sources(config)
     if not sources:
         raise ConfigError(f"sources: {[s.path for s in config.sources]} match no file")
@@ -267,9 +273,10 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
                     owns_model = True  # its first source and region write its own
                     for loc, frozen, source_text, opts_text in prepared:
                         for region, region_text in regions:
-                            sides = (("model",) if owns_model else ()) + (
+                            present = loc not in held or region in held[loc]
+                            sides = (("model",) if owns_model and present else ()) + (
                                 ("brain",) if owns_brains else ())
-                            owns_model = False
+                            owns_model = owns_model and not present
                             for measure, measure_text in measures:
                                 key = builder.key({
                                     "model": model_text, "source": source_text,

@@ -123,8 +123,8 @@ def plan_batch(config: BatchConfig) -> tuple[list[Cell], dict[str, Any]]:
     """Expand ``config`` into cells and the plan document stored as ``batch.json``."""
     _check_default_engine(config)
     # typos in layer or region names fail here, once, instead of in every cell
-    check_names(config, [loc for loc, _ in _expand_sources(config)])
-    cells = expand_cells(config)
+    held = check_names(config, [loc for loc, _ in _expand_sources(config)])
+    cells = expand_cells(config, held=held)
     plan = {
         "neuroalign_version": neuroalign_version(),
         "config": config.model_dump(mode="json"),
