@@ -120,11 +120,11 @@ LEGACY_LEVEL_NOTE = (
 class ModelKey:
     """Who a model side is: an agent's layer, trained with ``seed`` on ``task``."""
 
-    agent: str
+    agent: str | None
     family: str | None
     task: str | None
     seed: int | None
-    layer: str
+    layer: str | None
 
     def as_dict(self) -> dict[str, Any]:
         """The key's columns."""
@@ -137,8 +137,8 @@ class BrainKey:
     """Who a brain side is: a region of one session of one animal."""
 
     animal: str | None
-    session: str
-    region: str
+    session: str | None
+    region: str | None
 
     def as_dict(self) -> dict[str, Any]:
         """The key's columns."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -256,8 +256,9 @@ def _keys(model: Side, brain: Side, meta: Mapping[str, Any]) -> tuple[ModelKey, 
                         ("region", brain)):
         if base[col] is None and col in holder.attrs:
             base[col] = holder.attrs[col]  # the loaders record who the patterns are
-    return (ModelKey(**{k: base[k] for k in ("agent", "family", "task", "seed", "layer")}),
-            BrainKey(**{k: base[k] for k in ("animal", "session", "region")}))
+    return (ModelKey(agent=base["agent"], family=base["family"], task=base["task"],
+                     seed=base["seed"], layer=base["layer"]),
+            BrainKey(animal=base["animal"], session=base["session"], region=base["region"]))
 
 
 def side_rows(side: Side, key: ModelKey | BrainKey, measures: Sequence[str], *,
@@ -270,7 +271,7 @@ def side_rows(side: Side, key: ModelKey | BrainKey, measures: Sequence[str], *,
     """
     measures = _check_measures(measures)
     n_boot, n_perm, seed, _ = side.settings()
-    role = "model" if side.role == "model" else "brain"
+    role: Literal["model", "brain"] = "model" if side.role == "model" else "brain"
     rows = []
     for name in dict.fromkeys(measures):
         spec = MEASURE_SPECS[name]

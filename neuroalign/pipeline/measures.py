@@ -41,7 +41,6 @@ from neuroalign.core.vocabulary import MEASURES
 from neuroalign.pipeline.sides import Side
 
 __all__ = [
-    "MEASURE_FUNCTIONS",
     "MEASURE_SPECS",
     "Measure",
     "Score",
@@ -260,9 +259,3 @@ MEASURE_SPECS: Mapping[str, Measure] = {
 if tuple(MEASURE_SPECS) != MEASURES:  # one list of names: the vocabulary's
     raise ImportError(f"MEASURE_SPECS {list(MEASURE_SPECS)} differ from vocabulary.MEASURES "
                       f"{list(MEASURES)}")
-
-#: measure name -> its pair scorer or side statistic (kept for code that looked scorers up)
-MEASURE_FUNCTIONS: Mapping[str, Callable[..., Any]] = {
-    name: spec.score or spec.statistics for name, spec in MEASURE_SPECS.items()
-    if (spec.score or spec.statistics) is not None
-}

@@ -18,7 +18,7 @@ Leaves and levels
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -66,7 +66,7 @@ class HypothesisTest:
     measure: str = ""
     stage: str = ""
     region: str = ""
-    notes: tuple[str, ...] = ()
+    notes: Sequence[str] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -176,12 +176,12 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     if not 0 < level < 1 or not 0 < alpha < 1:
         raise ValidationError(f"level, alpha: got {level}, {alpha}; expected both in (0, 1)")
     rng = as_rng(seed)
-    kw = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
+    n, lv = int(n_boot), float(level)
     # the draws run in a fixed order (H2, H1, H3, best match); the table lists H1 first
-    h2 = h2_tests(results, **kw)
-    h1 = h1_tests(results, **kw)
-    h3 = h3_tests(results, **kw)
-    best = best_match_tests(results, **kw)
+    h2 = h2_tests(results, n_boot=n, level=lv, rng=rng)
+    h1 = h1_tests(results, n_boot=n, level=lv, rng=rng)
+    h3 = h3_tests(results, n_boot=n, level=lv, rng=rng)
+    best = best_match_tests(results, n_boot=n, level=lv, rng=rng)
     # cells run without resampling (n_boot = 0) carry no interval: the trial level cannot
     # be redrawn and the bootstrap rests on the top-level units alone
     trial_level = bool((cell_se(results) > 0).any())
