@@ -1,13 +1,14 @@
 """The API reference: one page per sub-package, listing every name of its ``__all__``.
 
 The public names are read from the source (each sub-package's literal ``__all__``, the
-top level's lazy-export table ``_LAZY``) without importing anything, so the page list
-is exactly what ``from neuroalign.X import *`` gives.
+top level's lazy-export table ``_LAZY``), so the page lists exactly what
+``from neuroalign.X import *`` gives; each name is then rendered by mkdocstrings.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 #: the documented sub-packages, in the order of the site's navigation (the parts)
@@ -58,15 +59,46 @@ def page_uri(module: str) -> str:
     return f"reference/{module or 'index'}.md"
 
 
-def page(root: Path, module: str) -> str:
-    """The Markdown of one reference page: an mkdocstrings block with explicit members."""
+def identifier(module: str, name: str) -> str:
+    """The path the reference documents public ``name`` of ``neuroalign.<module>`` under.
+
+    That is ``neuroalign.<module>.<name>``, except for a function or class named like the
+    submodule that defines it (``neuroalign.compare.cka``, ``neuroalign.zoo.probe``):
+    the static analysis behind the site sees the submodule at that path, so the object
+    is documented at its own path (``neuroalign.compare.cka.cka``).
+    """
     dotted = f"neuroalign.{module}" if module else "neuroalign"
-    names = public_names(root, module)
-    members = "\n".join(f"        - {name}" for name in names)
+    obj = getattr(importlib.import_module(dotted), name)
+    defined_in = getattr(obj, "__module__", None)
+    if (isinstance(obj, type) or callable(obj)) and isinstance(defined_in, str) \
+            and defined_in.rsplit(".", 1)[-1] == name:
+        return f"{defined_in}.{obj.__qualname__}"
+    return f"{dotted}.{name}"
+
+
+def owner(path: str) -> str:
+    """The documented sub-package that defines the object at ``path`` (the deepest)."""
+    found = [m for m in SUBPACKAGES if path.startswith(f"neuroalign.{m}.")]
+    return max(found, key=len) if found else ""
+
+
+def page(root: Path, module: str) -> str:
+    """The Markdown of one reference page: the module's docs, then each public name."""
+    dotted = f"neuroalign.{module}" if module else "neuroalign"
     intro = ("The names a notebook needs, importable from the top level "
-             "(``import neuroalign as na``); each is documented where it is defined too.\n\n"
+             "(`import neuroalign as na`); each is documented in its part's page too.\n\n"
              if not module else "")
-    return (f"# `{dotted}`\n\n{intro}::: {dotted}\n    options:\n      members:\n{members}\n")
+    out = [f"# `{dotted}`\n\n{intro}::: {dotted}\n    options:\n      members: false\n"]
+    for name in public_names(root, module):
+        path = identifier(module, name)
+        if path != f"{dotted}.{name}" and owner(path) != module:
+            # documented once, on its own sub-package's page: here an anchor and a link
+            out.append(f"## `{name}` {{ #{dotted}.{name} }}\n\n`{dotted}.{name}` is "
+                       f"[`{path.rsplit('.', 1)[0]}`][{path}], imported on first use.\n")
+            continue
+        out.append(f"::: {path}\n    options:\n      show_root_heading: true"
+                   f"\n      show_root_full_path: false\n")
+    return "\n".join(out)
 
 
 def pages(root: Path) -> dict[str, str]:
