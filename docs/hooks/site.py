@@ -36,6 +36,7 @@ log = logging.getLogger("mkdocs.hooks.site")
 GENERATED: dict[str, str] = {"tutorials": "generated:tutorials", "cli": "generated:cli",
                              "reference": "generated:reference"}
 
+
 def _titles(section: str) -> list[Any]:
     if section == "cli":
         return [{cli.title(path): cli.page_uri(path)} for path, _ in cli.walk()]
