@@ -13,7 +13,7 @@ from pathlib import Path
 
 #: the documented sub-packages, in the order of the site's navigation (the parts)
 SUBPACKAGES: tuple[str, ...] = (
-    "io", "simulate", "zoo", "compare", "compare.inference", "geometry", "pipeline",
+    "io", "simulate", "zoo", "zoo.agents", "compare", "compare.inference", "geometry", "pipeline",
     "study", "report", "batch", "core",
 )
 
