@@ -38,7 +38,7 @@ def test_stored_without_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path, tmp_path):
     stamp = site_notebooks.fingerprint(path, ROOT)
-    nb, elapsed = site_notebooks.execute(path, tmp_path)  # a failing cell raises
+    nb, elapsed = site_notebooks.execute(path, tmp_path, ROOT)  # a failing cell raises
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors

@@ -160,6 +160,19 @@ def test_an_executed_notebook_is_stale_once_the_notebook_or_the_package_changes(
     assert notebooks.is_fresh(source, tmp_path, notebooks.fingerprint(source, tmp_path))
 
 
+def test_the_kernel_imports_the_documented_checkout(tmp_path, monkeypatch):
+    import nbformat
+
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # not the checkout
+    source = tmp_path / "where.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, neuroalign\nprint(neuroalign.__file__, os.environ['NEUROALIGN_CACHE'])")]),
+        source)
+    nb, _ = notebooks.execute(source, tmp_path / "work", ROOT)
+    printed = nb.cells[0].outputs[0]["text"].split()
+    assert printed == [str(ROOT / "neuroalign" / "__init__.py"), str(tmp_path / "work" / "cache")]
+
+
 # --- the command line -----------------------------------------------------------------
 
 def _commands(command, path=()):

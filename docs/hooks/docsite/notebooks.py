@@ -80,17 +80,21 @@ def executed_path(path: Path, root: Path) -> Path:
     return root / BUILD_DIR / SECTION / path.name
 
 
-def execute(path: Path, workdir: Path) -> tuple[Any, float]:
+def execute(path: Path, workdir: Path, root: Path) -> tuple[Any, float]:
     """Execute notebook ``path`` top to bottom; return it with outputs, and the seconds.
 
-    The kernel runs in ``workdir`` with its own neuroalign cache there and the inline
-    matplotlib backend (figures become outputs). A cell that raises stops it with
-    ``nbclient.exceptions.CellExecutionError``.
+    The kernel runs in ``workdir`` with its own neuroalign cache there, imports the
+    package of the checkout ``root`` (first on its ``PYTHONPATH``, whatever else is
+    installed) and uses the inline matplotlib backend (figures become outputs). A cell
+    that raises stops it with ``nbclient.exceptions.CellExecutionError``.
     """
     import nbformat
     from nbclient import NotebookClient
 
+    workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     env["NEUROALIGN_CACHE"] = str(workdir / "cache")
     env.pop("MPLBACKEND", None)  # the kernel's inline backend shows figures
     notebook = nbformat.read(path, as_version=4)
@@ -140,7 +144,7 @@ def ensure_executed(paths: Sequence[Path], root: Path,
 
     def run(path: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="neuroalign-docs-") as work:
-            notebook, _ = execute(path, Path(work))
+            notebook, _ = execute(path, Path(work), root)
         save_executed(notebook, path, root, stamps[path])
 
     if stale:
