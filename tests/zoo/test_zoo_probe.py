@@ -29,7 +29,7 @@ def test_probe_dims_and_condition_coords_match_contract(ppo):
     for key in ("valence", "approach", "label"):
         np.testing.assert_array_equal(da[key].values, expected[key][1])
     assert da["label"].values[0] == "reward:5" and da["label"].values[-1] == "danger:0"
-    assert da.dtype == np.float32 and np.isfinite(da.values).all()
+    assert da.dtype == np.float64 and np.isfinite(da.values).all()
 
 
 def test_probe_units_are_labelled_by_layer_and_head(ppo):
