@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -56,7 +57,10 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def float64_copy(net: nn.Module) -> nn.Module:
+_Module = TypeVar("_Module", bound=nn.Module)
+
+
+def float64_copy(net: _Module) -> _Module:
     """A float64 copy of ``net``: every float32 weight up-cast, which is exact.
 
     The forward pass of the copy differs from the exact real-number result by
@@ -119,7 +123,7 @@ class ZooNet(nn.Module):
         """Zero recurrent state for ``batch`` sequences (``None`` for the MLP)."""
         if self.rnn is None:
             return None
-        return torch.zeros(1, batch, self.hidden, dtype=self.rnn.weight_hh_l0.dtype)
+        return torch.zeros(1, batch, self.hidden, dtype=next(self.rnn.parameters()).dtype)
 
     def forward_seq(self, obs: torch.Tensor, state: torch.Tensor | None = None
                     ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
