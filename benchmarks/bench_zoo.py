@@ -74,9 +74,9 @@ def bench_probe(pairs: list[tuple[str, str]], repeat: int = 7) -> None:
     print(f"\nProbing the shipped seed-0 agents (8 repetitions, all layers; median of "
           f"{repeat}); probe s = probe(name) including the checkpoint load; fwd32 / fwd64 = "
           "the bare torch forward pass of the probe's inputs with the float32 weights / "
-          "with a float64 copy of them (copy included)")
+          "with a float64 copy of them; copy s = making that copy (once per probe)")
     print(f"{'task':<10}{'agent':<14}{'units':>7}{'load s':>9}{'probe s':>9}"
-          f"{'fwd32 s':>10}{'fwd64 s':>10}{'fwd64/fwd32':>13}{'probe/fwd32':>13}")
+          f"{'fwd32 s':>10}{'fwd64 s':>10}{'copy s':>9}{'fwd64/fwd32':>13}{'probe/fwd32':>13}")
     total = 0.0
     for task, agent in pairs:
         load = _timeit(lambda a=agent, t=task: load_agent(a, t, 0, train_if_missing=False),
@@ -89,21 +89,23 @@ def bench_probe(pairs: list[tuple[str, str]], repeat: int = 7) -> None:
             obs = zoo_agent.task.probe_inputs(8, 0)
         x = torch.as_tensor(obs)
 
-        def forward(net=zoo_agent.net, x=x, double=False):
+        def forward(net=zoo_agent.net, x=x):
             with torch.no_grad(), torch_threads(1):
-                if double:
-                    net = copy.deepcopy(net).to(torch.float64)
-                return net.forward_seq(x.to(torch.float64) if double else x)
+                return net.forward_seq(x)
+
+        def copy64(net=zoo_agent.net):
+            return copy.deepcopy(net).to(torch.float64)
 
         fwd32 = _timeit(forward, repeat)
-        fwd64 = _timeit(lambda f=forward: f(double=True), repeat)
+        copy_s = _timeit(copy64, repeat)
+        fwd64 = _timeit(lambda n=copy64(), x=x.to(torch.float64): forward(n, x), repeat)
         prb = _timeit(lambda z=zoo_agent: probe_agent(z), repeat)
         full = _timeit(lambda a=agent, t=task: probe(a, t, 0, train_if_missing=False),
                        repeat)
         total += full
         units = probe_agent(zoo_agent).sizes["unit"]
         print(f"{task:<10}{agent:<14}{units:>7}{load:>9.4f}{full:>9.4f}{fwd32:>10.5f}"
-              f"{fwd64:>10.5f}{fwd64 / fwd32:>13.2f}{prb / fwd32:>13.1f}")
+              f"{fwd64:>10.5f}{copy_s:>9.5f}{fwd64 / fwd32:>13.2f}{prb / fwd32:>13.1f}")
         assert np.isfinite(prb)
     print(f"total probe s (sum of the medians above) {total:.3f}")
 

@@ -49,6 +49,9 @@ class ZooAgent:
     metrics: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     checkpoint_hash: str | None = None
+    #: the float64 copy of ``net`` and the float32 weights it was made from
+    _net64: tuple[ZooNet, list[torch.Tensor]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -78,6 +81,24 @@ class ZooAgent:
             return "recurrent"
         return self.spec.roles.get(layer, "trunk")
 
+    def _float64_net(self) -> ZooNet:
+        """The float64 copy of ``net``, made again whenever a weight has changed.
+
+        Comparing the weights with those the copy was made from costs a fraction of
+        making the copy, which the closed-loop probe would otherwise do for each of its
+        hundreds of batches.
+        """
+        weights = [p.detach() for p in self.net.parameters()]
+        if self._net64 is not None:
+            net64, made_from = self._net64
+            if len(made_from) == len(weights) and all(
+                    a.shape == b.shape and torch.equal(a, b)
+                    for a, b in zip(made_from, weights, strict=True)):
+                return net64
+        net64 = float64_copy(self.net)
+        self._net64 = (net64, [w.clone() for w in weights])
+        return net64
+
     def _outputs(self, obs: np.ndarray,
                  dtype: torch.dtype = PROBE_DTYPE) -> dict[str, torch.Tensor]:
         x = np.asarray(obs, dtype=np.float32)
@@ -93,7 +114,7 @@ class ZooAgent:
             raise ValidationError(f"dtype: got {dtype}; expected torch.float64 (probing) "
                                   "or torch.float32 (training)")
         with torch.no_grad(), torch_threads(1):
-            net = float64_copy(self.net) if dtype == torch.float64 else self.net
+            net = self._float64_net() if dtype == torch.float64 else self.net
             t = torch.as_tensor(x).to(dtype)
             if x.ndim == 2:
                 raw = net(t)

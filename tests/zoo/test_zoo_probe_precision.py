@@ -156,3 +156,16 @@ def test_probes_agree_under_another_cpus_kernels(tmp_path):
         assert np.isfinite(here.values).any()
         np.testing.assert_allclose(here.values, other[key], equal_nan=True, err_msg=key,
                                    **TOL)
+
+
+def test_a_weight_changed_in_place_is_seen_by_the_next_forward_pass(tmp_path):
+    loaded = load_agent("dqn", "pavlovian", 0, cache_dir=tmp_path, train_if_missing=False)
+    obs = loaded.task.probe_inputs(2, 0).reshape(-1, loaded.net.trunk[0].in_features)
+    first = loaded.activations(obs)["readout.q"]
+    bias = loaded.net.heads["q"].bias
+    old = bias.detach().double().clone()
+    with torch.no_grad():
+        bias.add_(torch.tensor([0.5, -0.25]))
+    shift = (bias.detach().double() - old).numpy()
+    np.testing.assert_allclose(loaded.activations(obs)["readout.q"] - first,
+                               np.broadcast_to(shift, first.shape), **TOL)
