@@ -155,6 +155,11 @@ def _float(value: Any) -> float:
     return out
 
 
+def _int(value: Any) -> int:
+    number = _float(value)
+    return int(number) if math.isfinite(number) else 0
+
+
 @dataclass(frozen=True)
 class Estimate:
     """One statistic as inference computed it.
@@ -205,12 +210,10 @@ class Estimate:
         given = rec.get("note")
         text = note if note is not None else (given if isinstance(given, str) and given
                                                else None)
-        resamples = rec.get("n_resamples", 0)
         return cls(value=_float(rec.get("estimate")), ci_low=_float(rec.get("ci_low")),
                    ci_high=_float(rec.get("ci_high")), level=_float(rec.get("level")),
                    boot_se=_float(rec.get("boot_se")), p_value=_float(rec.get("p_value")),
-                   n=int(rec.get("n", 0) or 0),
-                   n_resamples=int(resamples) if resamples == resamples else 0,
+                   n=_int(rec.get("n")), n_resamples=_int(rec.get("n_resamples")),
                    method=str(method if method is not None else rec.get("method") or ""),
                    note=text)
 
