@@ -386,7 +386,8 @@ def results_table(frame: pd.DataFrame, *, cell_level: float | None = None,
     frame = _legacy_side_rows(frame)
     if "level" not in frame.columns:
         if cell_level is None:
-            level, why = DEFAULT_CELL_LEVEL, "the default ci; the run's config was not found"
+            level = DEFAULT_CELL_LEVEL
+            why = "the default ci; no recorded config gave the cells' level"
         else:
             level, why = float(cell_level), "the level recorded in the run's config"
         frame = frame.assign(level=level)
