@@ -38,7 +38,7 @@ _OBS_METHODS = ("sqeuclidean", "euclidean", "mahalanobis", "crossnobis")
 
 
 def _labels_of(patterns: xr.DataArray) -> np.ndarray:
-    return condition_labels(patterns, "patterns")  # type: ignore[return-value]
+    return condition_labels(patterns, "patterns")
 
 
 def _check_patterns(patterns: Any) -> xr.DataArray:
