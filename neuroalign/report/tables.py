@@ -7,8 +7,13 @@ per-cell numbers stay in ``results.parquet``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from neuroalign.study.run import Study
 
 __all__ = [
     "asymmetry_table",
@@ -116,11 +121,11 @@ def family_table(results: pd.DataFrame, measure: str = "rsa") -> pd.DataFrame:
     return table.reset_index()
 
 
-def _pooled_a(study: object, region: str) -> object:
+def _pooled_a(study: Study | None, region: str) -> Any:
     """The study's H2 row of ``region`` (``None`` without a study or such a row)."""
     if study is None:
         return None
-    table = study.table  # type: ignore[attr-defined]
+    table = study.table
     rows = table[(table["hypothesis"] == "H2") & (table["subject"] == region)]
     return next(rows.itertuples(), None)
 
@@ -133,7 +138,7 @@ def _fmt(est: float, low: float, high: float) -> str:
     return f"{est:.2f}"
 
 
-def summary_table(results: pd.DataFrame, study: object = None) -> pd.DataFrame:
+def summary_table(results: pd.DataFrame, study: Study | None = None) -> pd.DataFrame:
     """Per region: best-matching agent/layer (mean RSA, else CKA, over sessions and seeds).
 
     Columns: ``region``, ``best match``, ``family``, ``task`` (the task the
