@@ -8,10 +8,15 @@ commands, so ``neuroalign --help`` stays fast.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from neuroalign.core.errors import NeuroalignError
+
+if TYPE_CHECKING:
+    # typer carries its own copy of click; its command classes are annotated with it
+    from typer._click import Context
 
 
 def _flags_without_type() -> None:
@@ -23,7 +28,7 @@ def _flags_without_type() -> None:
     if getattr(show_type, "_neuroalign_flags", False):
         return
 
-    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+    def display_type_rich(self: TyperOption, ctx: Context) -> str | None:
         if self.is_flag and self.metavar is None:
             return None
         return show_type(self, ctx)
