@@ -316,7 +316,9 @@ def model_patterns_by_layer(
     dict
         ``layer -> DataArray (repetition, condition, unit)`` in the probe's layer order.
     """
-    from neuroalign.zoo.probe import probe
+    # the lazy export (typed by neuroalign/__init__.pyi): importing the module
+    # neuroalign.zoo.probe first would bind that module as neuroalign.zoo.probe
+    from neuroalign import probe
 
     extra: dict[str, Any] = {}
     if task == "contrast":
