@@ -25,15 +25,15 @@ def _flags_without_type() -> None:
     from typer.core import TyperOption
 
     show_type = TyperOption.display_type_rich
-    if getattr(show_type, "_neuroalign_flags", False):
-        return
+    if getattr(show_type, "__module__", None) == __name__:
+        return  # patched already
 
     def display_type_rich(self: TyperOption, ctx: Context) -> str | None:
         if self.is_flag and self.metavar is None:
             return None
         return show_type(self, ctx)
 
-    display_type_rich._neuroalign_flags = True  # type: ignore[attr-defined]
+    # a patch of typer's class: mypy refuses every assignment to a method
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
