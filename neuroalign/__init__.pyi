@@ -1,9 +1,4 @@
-"""Types of the top-level API, whose names ``__init__.py`` imports on first use.
-
-Each name is imported from the module that defines it: ``neuroalign.zoo`` exports
-lazily too (a type checker would see its names as ``Any``), and ``neuroalign.zoo.probe``
-is also a module.
-"""
+"""Types of the top-level API, whose names ``__init__.py`` imports on first use."""
 
 from neuroalign.batch import load_results as load_results
 from neuroalign.compare import cka as cka
@@ -23,9 +18,9 @@ from neuroalign.pipeline import run_pipeline as run_pipeline
 from neuroalign.simulate import sample_condition_patterns as sample_condition_patterns
 from neuroalign.simulate import simulate_session as simulate_session
 from neuroalign.study import run_study as run_study
-from neuroalign.zoo.probe import probe as probe
-from neuroalign.zoo.registry import list_agents as list_agents
-from neuroalign.zoo.registry import load_agent as load_agent
+from neuroalign.zoo import list_agents as list_agents
+from neuroalign.zoo import load_agent as load_agent
+from neuroalign.zoo import probe as probe
 
 __version__: str
 __all__: list[str]

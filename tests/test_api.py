@@ -30,6 +30,19 @@ def test_import_does_not_load_heavy_dependencies() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_the_stub_declares_every_lazy_name_for_type_checkers() -> None:
+    import ast
+    from pathlib import Path
+
+    root = Path(neuroalign.__file__).parent
+    assert (root / "py.typed").is_file()
+    stub = ast.parse((root / "__init__.pyi").read_text())
+    declared = {alias.asname: node.module for node in stub.body
+                if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert declared == {**neuroalign._LAZY, "NeuroalignError": "neuroalign.core.errors"}
+    assert set(declared) | {"__version__"} == set(neuroalign.__all__)
+
+
 def test_import_loads_no_part_until_a_name_is_used() -> None:
     code = ("import sys, neuroalign; "
             "print(sorted(m for m in sys.modules if m.startswith('neuroalign.') and "

@@ -1,10 +1,11 @@
-"""``neuroalign/__init__.pyi`` tells type checkers what the lazy top-level names are.
+"""The stubs tell type checkers what the lazily imported names are.
 
-The stub is read as a type checker reads it (``ast``, nothing executed): every name
-it declares must lead, through explicit imports, to a ``def`` or ``class`` (not to a
-module, and not to a module ``__getattr__``, which a checker types as ``Any``), and
-that definition must have the signature of the object ``neuroalign.<name>`` gives
-at run time.
+``neuroalign/__init__.pyi`` (the top-level names) and ``neuroalign/zoo/__init__.pyi``
+are read as a type checker reads them (``ast``, nothing executed): every name they
+declare must lead, through explicit imports, to a ``def``, a ``class`` or a variable
+(not to a module, and not to a module ``__getattr__``, which a checker types as
+``Any``), and a function's definition must have the signature of the object the
+package gives at run time.
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from typing import Any
 import pytest
 
 import neuroalign
+import neuroalign.zoo
 
 STUB = Path(neuroalign.__file__).with_suffix(".pyi")
+#: package -> (its stub, the names it exports lazily)
+PACKAGES = {
+    "neuroalign": (STUB, set(neuroalign._LAZY)),
+    "neuroalign.zoo": (Path(neuroalign.zoo.__file__).with_suffix(".pyi"),
+                       set(neuroalign.zoo._EXPORTS)),
+}
 
 _KINDS = {
     "posonly": inspect.Parameter.POSITIONAL_ONLY,
@@ -44,15 +52,15 @@ def _top_level(tree: ast.Module) -> list[ast.stmt]:
     return out
 
 
-def _stub_names() -> dict[str, ast.stmt]:
+def _stub_names(stub: Path = STUB) -> dict[str, ast.stmt]:
     """Public name -> the stub statement that declares it."""
     names: dict[str, ast.stmt] = {}
-    for node in _top_level(ast.parse(STUB.read_text())):
+    for node in _top_level(ast.parse(stub.read_text())):
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 # only ``import x as x`` re-exports a name from a stub (PEP 484)
                 assert alias.asname == alias.name, (
-                    f"__init__.pyi: 'from {node.module} import {alias.name}' without "
+                    f"{stub}: 'from {node.module} import {alias.name}' without "
                     f"'as {alias.name}' is private to the stub")
                 names[alias.name] = node
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -73,11 +81,25 @@ def _source(module: str) -> tuple[Path, bool]:
     return path, spec.submodule_search_locations is not None
 
 
-def _resolve(module: str, name: str) -> tuple[str, ast.FunctionDef | ast.ClassDef]:
+Definition = ast.FunctionDef | ast.ClassDef | ast.Assign | ast.AnnAssign
+
+
+def _binds(node: ast.stmt, name: str) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return node.name == name
+    if isinstance(node, ast.AnnAssign):
+        return isinstance(node.target, ast.Name) and node.target.id == name
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+    return False
+
+
+def _resolve(module: str, name: str) -> tuple[str, Definition]:
     """The definition ``from module import name`` leads a type checker to."""
     path, is_package = _source(module)
     for node in _top_level(ast.parse(path.read_text())):
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
+        if _binds(node, name):
+            assert isinstance(node, Definition)
             return module, node
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
@@ -125,17 +147,20 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _runtime() -> dict[str, Any]:
+def _runtime(package: str = "neuroalign") -> dict[str, Any]:
     # resolved first, through the package as a user does, before anything else imports
     # the defining modules
-    return {name: getattr(neuroalign, name) for name in neuroalign.__all__}
+    pkg = sys.modules[package]
+    return {name: getattr(pkg, name) for name in pkg.__all__}
 
 
-def test_the_stub_declares_exactly_the_public_names() -> None:
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_the_stub_declares_exactly_the_public_names(package: str) -> None:
+    stub, lazy = PACKAGES[package]
     assert (STUB.parent / "py.typed").is_file()
-    declared = set(_stub_names())
-    assert declared - {"__all__"} == set(neuroalign.__all__)
-    assert set(neuroalign._LAZY) <= declared
+    declared = set(_stub_names(stub))
+    assert declared - {"__all__"} == set(sys.modules[package].__all__)
+    assert lazy <= declared
     assert isinstance(neuroalign.__version__, str)
 
 
@@ -147,6 +172,12 @@ def _check(name: str, node: ast.stmt, obj: Any) -> None:
     else:  # written in the stub itself: it describes the object wherever that lives
         assert isinstance(node, (ast.FunctionDef, ast.ClassDef)), ast.dump(node)
         module, definition = obj.__module__, node
+    if isinstance(definition, (ast.Assign, ast.AnnAssign)):
+        assert not inspect.isfunction(obj) and not inspect.ismodule(obj), f"{name}: {obj!r}"
+        assert getattr(sys.modules[module], name) is obj, (
+            f"{name}: the stub resolves to the variable {module}.{name}, not the run-time "
+            "object")
+        return
     if isinstance(definition, ast.ClassDef):
         assert inspect.isclass(obj), f"{name}: the stub has a class, run time {obj!r}"
         assert (obj.__module__, obj.__qualname__) == (module, definition.name)
@@ -168,10 +199,13 @@ def _check(name: str, node: ast.stmt, obj: Any) -> None:
                 f"run time {param.default!r}")
 
 
-@pytest.mark.parametrize("name", [*sorted(neuroalign._LAZY), "NeuroalignError"])
-def test_each_stub_name_has_the_signature_of_the_runtime_object(name: str) -> None:
-    obj = _runtime()[name]
-    _check(name, _stub_names()[name], obj)
+@pytest.mark.parametrize(("package", "name"), [
+    (package, name) for package, (_, lazy) in sorted(PACKAGES.items())
+    for name in sorted(lazy | ({"NeuroalignError"} if package == "neuroalign" else set()))])
+def test_each_stub_name_has_the_signature_of_the_runtime_object(package: str,
+                                                                name: str) -> None:
+    obj = _runtime(package)[name]
+    _check(name, _stub_names(PACKAGES[package][0])[name], obj)
 
 
 def test_a_stub_def_with_the_same_signature_passes() -> None:

@@ -316,9 +316,7 @@ def model_patterns_by_layer(
     dict
         ``layer -> DataArray (repetition, condition, unit)`` in the probe's layer order.
     """
-    # the lazy export (typed by neuroalign/__init__.pyi): importing the module
-    # neuroalign.zoo.probe first would bind that module as neuroalign.zoo.probe
-    from neuroalign import probe
+    from neuroalign.zoo import probe
 
     extra: dict[str, Any] = {}
     if task == "contrast":
