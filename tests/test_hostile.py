@@ -112,6 +112,30 @@ def test_cli_refuses_unwritable_outputs_before_any_work(tmp_path: Path, cli: Any
         make_dataset(blocker / "sessions", n_sessions=1)
 
 
+def _batch_config(folder: Path) -> Path:
+    config = folder / "batch.yaml"
+    config.write_text("agents: [dqn]\ntasks: [pavlovian]\nseeds: [0]\nlayers: [trunk.0]\n"
+                      "sources: [none/*.nwb]\nregions: [BLA]\nmeasures: [rsa]\n")
+    return config
+
+
+def test_batch_refuses_unwritable_outputs_like_run(tmp_path: Path, cli: Any) -> None:
+    from neuroalign.batch import load_config, run_batch
+
+    config = _batch_config(tmp_path)
+    cli.assert_one_line_error(cli.run("batch", str(config), "--out", "/proc/neuroalign-batch"),
+                              "batch folder /proc/neuroalign-batch: lies on the special "
+                              "filesystem /proc")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cfg = load_config(config)
+    for out, match in (("/sys/kernel/neuroalign-batch", "lies on the special filesystem /sys"),
+                       (blocker / "batch", r"lies below .*file, which is a file")):
+        with pytest.raises(OutputError, match=match):
+            run_batch(cfg, out, progress=False)
+    assert blocker.read_text() == "x"
+
+
 # --- leftovers of killed writes
 
 

@@ -33,6 +33,7 @@ from neuroalign.batch.worker import (
     execute_chunk,
     failure_record,
 )
+from neuroalign.core.atomic import check_output_path
 from neuroalign.core.errors import ConfigError, DependencyError
 from neuroalign.core.progress import progress_bar
 from neuroalign.core.provenance import neuroalign_version
@@ -249,9 +250,14 @@ def run_batch(
     ConfigError
         If the config names foreign engine functions without ``allow_code``, or
         another field is invalid.
+    OutputError
+        If ``out`` cannot be written (on ``/proc``, ``/sys`` or ``/dev``, below a file,
+        in a read-only folder; see :func:`~neuroalign.core.atomic.check_output_path`),
+        before any work starts.
     """
     start = time.perf_counter()
     check_engine(config.engine.model_dump(), allow_code)
+    check_output_path(out, kind="folder", what="batch folder")
     root = Path(out).resolve()
     store = BatchStore(root)
     cells, plan = plan_batch(config)
