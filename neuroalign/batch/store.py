@@ -24,6 +24,7 @@ import json
 import os
 import re
 import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -377,10 +378,13 @@ class BatchStore:
                            unplanned=len(done - planned),
                            corrupt=sum(not p.ok for p in parts))
 
-    def load(self, keys: Sequence[str], columns: Sequence[str] | None = None
-             ) -> pd.DataFrame:
-        """Rows of the finished cells among ``keys``, in the order of ``keys``."""
-        parts = [p for p in self.parts() if p.ok]
+    def load(self, keys: Sequence[str], columns: Sequence[str] | None = None,
+             parts: list[PartInfo] | None = None) -> pd.DataFrame:
+        """Rows of the finished cells among ``keys``, in the order of ``keys``.
+
+        Only sound parts are read (``parts``: as checked by :meth:`parts`).
+        """
+        parts = [p for p in (self.parts() if parts is None else parts) if p.ok]
         wanted = set(keys)
         parts = [p for p in parts if wanted.intersection(p.keys)]
         if not parts:
@@ -468,7 +472,8 @@ def table_to_frame(table: pa.Table | None, keys: Sequence[str]) -> pd.DataFrame:
 
 
 def load_results(root: str | os.PathLike[str], *, include_unplanned: bool = False,
-                 columns: Sequence[str] | None = None) -> pd.DataFrame:
+                 columns: Sequence[str] | None = None, skip_corrupt: bool = False
+                 ) -> pd.DataFrame:
     """The results of a batch folder as one DataFrame, for notebooks.
 
     Parameters
@@ -480,6 +485,10 @@ def load_results(root: str | os.PathLike[str], *, include_unplanned: bool = Fals
         earlier config or an older file version), after the planned ones.
     columns
         Read only these columns (besides ``cell_key`` and ``cell_row``).
+    skip_corrupt
+        Return the rows of the sound parts when some part fails its check (truncated,
+        altered, its manifest unreadable), with a warning naming the corrupt parts and
+        how many cells are missing; by default such a folder is refused.
 
     Returns
     -------
@@ -487,13 +496,36 @@ def load_results(root: str | os.PathLike[str], *, include_unplanned: bool = Fals
         One row per result row of every finished cell, deduplicated by
         (``cell_key``, ``cell_row``) and sorted in grid order, then row order within
         a cell; columns ``cell_key`` and ``cell_row`` followed by the cell's own.
-        Parts that fail their check are skipped (their cells are pending).
+
+    Raises
+    ------
+    SourceError
+        If ``root`` is not a batch folder, or a part fails its check and
+        ``skip_corrupt`` is false (the message names the part and what is wrong; a
+        rerun of the batch moves it aside and recomputes its cells).
     """
     store = BatchStore(root)
     keys = store.planned_keys()
+    parts = store.parts()
+    bad = [p for p in parts if not p.ok]
+    if bad:
+        good = store.done_keys(parts)
+        lost = {k for p in bad for k in p.keys} - good
+        names = ", ".join(f"{p.path.name} ({p.problem})" for p in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        unknown = sum(not p.keys for p in bad)
+        text = (f"batch folder {store.root}: {len(bad)} corrupt result part(s): {names}{more}; "
+                f"{len(lost)} cell(s)"
+                + (f" and those of {unknown} part(s) without a readable manifest" if unknown
+                   else "") + " are missing")
+        if not skip_corrupt:
+            raise SourceError(f"{text}. Rerun 'neuroalign batch CONFIG --out DIR' to "
+                              "recompute them, or pass skip_corrupt=True to load the rest")
+        warnings.warn(f"{text} from the table (rerun the batch to recompute them)",
+                      stacklevel=2)
     if include_unplanned:
-        keys = keys + sorted(store.done_keys() - set(keys))
-    return store.load(keys, columns)
+        keys = keys + sorted(store.done_keys(parts) - set(keys))
+    return store.load(keys, columns, parts)
 
 
 def results_dataset(root: str | os.PathLike[str]) -> Any:

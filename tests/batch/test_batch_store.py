@@ -101,8 +101,13 @@ def test_corrupt_part_is_reported_skipped_and_moved_aside(tmp_path: Path, damage
     assert [p.ok for p in parts] == [p.path != bad for p in parts]
     assert _counts(store) == {"total": 3, "done": 1, "failed": 0, "pending": 2,
                               "unplanned": 0, "corrupt": 1}
-    # never breaks load_results: the sound part is read, the corrupt one is not
-    assert load_results(store.root)["x"].tolist() == [0.0]
+    # load_results names the corrupt part; asked to, it reads the sound one and warns
+    with pytest.raises(SourceError, match=rf"1 corrupt result part\(s\): {bad.name} \(.*\); "
+                                          r"(2 cell\(s\)|0 cell\(s\) and those of 1 part\(s\) "
+                                          r"without a readable manifest) are missing\. Rerun"):
+        load_results(store.root)
+    with pytest.warns(UserWarning, match=rf"{bad.name} .* are missing from the table"):
+        assert load_results(store.root, skip_corrupt=True)["x"].tolist() == [0.0]
     # the next run moves it aside; its cells are pending and no longer corrupt
     checked = store.init({"keys": KEYS})
     assert [m.path.name for m in checked if not m.ok] == [bad.name]
@@ -146,9 +151,13 @@ def test_unplanned_and_legacy_parts(tmp_path: Path) -> None:
     store.sweep()
     assert store.status().as_dict() == {"total": 3, "done": 1, "failed": 0, "pending": 2,
                                         "unplanned": 1, "corrupt": 1}
-    assert load_results(store.root)["cell_key"].tolist() == [KEYS[0]]
-    assert load_results(store.root, include_unplanned=True)["cell_key"].tolist() == [KEYS[0],
-                                                                                     stray]
+    with pytest.raises(SourceError, match=rf"part-{KEYS[1]}\.parquet \(unreadable Parquet"):
+        load_results(store.root)
+    with pytest.warns(UserWarning, match="1 cell"):
+        assert load_results(store.root, skip_corrupt=True)["cell_key"].tolist() == [KEYS[0]]
+    with pytest.warns(UserWarning, match="1 cell"):
+        assert load_results(store.root, include_unplanned=True, skip_corrupt=True
+                            )["cell_key"].tolist() == [KEYS[0], stray]
 
 
 def test_compact_merges_parts_and_keeps_resumability(tmp_path: Path) -> None:
