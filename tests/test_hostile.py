@@ -342,6 +342,57 @@ def test_checkpoint_that_is_a_fifo_or_truncated(checkpoint: Path, tmp_path: Path
         load_checkpoint(half)
 
 
+def _rewritten(src: Path, dst: Path, weights: Any = None, **meta_changes: Any) -> Path:
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from neuroalign.zoo.checkpoint import METADATA_KEY
+
+    with safe_open(str(src), framework="pt") as handle:
+        meta = json.loads(handle.metadata()[METADATA_KEY])
+    meta.update(meta_changes)
+    tensors = load_file(str(src))
+    if weights is not None:
+        weights(tensors)
+    save_file(tensors, str(dst), metadata={METADATA_KEY: json.dumps(meta)})
+    return dst
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    (float("nan"), r"tensor trunk\.0\.weight holds 3 non-finite value\(s\) \(NaN or inf\) "
+                   r"of \d+; expected finite weights"),
+    (float("inf"), r"tensor trunk\.0\.weight holds 3 non-finite value\(s\)"),
+], ids=["nan", "inf"])
+def test_checkpoint_with_non_finite_weights_is_refused(checkpoint: Path, tmp_path: Path,
+                                                       value: float, match: str) -> None:
+    from neuroalign.zoo.checkpoint import load_checkpoint
+
+    def poison(tensors: dict[str, Any]) -> None:
+        tensors["trunk.0.weight"].view(-1)[:3] = value
+
+    path = _rewritten(checkpoint, tmp_path / "bad.safetensors", weights=poison)
+    with pytest.raises(CheckpointError, match=match):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    ({"metrics": "good"}, r"metadata: metrics: got 'good'; expected a valid dictionary"),
+    ({"seed": "0"}, r"metadata: seed: got '0'; expected a valid integer"),
+    ({"agent": 3}, r"metadata: agent: got 3; expected a valid string"),
+    ({"config": [1, 2]}, r"metadata: config: got \[1, 2\]; expected a valid dictionary"),
+    ({"trunk": "lstm"}, r"metadata: trunk: got 'lstm'; expected 'mlp' or 'gru'"),
+    ({"evil": 1}, r"metadata: evil: unknown field; expected one of \['agent', "),
+], ids=["metrics-text", "seed-text", "agent-number", "config-list", "trunk", "unknown"])
+def test_checkpoint_metadata_is_checked_by_type(checkpoint: Path, tmp_path: Path,
+                                                changes: dict[str, Any], match: str) -> None:
+    from neuroalign.zoo.checkpoint import load_checkpoint, read_metadata
+
+    path = _rewritten(checkpoint, tmp_path / "bad.safetensors", **changes)
+    for read in (load_checkpoint, read_metadata):
+        with pytest.raises(CheckpointError, match=match):
+            read(path)
+
+
 # --- configs are data
 
 
