@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_zoo.py                  # seed 0, every agent x task
     python benchmarks/bench_zoo.py --seeds 0 1 2    # more seeds
     python benchmarks/bench_zoo.py --probe-only     # probing the shipped zoo only
+    python benchmarks/bench_zoo.py --smoke          # a few seconds: checks the script
 
 Training and probing run one process, one torch thread; training stops once two consecutive
 evaluations meet the task's criterion (as ``data/train_zoo.py`` does). There is no
@@ -21,7 +22,12 @@ import statistics
 import time
 
 
-def _timeit(fn, repeat: int = 7) -> float:
+#: timing repeats (``--smoke`` sets 1)
+REPEAT = {"n": 7}
+
+
+def _timeit(fn, repeat: int | None = None) -> float:
+    repeat = REPEAT["n"] if repeat is None else repeat
     fn()
     times = []
     for _ in range(repeat):
@@ -98,7 +104,12 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=task_names())
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--probe-only", action="store_true")
+    parser.add_argument("--smoke", action="store_true",
+                        help="probe dqn on pavlovian once (no training): checks the script")
     args = parser.parse_args()
+    if args.smoke:
+        args.agents, args.tasks, args.probe_only = ["dqn"], ["pavlovian"], True
+        REPEAT["n"] = 1
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"cpus {os.cpu_count()}, load average at start {load:.1f} "
           "(other processes share the cores; times are wall-clock)")
