@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             bad += not same
         t_load = time.perf_counter() - start
         size = sum(f.stat().st_size for f in files) / 1e6
-        print(f"(b) convert all {len(sessions)}: {t_conv:.2f} s ({t_conv / t_raw:.1f}x the raw read; "
+        print(f"(b) convert all {len(sessions)}: {t_conv:.2f} s ({t_conv / t_raw:.1f}x the raw "
+              "read; "
               f"{size:.1f} MB of NWB); import back: {t_load:.2f} s ({t_load / t_raw:.1f}x); "
               f"counts {'identical' if not bad else 'DIFFER'} in all {len(sessions)}")
         if args.skip_run:

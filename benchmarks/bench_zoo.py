@@ -21,7 +21,6 @@ import os
 import statistics
 import time
 
-
 #: timing repeats (``--smoke`` sets 1)
 REPEAT = {"n": 7}
 

@@ -420,3 +420,40 @@ def test_run_memory_limit_is_an_option(tmp_path: Path, monkeypatch: pytest.Monke
     assert isinstance(result.exception, ResourceError)
     assert "needs 393.8 KiB; the memory limit is 1.0 KiB" in str(result.exception)
     assert not (tmp_path / "report").exists()
+    # a parameter of the loads, not an environment variable the command sets
+    assert os.environ[MAX_MEMORY_ENV] == "8GiB"
+
+
+# --- structure: the ground (core) depends on no part; no import cycles in the zoo
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_core_imports_no_part_and_zoo_tasks_no_cycle() -> None:
+    parts = ("io", "zoo", "compare", "geometry", "pipeline", "batch", "study", "report",
+             "simulate")
+    for path in sorted((REPO / "neuroalign" / "core").glob("*.py")):
+        bad = sorted(m for m in _imports(path)
+                     if any(m == f"neuroalign.{p}" or m.startswith(f"neuroalign.{p}.")
+                            for p in parts))
+        assert bad == [], f"{path.name} imports {bad}"
+    zoo = REPO / "neuroalign" / "zoo"
+    assert "neuroalign.zoo.tasks" not in _imports(zoo / "contrast_task.py")
+    assert "neuroalign.zoo.contrast_task" in _imports(zoo / "tasks.py")
+    # the names core keeps for the parts are the parts' own
+    from neuroalign.core.contracts import CONTRAST_STEP_S
+    from neuroalign.core.vocabulary import DATASET_PROFILES
+    from neuroalign.io import PROFILES
+    from neuroalign.zoo.contrast import STEP_S
+
+    assert tuple(PROFILES) == DATASET_PROFILES and STEP_S == CONTRAST_STEP_S
