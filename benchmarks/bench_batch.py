@@ -53,7 +53,6 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve()
-REPO = HERE.parents[1]
 N_PROJECTED = 1_000_000
 W_PROJECTED = 64
 
@@ -179,8 +178,10 @@ def _timed_plain(cfg: Any) -> float:
 def _real_cell_seconds() -> tuple[float, float] | None:
     """CPU time of one default cell (RSA or CKA, 100 resamples): inputs cached, and with
     the session and agent layer loaded for these cells alone (the worst case)."""
-    session = REPO / "data" / "sessions" / "sub-synthetic-mouse-0_ses-sim-0.nwb"
-    if not session.is_file() or not (REPO / "data" / "zoo").is_dir():
+    from neuroalign.core.resources import package_data
+
+    session = package_data("sessions") / "sub-synthetic-mouse-0_ses-sim-0.nwb"
+    if not session.is_file() or not package_data("zoo").is_dir():
         return None
     from neuroalign.batch import expand_cells, validate_config
     from neuroalign.batch.worker import WorkerCache, compute_rows
