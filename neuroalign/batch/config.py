@@ -118,7 +118,7 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
         "of 'neuroalign run'.",
     )
     options: MeasureOptions | dict[str, Any] = Field(
-        default_factory=MeasureOptions, validate_default=True,
+        default_factory=MeasureOptions,
         description="Options passed to the cell function as a dict: the measure options "
         "below for the default cell function; a cell function of your own (--allow-code) "
         "receives its own options, checked by its options_model (a pydantic model) when "
@@ -184,9 +184,11 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
 
     def options_dict(self) -> dict[str, Any]:
         """The cell function's options as a plain dict (as given, for a user's own)."""
-        if isinstance(self.options, MeasureOptions):
-            return self.options.as_dict()
-        return dict(self.options)
+        if not isinstance(self.options, MeasureOptions):
+            return dict(self.options)
+        if self.engine.cell != DEFAULT_CELL:  # the default: no options of its own
+            return self.options.model_dump(exclude_unset=True)
+        return self.options.as_dict()
 
     def cell_params(self) -> dict[str, Any]:
         """What every cell receives besides its own identity (see ``compute_rows``).
