@@ -457,3 +457,52 @@ def test_core_imports_no_part_and_zoo_tasks_no_cycle() -> None:
     from neuroalign.zoo.contrast import STEP_S
 
     assert tuple(PROFILES) == DATASET_PROFILES and STEP_S == CONTRAST_STEP_S
+
+
+# --- degenerate values at the public entry points (rules: neuroalign.core.degenerate)
+
+
+def test_values_near_1e300_give_the_numbers_of_the_unscaled_values() -> None:
+    import numpy as np
+
+    from neuroalign.compare import cka, shape_distance
+    from neuroalign.compare.inference import evaluate
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 6)), rng.normal(size=(5, 12, 8))
+    for fn in (lambda a, b: cka(a, b), lambda a, b: shape_distance(a, b),
+               lambda a, b: shape_distance(a, b, alpha=0.0)):
+        np.testing.assert_allclose(fn(x * 1e300, y.mean(0) * 2e300), fn(x, y.mean(0)),
+                                   rtol=1e-9)
+    # partial whitening depends on the scale: refused in one line, not an SVD failure
+    from neuroalign.core.errors import InferenceError
+
+    with pytest.raises(InferenceError, match=r"values up to .* overflow float64, and the "
+                                             r"angular score with alpha=0.5 depends on"):
+        shape_distance(x * 1e300, y.mean(0), alpha=0.5)
+    plain = evaluate("cka", x, y, bootstrap="repetitions", n_boot=20, seed=1)
+    huge = evaluate("cka", x * 1e300, y * 1e300, bootstrap="repetitions", n_boot=20, seed=1)
+    for col in ("estimate", "ci_low", "ci_high"):
+        np.testing.assert_allclose(huge[col], plain[col], rtol=1e-9)
+
+
+def test_degenerate_patterns_are_refused_at_the_public_entry_points() -> None:
+    import numpy as np
+
+    from neuroalign.compare.inference import evaluate
+    from neuroalign.core.errors import InferenceError
+
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(12, 6)), rng.normal(size=(5, 12, 8))
+    with pytest.raises(InferenceError, match=r"y\[0\] has 1 unit\(s\); every measure needs "
+                                             r"at least 2"):
+        evaluate("cka", x, y[..., :1], seed=0)
+    with pytest.raises(InferenceError, match=r"y\[0\] has 2 repetition\(s\) of condition 0; "
+                                             r"cross-validated RDMs and intervals need at "
+                                             r"least 3"):
+        evaluate("shape", x, y[:2], bootstrap="repetitions", n_boot=20, seed=0)
+    bad = x.copy()
+    bad[3, 2] = np.inf
+    with pytest.raises(InferenceError, match=r"model holds 1 infinite value\(s\) \(first "
+                                             r"at repetition 0, condition 3, unit 2\)"):
+        evaluate("cka", bad, y, seed=0)
