@@ -8,18 +8,22 @@ merges its parts into a few large files.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+if TYPE_CHECKING:
+    # typer carries its own copy of click; its command classes are annotated with it
+    from typer._click import Context, HelpFormatter
 
 _RUN_HELP = (
     "Run a grid of comparisons on dask.distributed (resumable).\n\n"
     "CONFIG is a YAML file with the fields below. Finished cells in DIR are skipped, so "
     "rerunning the same command after an interruption computes only what is missing. "
     "Exit status: 0 when every cell is finished, 1 when some cells failed (see "
-    "DIR/failures/), 2 on a usage or config error.\n\n"
+    "DIR/failures.jsonl), 2 on a usage or config error (or when another run is writing "
+    "into DIR).\n\n"
     "A config is data: it may name only neuroalign's own cell function and loaders "
     "unless --allow-code is given (other engine functions are code run on every "
     "worker).\n\n"
@@ -30,7 +34,7 @@ _RUN_HELP = (
 class _RunByDefault(TyperGroup):
     """A group whose first argument, if it is not a sub-command, goes to ``run``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
@@ -39,7 +43,7 @@ class _RunByDefault(TyperGroup):
 class _LazyHelpCommand(TyperCommand):
     """A command whose long help (the config fields) is built only when shown."""
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         self.help = _run_help()
         super().format_help(ctx, formatter)
 
@@ -175,6 +179,6 @@ def _print_summary(summary: Any) -> None:
         console.print(f"failed {key[:12]}: {err}", markup=False, highlight=False,
                       soft_wrap=True)
     if summary.failed or summary.failed_before:
-        console.print(f"failure records: {Path(summary.out) / 'failures'}; rerun with "
+        console.print(f"failure records: {Path(summary.out) / 'failures.jsonl'}; rerun with "
                       "--retry-failed to recompute them", markup=False, highlight=False,
                       soft_wrap=True)

@@ -37,6 +37,7 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
+from neuroalign.core.contracts import CONTRAST_STEP_S as STEP_S
 from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_N_APPROACH, DEFAULT_WINDOW
 from neuroalign.core.errors import ConfigError
 from neuroalign.core.vocabulary import (
@@ -44,6 +45,7 @@ from neuroalign.core.vocabulary import (
     GEOMETRY_ALIASES,
     MEASURE_ALIASES,
     MEASURES,
+    PROFILE_CHOICES,
 )
 
 __all__ = [
@@ -79,17 +81,25 @@ RsaMethod = Annotated[Literal["spearman", "pearson"], _aliases(COMPARE_ALIASES)]
 RdmMethod = Literal["crossnobis", "euclidean", "sqeuclidean", "correlation"]
 #: geometry distances (aliases of ``core.vocabulary.GEOMETRY_ALIASES`` accepted)
 GeometryDistance = Annotated[Literal["crossnobis", "euclidean"], _aliases(GEOMETRY_ALIASES)]
+def _measure_name(value: Any) -> str:
+    name = MEASURE_ALIASES.get(value, value) if isinstance(value, str) else value
+    if name not in MEASURES:
+        *head, last = (repr(m) for m in MEASURES)
+        raise ValueError(f"expected {', '.join(head)} or {last} (aliases: "
+                         f"{', '.join(repr(a) for a in MEASURE_ALIASES)})")
+    return str(name)
+
+
 #: a measure of a cell: a name of ``core.vocabulary.MEASURES`` or one of its aliases
-MeasureName = Annotated[Literal[MEASURES], _aliases(MEASURE_ALIASES)]  # type: ignore[valid-type]
+MeasureName = Annotated[str, BeforeValidator(_measure_name)]
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def profile_names() -> list[str]:
-    """Valid ``profile`` values: the dataset profiles of :mod:`neuroalign.io`, auto, generic."""
-    from neuroalign.io import PROFILES
-
-    return sorted({*PROFILES, "auto", "generic"})
+    """Valid ``profile`` values: the dataset profiles of :mod:`neuroalign.io`, auto, generic
+    (:data:`~neuroalign.core.vocabulary.PROFILE_CHOICES`)."""
+    return list(PROFILE_CHOICES)
 
 
 class SourceSpec(BaseModel):
@@ -321,15 +331,11 @@ class GridOptions(BaseModel):
 
 def contrast_steps(window: tuple[float, float]) -> int:
     """Whole 0.1 s steps after stimulus onset a window ``[0, stop)`` covers."""
-    from neuroalign.zoo.contrast import STEP_S
-
     return int(np.floor(float(window[1]) / STEP_S + 1e-9))
 
 
 def contrast_source_problems(src: SourceSpec, where: str) -> list[str]:
     """Why ``src`` cannot give a contrast grid (``[]`` when it can)."""
-    from neuroalign.zoo.contrast import STEP_S
-
     out = []
     if src.align == "outcome":
         out.append(f"{where}.align: got 'outcome' with grid: contrast; expected the "

@@ -24,7 +24,7 @@ up by label.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import xarray as xr
@@ -33,6 +33,7 @@ from neuroalign.core.errors import ValidationError
 
 __all__ = [
     "CONTRAST_BY",
+    "CONTRAST_STEP_S",
     "DEFAULT_BIN_SIZE",
     "DEFAULT_N_APPROACH",
     "DEFAULT_WINDOW",
@@ -51,6 +52,8 @@ __all__ = [
     "valence_code",
 ]
 
+#: seconds of the real trial per step of the contrast task and of the contrast grid
+CONTRAST_STEP_S: float = 0.1
 #: the default number of approach steps K (the grid has K + 1 conditions per valence)
 DEFAULT_N_APPROACH: int = 5
 #: the default bin width in seconds (one approach step)
@@ -138,7 +141,7 @@ def condition_coords(
     v = np.repeat(np.asarray(vals, dtype=np.int64), len(apps))
     a = np.tile(np.asarray(apps, dtype=np.int64), len(vals))
     labels = np.asarray(
-        [condition_label(vi, ai) for vi, ai in zip(v, a, strict=True)], dtype=object
+        [condition_label(int(vi), int(ai)) for vi, ai in zip(v, a, strict=True)], dtype=object
     )
     return {
         "valence": ("condition", v),
@@ -236,6 +239,11 @@ def require_dims(da: object, required: Sequence[str], name: str = "data") -> xr.
     return da
 
 
+@overload
+def condition_labels(da: Any, name: str = ..., missing: Literal["index", "error"] = ...
+                     ) -> np.ndarray: ...
+@overload
+def condition_labels(da: Any, name: str = ..., missing: str = ...) -> np.ndarray | None: ...
 def condition_labels(da: Any, name: str = "data", missing: str = "index"
                      ) -> np.ndarray | None:
     """The condition labels of ``da``, the one lookup every part uses.

@@ -15,7 +15,9 @@ so each accepts the same names and the same aliases:
   per-side work, scorer) is stated once, in
   :data:`neuroalign.pipeline.measures.MEASURE_SPECS`;
 * :data:`GEOMETRY_DISTANCES` and :data:`GEOMETRY_ALIASES`: the distances of the
-  valence geometry.
+  valence geometry;
+* :data:`DATASET_PROFILES` and :data:`PROFILE_CHOICES`: the dataset profiles of
+  :mod:`neuroalign.io` (defined there) and the values a source's ``profile`` takes.
 
 Note the two meanings of ``"correlation"``: as an RDM *construction* it is the
 correlation distance ``1 - r`` between condition patterns; as an RDM *comparison*
@@ -31,16 +33,23 @@ from neuroalign.core.errors import ValidationError
 __all__ = [
     "COMPARE_ALIASES",
     "COMPARE_METHODS",
+    "DATASET_PROFILES",
     "GEOMETRY_ALIASES",
     "GEOMETRY_DISTANCES",
     "MEASURES",
     "MEASURE_ALIASES",
     "PATTERN_MEASURES",
+    "PROFILE_CHOICES",
     "RDM_METHODS",
     "canonical_name",
     "compare_method",
     "measure_name",
 ]
+
+#: names of the dataset profiles :mod:`neuroalign.io.profiles` defines (its ``PROFILES``)
+DATASET_PROFILES: tuple[str, ...] = ("ibl", "steinmetz", "amygdala", "photometry")
+#: values of a source's ``profile``: a dataset profile, detection, or a user's mapping
+PROFILE_CHOICES: tuple[str, ...] = tuple(sorted({*DATASET_PROFILES, "auto", "generic"}))
 
 #: how an RDM is built from condition patterns
 RDM_METHODS: tuple[str, ...] = (
@@ -112,7 +121,7 @@ def canonical_name(value: object, name: str, canonical: tuple[str, ...],
     key = value if isinstance(value, str) else None
     if key in canonical:
         return key
-    if key in aliases:
+    if key is not None and key in aliases:
         return aliases[key]
     listed = ", ".join(repr(v) for v in canonical)
     extra = f" (aliases: {', '.join(repr(a) for a in aliases)})" if aliases else ""

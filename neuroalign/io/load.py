@@ -122,7 +122,7 @@ def _is_synthetic(h5: Any) -> int:
 def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], unsorted: str,
                  imaging_series: str | None,
                  on_block: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
-                 max_memory: object = None) -> SpikeUnits | RoiSignals:
+                 max_memory: int | str | None = None) -> SpikeUnits | RoiSignals:
     # a StreamBinner checks (and sorts) the spikes in the same pass as it bins them
     units = read_units(h5, label, region_columns, unsorted, on_block=on_block,
                        check=on_block is None, max_memory=max_memory)
@@ -229,7 +229,7 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
              mapping: Mapping[str, Mapping[object, int | str | None]] | None,
              region_columns: Sequence[RegionColumn], unsorted: str, outside: str,
              imaging_series: str | None, progress: bool, align_offset: float = 0.0,
-             max_memory: object = None) -> xr.DataArray:
+             max_memory: int | str | None = None) -> xr.DataArray:
     rel = bin_edges(window, bin_size)
     rel_window = (float(rel[0]), float(rel[-1]))
     account = TrialAccount()
@@ -373,8 +373,7 @@ def _with_sessions(values: np.ndarray, events: pd.DataFrame, signal: SpikeUnits 
         region=("unit", np.asarray(signal.region, dtype=str)),
         region_rule=("unit", np.asarray(signal.region_rule, dtype=str)),
         time=("time", bin_centres(rel)),
-        **trial_coords(events),
-    )
+    ).assign_coords(trial_coords(events))
 
 
 def trial_coords(events: pd.DataFrame) -> dict[str, tuple[str, np.ndarray]]:
@@ -518,7 +517,8 @@ def inspect_source(
         outcome-time and cue-time columns the profile will read, the column
         ``align="outcome"`` / ``"cue"`` will use, and each label's valence, see
         :func:`~neuroalign.io.profiles.describe_profile`), ``valence_counts``
-        (outcome name -> trials),
+        (outcome name -> trials), ``warnings`` (what import will refuse or what
+        adds nothing: units without spikes, an alignment column with no time),
         ``nwb_version``, ``source``.
     """
     text_source = os.fspath(source)
@@ -552,6 +552,26 @@ def inspect_source(
             rules[str(name)] = rules.get(str(name), 0) + 1
     kind = "none" if signal is None else ("units" if isinstance(signal, SpikeUnits) else "imaging")
     all_events = canonical_events(tables)
+    warnings_: list[str] = []
+    if isinstance(signal, SpikeUnits) and signal.n_units:
+        silent = np.flatnonzero(np.diff(signal.offsets) == 0)
+        ids = [int(u) for u in signal.unit_id[silent][:10]]
+        listed = f"unit ids {ids}{', ...' if silent.size > 10 else ''}"
+        if silent.size == signal.n_units:
+            warnings_.append(f"none of the {signal.n_units} units has a spike ({listed}); "
+                             "import will refuse the file")
+        elif silent.size:
+            warnings_.append(f"{silent.size} of the {signal.n_units} units have no spikes "
+                             f"({listed}); they add only zeros to their region")
+    for align in ("outcome", "cue"):
+        column = columns.get(f"align_{align}_column")
+        table = tables.get(columns.get("table") or "")
+        if not column or table is None or column not in table:
+            continue
+        times = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        if times.size and not np.isfinite(times).any():
+            warnings_.append(f"{columns['table']}.{column}: all {times.size} times are missing "
+                             f"(NaN); import with --align {align} will refuse the file")
     return {
         "source": text_source,
         "nwb_version": version,
@@ -566,4 +586,5 @@ def inspect_source(
         "profile_columns": columns,
         "valence_counts": valence_counts,
         "profiles_known": sorted(PROFILES),
+        "warnings": warnings_,
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -185,10 +186,9 @@ def compute_cell(
         if int(value) < 0:
             raise ValidationError(f"{name}: got {value}; expected an integer >= 0")
     opts = as_measure_options(options)
-    settings = {"n_boot": int(n_boot), "n_perm": int(n_perm), "seed": int(seed),
-                "options": opts}
-    return score_cell(as_side(model, "model", **settings), as_side(brain, "brain", **settings),
-                      measures, meta=meta)
+    side = partial(as_side, n_boot=int(n_boot), n_perm=int(n_perm), seed=int(seed),
+                   options=opts)
+    return score_cell(side(model, "model"), side(brain, "brain"), measures, meta=meta)
 
 
 def shared_labels(model: Side, brain: Side) -> tuple[list[str], str | None]:
@@ -222,8 +222,8 @@ def check_row(row: dict[str, Any]) -> dict[str, Any]:
     exceeds its noise ceiling (both are read with the estimate, never silently)."""
     est, low, high = row.get("estimate"), row.get("ci_low"), row.get("ci_high")
     notes = [row["note"]] if row.get("note") else []
-    finite = all(v is not None and np.isfinite(v) for v in (est, low, high))
-    if finite and not low <= est <= high:
+    if (est is not None and low is not None and high is not None
+            and all(np.isfinite(v) for v in (est, low, high)) and not low <= est <= high):
         notes.append(f"the interval [{low:.3g}, {high:.3g}] excludes the estimate {est:.3g}: "
                      "the bootstrap distribution is shifted (duplicated repetitions or "
                      "conditions bias the resampled statistic); read the interval as its "

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -206,8 +207,12 @@ def _add_task(prog: Any, description: str, total: int) -> Any:
     return prog.add_task(description, total=total) if prog is not None else None
 
 
-def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
+def load_inputs(config: RunConfig, *, prog: Any = None,
+                max_memory: int | str | None = None) -> RunInputs:
     """Load every session/region and probe every agent/layer of ``config``.
+
+    ``max_memory`` is the memory limit of every recording's responses (see
+    :func:`neuroalign.core.limits.max_memory`).
 
     Raises
     ------
@@ -224,7 +229,8 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
     task = _add_task(prog, "loading sessions", len(sources))
     for i, spec in enumerate(sources):
         got = load_brain_patterns(spec.model_copy(update={"regions": None}),
-                                  cache_dir=config.cache_dir, **config.brain_options())
+                                  cache_dir=config.cache_dir, max_memory=max_memory,
+                                  **config.brain_options())
         geometry.update(got.geometry_grids)
         if spec.regions:
             found = {region for _, region in got}
@@ -235,7 +241,8 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
                     f"least min_units={config.min_units} units); regions found: "
                     f"{sorted(found) or 'none'}"
                 )
-            got = {k: v for k, v in got.items() if k[1] in spec.regions}
+            for k in [k for k in got if k[1] not in spec.regions]:
+                del got[k]
         clash = sorted(set(got) & set(brain))
         if clash:
             raise ConfigError(
@@ -271,18 +278,18 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
 def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> None:
     """Prepare every side once (RDM, geometry on its own grid) into ``inputs``."""
     options = config.measure_options()
-    settings = {"n_boot": config.n_boot, "n_perm": config.n_perm, "seed": config.seed,
-                "options": options, "measures": list(config.measures)}
+    prepare = partial(prepare_side, n_boot=config.n_boot, n_perm=config.n_perm,
+                      seed=config.seed, options=options, measures=list(config.measures))
     task = _add_task(prog, "preparing sides", len(inputs.brain) + len(inputs.models))
     for key, da in inputs.brain.items():
         if key not in inputs.brain_sides:
-            inputs.brain_sides[key] = prepare_side(
-                da, "brain", geometry_patterns=inputs.geometry.get(key), **settings)
+            inputs.brain_sides[key] = prepare(
+                da, "brain", geometry_patterns=inputs.geometry.get(key))
         _advance(prog, task)
     for mkey, da in inputs.models.items():
         if mkey not in inputs.model_sides:
-            inputs.model_sides[mkey] = prepare_side(
-                da, "model", geometry_patterns=inputs.geometry.get(mkey), **settings)
+            inputs.model_sides[mkey] = prepare(
+                da, "model", geometry_patterns=inputs.geometry.get(mkey))
         _advance(prog, task)
 
 
@@ -318,7 +325,7 @@ def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> pd
 def artifacts(inputs: RunInputs) -> RunArtifacts:
     """The RDMs, geometry profiles and condition means of every prepared side."""
     out = RunArtifacts()
-    sides = [(("brain", *k), s) for k, s in inputs.brain_sides.items()]
+    sides: list[tuple[tuple, Side]] = [(("brain", *k), s) for k, s in inputs.brain_sides.items()]
     sides += [(("model", *k), s) for k, s in inputs.model_sides.items()]
     for key, side in sides:
         out.n_units[key] = side.n_units
@@ -359,6 +366,7 @@ def run_pipeline(
     progress: bool = True,
     console: Any = None,
     figures: bool = True,
+    max_memory: int | str | None = None,
 ) -> RunResult:
     """Run the main job and write its report folder.
 
@@ -378,6 +386,9 @@ def run_pipeline(
         A :class:`rich.console.Console` (default: standard error).
     figures
         Draw the figures (PNG) and embed them in ``report.html``.
+    max_memory
+        Refuse a recording whose responses would exceed this (bytes or text such as
+        ``"16GiB"``; default ``$NEUROALIGN_MAX_MEMORY``, else 8 GiB), before reading it.
 
     Returns
     -------
@@ -396,7 +407,7 @@ def run_pipeline(
         console = Console(stderr=True)
     start = time.perf_counter()
     with _progress(progress, console) as prog, _single_threaded_blas():
-        inputs = load_inputs(config, prog=prog)
+        inputs = load_inputs(config, prog=prog, max_memory=max_memory)
         results = compute_all(config, inputs, prog=prog)
         study = run_study(results, **config.study.study_kwargs(ci=config.ci, seed=config.seed))
         elapsed = time.perf_counter() - start
