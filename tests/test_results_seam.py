@@ -21,10 +21,10 @@ from neuroalign.core.results import (
     PairScore,
     SideStatistic,
     pair_row,
-    read_results,
     results_table,
     side_row,
 )
+from neuroalign.study.inputs import read_results
 
 SESSION = package_data("sessions", "sub-synthetic-mouse-0_ses-sim-0.nwb")
 SETTINGS = {"n_boot": 20, "n_perm": 19, "seed": 3}

@@ -19,14 +19,14 @@ _HELP = (
 
 def load_study_input(folder: Path):
     """The results table of a batch folder or a run's report folder
-    (:func:`neuroalign.core.results.read_results`: one schema, older tables migrated).
+    (:func:`neuroalign.study.inputs.read_results`: one schema, older tables migrated).
 
     Raises
     ------
     SourceError
         ``folder`` is neither.
     """
-    from neuroalign.core.results import read_results
+    from neuroalign.study.inputs import read_results
 
     return read_results(folder)
 
@@ -81,7 +81,8 @@ def study_settings(folder: Path, **flags: Any) -> dict[str, Any]:
         A recorded or given setting is invalid (``field: got X; expected Y``).
     """
     from neuroalign.core.config import StudyOptions, validate_model
-    from neuroalign.core.results import DEFAULT_CELL_LEVEL, recorded_settings
+    from neuroalign.core.results import DEFAULT_CELL_LEVEL
+    from neuroalign.study.inputs import recorded_settings
 
     recorded = recorded_settings(folder)
     study = validate_model(StudyOptions, recorded.get("study", {}), f"{folder}: study")
