@@ -131,8 +131,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=2)
     parser.add_argument("--n-boot", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--quick", "--smoke", action="store_true",
-                        help="A smoke run: 10 planted and 20 null studies.")
+    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-run", action="store_true", help="Skip timing neuroalign run.")
     parser.add_argument("--smoke", action="store_true",
                         help="one planted and one null study of 2 animals, no run timing")
