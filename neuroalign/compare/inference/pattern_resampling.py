@@ -53,7 +53,7 @@ def _digest(*arrays: np.ndarray) -> bytes:
     for a in arrays:
         a = np.ascontiguousarray(a)
         h.update(repr((a.shape, a.dtype.str)).encode())
-        h.update(memoryview(a).cast("B"))
+        h.update(a.data.cast("B"))
     return h.digest()
 
 
