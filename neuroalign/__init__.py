@@ -24,9 +24,6 @@ from importlib import import_module
 from typing import Any
 
 from neuroalign.core.errors import NeuroalignError
-from neuroalign.core.provenance import neuroalign_version
-
-__version__ = neuroalign_version()
 
 #: top-level name -> the module that defines it
 _LAZY: dict[str, str] = {
@@ -56,6 +53,11 @@ __all__ = ["NeuroalignError", "__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the installed metadata on first use
+        from neuroalign.core.provenance import neuroalign_version
+
+        globals()[name] = neuroalign_version()
+        return globals()[name]
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -64,4 +66,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})

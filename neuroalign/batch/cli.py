@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 import click
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
+
+from neuroalign.core.cli import lazy_help_command
 
 _RUN_HELP = (
     "Run a grid of comparisons on dask.distributed (resumable).\n\n"
@@ -34,14 +36,6 @@ class _RunByDefault(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
-
-
-class _LazyHelpCommand(TyperCommand):
-    """A command whose long help (the config fields) is built only when shown."""
-
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        self.help = _run_help()
-        super().format_help(ctx, formatter)
 
 
 def _run_help() -> str:
@@ -68,7 +62,7 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is None:
             typer.echo(ctx.get_help())
 
-    @batch.command("run", cls=_LazyHelpCommand, short_help=_RUN_HELP.split("\n")[0],
+    @batch.command("run", cls=lazy_help_command(_run_help), short_help=_RUN_HELP.split("\n")[0],
                    help=_RUN_HELP)
     def run_cmd(
         config: Annotated[Path, typer.Argument(help="Batch config (YAML).")],

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from neuroalign.pipeline.config import config_help
+from neuroalign.core.cli import lazy_help_command
 
 _RUN_HELP = (
     "Compare every zoo agent layer with every session/region and write a report.\n\n"
@@ -24,6 +24,8 @@ _RUN_HELP = (
 
 def _help_text() -> str:
     from rich.markup import escape
+
+    from neuroalign.pipeline.config import config_help
 
     lines = config_help().splitlines()
     # one paragraph per field so that every help renderer keeps them apart
@@ -68,7 +70,8 @@ def _print_summary(result: Any, console: Any) -> None:
 def register(app: typer.Typer) -> None:
     """Add this part's commands to the top-level ``app``."""
 
-    @app.command("run", help=_help_text())
+    @app.command("run", cls=lazy_help_command(_help_text), help=_RUN_HELP,
+                 short_help=_RUN_HELP.split("\n")[0])
     def run_command(
         config: Path | None = typer.Argument(
             None, help="YAML config, or the name of a shipped example (steinmetz: real "
