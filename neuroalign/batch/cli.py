@@ -8,13 +8,16 @@ merges its parts into a few large files.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from neuroalign.core.cli import lazy_help_command
+
+if TYPE_CHECKING:
+    # typer carries its own copy of click; its command classes are annotated with it
+    from typer._click import Context
 
 _RUN_HELP = (
     "Run a grid of comparisons on dask.distributed (resumable).\n\n"
@@ -32,7 +35,7 @@ _RUN_HELP = (
 class _RunByDefault(TyperGroup):
     """A group whose first argument, if it is not a sub-command, goes to ``run``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import click
 from typer.core import TyperCommand
+
+if TYPE_CHECKING:
+    # typer carries its own copy of click; its command classes are annotated with it
+    from typer._click import Context, HelpFormatter
 
 __all__ = ["lazy_help_command"]
 
@@ -20,7 +24,7 @@ def lazy_help_command(build_help: Callable[[], str]) -> type[TyperCommand]:
     """
 
     class LazyHelpCommand(TyperCommand):
-        def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
             self.help = build_help()
             super().format_help(ctx, formatter)
 

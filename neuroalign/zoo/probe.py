@@ -4,6 +4,12 @@ Pavlovian and gridworld: the valence x approach grid. The two-choice ``contrast`
 task: the mice's grid, contrast level x outcome x time since stimulus onset
 (:func:`neuroalign.core.contracts.contrast_condition_coords`), from closed-loop
 trials in which the agent makes its own choices, so that errors are the agent's.
+
+Every forward pass here, the closed-loop trials' choices included, runs in float64 on
+an exact up-cast of the float32 weights (:data:`neuroalign.zoo.networks.PROBE_DTYPE`):
+float32 results depend on the CPU's kernels at ~1e-6 relative, float64 ones agree to
+~1e-12, so a checkpoint gives the same activations, and the agent the same choices, on
+any machine.
 """
 
 from __future__ import annotations
@@ -61,7 +67,9 @@ def probe(agent: str | ZooAgent, task: str | None = None, seed: int = 0,
     Returns
     -------
     xarray.DataArray
-        float32, condition coords ``valence``, ``approach``, ``label`` (from
+        float64 (a float64 forward pass of the float32 weights: the same
+        checkpoint gives the same activations to ~1e-12 on any CPU), condition
+        coords ``valence``, ``approach``, ``label`` (from
         :func:`neuroalign.core.contracts.condition_coords`); for the ``contrast``
         task instead ``contrast``, ``valence`` (outcome), ``time_s``, ``label`` and,
         on ``(repetition, condition)``, the trial's ``choice`` (``nogo``, ``left``,
@@ -118,7 +126,8 @@ def probe_agent(zoo_agent: ZooAgent, layers: Sequence[str] | None = None,
         acts = zoo_agent.activations(inputs.reshape(n_rep * n_cond, obs_dim), wanted)
         blocks_by_layer = {name: acts[name].reshape(n_rep, n_cond, -1) for name in wanted}
         cond_coords = task.condition_coords(include_neutral)
-    blocks, unit_layer, unit_index = [], [], []
+    blocks, unit_layer = [], []
+    unit_index: list[int] = []
     for name in wanted:
         block = blocks_by_layer[name]
         blocks.append(block)
@@ -144,7 +153,7 @@ def probe_agent(zoo_agent: ZooAgent, layers: Sequence[str] | None = None,
         layers=",".join(wanted), probe_seed=int(probe_seed), n_repetitions=n_rep,
         value_units="activation", synthetic=False, **notes,
     )
-    da = xr.DataArray(data.astype(np.float32), dims=("repetition", "condition", "unit"),
+    da = xr.DataArray(data.astype(np.float64), dims=("repetition", "condition", "unit"),
                       coords=coords, attrs=attrs, name="activation")
     if average:
         da = da.mean("repetition", keep_attrs=True)
@@ -157,9 +166,10 @@ def _contrast_blocks(zoo_agent: ZooAgent, wanted: list[str], n_repetitions: int,
                      steps: Sequence[int] | None) -> tuple[dict[str, np.ndarray], dict, dict, dict]:
     """Activations ``(repetition, condition, size)`` per layer on the contrast grid."""
     from neuroalign.core.contracts import contrast_condition_coords
-    from neuroalign.zoo.contrast_task import choice_names
+    from neuroalign.zoo.contrast_task import ContrastTask, choice_names
 
     task = zoo_agent.task
+    assert isinstance(task, ContrastTask)  # the caller checked task.sequential
     times = task.times_s
     keep = list(range(len(times))) if steps is None else [int(k) for k in steps]
     if not keep or any(k < 0 or k >= len(times) for k in keep):

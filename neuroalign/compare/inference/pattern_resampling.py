@@ -254,17 +254,17 @@ def permutation_null(
     """
     rx = _prepared(measure, x, caches[0])
     out = np.zeros(perms.shape[0])
-    fast = measure.cross is not None and measure.norm is not None
+    cross, norm = measure.cross, measure.norm
     for y in ys:
         ry = _prepared(measure, y, caches[1], data=True)
-        if fast:
+        if cross is not None and norm is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
-                denom = np.sqrt(measure.norm(rx) * measure.norm(ry))
+                denom = np.sqrt(norm(rx) * norm(ry))
         for sl in _batched(measure, perms.shape[0], perms.shape[1], rx.shape[-1]):
             picked = measure.select(rx, perms[sl])
-            if fast:
+            if cross is not None and norm is not None:
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    out[sl] += measure.cross(picked, ry) / denom
+                    out[sl] += cross(picked, ry) / denom
             else:
                 out[sl] += measure.compare(picked, ry)
     return out / len(ys)
