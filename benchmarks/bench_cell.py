@@ -54,8 +54,8 @@ def _sides(n_models: int, n_brains: int, seed: int = 0) -> tuple[list[Any], list
         values = latent @ rng.normal(size=(6, units)) + 0.3 * rng.normal(size=(8, 12, units))
         models.append(xr.DataArray(values, dims=("repetition", "condition", "unit"),
                                    coords=coords))
-    settings = {"n_boot": 200, "n_perm": 200, "seed": 0, "options": MeasureOptions(),
-                "measures": list(MEASURES)}
+    settings: dict[str, Any] = {"n_boot": 200, "n_perm": 200, "seed": 0,
+                                "options": MeasureOptions(), "measures": list(MEASURES)}
     return ([prepare_side(m, "model", **settings) for m in models],
             [prepare_side(b, "brain", **settings) for b in brains])
 
@@ -109,7 +109,7 @@ def _previous_implementation() -> Iterator[None]:
     from neuroalign.compare.inference import pattern_resampling as pr
     from neuroalign.compare.inference.patterns import function_measure
 
-    ev = importlib.import_module("neuroalign.compare.inference.evaluate")  # the module
+    ev: Any = importlib.import_module("neuroalign.compare.inference.evaluate")  # the module
     saved = (pr._resampled_means, ev.shape_measure, pr._cached)
 
     def old_shape(alpha: float = 1.0, score: str = "angular") -> Any:
