@@ -1,7 +1,5 @@
 """Types of ``neuroalign.batch``, whose names ``__init__.py`` imports on first use."""
 
-from __future__ import annotations
-
 from neuroalign.batch.chunks import auto_chunk_size as auto_chunk_size
 from neuroalign.batch.chunks import make_chunks as make_chunks
 from neuroalign.batch.config import BatchConfig as BatchConfig
