@@ -20,10 +20,8 @@ imported on first use, so ``import neuroalign`` stays fast::
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
 from neuroalign.core.errors import NeuroalignError
+from neuroalign.core.lazy import lazy_exports
 from neuroalign.core.provenance import neuroalign_version
 
 __version__ = neuroalign_version()
@@ -55,13 +53,4 @@ _LAZY: dict[str, str] = {
 __all__ = ["NeuroalignError", "__version__", *sorted(_LAZY)]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neuroalign' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

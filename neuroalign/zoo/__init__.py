@@ -16,8 +16,7 @@ Typical use::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from neuroalign.core.lazy import lazy_exports
 
 #: public name -> submodule of neuroalign.zoo that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
@@ -107,13 +106,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"neuroalign.zoo.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neuroalign.zoo' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(
+    __name__, {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()})
