@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -16,7 +16,53 @@ from neuroalign.zoo.configs import AgentConfig
 from neuroalign.zoo.networks import ZooNet, torch_threads
 from neuroalign.zoo.tasks import Task, get_task
 
-__all__ = ["ZooAgent", "build_agent"]
+__all__ = ["ProbedAgent", "ZooAgent", "build_agent"]
+
+
+@runtime_checkable
+class ProbedAgent(Protocol):
+    """What :func:`neuroalign.zoo.probe_agent` needs of an agent: the zoo's
+    :class:`ZooAgent`, or an adapter of a foreign one
+    (:class:`neuroalign.zoo.foreign.TorchAgent`, :func:`neuroalign.zoo.foreign.sb3_agent`).
+
+    Attributes
+    ----------
+    name, family, seed, task
+        Identity written on every unit (``family``: ``value``, ``policy`` or ``other``).
+    checkpoint_hash
+        SHA-256 of the file the weights came from (``None``: built in memory).
+    """
+
+    @property
+    def name(self) -> str:
+        """Name written on every unit."""
+        ...
+
+    @property
+    def family(self) -> str:
+        """``value``, ``policy`` or ``other``."""
+        ...
+
+    seed: int
+    task: Task
+    checkpoint_hash: str | None
+
+    def check_layers(self, layers: Sequence[str] | None) -> list[str]:
+        """``layers`` validated (all by default); unknown names list the valid ones."""
+        ...
+
+    def role(self, layer: str) -> str:
+        """What ``layer`` is (``trunk``, ``recurrent``, ``q``, ``actor``, ``critic``, ...)."""
+        ...
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions for a batch ``(n, obs_dim)`` or sequences ``(trial, step, obs_dim)``."""
+        ...
+
+    def activations_and_actions(self, obs: np.ndarray, layers: Sequence[str]
+                                ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Activations of ``layers`` and the greedy actions, from one forward pass."""
+        ...
 
 
 @dataclass
@@ -118,6 +164,14 @@ class ZooAgent:
         wanted = self.check_layers(layers)
         out = self._outputs(obs)
         return {name: out[name].numpy().astype(np.float32) for name in wanted}
+
+    def activations_and_actions(self, obs: np.ndarray, layers: Sequence[str]
+                                ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """:meth:`activations` and :meth:`act` from one forward pass."""
+        wanted = self.check_layers(layers)
+        out = self._outputs(obs)
+        actions = self.spec.greedy_action(out).numpy()
+        return {name: out[name].numpy().astype(np.float32) for name in wanted}, actions
 
     def check_layers(self, layers: Sequence[str] | None) -> list[str]:
         """``layers`` validated (all layers when ``None``)."""

@@ -66,7 +66,9 @@ class ZooNet(nn.Module):
     Notes
     -----
     The MLP trunk's parameters are named ``trunk.<i>.*``; the GRU trunk keeps
-    ``trunk.<i>.*`` for its tanh layers and adds ``rnn.*``. A feedforward
+    ``trunk.<i>.*`` for its tanh layers and adds ``rnn.*``. Module names for forward
+    hooks (:class:`neuroalign.zoo.foreign.TorchAgent`): ``trunk_act.<i>`` is the
+    layer ``trunk.<i>`` of the probe, ``rnn`` the GRU, ``heads.<name>`` the raw heads. A feedforward
     network treats every row on its own; :meth:`forward_seq` and :meth:`step`
     accept it too, so code written for sequences serves both trunks.
     """
@@ -84,6 +86,9 @@ class ZooNet(nn.Module):
             layers.append(nn.Linear(size, hidden))
             size = hidden
         self.trunk = nn.ModuleList(layers)
+        # the tanh of each trunk layer as a module, so that forward hooks see the
+        # post-activation under a name (``trunk_act.<i>``); no parameters
+        self.trunk_act = nn.ModuleList([nn.Tanh() for _ in layers])
         self.rnn = nn.GRU(size, hidden, batch_first=True) if recurrent else None
         self.hidden = int(hidden)
         self.heads = nn.ModuleDict({name: nn.Linear(hidden, out) for name, out in heads.items()})
@@ -112,7 +117,7 @@ class ZooNet(nn.Module):
         h = obs
         out: dict[str, torch.Tensor] = {}
         for i, layer in enumerate(self.trunk):
-            h = torch.tanh(layer(h))
+            h = self.trunk_act[i](layer(h))
             out[f"trunk.{i}"] = h
         if self.rnn is not None:
             if state is None:
@@ -135,8 +140,8 @@ class ZooNet(nn.Module):
             raise ValueError("features: the GRU trunk needs sequences; use forward_seq")
         out = []
         h = obs
-        for layer in self.trunk:
-            h = torch.tanh(layer(h))
+        for layer, act in zip(self.trunk, self.trunk_act, strict=True):
+            h = act(layer(h))
             out.append(h)
         return out
 
