@@ -78,8 +78,8 @@ class Cell:
             return {}
         from neuroalign.core.config import AgentSpec
 
-        return {"spec": AgentSpec(**{k: list(v) if isinstance(v, tuple) else v
-                                     for k, v in self.agent_spec})}
+        return {"spec": AgentSpec.model_validate(
+            {k: list(v) if isinstance(v, tuple) else v for k, v in self.agent_spec})}
 
     def source_spec(self) -> dict[str, Any]:
         """The source as the brain loader receives it: ``{"path": ..., **options}``."""
@@ -281,15 +281,15 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
                                     seed=int(seed), layer=layer, source=loc,
                                     source_options=frozen, region=region, measure=measure,
                                 ))
-    for spec in config.foreign_agents():
+    for foreign in config.foreign_agents():
         if config.engine.model_loader != DEFAULT_MODEL_LOADER:
-            raise ConfigError(f"agents: {spec.name!r} is an sb3/activations agent; expected "
+            raise ConfigError(f"agents: {foreign.name!r} is an sb3/activations agent; expected "
                               f"the default model loader {DEFAULT_MODEL_LOADER!r} to read it")
         frozen_spec = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                                   for k, v in spec.model_dump(exclude_none=True).items()))
-        model_id = f"{file_fingerprint(str(spec.path))}:{spec.family}:{spec.allow_code}"
-        for layer in spec.layers or config.layers:
-            model_text = _dumps([spec.name, spec.task, 0, layer, model_id])
+                                   for k, v in foreign.model_dump(exclude_none=True).items()))
+        model_id = f"{file_fingerprint(str(foreign.path))}:{foreign.family}:{foreign.allow_code}"
+        for layer in foreign.layers or config.layers:
+            model_text = _dumps([foreign.name, foreign.task, 0, layer, model_id])
             for loc, frozen, source_text, opts_text in prepared:
                 for region, region_text in regions:
                     for measure, measure_text in measures:
@@ -298,7 +298,7 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
                             "source_options": opts_text, "region": region_text,
                             "measure": measure_text})
                         append(Cell(
-                            key=key, index=len(cells), agent=spec.name, task=spec.task,
+                            key=key, index=len(cells), agent=foreign.name, task=foreign.task,
                             seed=0, layer=layer, source=loc, source_options=frozen,
                             region=region, measure=measure, agent_spec=frozen_spec,
                         ))

@@ -15,6 +15,7 @@ from neuroalign.zoo.agents import AlgorithmSpec, get_agent_spec
 from neuroalign.zoo.configs import AgentConfig
 from neuroalign.zoo.networks import ZooNet, torch_threads
 from neuroalign.zoo.tasks import Task, get_task
+from neuroalign.zoo.user_tasks import EnvTask
 
 __all__ = ["ProbedAgent", "ZooAgent", "build_agent"]
 
@@ -44,7 +45,7 @@ class ProbedAgent(Protocol):
         ...
 
     seed: int
-    task: Task
+    task: Task | EnvTask
     checkpoint_hash: str | None
 
     def check_layers(self, layers: Sequence[str] | None) -> list[str]:

@@ -49,6 +49,9 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
     task, seed
         The task (required for a name, a torch module or an SB3 model) and the
         training seed (of a zoo agent by name; written on the units of the others).
+        Foreign agents also take a user's gymnasium environment that labels its
+        steps (:mod:`neuroalign.zoo.user_tasks`): a registered id, or an import path
+        with ``allow_code``; its grid comes from the labels, closed loop.
     layers
         Layers to return (all by default): ``trunk.0``, ``trunk.1`` and the named
         readouts ``readout.q`` / ``readout.quantiles`` (value-learners) or
@@ -77,7 +80,8 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
         A foreign agent's name and family (``value``, ``policy`` or ``other``).
     allow_code
         A saved SB3 ``.zip`` is read by SB3's own loader, which unpickles (runs code
-        from the file); without it nothing outside an allowlist is unpickled.
+        from the file); without it nothing outside an allowlist is unpickled. Also
+        allows a user's task given as an import path (``package.module:EnvClass``).
 
     Returns
     -------
@@ -150,14 +154,15 @@ def _foreign(agent: Any, task: str | None, seed: int, layers: Sequence[str] | No
     from neuroalign.zoo.foreign.sb3 import is_sb3_model, sb3_agent
 
     if is_sb3_model(agent):
-        return sb3_agent(agent, _need_task(task), name=name, family=family, seed=seed)
+        return sb3_agent(agent, _need_task(task), name=name, family=family, seed=seed,
+                         allow_code=allow_code)
     from torch import nn
 
     if isinstance(agent, nn.Module):
         from neuroalign.zoo.foreign.hooks import TorchAgent
 
         return TorchAgent(agent, _need_task(task), layers, act, name=name or "torch-module",
-                          family=family or "other", seed=seed)
+                          family=family or "other", seed=seed, allow_code=allow_code)
     raise ValidationError(f"agent: got a {type(agent).__name__}; expected a zoo agent's name "
                           "or ZooAgent, an SB3 model or .zip, a torch.nn.Module or a netCDF "
                           "activations file")
@@ -200,12 +205,16 @@ def probe_agent(zoo_agent: ProbedAgent, layers: Sequence[str] | None = None,
         if by != "diff" or levels is not None or steps is not None:
             raise ValidationError(f"by/levels/steps: only the 'contrast' task takes them; "
                                   f"this agent learned {task.name!r}")
-        inputs = task.probe_inputs(n_repetitions, probe_seed, include_neutral)
+        if getattr(task, "closed_loop", False):  # a user's env: the agent drives it
+            inputs, cond_coords = task.closed_loop_inputs(zoo_agent.act, n_repetitions,
+                                                          probe_seed)
+        else:
+            inputs = task.probe_inputs(n_repetitions, probe_seed, include_neutral)
+            cond_coords = task.condition_coords(include_neutral)
         n_rep, n_cond, obs_dim = inputs.shape
         acts, actions = zoo_agent.activations_and_actions(
             inputs.reshape(n_rep * n_cond, obs_dim), wanted)
         blocks_by_layer = {name: acts[name].reshape(n_rep, n_cond, -1) for name in wanted}
-        cond_coords = task.condition_coords(include_neutral)
         extra = {"action": (("repetition", "condition"),
                             np.asarray(actions, dtype=np.int64).reshape(n_rep, n_cond))}
     blocks, unit_layer, unit_index = [], [], []

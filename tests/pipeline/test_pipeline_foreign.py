@@ -152,6 +152,7 @@ def test_batch_takes_foreign_agents_beside_zoo_agents(run, tmp_path):
     ours = table[(table["agent"] == "jax-agent") & (table["measure"] == "A.model")]
     main = run.results[(run.results["agent"] == "dqn") & (run.results["layer"] == "readout.q")
                        & (run.results["measure"] == "A.model")]
-    assert len(ours) == 1 and len(main) == 1
+    # one A per model side, repeated on each region's rows
+    assert len(ours) >= 1 and len(main) >= 1 and main["estimate"].nunique() == 1
     np.testing.assert_allclose(ours["estimate"].to_numpy(float)[:1],
                                main["estimate"].to_numpy(float)[:1], rtol=1e-12)

@@ -26,7 +26,8 @@ from neuroalign.core.errors import ValidationError
 from neuroalign.core.validation import check_choice
 from neuroalign.core.vocabulary import AGENT_FAMILIES
 from neuroalign.zoo.networks import torch_threads
-from neuroalign.zoo.tasks import Task, get_task
+from neuroalign.zoo.tasks import Task
+from neuroalign.zoo.user_tasks import EnvTask, resolve_task
 
 __all__ = ["LayerAlias", "TorchAgent", "default_action"]
 
@@ -87,7 +88,8 @@ class TorchAgent:
         The network; it is run in ``eval`` mode under ``torch.no_grad()``, on
         observations of its parameters' dtype, and is not modified.
     task
-        A zoo task name or :class:`~neuroalign.zoo.Task` (the grid and probe episodes).
+        A zoo task name or :class:`~neuroalign.zoo.Task` (the grid and probe episodes),
+        or a user's environment (:func:`neuroalign.zoo.user_tasks.resolve_task`).
     layers
         Default layers of :meth:`check_layers` (``None``: every alias, else every
         leaf module).
@@ -103,6 +105,8 @@ class TorchAgent:
         Probe layer name -> :class:`LayerAlias`.
     source, checkpoint_hash
         Provenance written in the probe's attrs.
+    allow_code
+        Allow a task given as an import path (its module runs).
 
     Raises
     ------
@@ -110,18 +114,20 @@ class TorchAgent:
         ``module`` is not a torch module, or ``family`` is not one of the families.
     """
 
-    def __init__(self, module: nn.Module, task: str | Task, layers: Sequence[str] | None = None,
+    def __init__(self, module: nn.Module, task: str | Task | EnvTask,
+                 layers: Sequence[str] | None = None,
                  act: Callable[[np.ndarray], np.ndarray] | None = None, *,
                  name: str = "torch-module", family: str = "other", seed: int = 0,
                  forward: Callable[[nn.Module, torch.Tensor], Any] | None = None,
                  action_of: Callable[[Any], torch.Tensor] | None = None,
                  aliases: Mapping[str, LayerAlias] | None = None,
-                 source: str = "torch.nn.Module", checkpoint_hash: str | None = None) -> None:
+                 source: str = "torch.nn.Module", checkpoint_hash: str | None = None,
+                 allow_code: bool = False) -> None:
         if not isinstance(module, nn.Module):
             raise ValidationError(f"module: got {type(module).__name__}; expected a "
                                   "torch.nn.Module")
         self.module = module
-        self.task = get_task(task) if isinstance(task, str) else task
+        self.task = resolve_task(task, allow_code)
         self.name = str(name)
         self.family = str(check_choice(family, "family", AGENT_FAMILIES))
         self.seed = int(seed)

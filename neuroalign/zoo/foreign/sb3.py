@@ -43,7 +43,8 @@ from neuroalign.core.provenance import file_sha256
 from neuroalign.core.validation import check_choice
 from neuroalign.core.vocabulary import AGENT_FAMILIES
 from neuroalign.zoo.foreign.hooks import LayerAlias, TorchAgent
-from neuroalign.zoo.tasks import Task, get_task
+from neuroalign.zoo.tasks import Task
+from neuroalign.zoo.user_tasks import EnvTask, resolve_task
 
 __all__ = ["SUPPORTED", "is_sb3_model", "load_sb3_policy", "sb3_agent"]
 
@@ -150,7 +151,7 @@ def _plan(policy: Any, kind: str) -> tuple[dict[str, LayerAlias],
     return {**trunk_aliases, **aliases}, forward, action_of
 
 
-def _check_spaces(obs_shape: tuple[int, ...] | None, n_actions: int | None, task: Task,
+def _check_spaces(obs_shape: tuple[int, ...] | None, n_actions: int | None, task: Task | EnvTask,
                   what: str) -> None:
     env: Any = task.make_env()
     want_obs, want_n = tuple(env.observation_space.shape), int(env.action_space.n)
@@ -162,7 +163,7 @@ def _check_spaces(obs_shape: tuple[int, ...] | None, n_actions: int | None, task
         raise ValidationError(f"{what}: {n_actions} actions; task {task.name!r} has {want_n}")
 
 
-def load_sb3_policy(path: str | os.PathLike[str], task: str | Task,
+def load_sb3_policy(path: str | os.PathLike[str], task: str | Task | EnvTask,
                     allow_code: bool = False) -> tuple[nn.Module, str]:
     """The policy of a saved SB3 model and its algorithm name.
 
@@ -180,7 +181,7 @@ def load_sb3_policy(path: str | os.PathLike[str], task: str | Task,
     """
     from neuroalign.zoo.foreign.sb3_zip import read_sb3_zip
 
-    task_obj = get_task(task) if isinstance(task, str) else task
+    task_obj = resolve_task(task, allow_code)
     where = f"sb3 model {str(path)!r}"
     env = task_obj.make_env()
     cls: Any
@@ -233,7 +234,7 @@ def load_sb3_policy(path: str | os.PathLike[str], task: str | Task,
     return policy.eval(), algorithm
 
 
-def sb3_agent(model: Any, task: str | Task, *, name: str | None = None,
+def sb3_agent(model: Any, task: str | Task | EnvTask, *, name: str | None = None,
               family: str | None = None, seed: int = 0,
               allow_code: bool = False) -> TorchAgent:
     """An SB3 / sb3-contrib model as an agent :func:`neuroalign.zoo.probe_agent` probes.
@@ -244,12 +245,14 @@ def sb3_agent(model: Any, task: str | Task, *, name: str | None = None,
         The model (``DQN``, ``QRDQN``, ``A2C``, ``PPO``), its ``policy``, or the path
         of a saved ``.zip``.
     task
-        The zoo task (name or :class:`~neuroalign.zoo.Task`) the model acts in.
+        The zoo task (name or :class:`~neuroalign.zoo.Task`) or the user's environment
+        (:func:`neuroalign.zoo.user_tasks.resolve_task`) the model acts in.
     name, family, seed
         Written on every unit; by default ``sb3-<algorithm>`` (or the file's stem),
         the algorithm's family (:data:`SUPPORTED`) and 0.
     allow_code
-        For a ``.zip``: use SB3's own loader, which unpickles (runs code from the file).
+        For a ``.zip``: use SB3's own loader, which unpickles (runs code from the file);
+        also allows a task given as an import path.
 
     Returns
     -------
@@ -265,7 +268,7 @@ def sb3_agent(model: Any, task: str | Task, *, name: str | None = None,
     CheckpointError
         A ``.zip`` refused by the safe reader.
     """
-    task_obj = get_task(task) if isinstance(task, str) else task
+    task_obj = resolve_task(task, allow_code)
     checkpoint_hash = None
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
@@ -295,4 +298,4 @@ def sb3_agent(model: Any, task: str | Task, *, name: str | None = None,
     aliases, forward, action_of = _plan(policy, kind)
     return TorchAgent(policy, task_obj, name=name or default_name, family=fam, seed=seed,
                       forward=forward, action_of=action_of, aliases=aliases, source=source,
-                      checkpoint_hash=checkpoint_hash)
+                      checkpoint_hash=checkpoint_hash, allow_code=allow_code)
