@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -59,9 +61,10 @@ def test_any_module_by_name_and_the_default_action_rule():
     net = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 2))
     da = neuroalign.probe(net, "pavlovian", layers=["1", "2"], n_repetitions=2, probe_seed=3)
     obs = get_task("pavlovian").probe_inputs(2, seed=3)
+    ref = copy.deepcopy(net).double()  # probes run a float64 copy of the weights
     with torch.no_grad():
-        t = torch.as_tensor(obs.reshape(-1, 10))
-        hidden, out = torch.relu(net[0](t)), net(t)
+        t = torch.as_tensor(obs.reshape(-1, 10)).double()
+        hidden, out = torch.relu(ref[0](t)), ref(t)
     np.testing.assert_allclose(da.sel(unit=da["layer"] == "1").values.reshape(-1, 8),
                                hidden.numpy(), rtol=0, atol=0)
     np.testing.assert_array_equal(da["action"].values.reshape(-1), out.argmax(-1).numpy())

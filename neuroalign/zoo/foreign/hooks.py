@@ -25,7 +25,7 @@ from torch import nn
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.validation import check_choice
 from neuroalign.core.vocabulary import AGENT_FAMILIES
-from neuroalign.zoo.networks import torch_threads
+from neuroalign.zoo.networks import PROBE_DTYPE, current_float64_copy, torch_threads
 from neuroalign.zoo.tasks import Task
 from neuroalign.zoo.user_tasks import EnvTask, resolve_task
 
@@ -85,8 +85,10 @@ class TorchAgent:
     Parameters
     ----------
     module
-        The network; it is run in ``eval`` mode under ``torch.no_grad()``, on
-        observations of its parameters' dtype, and is not modified.
+        The network. Probes run a float64 copy of it (kept while its weights do not
+        change; :func:`neuroalign.zoo.networks.current_float64_copy`), in ``eval`` mode
+        under ``torch.no_grad()``, as zoo agents are probed, so the same weights give
+        the same activations to ~1e-12 on any CPU; ``module`` itself is not modified.
     task
         A zoo task name or :class:`~neuroalign.zoo.Task` (the grid and probe episodes),
         or a user's environment (:func:`neuroalign.zoo.user_tasks.resolve_task`).
@@ -139,6 +141,7 @@ class TorchAgent:
         self.aliases: dict[str, LayerAlias] = dict(aliases or {})
         self._modules = dict(module.named_modules())
         self._modules.pop("", None)
+        self._copy64: tuple[nn.Module, list[torch.Tensor]] | None = None
         self._default = (list(layers) if layers is not None else
                          list(self.aliases) or [n for n, m in self._modules.items()
                                                 if not any(True for _ in m.children())])
@@ -179,9 +182,10 @@ class TorchAgent:
         if x.ndim not in (2, 3):
             raise ValidationError(f"obs: got shape {x.shape}; expected (n, obs_dim) or "
                                   "(trial, step, obs_dim)")
-        flat = x.reshape(-1, x.shape[-1])
-        param = next(self.module.parameters(), None)
-        dtype = param.dtype if param is not None else torch.float32
+        flat = np.asarray(x, dtype=np.float32).reshape(-1, x.shape[-1])
+        self._copy64 = current_float64_copy(self.module, self._copy64)
+        net = self._copy64[0]
+        modules = dict(net.named_modules())
         wanted = {name: self.aliases.get(name, LayerAlias(name, "module")) for name in layers}
         captured: dict[str, list[torch.Tensor]] = {m.module: [] for m in wanted.values()}
 
@@ -190,14 +194,12 @@ class TorchAgent:
                 captured[mod_name].append(_first_tensor(output).detach())
             return hook
 
-        handles = [self._modules[m].register_forward_hook(hook_for(m)) for m in captured]
-        was_training = self.module.training
+        handles = [modules[m].register_forward_hook(hook_for(m)) for m in captured]
         try:
-            self.module.eval()
+            net.eval()
             with torch.no_grad(), torch_threads(1):
-                t = torch.as_tensor(flat, dtype=dtype)
-                output = (self._forward(self.module, t) if self._forward is not None
-                          else self.module(t))
+                t = torch.as_tensor(flat).to(PROBE_DTYPE)
+                output = self._forward(net, t) if self._forward is not None else net(t)
                 out: dict[str, np.ndarray] = {}
                 for name, alias in wanted.items():
                     runs = captured[alias.module]
@@ -214,7 +216,6 @@ class TorchAgent:
         finally:
             for handle in handles:
                 handle.remove()
-            self.module.train(was_training)
         return out, output
 
     def activations_and_actions(self, obs: np.ndarray, layers: Sequence[str]

@@ -23,7 +23,9 @@ mean for zoo agents:
     the critic's state value (``value_net``).
 
 The probe's actions are the deterministic actions, ``model.predict(obs,
-deterministic=True)``: the argmax of Q (of the mean quantile) or of the logits.
+deterministic=True)``: the argmax of Q (of the mean quantile) or of the logits. As for
+zoo agents, probes run a float64 copy of the policy (SB3 itself runs float32, so its
+outputs differ from the probe's by float32 rounding, ~1e-7).
 Observation wrappers outside the policy (``VecNormalize``, frame stacks) are not
 applied: the policy sees the task's observations.
 """
@@ -90,12 +92,17 @@ def _activations_of(seq: nn.Module, prefix: str) -> list[str]:
 
 
 def _ac_forward(policy: Any, obs: torch.Tensor) -> torch.Tensor:
-    """Logits of an actor-critic policy; the critic runs too (its hooks fire)."""
-    features = policy.extract_features(obs)
-    if isinstance(features, tuple):
-        pi_features, vf_features = features
+    """Logits of an actor-critic policy; the critic runs too (its hooks fire).
+
+    The features extractors get the observations as they are: SB3's preprocessing of
+    a vector (Box) observation only casts it to float32, which would undo the float64
+    probe.
+    """
+    if policy.share_features_extractor:
+        pi_features = vf_features = policy.features_extractor(obs)
     else:
-        pi_features = vf_features = features
+        pi_features = policy.pi_features_extractor(obs)
+        vf_features = policy.vf_features_extractor(obs)
     latent_pi = policy.mlp_extractor.forward_actor(pi_features)
     latent_vf = policy.mlp_extractor.forward_critic(vf_features)
     policy.value_net(latent_vf)
@@ -110,8 +117,8 @@ def _plan(policy: Any, kind: str) -> tuple[dict[str, LayerAlias],
         trunk = _activations_of(policy.q_net.q_net, "q_net.q_net")
         aliases = {"readout.q": LayerAlias("q_net.q_net", "q")}
 
-        def forward(p: Any, x: torch.Tensor) -> Any:
-            return p.q_net(x)
+        def forward(p: Any, x: torch.Tensor) -> Any:  # q_net(x) without the float32 cast
+            return p.q_net.q_net(p.q_net.features_extractor(x))
 
         def action_of(out: Any) -> torch.Tensor:
             return out.argmax(dim=-1)
@@ -129,8 +136,9 @@ def _plan(policy: Any, kind: str) -> tuple[dict[str, LayerAlias],
                    "readout.quantiles": LayerAlias("quantile_net.quantile_net", "q",
                                                    quantiles)}
 
-        def forward(p: Any, x: torch.Tensor) -> Any:
-            return p.quantile_net(x)
+        def forward(p: Any, x: torch.Tensor) -> Any:  # quantile_net(x), no float32 cast
+            net = p.quantile_net
+            return net.quantile_net(net.features_extractor(x)).reshape(-1, n_q, n_a)
 
         def action_of(out: Any) -> torch.Tensor:
             return out.mean(dim=1).argmax(dim=-1)
