@@ -81,7 +81,7 @@ def current_float64_copy(net: _Module, kept: tuple[_Module, list[torch.Tensor]] 
     """
     weights = [p.detach() for p in net.parameters()]
     if kept is not None:
-        copy64, made_from = kept
+        made_from = kept[1]
         if len(made_from) == len(weights) and all(
                 a.shape == b.shape and torch.equal(a, b)
                 for a, b in zip(made_from, weights, strict=True)):
