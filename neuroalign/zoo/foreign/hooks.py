@@ -14,6 +14,7 @@ keep a single forward pass.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,11 @@ from neuroalign.zoo.user_tasks import EnvTask, resolve_task
 __all__ = ["LayerAlias", "TorchAgent", "default_action"]
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
+
+#: module -> its float64 copy and the weights it was made from, shared by every
+#: TorchAgent of the module (``probe(model, ...)`` builds one per call)
+_FLOAT64: weakref.WeakKeyDictionary[nn.Module, tuple[nn.Module, list[torch.Tensor]]] = \
+    weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,9 @@ class TorchAgent:
     Parameters
     ----------
     module
-        The network. Probes run a float64 copy of it (kept while its weights do not
-        change; :func:`neuroalign.zoo.networks.current_float64_copy`), in ``eval`` mode
+        The network. Probes run a float64 copy of it (kept, for every TorchAgent of
+        this module, while its weights do not change;
+        :func:`neuroalign.zoo.networks.current_float64_copy`), in ``eval`` mode
         under ``torch.no_grad()``, as zoo agents are probed, so the same weights give
         the same activations to ~1e-12 on any CPU; ``module`` itself is not modified.
     task
@@ -141,7 +148,6 @@ class TorchAgent:
         self.aliases: dict[str, LayerAlias] = dict(aliases or {})
         self._modules = dict(module.named_modules())
         self._modules.pop("", None)
-        self._copy64: tuple[nn.Module, list[torch.Tensor]] | None = None
         self._default = (list(layers) if layers is not None else
                          list(self.aliases) or [n for n, m in self._modules.items()
                                                 if not any(True for _ in m.children())])
@@ -183,8 +189,9 @@ class TorchAgent:
             raise ValidationError(f"obs: got shape {x.shape}; expected (n, obs_dim) or "
                                   "(trial, step, obs_dim)")
         flat = np.asarray(x, dtype=np.float32).reshape(-1, x.shape[-1])
-        self._copy64 = current_float64_copy(self.module, self._copy64)
-        net = self._copy64[0]
+        kept = current_float64_copy(self.module, _FLOAT64.get(self.module))
+        _FLOAT64[self.module] = kept
+        net = kept[0]
         modules = dict(net.named_modules())
         wanted = {name: self.aliases.get(name, LayerAlias(name, "module")) for name in layers}
         captured: dict[str, list[torch.Tensor]] = {m.module: [] for m in wanted.values()}
