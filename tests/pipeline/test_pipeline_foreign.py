@@ -156,3 +156,16 @@ def test_batch_takes_foreign_agents_beside_zoo_agents(run, tmp_path):
     assert len(ours) >= 1 and len(main) >= 1 and main["estimate"].nunique() == 1
     np.testing.assert_allclose(ours["estimate"].to_numpy(float)[:1],
                                main["estimate"].to_numpy(float)[:1], rtol=1e-12)
+
+
+def test_allow_code_reaches_only_sb3_entries():
+    from neuroalign.core.config import AgentSpec, with_code_allowed
+
+    agents = ["dqn", AgentSpec(name="z"),
+              AgentSpec(name="s", sb3="m.zip", family="value"),
+              AgentSpec(name="a", activations="a.nc", family="other")]
+    got = with_code_allowed(agents)
+    assert got[0] == "dqn" and got[1] == agents[1] and got[3] == agents[3]
+    assert got[2].allow_code and not agents[2].allow_code
+    with pytest.raises(ValueError, match=r"family/allow_code: agent 'z' is a zoo agent"):
+        AgentSpec(name="z", allow_code=True)

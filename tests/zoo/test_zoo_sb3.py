@@ -230,3 +230,21 @@ def test_archive_structure_is_checked_first(dqn, tmp_path):
     with pytest.raises(CheckpointError, match=r"policy.pth does not fit DQNPolicy on task "
                        r"'pavlovian'"):
         probe(broken, "pavlovian")
+
+
+def test_zoo_probe_command_takes_a_saved_model(dqn, tmp_path):
+    from typer.testing import CliRunner
+
+    from neuroalign.cli import app
+    from neuroalign.zoo.foreign import read_activations
+
+    path = tmp_path / "dqn.zip"
+    dqn.save(path)
+    out = tmp_path / "acts.nc"
+    result = CliRunner().invoke(app, ["zoo", "probe", str(path), "--task", "pavlovian",
+                                      "--out", str(out), "--layer", "readout.q"])
+    assert result.exit_code == 0, result.output
+    got = read_activations(out)
+    ref = probe(dqn, "pavlovian", layers=["readout.q"])
+    np.testing.assert_array_equal(got.values, ref.values)
+    assert set(got["family"].values) == {"value"}
