@@ -24,6 +24,7 @@ from neuroalign.core.errors import NeuroalignError
 from neuroalign.core.lazy import lazy_exports
 from neuroalign.core.provenance import neuroalign_version
 
+#: the installed version (package metadata)
 __version__ = neuroalign_version()
 
 #: top-level name -> the module that defines it

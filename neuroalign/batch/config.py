@@ -212,9 +212,9 @@ def load_config(path: str | os.PathLike[str]) -> BatchConfig:
 
 
 def validate_config(raw: dict[str, Any], where: str = "batch config") -> BatchConfig:
-    """Validate a mapping as a :class:`BatchConfig`, raising :class:`ConfigError`.
+    """Validate a mapping as a :class:`BatchConfig`.
 
-    Foreign agents' files are resolved against ``base_dir`` and must exist; their
+    Raises :class:`~neuroalign.core.errors.ConfigError` when it is not one. Foreign agents' files are resolved against ``base_dir`` and must exist; their
     names must differ from each other and from the zoo's agents.
     """
     config = validate_model(BatchConfig, raw, where)

@@ -24,7 +24,7 @@ up by label.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import xarray as xr
@@ -59,6 +59,7 @@ DEFAULT_BIN_SIZE: float = 0.25
 #: the K + 1 bins of the default grid, [-K * bin, bin)
 DEFAULT_WINDOW: tuple[float, float] = (-DEFAULT_N_APPROACH * DEFAULT_BIN_SIZE, DEFAULT_BIN_SIZE)
 
+#: the dimension names shared by every part (docs/architecture.md, data contracts)
 DIMS = ("unit", "trial", "time", "condition", "repetition")
 
 #: valence code -> canonical name used in condition labels and reports
@@ -137,7 +138,7 @@ def condition_coords(
     v = np.repeat(np.asarray(vals, dtype=np.int64), len(apps))
     a = np.tile(np.asarray(apps, dtype=np.int64), len(vals))
     labels = np.asarray(
-        [condition_label(vi, ai) for vi, ai in zip(v, a, strict=True)], dtype=object
+        [condition_label(int(vi), int(ai)) for vi, ai in zip(v, a, strict=True)], dtype=object
     )
     return {
         "valence": ("condition", v),
@@ -235,6 +236,11 @@ def require_dims(da: object, required: Sequence[str], name: str = "data") -> xr.
     return da
 
 
+@overload
+def condition_labels(da: Any, name: str = ..., missing: Literal["index", "error"] = ...
+                     ) -> np.ndarray: ...
+@overload
+def condition_labels(da: Any, name: str = ..., missing: str = ...) -> np.ndarray | None: ...
 def condition_labels(da: Any, name: str = "data", missing: str = "index"
                      ) -> np.ndarray | None:
     """The condition labels of ``da``, the one lookup every part uses.

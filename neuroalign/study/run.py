@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,14 @@ STUDY_COLUMNS = (
 
 _REQUIRED = ("measure", "estimate", "ci_low", "ci_high", "session", "region", "agent",
              "family", "seed", "layer")
+
+
+class _Resampling(TypedDict):
+    """The resampling settings every hypothesis test takes."""
+
+    n_boot: int
+    level: float
+    rng: np.random.Generator
 
 
 @dataclass
@@ -133,7 +141,7 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     if not 0 < level < 1 or not 0 < alpha < 1:
         raise ValidationError(f"level, alpha: got {level}, {alpha}; expected both in (0, 1)")
     rng = as_rng(seed)
-    kw = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
+    kw: _Resampling = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
     h2 = h2_tests(results, **kw)
     # H2 is decided first so that H3 can take each region's sign as its prediction;
     # the correction below still runs over every test together

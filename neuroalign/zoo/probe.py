@@ -225,7 +225,8 @@ def probe_agent(zoo_agent: ProbedAgent, layers: Sequence[str] | None = None,
         blocks_by_layer = {name: acts[name].reshape(n_rep, n_cond, -1) for name in wanted}
         extra = {"action": (("repetition", "condition"),
                             np.asarray(actions, dtype=np.int64).reshape(n_rep, n_cond))}
-    blocks, unit_layer, unit_index = [], [], []
+    blocks, unit_layer = [], []
+    unit_index: list[int] = []
     for name in wanted:
         block = blocks_by_layer[name]
         blocks.append(block)
@@ -265,9 +266,10 @@ def _contrast_blocks(zoo_agent: ProbedAgent, wanted: list[str], n_repetitions: i
                      steps: Sequence[int] | None) -> tuple[dict[str, np.ndarray], dict, dict, dict]:
     """Activations ``(repetition, condition, size)`` per layer on the contrast grid."""
     from neuroalign.core.contracts import contrast_condition_coords
-    from neuroalign.zoo.contrast_task import choice_names
+    from neuroalign.zoo.contrast_task import ContrastTask, choice_names
 
     task = zoo_agent.task
+    assert isinstance(task, ContrastTask)  # the caller checked task.sequential
     times = task.times_s
     keep = list(range(len(times))) if steps is None else [int(k) for k in steps]
     if not keep or any(k < 0 or k >= len(times) for k in keep):
