@@ -214,8 +214,9 @@ def load_config(path: str | os.PathLike[str]) -> BatchConfig:
 def validate_config(raw: dict[str, Any], where: str = "batch config") -> BatchConfig:
     """Validate a mapping as a :class:`BatchConfig`.
 
-    Raises :class:`~neuroalign.core.errors.ConfigError` when it is not one. Foreign agents' files are resolved against ``base_dir`` and must exist; their
-    names must differ from each other and from the zoo's agents.
+    Raises :class:`~neuroalign.core.errors.ConfigError` when it is not one. Foreign
+    agents' files are resolved against ``base_dir`` and must exist; their names must
+    differ from each other and from the zoo's agents.
     """
     config = validate_model(BatchConfig, raw, where)
     foreign = config.foreign_agents()

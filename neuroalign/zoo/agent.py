@@ -45,8 +45,12 @@ class ProbedAgent(Protocol):
         """``value``, ``policy`` or ``other``."""
         ...
 
+    @property
+    def task(self) -> Task | EnvTask:
+        """The task whose grid the agent is probed on."""
+        ...
+
     seed: int
-    task: Task | EnvTask
     checkpoint_hash: str | None
 
     def check_layers(self, layers: Sequence[str] | None) -> list[str]:

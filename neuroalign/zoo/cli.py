@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 if TYPE_CHECKING:
-    from neuroalign.zoo.agent import ZooAgent
+    from neuroalign.zoo.agent import ProbedAgent, ZooAgent
 
 zoo_app = typer.Typer(name="zoo", help="Valence tasks and RL agents: list, train, probe.",
                       invoke_without_command=True)
@@ -191,6 +191,7 @@ def probe_command(
 
     if out.exists() and not overwrite:
         raise OutputExistsError(f"probe output {out}: exists; pass --overwrite to replace it")
+    loaded: ProbedAgent
     if agent.lower().endswith(".zip"):
         from neuroalign.zoo.foreign.sb3 import sb3_agent
 

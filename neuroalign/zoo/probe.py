@@ -24,6 +24,7 @@ import xarray as xr
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.zoo.agent import ProbedAgent, ZooAgent
+from neuroalign.zoo.user_tasks import EnvTask
 
 __all__ = ["probe", "probe_agent"]
 
@@ -213,7 +214,7 @@ def probe_agent(zoo_agent: ProbedAgent, layers: Sequence[str] | None = None,
         if by != "diff" or levels is not None or steps is not None:
             raise ValidationError(f"by/levels/steps: only the 'contrast' task takes them; "
                                   f"this agent learned {task.name!r}")
-        if getattr(task, "closed_loop", False):  # a user's env: the agent drives it
+        if isinstance(task, EnvTask):  # a user's env: the agent drives it
             inputs, cond_coords = task.closed_loop_inputs(zoo_agent.act, n_repetitions,
                                                           probe_seed)
         else:
