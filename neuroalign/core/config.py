@@ -198,7 +198,8 @@ class AgentSpec(BaseModel):
         "code unless allow_code.")
     activations: str | None = Field(
         None, description="A netCDF activations file in the layout of `neuroalign zoo probe "
-        "--out` (any framework); relative to the config file.")
+        "--out` (any framework), on `task`'s grid (a file whose task attr differs is "
+        "refused); relative to the config file.")
     family: Literal["value", "policy", "other"] | None = Field(
         None, description="Learning family of a foreign agent (required with sb3 or "
         "activations): value and policy are pooled by H1, other is compared but pooled "

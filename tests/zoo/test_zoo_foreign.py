@@ -145,3 +145,9 @@ def test_activations_file_problems_in_one_line(probed_file, tmp_path):
 def _write_text(path) -> str:
     path.write_text("not netcdf")
     return str(path)
+
+
+def test_an_activations_file_of_another_task_is_refused(probed_file):
+    with pytest.raises(DataError, match=r"holds activations on task 'pavlovian'; expected "
+                       r"'gridworld' \(the task given\)"):
+        read_activations(probed_file, task="gridworld")

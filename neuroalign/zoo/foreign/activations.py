@@ -140,6 +140,10 @@ def read_activations(path: str | os.PathLike[str], task: str | None = None,
         raise ValidationError(f"{where}: no 'task' attr; pass task= (one of the zoo's "
                               "tasks)")
     task_obj = get_task(str(task_name))
+    stored = da.attrs.get("task")
+    if task is not None and stored is not None and str(stored) != task_obj.name:
+        raise DataError(f"{where}: holds activations on task {str(stored)!r}; expected "
+                        f"{task_obj.name!r} (the task given)")
     if task_obj.sequential:
         raise ValidationError(f"task: got {task_obj.name!r}; activations files hold the "
                               "valence x approach grid of 'pavlovian' or 'gridworld'")
