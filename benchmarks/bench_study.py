@@ -1,6 +1,7 @@
 """Calibration of the study layer on planted truth, and the time of the default run.
 
-Run: ``python benchmarks/bench_study.py`` (``--quick`` for a smoke run). Prints
+Run: ``python benchmarks/bench_study.py`` (``--quick`` for a short run, ``--smoke`` for
+a run of a few seconds that checks the script: one study of each kind, no run). Prints
 
 1. planted truth: studies of several simulated animals x sessions, each with a
    wall-around-danger, a wall-around-reward and a symmetric region
@@ -132,9 +133,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-run", action="store_true", help="Skip timing neuroalign run.")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one planted and one null study of 2 animals, no run timing")
     args = parser.parse_args()
     if args.quick:
         args.planted, args.null = 10, 20
+    if args.smoke:
+        args.planted, args.null, args.animals, args.n_boot, args.workers = 1, 1, 2, 20, 1
+        args.no_run = True
     calibration(args.planted, args.null, args.animals, args.sessions, args.n_boot,
                 args.workers)
     if not args.no_run:

@@ -92,15 +92,11 @@ def register(app: typer.Typer) -> None:
             "Stable-Baselines3's own loader, which runs code from them (default: weights "
             "and allowlisted fields only)."),
     ) -> None:
-        import os
-
         from rich.console import Console
 
-        from neuroalign.core.limits import MAX_MEMORY_ENV, parse_size
+        from neuroalign.core.limits import parse_size
 
-        if max_memory is not None:  # the limit every load of this run reads
-            os.environ[MAX_MEMORY_ENV] = str(parse_size(max_memory, "--max-memory"))
-
+        limit = None if max_memory is None else parse_size(max_memory, "--max-memory")
         from neuroalign.pipeline.config import load_config
         from neuroalign.pipeline.run import run_pipeline
 
@@ -112,5 +108,6 @@ def register(app: typer.Typer) -> None:
 
             cfg = cfg.model_copy(update={"agents": with_code_allowed(cfg.agents)})
         result = run_pipeline(cfg, out=out, overwrite=overwrite, progress=not quiet,
-                              console=Console(stderr=True), figures=not no_figures)
+                              console=Console(stderr=True), figures=not no_figures,
+                              max_memory=limit)
         _print_summary(result, Console())
