@@ -26,6 +26,9 @@ Success criteria
 
 from __future__ import annotations
 
+import gymnasium as gym
+import numpy as np
+
 from neuroalign.core.errors import ValidationError
 from neuroalign.zoo.contrast_task import CONTRAST_TASK
 from neuroalign.zoo.gridworld import GridworldEnv
