@@ -116,3 +116,41 @@ def test_lazy_packages_resolve_every_public_name(package: str) -> None:
             assert getattr(module, name) is getattr(sub, name)
     with pytest.raises(AttributeError, match=f"module '{package}' has no attribute 'nope'"):
         module.nope  # noqa: B018
+
+
+_EVERY_SUBMODULE_THEN_EVERY_EXPORT = """
+import importlib, pkgutil, types
+import neuroalign, neuroalign.zoo
+for info in pkgutil.walk_packages(neuroalign.__path__, 'neuroalign.'):
+    if info.name.rsplit('.', 1)[-1] != '__main__':
+        importlib.import_module(info.name)
+bad = []
+for package, exports in ((neuroalign, neuroalign._LAZY),
+                         (neuroalign.zoo, neuroalign.zoo.__lazy_exports__)):
+    for name, module in exports.items():
+        value = getattr(package, name)
+        if isinstance(value, types.ModuleType) or (
+                value is not getattr(importlib.import_module(module), name)):
+            bad.append(package.__name__ + '.' + name)
+from neuroalign.zoo import build_agent, probe_agent
+agent = build_agent('dqn', 'pavlovian', 0)
+acts = neuroalign.probe(agent, layers=['trunk.0'], n_repetitions=2)
+same = probe_agent(agent, layers=['trunk.0'], n_repetitions=2)
+print(bad, acts.dims, bool((acts == same).all()), callable(neuroalign.zoo.probe))
+"""
+
+
+def test_submodule_imports_never_shadow_a_lazily_exported_function() -> None:
+    # importing neuroalign.zoo.probe (the module) must leave neuroalign.zoo.probe and
+    # neuroalign.probe the function, in a clean interpreter
+    out = subprocess.run([sys.executable, "-c", _EVERY_SUBMODULE_THEN_EVERY_EXPORT],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] ('repetition', 'condition', 'unit') True True"
+
+
+def test_from_import_of_the_same_named_submodule_still_works() -> None:
+    code = ("from neuroalign.zoo.probe import probe_agent; import neuroalign.zoo as z; "
+            "print(z.probe.__module__, probe_agent.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "neuroalign.zoo.probe probe_agent"

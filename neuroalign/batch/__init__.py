@@ -87,4 +87,4 @@ def batch_status(root: str) -> BatchStatus:
     return BatchStore(root).status()
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

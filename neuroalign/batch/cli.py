@@ -87,7 +87,8 @@ def register(app: typer.Typer) -> None:
         allow_code: Annotated[bool, typer.Option(
             "--allow-code", help="Allow engine functions other than neuroalign's own "
             "(the config's engine: file.py:function or module:function), which run as "
-            "code on every worker.")] = False,
+            "code on every worker, and read the agents' sb3 .zip files with "
+            "Stable-Baselines3's own loader (which unpickles).")] = False,
         host: Annotated[str, typer.Option(
             "--host", help="Interface the local cluster's scheduler and workers listen "
             "on.")] = "127.0.0.1",
@@ -102,6 +103,10 @@ def register(app: typer.Typer) -> None:
         from neuroalign.batch.runner import run_batch
 
         cfg = load_config(config)
+        if allow_code:
+            from neuroalign.core.config import with_code_allowed
+
+            cfg = cfg.model_copy(update={"agents": with_code_allowed(cfg.agents)})
         console = Console(stderr=True)
         summary = run_batch(cfg, out, scheduler=scheduler, workers=workers,
                             retry_failed=retry_failed, fail_fast=fail_fast, console=console,

@@ -90,6 +90,10 @@ def register(app: typer.Typer) -> None:
         max_memory: str | None = typer.Option(
             None, "--max-memory", help="Refuse a recording whose responses would exceed "
             "this, e.g. 16GiB (default: $NEUROALIGN_MAX_MEMORY, else 8GiB)."),
+        allow_code: bool = typer.Option(
+            False, "--allow-code", help="Read the agents' sb3 .zip files with "
+            "Stable-Baselines3's own loader, which runs code from them (default: weights "
+            "and allowlisted fields only)."),
     ) -> None:
         from rich.console import Console
 
@@ -102,6 +106,10 @@ def register(app: typer.Typer) -> None:
         overrides = {k: v for k, v in (("n_boot", n_boot), ("n_perm", n_perm),
                                        ("seed", seed)) if v is not None}
         cfg = load_config(config, overrides=overrides)
+        if allow_code and cfg.agents:
+            from neuroalign.core.config import with_code_allowed
+
+            cfg = cfg.model_copy(update={"agents": with_code_allowed(cfg.agents)})
         result = run_pipeline(cfg, out=out, overwrite=overwrite, progress=not quiet,
                               console=Console(stderr=True), figures=not no_figures,
                               max_memory=limit)
