@@ -61,6 +61,9 @@ class Cell:
         cell writes: each side's statistics are written by one cell only, the
         first of the grid that holds the side (its first source and region for a
         model side, its first agent layer for a brain side).
+    agent_spec
+        A foreign agent's config entry as sorted ``(field, value)`` pairs (``()`` for
+        a zoo agent); the default model loader probes its file.
     """
 
     key: str
@@ -74,6 +77,16 @@ class Cell:
     region: str
     measure: str
     sides: tuple[str, ...] = ("model", "brain")
+    agent_spec: tuple[tuple[str, Any], ...] = ()
+
+    def loader_options(self) -> dict[str, Any]:
+        """Keyword arguments of the model loader: ``spec`` for a foreign agent."""
+        if not self.agent_spec:
+            return {}
+        from neuroalign.core.config import AgentSpec
+
+        return {"spec": AgentSpec.model_validate(
+            {k: list(v) if isinstance(v, tuple) else v for k, v in self.agent_spec})}
 
     def source_spec(self) -> dict[str, Any]:
         """The source as the brain loader receives it: ``{"path": ..., **options}``."""
@@ -236,7 +249,8 @@ def expand_cells(config: BatchConfig,
     statistics are written by the first cell that holds the side (``Cell.sides``):
     a model side's by its first (source, region) pair that ``held``
     (:func:`~neuroalign.batch.names.regions_held`) does not rule out, so a region
-    missing from the first source does not lose the agent's statistics.
+    missing from the first source does not lose the agent's statistics; a brain
+    side's by the first agent layer.
     """
     held = held or {}
     sources = _expand_sources(config)
@@ -263,20 +277,25 @@ def expand_cells(config: BatchConfig,
     measures = [(m, builder.text("measure", m, m)) for m in config.measures]
     cells: list[Cell] = []
     append = cells.append
-    owns_brains = True  # the first agent layer writes every brain side's statistics
-    for agent in config.agents:
+    owns_brains = [True]  # the first agent layer writes every brain side's statistics
+
+    def owners(loc: str, region: str, owns_model: list[bool]) -> tuple[str, ...]:
+        present = loc not in held or region in held[loc]
+        sides = (("model",) if owns_model[0] and present else ()) + (
+            ("brain",) if owns_brains[0] else ())
+        owns_model[0] = owns_model[0] and not present
+        return sides
+
+    for agent in config.zoo_agents():
         for task in config.tasks:
             for seed in config.seeds:
                 model_id = model_identity(config, agent, task, seed)
                 for layer in config.layers:
                     model_text = _dumps([agent, task, seed, layer, model_id])
-                    owns_model = True  # its first source and region write its own
+                    owns_model = [True]
                     for loc, frozen, source_text, opts_text in prepared:
                         for region, region_text in regions:
-                            present = loc not in held or region in held[loc]
-                            sides = (("model",) if owns_model and present else ()) + (
-                                ("brain",) if owns_brains else ())
-                            owns_model = owns_model and not present
+                            sides = owners(loc, region, owns_model)
                             for measure, measure_text in measures:
                                 key = builder.key({
                                     "model": model_text, "source": source_text,
@@ -288,5 +307,30 @@ def expand_cells(config: BatchConfig,
                                     source_options=frozen, region=region, measure=measure,
                                     sides=sides,
                                 ))
-                    owns_brains = False
+                    owns_brains[0] = False
+    for foreign in config.foreign_agents():
+        if config.engine.model_loader != DEFAULT_MODEL_LOADER:
+            raise ConfigError(f"agents: {foreign.name!r} is an sb3/activations agent; expected "
+                              f"the default model loader {DEFAULT_MODEL_LOADER!r} to read it")
+        frozen_spec = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                   for k, v in foreign.model_dump(exclude_none=True).items()))
+        model_id = f"{file_fingerprint(str(foreign.path))}:{foreign.family}:{foreign.allow_code}"
+        for layer in foreign.layers or config.layers:
+            model_text = _dumps([foreign.name, foreign.task, 0, layer, model_id])
+            owns_model = [True]
+            for loc, frozen, source_text, opts_text in prepared:
+                for region, region_text in regions:
+                    sides = owners(loc, region, owns_model)
+                    for measure, measure_text in measures:
+                        key = builder.key({
+                            "model": model_text, "source": source_text,
+                            "source_options": opts_text, "region": region_text,
+                            "measure": measure_text})
+                        append(Cell(
+                            key=key, index=len(cells), agent=foreign.name, task=foreign.task,
+                            seed=0, layer=layer, source=loc, source_options=frozen,
+                            region=region, measure=measure, agent_spec=frozen_spec,
+                            sides=sides,
+                        ))
+            owns_brains[0] = False
     return cells

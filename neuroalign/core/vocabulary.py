@@ -16,6 +16,8 @@ so each accepts the same names and the same aliases:
   :data:`neuroalign.pipeline.measures.MEASURE_SPECS`;
 * :data:`GEOMETRY_DISTANCES` and :data:`GEOMETRY_ALIASES`: the distances of the
   valence geometry;
+* :data:`AGENT_FAMILIES`: the learning families an agent is declared as (the zoo's
+  agents carry theirs; a foreign agent's comes from its config entry);
 * :data:`DATASET_PROFILES` and :data:`PROFILE_CHOICES`: the dataset profiles of
   :mod:`neuroalign.io` (defined there) and the values a source's ``profile`` takes.
 
@@ -31,6 +33,7 @@ from collections.abc import Mapping
 from neuroalign.core.errors import ValidationError
 
 __all__ = [
+    "AGENT_FAMILIES",
     "COMPARE_ALIASES",
     "COMPARE_METHODS",
     "DATASET_PROFILES",
@@ -96,6 +99,10 @@ MEASURE_ALIASES: Mapping[str, str] = {
     "procrustes": "shape",
     "valence_geometry": "geometry",
 }
+
+#: learning families of agents: H1 pools ``value`` and ``policy``; ``other`` is compared
+#: but pooled into no family
+AGENT_FAMILIES: tuple[str, ...] = ("value", "policy", "other")
 
 #: distances between condition patterns along the approach (valence geometry)
 GEOMETRY_DISTANCES: tuple[str, ...] = ("crossnobis", "euclidean")

@@ -134,6 +134,8 @@ class Side:
         self._rdm: dict[str, xr.DataArray] = {}
         self._ceiling: dict[tuple, tuple[float, float, str | None]] = {}
         self._geometry: Any = None
+        #: per-side caches of the inference layer (prepared resamples), made once
+        self.memo: dict[str, Any] = {}
 
     @property
     def n_units(self) -> int:
@@ -178,6 +180,8 @@ class Side:
 
     def rdm_of(self, labels: Sequence[str]) -> xr.DataArray:
         """The RDM restricted to ``labels`` (a sub-matrix of :meth:`rdm`)."""
+        if list(labels) == self.labels:
+            return self.rdm()
         pos = {lab: i for i, lab in enumerate(self.labels)}
         idx = [pos[lab] for lab in labels]
         return self.rdm().isel({d: idx for d in self.rdm().dims})
