@@ -67,7 +67,7 @@ def _first(result: Any, column: str, default: Any = np.nan) -> Any:
 
 
 def _estimate(frame: Any, method: str, note: str | None = None) -> Estimate:
-    """The estimate of an inference record (:func:`~neuroalign.compare.inference.evaluate_results`)."""
+    """The estimate of an inference record (``compare.inference.evaluate_results``)."""
     rec = {c: _first(frame, c) for c in ("estimate", "ci_low", "ci_high", "level", "boot_se",
                                           "p_value")}
     rec["n"] = _first(frame, "n", 0)

@@ -24,7 +24,6 @@ leaves) into replicates of the pooled mean.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 import numpy as np
