@@ -54,14 +54,19 @@ def register(app: typer.Typer) -> None:
             "--n-boot", help="Hierarchical bootstrap replicates per test.")] = 4000,
         level: Annotated[float, typer.Option("--level", help="Interval level.")] = 0.95,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the resampling.")] = 0,
+        equivalence_margin: Annotated[str | None, typer.Option(
+            "--equivalence-margin", help="Equivalence margin: a number, or per hypothesis, "
+            "e.g. H2=0.2,H1=0.2; a test inside +-margin (corrected) is absent.")] = None,
     ) -> None:
         from rich.console import Console
 
         from neuroalign.study import run_study, write_study
 
         results = load_study_input(folder)
+        from neuroalign.study.sensitivity import parse_margin
+
         study = run_study(results, n_boot=n_boot, level=level, correction=correction,
-                          seed=seed)
+                          seed=seed, equivalence_margin=parse_margin(equivalence_margin))
         target = write_study(out if out is not None else folder, study)
         console = Console()
         print_verdict(study, console)
