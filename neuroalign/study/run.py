@@ -62,6 +62,9 @@ class Study:
     correction, alpha, level, n_boot, power, equivalence_margin
         The settings (``equivalence_margin``: the declared margin of each
         hypothesis, empty when none).
+    plan
+        With a margin: the design each test needs to detect an effect the size
+        of its margin (:func:`neuroalign.study.plan.plan_rows`), else None.
     lines
         The verdict in plain words, one sentence per hypothesis, numbers included.
     """
@@ -74,6 +77,7 @@ class Study:
     lines: list[str] = field(default_factory=list)
     power: float = 0.8
     equivalence_margin: dict[str, float] = field(default_factory=dict)
+    plan: pd.DataFrame | None = None
 
     def verdicts(self, hypothesis: str) -> pd.DataFrame:
         """The rows of one hypothesis (``"H1"``, ``"H2"``, ``"H3"``, ``"best match"``)."""
@@ -181,10 +185,37 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     # be redrawn and the bootstrap rests on the top-level units alone
     trial_level = bool(np.isfinite(results[["ci_low", "ci_high"]].to_numpy(float)).all(1).any())
     table = _table(tests, level, alpha, correction, int(n_boot), trial_level, margins, power)
+    plan = _plan_margins(results, table, margins, power, alpha, level, int(n_boot))
     study = Study(table=table, correction=correction, alpha=alpha, level=level,
-                  n_boot=int(n_boot), power=power, equivalence_margin=margins)
+                  n_boot=int(n_boot), power=power, equivalence_margin=margins, plan=plan)
     study.lines = verdict_lines(study)
     return study
+
+
+def _plan_margins(results: pd.DataFrame, table: pd.DataFrame, margins: Mapping[str, float],
+                  power: float, alpha: float, level: float, n_boot: int
+                  ) -> pd.DataFrame | None:
+    """The design each test needs to detect an effect the size of its margin; the
+    inconclusive tests' notes say it."""
+    from neuroalign.study.plan import needed_text, plan_rows, plan_table
+
+    if not margins or table.empty:
+        return None
+    family = int(table["p_value"].notna().sum() + table["p_equivalence"].notna().sum())
+    rows = plan_rows(results, table[table["hypothesis"].isin(list(margins))], dict(margins),
+                     power=power, alpha=alpha, level=level, n_boot=n_boot, n_tests=family)
+    by_test = {(r.hypothesis, r.subject): r for r in rows}
+    notes = []
+    for r in table.itertuples():
+        plan = by_test.get((r.hypothesis, r.subject))
+        text = needed_text(plan) if plan is not None else None
+        if text and r.verdict == "inconclusive":
+            notes.append("; ".join(x for x in (r.note, f"n for |{_quantity(r)}| = "
+                                               f"{plan.effect:g}: {text}") if x))
+        else:
+            notes.append(r.note)
+    table["note"] = notes
+    return plan_table(rows)
 
 
 def _region_sign(h2: list[HypothesisTest], region: str) -> tuple[int, str]:
@@ -362,6 +393,19 @@ def _sensitivity_text(rows: pd.DataFrame, study: Study) -> str:
             f"|{_quantity(next(rows.itertuples()))}| >= {size} with {study.power:.0%} power")
     if np.isinf(mde).any():
         text += f" ({int(np.isinf(mde).sum())} could detect no effect at all)"
+    if study.plan is not None and not study.plan.empty:
+        plan = study.plan.set_index(["hypothesis", "subject"])
+        keys = [(r.hypothesis, r.subject) for r in rows.itertuples()]
+        planned = plan.loc[[k for k in keys if k in plan.index]]
+        for col, unit in (("animals", "animals"), ("seeds", "seeds per algorithm")):
+            if col == "seeds" and not (planned.index.get_level_values(0) == "H1").any():
+                continue
+            n = planned[col].dropna()
+            if len(n):
+                span = (f"{n.min()}" if n.min() == n.max() else f"{n.min()} to {n.max()}")
+                text += (f"; n for |{_quantity(next(rows.itertuples()))}| = "
+                         f"{planned['effect'].iloc[0]:g}: {span} {unit}")
+                break
     return text
 
 
