@@ -16,7 +16,8 @@ estimate varies across studies with ``V = top / n + (middle + bottom) / (n
 k)``; the hierarchical bootstrap that resamples every level, and redraws the
 bottom one, estimates it as ``B`` (larger than ``V``: the resampled leaves
 already hold the bottom noise that the redraw adds again, and it is
-conservative). The test rejects at per-test level ``a`` when ``|estimate| >
+conservative; a leaf drawn ``w`` times carries its redraw ``w`` times, so the
+bottom level enters ``B`` as ``E[w^2] * bottom / (n k)``). The test rejects at per-test level ``a`` when ``|estimate| >
 z(1 - a/2) * se_boot``; with ``se_boot^2`` scattered as ``B * chi2_nu / nu``
 (``nu`` by Satterthwaite over the levels) the power is that of a noncentral t:
 ``P(|T_nu(d / sqrt(V))| > z * sqrt(B / V))``.
@@ -182,9 +183,12 @@ def design_variance(v: LevelVariances, n_top: int, n_middle: int
     within = v.middle + v.bottom
     true_var = v.top / n + within / (n * k)
     unit_mean = v.top + within / k
+    # the bottom-level redraw is one draw per leaf, scaled by how often the leaf is drawn:
+    # E[w^2] = E[c^2] + E[c] (1 - 1/k) with c ~ Binomial(n, 1/n) draws of its top unit
+    drawn_twice = (2.0 - 1.0 / n) + (1.0 - 1.0 / k)
     terms = [((n - 1) / n * unit_mean / n, float(n - 1)),
              ((k - 1) / k * within / k / n, float(n * (k - 1))),
-             (v.bottom / (n * k), math.inf)]
+             (drawn_twice * v.bottom / (n * k), math.inf)]
     boot = sum(t for t, _ in terms)
     return boot, true_var, terms
 

@@ -156,3 +156,142 @@ def test_equivalence_margin_from_the_cli_and_the_config(tmp_path):
 def test_replicate_se():
     assert replicate_se(np.array([1.0, 3.0, np.nan])) == pytest.approx(np.sqrt(2))
     assert math.isnan(replicate_se(np.array([1.0])))
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+def test_variance_components_are_recovered_on_planted_leaves():
+    from neuroalign.study.plan import estimate_variances
+
+    rng = np.random.default_rng(0)
+    n_animals, n_sessions = 3000, 3
+    animal = np.repeat(np.arange(n_animals), n_sessions)
+    se = np.full(animal.size, 0.05)
+    values = (0.3 + rng.normal(0, 0.2, n_animals)[animal] + rng.normal(0, 0.1, animal.size)
+              + rng.normal(0, se))
+    v = estimate_variances(values, se, animal)
+    assert v.top == pytest.approx(0.04, rel=0.1)
+    assert v.middle == pytest.approx(0.01, rel=0.1)
+    assert v.bottom == pytest.approx(0.0025)
+    assert (v.n_top, v.n_middle) == (n_animals, n_sessions)
+    one = estimate_variances([0.1, 0.2], [0.05, 0.05], ["a", "a"])
+    assert math.isnan(one.top)
+    with pytest.raises(ValidationError, match="values, se, top: got sizes 2, 1, 2"):
+        estimate_variances([0.1, 0.2], [0.05], ["a", "b"])
+
+
+def test_design_variance_matches_its_closed_form():
+    from neuroalign.study.plan import LevelVariances, design_variance
+
+    v = LevelVariances(top=0.04, middle=0.01, bottom=0.0025, n_top=3, n_middle=2)
+    boot, true_var, terms = design_variance(v, 5, 2)
+    assert true_var == pytest.approx(0.04 / 5 + 0.0125 / 10)
+    expected = ((4 / 5 * (0.04 + 0.0125 / 2) + 1 / 2 * 0.0125 / 2) / 5
+                + (2 - 1 / 5 + 1 - 1 / 2) * 0.0025 / 10)
+    assert boot == pytest.approx(expected)
+    assert [d for _, d in terms] == [4.0, 5.0, math.inf]
+
+
+def test_expected_bootstrap_variance_is_what_the_hierarchical_bootstrap_gives():
+    """design_variance's B against the study's own resampling on one planted design."""
+    from neuroalign.study.hierarchy import hierarchical_weights, pooled_replicates
+    from neuroalign.study.plan import LevelVariances, design_variance
+
+    rng = np.random.default_rng(3)
+    n, k, top, mid, se = 6, 3, 0.01, 0.005, 0.15
+    v = LevelVariances(top=top, middle=mid, bottom=se**2, n_top=n, n_middle=k)
+    boot_var = []
+    for _ in range(300):
+        animal = np.repeat(np.arange(n), k)
+        values = rng.normal(0, np.sqrt(top), n)[animal] + rng.normal(0, np.sqrt(mid), n * k)
+        values = values + rng.normal(0, se, n * k)
+        w = hierarchical_weights([animal, np.arange(n * k)], 400, rng)
+        reps = pooled_replicates(values[:, None], np.full((n * k, 1), se), w,
+                                 np.ones((400, 1)), rng)
+        boot_var.append(np.var(reps))
+    assert np.mean(boot_var) == pytest.approx(design_variance(v, n, k)[0], rel=0.08)
+
+
+def test_power_is_the_normal_power_with_many_units_and_grows_with_the_effect():
+    from neuroalign.study.plan import power_of
+
+    part = (0.01, 0.01, [(0.01, math.inf)])
+    z = stats.norm.ppf(1 - 0.05 / 2)
+    assert power_of(0.3, [part], 0.05) == pytest.approx(stats.norm.sf(z - 3)
+                                                        + stats.norm.cdf(-z - 3))
+    assert power_of(0.0, [part], 0.05) == pytest.approx(0.05)
+    few = (0.01, 0.01, [(0.01, 3.0)])
+    assert power_of(0.3, [few], 0.05) < power_of(0.3, [part], 0.05)  # heavier t tails
+    assert power_of(0.1, [few], 0.05) < power_of(0.2, [few], 0.05) < power_of(0.4, [few], 0.05)
+
+
+def test_plan_of_a_run_folder_and_of_a_batch_folder(tmp_path):
+    from neuroalign.batch.store import BatchStore, rows_table
+    from neuroalign.study import plan_study
+
+    from neuroalign.study.cli import load_study_input
+
+    table = _table({"W": 0.1, "R": -0.6}, n_animals=3)
+    store = BatchStore(tmp_path / "batch")
+    cells = list(table.groupby(["agent", "seed", "layer", "session", "region"], sort=True))
+    keys = [f"{i:032x}" for i in range(len(cells))]
+    store.init({"cells": [{"key": k} for k in keys]})
+    for key, (_, cell) in zip(keys, cells, strict=True):
+        store.write_part(key, rows_table(cell.to_dict("records"), key))
+    # the same cells as a run's report folder (the fixture's agent rows differ per cell,
+    # so both read the batch's order)
+    (tmp_path / "run").mkdir()
+    load_study_input(tmp_path / "batch").drop(columns=["cell_key", "cell_row"]).to_parquet(
+        tmp_path / "run" / "results.parquet")
+    from_run = plan_study(tmp_path / "run", 0.1)
+    from_batch = plan_study(tmp_path / "batch", 0.1)
+    pd.testing.assert_frame_equal(from_run, from_batch)
+    rows = from_run.set_index(["hypothesis", "subject"])
+    h2 = rows.loc[("H2", "W")]
+    assert h2["animals"] >= 2 and h2["sessions_per_animal"] == 2 and pd.isna(h2["seeds"])
+    h1 = rows.loc[("H1", "value-learners, trunk.0")]
+    assert pd.isna(h1["animals"]) and h1["pilot_seeds"] == 3
+    # a larger effect never needs more animals
+    big = plan_study(tmp_path / "run", 0.3, hypothesis="H2").set_index("subject")
+    assert (big["animals"] <= from_run[from_run["hypothesis"] == "H2"]
+            .set_index("subject")["animals"]).all()
+    with pytest.raises(ValidationError, match="hypothesis: got 'H4'"):
+        plan_study(table, 0.1, hypothesis="H4")
+    with pytest.raises(ValidationError, match=r"effect\[H2\]: got -0\.1"):
+        plan_study(table, -0.1, hypothesis="H2")
+
+
+def test_plan_cli_json(tmp_path):
+    import json
+
+    _table({"W": 0.1}, n_animals=3).to_parquet(tmp_path / "results.parquet")
+    result = CliRunner().invoke(app, ["plan", str(tmp_path), "--effect", "0.1", "--json",
+                                      "--hypothesis", "H2"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.output)
+    assert {"hypothesis", "subject", "effect", "power", "animals", "sessions_per_animal",
+            "seeds"} <= set(row)
+    assert row["hypothesis"] == "H2" and row["seeds"] is None and row["effect"] == 0.1
+    assert isinstance(row["animals"], int) and row["power"] == 0.8
+    text = CliRunner().invoke(app, ["plan", str(tmp_path), "--effect", "0.1"])
+    assert text.exit_code == 0 and "animals x 2 sessions" in text.output
+
+
+def test_one_animal_pilot_cannot_plan_animals():
+    from neuroalign.study import plan_study
+
+    plan = plan_study(_table({"W": 0.1}, n_animals=1, n_sessions=3), 0.1, hypothesis="H2")
+    assert pd.isna(plan["animals"].iloc[0]) and "one animal" in plan["note"].iloc[0]
+
+
+def test_inconclusive_tests_with_a_margin_name_the_n_the_plan_gives():
+    study = run_study(_table({"W": 0.1, "S": 0.0}, n_animals=3), n_boot=2000, seed=1,
+                      equivalence_margin={"H2": 0.05})
+    h2 = study.verdicts("H2").set_index("subject")
+    plan = study.plan.set_index(["hypothesis", "subject"])
+    for region in ("W", "S"):
+        assert h2.loc[region, "verdict"] == "inconclusive"
+        n = plan.loc[("H2", region), "animals"]
+        assert f"n for |A| = 0.05: {n} animals (2 sessions each)" in h2.loc[region, "note"]
+    assert any("n for |A| = 0.05:" in line for line in study.lines)
