@@ -17,9 +17,10 @@ k)``; the hierarchical bootstrap that resamples every level, and redraws the
 bottom one, estimates it as ``B`` (larger than ``V``: the resampled leaves
 already hold the bottom noise that the redraw adds again, and it is
 conservative; a leaf drawn ``w`` times carries its redraw ``w`` times, so the
-bottom level enters ``B`` as ``E[w^2] * bottom / (n k)``). The test rejects at per-test level ``a`` when ``|estimate| >
-z(1 - a/2) * se_boot``; with ``se_boot^2`` scattered as ``B * chi2_nu / nu``
-(``nu`` by Satterthwaite over the levels) the power is that of a noncentral t:
+bottom level enters ``B`` as ``E[w^2] * bottom / (n k)``). The test rejects
+at per-test level ``a`` when ``|estimate| > z(1 - a/2) * se_boot``; with
+``se_boot^2`` scattered as ``B * chi2_nu / nu`` (``nu`` by Satterthwaite over
+the levels) the power is that of a noncentral t:
 ``P(|T_nu(d / sqrt(V))| > z * sqrt(B / V))``.
 """
 

@@ -229,7 +229,6 @@ def test_power_is_the_normal_power_with_many_units_and_grows_with_the_effect():
 def test_plan_of_a_run_folder_and_of_a_batch_folder(tmp_path):
     from neuroalign.batch.store import BatchStore, rows_table
     from neuroalign.study import plan_study
-
     from neuroalign.study.cli import load_study_input
 
     table = _table({"W": 0.1, "R": -0.6}, n_animals=3)
