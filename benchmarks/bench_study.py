@@ -262,7 +262,7 @@ def main() -> None:
                     args.workers)
     if args.part in ("all", "sensitivity"):
         power_calibration(args.power_studies, 3 if args.quick else 24,
-                          499 if args.quick else 2000, 12 if args.quick else 300,
+                          499 if args.quick else 2000, 12 if args.quick else 3000,
                           6 if args.quick else 20)
     if args.part in ("all", "run") and not args.no_run:
         run_time()

@@ -340,14 +340,19 @@ def _pooled_asymmetry(study: Any) -> pd.DataFrame:
 
 def _verdict_section(study: Any) -> Section:
     table = study.table[["hypothesis", "subject", "estimate", "ci_low", "ci_high",
-                         "p_display", "p_adjusted", "verdict", "note"]].copy()
+                         "p_display", "p_adjusted", "mde", "verdict", "note"]].copy()
     for col in ("estimate", "ci_low", "ci_high"):
         table[col] = table[col].map(lambda v: f"{v:+.3f}" if np.isfinite(v) else "–")
     table["p_adjusted"] = table["p_adjusted"].map(lambda v: f"{v:.3g}" if np.isfinite(v)
                                                   else "–")
+    table["mde"] = table["mde"].map(lambda v: f"{v:.2g}" if np.isfinite(v)
+                                    else "none" if v == np.inf else "–")
     return Section("Verdict", text=" ".join(study.lines) + " Rule: supported = adjusted p < "
                    "alpha and the interval on the predicted side of 0; contradicted = the "
-                   "same on the opposite side; otherwise inconclusive (docs/parts/study.md). "
+                   "same on the opposite side; absent = inside the declared equivalence "
+                   "margin (two one-sided tests, corrected with the others); otherwise "
+                   "inconclusive. mde: the smallest |effect| the test detects with "
+                   f"{study.power:.0%} power at its corrected alpha (docs/parts/study.md). "
                    "Every row is in study.csv.", table=table)
 
 

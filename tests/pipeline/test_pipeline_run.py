@@ -48,6 +48,10 @@ def test_report_folder_holds_every_file(report):
     study = pd.read_csv(out / "study.csv")
     assert set(study["hypothesis"]) >= {"H1", "H2", "H3", "best match"}
     assert (study["p_adjusted"] >= study["p_value"]).all()
+    # every test with an interval says the smallest effect it could detect
+    with_ci = study[study["ci_low"].notna()]
+    assert len(with_ci) and (with_ci["mde"] > 0).all() and with_ci["mde"].notna().all()
+    assert set(study["verdict"]) <= {"supported", "contradicted", "absent", "inconclusive"}
     assert set(report.results["animal"]) == {"synthetic-mouse-0"}
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert figs == sorted(p.name for p in report.figures)

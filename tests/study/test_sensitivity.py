@@ -294,3 +294,62 @@ def test_inconclusive_tests_with_a_margin_name_the_n_the_plan_gives():
         n = plan.loc[("H2", region), "animals"]
         assert f"n for |A| = 0.05: {n} animals (2 sessions each)" in h2.loc[region, "note"]
     assert any("n for |A| = 0.05:" in line for line in study.lines)
+
+
+# --- intervals inside their parameter's range -----------------------------------------------
+
+
+def test_the_redraw_stays_inside_the_range_and_is_normal_far_from_it():
+    from neuroalign.study.hierarchy import redraw_deviation
+
+    noise = np.random.default_rng(0).standard_normal((20000, 3))
+    values, se = np.array([0.95, -0.99, 0.0]), np.array([0.2, 0.3, 0.01])
+    drawn = values + redraw_deviation(values, se, noise)
+    assert (drawn >= -1).all() and (drawn <= 1).all()
+    # far from the bounds (0 with se 0.01) it is the normal redraw
+    assert np.std(drawn[:, 2]) == pytest.approx(0.01, rel=0.02)
+    assert np.allclose(redraw_deviation(values, se, noise, None), noise * se)
+    assert (values + redraw_deviation(values, se, noise, None) > 1).any()  # what it avoids
+    assert np.all(redraw_deviation(np.array([np.nan, 0.5]), np.array([0.1, 0.0]),
+                                   noise[:5, :2]) == 0)
+
+
+def test_intervals_near_the_bound_stay_inside_and_cover_the_truth():
+    """Sessions of animals with A near 1 (planted on the Fisher scale): every replicate in
+    [-1, 1], and the 95% interval covers the population mean in >= 90% of studies."""
+    from neuroalign.study.hierarchy import hierarchical_weights, pooled_replicates
+
+    rng = np.random.default_rng(11)
+    centre, sd_animal, sd_session, n_animals, n_sessions = np.arctanh(0.85), 0.3, 0.2, 8, 2
+    big = np.tanh(centre + rng.normal(0, sd_animal, 400_000)
+                  + rng.normal(0, sd_session, 400_000))
+    truth = float(big.mean())
+    cover = 0
+    for _ in range(150):
+        animal = np.repeat(np.arange(n_animals), n_sessions)
+        z = (centre + rng.normal(0, sd_animal, n_animals)[animal]
+             + rng.normal(0, sd_session, animal.size))
+        est = np.tanh(z)
+        se = np.full(animal.size, 0.1)
+        w = hierarchical_weights([animal, np.arange(animal.size)], 500, rng)
+        reps = pooled_replicates(est[:, None], se[:, None], w, np.ones((500, 1)), rng)
+        assert reps.max() <= 1 and reps.min() >= -1
+        low, high = np.quantile(reps, [0.025, 0.975])
+        cover += low <= truth <= high
+    assert cover / 150 >= 0.9
+
+
+def test_no_study_interval_leaves_its_range():
+    table = _table({"W": 0.97, "R": -0.95}, n_animals=2, n_sessions=2, seed=4)
+    a = table["measure"].str.startswith("A")
+    table.loc[a, "estimate"] = table.loc[a, "estimate"].clip(-0.99, 0.99)
+    table.loc[a, "ci_low"] = table.loc[a, "estimate"] - 0.4  # wide cell intervals
+    table.loc[a, "ci_high"] = table.loc[a, "estimate"] + 0.4
+    t = run_study(table, n_boot=1000, seed=2).table
+    contrast = t["subject"].str.startswith("value - policy") | t["hypothesis"].isin(
+        ["H3", "best match"])
+    single = t[~contrast]
+    assert (single["ci_low"] >= -1).all() and (single["ci_high"] <= 1).all()
+    assert (t.loc[contrast, "ci_low"] >= -2).all() and (t.loc[contrast, "ci_high"] <= 2).all()
+    h2 = t[t["hypothesis"] == "H2"].set_index("subject")
+    assert h2.loc["W", "ci_high"] <= 1 and h2.loc["R", "ci_low"] >= -1
