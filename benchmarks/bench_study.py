@@ -156,7 +156,7 @@ def _h2(table: pd.DataFrame, seed: int, n_boot: int, margin: float | None = None
 
 
 def power_calibration(n_studies: int, n_cells: int, n_boot: int, pilot_animals: int,
-                      margin_animals: int) -> None:
+                      margin_animals: int, n_sim: int = 300) -> None:
     """Planted studies at the n ``neuroalign plan`` recommends; false absence; null."""
     from neuroalign.study.plan import design_variance, plan_study, power_of
 
@@ -186,7 +186,8 @@ def power_calibration(n_studies: int, n_cells: int, n_boot: int, pilot_animals: 
 
         effect = float(np.round(brentq(gap, 1e-3, 5.0) + 5e-4, 3))
         regions = {"target": effect, "zero1": 0.0, "zero2": 0.0}
-        plan = plan_study(pilot, effect, hypothesis="H2", n_boot=n_boot).set_index("subject")
+        plan = plan_study(pilot, effect, hypothesis="H2", n_boot=n_boot,
+                          n_sim=n_sim).set_index("subject")
         n = int(plan.loc["target", "animals"])
         predicted = power_of(effect, [design_variance(comps, n, SESSIONS)], alpha_test)
         hits = 0
@@ -194,8 +195,8 @@ def power_calibration(n_studies: int, n_cells: int, n_boot: int, pilot_animals: 
             table = planted_table(regions, n, cell_se, np.random.default_rng([e_i, s]))
             hits += _h2(table, s, n_boot).loc["target", "verdict"] == "supported"
         print(f"  |A| = {effect}: plan (pilot {pilot_animals} animals) -> {n} animals x "
-              f"{SESSIONS} sessions, predicted power {predicted:.3f}; supported in "
-              f"{_share(hits, n_studies)}")
+              f"{SESSIONS} sessions (analytic alone: {n_target}, power {predicted:.3f} "
+              f"there by the analytic model); supported in {_share(hits, n_studies)}")
     absent = 0
     regions = {"target": MARGIN, "zero1": 0.0, "zero2": 0.0}
     for s in range(n_studies):
@@ -263,7 +264,7 @@ def main() -> None:
     if args.part in ("all", "sensitivity"):
         power_calibration(args.power_studies, 3 if args.quick else 24,
                           499 if args.quick else 2000, 12 if args.quick else 3000,
-                          6 if args.quick else 20)
+                          6 if args.quick else 20, 10 if args.quick else 300)
     if args.part in ("all", "run") and not args.no_run:
         run_time()
 

@@ -58,6 +58,7 @@ __all__ = [
     "plan_study",
     "plan_table",
     "power_of",
+    "simulated_power",
 ]
 
 #: largest number of animals or seeds searched
@@ -82,6 +83,8 @@ class LevelVariances:
         Top-level units of the pilot.
     n_middle
         Leaves per top unit in the pilot (mean, rounded, at least 1).
+    leaf_se
+        The pilot leaves' standard errors (what a simulated leaf draws its own from).
     """
 
     top: float
@@ -89,6 +92,7 @@ class LevelVariances:
     bottom: float
     n_top: int
     n_middle: int
+    leaf_se: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,8 @@ def estimate_variances(values: Sequence[float], se: Sequence[float],
     else:
         top_var = math.nan
     return LevelVariances(top=top_var, middle=middle, bottom=bottom, n_top=n_top,
-                          n_middle=max(1, round(n_leaf / max(n_top, 1))))
+                          n_middle=max(1, round(n_leaf / max(n_top, 1))),
+                          leaf_se=tuple(float(x) for x in s))
 
 
 def design_variance(v: LevelVariances, n_top: int, n_middle: int
@@ -215,6 +220,56 @@ def power_of(effect: float, parts: Sequence[tuple[float, float, list[tuple[float
     if not math.isfinite(near):  # scipy's series fails far in the tail
         return normal
     return float(min(1.0, near + (far if math.isfinite(far) else 0.0)))
+
+
+def simulated_power(parts: Sequence[tuple[LevelVariances, int, int]], effect: float,
+                    alpha_test: float, *, level: float = 0.95, n_sim: int = 300,
+                    n_boot: int = 4000, seed: int = 0) -> float:
+    """Power of the study's own test, by simulating planted studies of the design.
+
+    Each part ``(variances, n_top, n_middle)`` is a group of leaves drawn as the
+    model says (normal top and middle effects, each leaf with a standard error
+    drawn from the pilot's and its own noise, clipped to [-1, 1]), pooled by
+    :func:`~neuroalign.study.hierarchy.pooled_replicates` over
+    :func:`~neuroalign.study.hierarchy.hierarchical_weights` exactly as the study
+    pools them; the quantity is the first part's pooled value minus the others'
+    (one part: the value itself), planted at ``effect``. Power is the share of
+    studies whose bootstrap p is below ``alpha_test`` with the ``level``
+    interval excluding 0.
+    """
+    from neuroalign.study.hierarchy import bootstrap_p, hierarchical_weights, pooled_replicates
+
+    rng = np.random.default_rng([int(seed), 8128])
+    tail = (1.0 - level) / 2.0
+    hits = 0
+    for _ in range(int(n_sim)):
+        quantity = np.zeros(n_boot)
+        for i, (v, n, k) in enumerate(parts):
+            top = np.repeat(np.arange(n), k)
+            pool = np.asarray(v.leaf_se) if v.leaf_se else np.array([math.sqrt(v.bottom)])
+            se = rng.choice(pool, top.size)
+            y = ((effect if i == 0 else 0.0) + rng.normal(0, math.sqrt(v.top), n)[top]
+                 + rng.normal(0, math.sqrt(v.middle), top.size) + rng.normal(0, 1, top.size) * se)
+            y = np.clip(y, -0.999, 0.999)
+            w = hierarchical_weights([top, np.arange(top.size)], n_boot, rng)
+            reps = pooled_replicates(y[:, None], se[:, None], w, np.ones((n_boot, 1)), rng)
+            quantity = quantity + (reps if i == 0 else -reps)
+        low, high = np.quantile(quantity, [tail, 1.0 - tail])
+        hits += bool(bootstrap_p(quantity) < alpha_test and (low > 0 or high < 0))
+    return hits / max(int(n_sim), 1)
+
+
+def _checked(n0: int | None, simulate: Callable[[int], float], target: float) -> int | None:
+    """The analytic ``n0`` raised one at a time (at most doubled) until the simulated power
+    reaches ``target``."""
+    if n0 is None:
+        return None
+    n = n0
+    while simulate(n) < target:
+        if n >= min(2 * n0 + 2, MAX_UNITS):
+            return n  # the analytic model is far off: keep the last, the note says so
+        n += 1
+    return n
 
 
 def _smallest(fn: Callable[[int], float], target: float, start: int) -> int | None:
@@ -308,7 +363,8 @@ def _mirroring_variances(results: pd.DataFrame, level: float
 
 def plan_rows(results: pd.DataFrame, tests: pd.DataFrame, effect: float | dict[str, float],
               *, power: float = 0.8, alpha: float = 0.05, level: float = 0.95,
-              n_boot: int = 4000, n_tests: int | None = None) -> list[PlanRow]:
+              n_boot: int = 4000, n_tests: int | None = None, n_sim: int = 300
+              ) -> list[PlanRow]:
     """The design each test of ``tests`` (a study table) needs to detect ``effect``.
 
     Parameters
@@ -330,6 +386,10 @@ def plan_rows(results: pd.DataFrame, tests: pd.DataFrame, effect: float | dict[s
         Replicates of the planned study (its p-value floor ``2 / (n_boot + 1)``).
     n_tests
         Tests corrected together (default: the rows of ``tests`` with a p-value).
+    n_sim
+        Planted studies that check the analytic design of H1 and H2 tests by
+        :func:`simulated_power` (raising it until the simulated power is reached);
+        0: the analytic design alone.
 
     Returns
     -------
@@ -364,12 +424,14 @@ def plan_rows(results: pd.DataFrame, tests: pd.DataFrame, effect: float | dict[s
                            f"{2.0 / (n_boot + 1):.2g}, not below the per-test alpha "
                            f"{a:.2g}: raise n_boot")
         elif hyp == "H2" and subject in regions:
-            row.update(_plan_brain(regions[subject], [], e, power, a, trial_level))
+            row.update(_plan_brain(regions[subject], [], e, power, a, trial_level, n_sim,
+                                   n_boot))
         elif hyp == "H3" and subject in mirroring:
             brain, model = mirroring[subject]
             row.update(_plan_brain(brain, model, e, power, a, trial_level))
         elif hyp == "H1":
-            row.update(_plan_family(families, subject, e, power, a, trial_level))
+            row.update(_plan_family(families, subject, e, power, a, trial_level, n_sim,
+                                    n_boot))
         else:
             row["note"] = ("not planned: the best match is chosen on the data it is tested "
                            "on" if hyp == "best match" else "not planned: no leaves found")
@@ -383,7 +445,8 @@ def _floor_ok(n_top: int, a: float, trial_level: bool) -> bool:
 
 
 def _plan_brain(brain: LevelVariances, model: list[LevelVariances], e: float, power: float,
-                a: float, trial_level: bool) -> dict[str, Any]:
+                a: float, trial_level: bool, n_sim: int = 0, n_boot: int = 4000
+                ) -> dict[str, Any]:
     out: dict[str, Any] = {"pilot_animals": brain.n_top,
                            "sessions_per_animal": brain.n_middle}
     if model:
@@ -402,9 +465,13 @@ def _plan_brain(brain: LevelVariances, model: list[LevelVariances], e: float, po
 
     out["power_at_pilot"] = at(brain.n_top)
     out["animals"] = _smallest(at, power, 2)
+    if n_sim and not model and trial_level:
+        out["animals"] = _checked(out["animals"], lambda n: simulated_power(
+            [(brain, n, brain.n_middle)], e, a, n_sim=n_sim, n_boot=n_boot), power)
     notes = []
     if model:
-        notes.append("agent seeds held at the pilot's")
+        notes.append("agent seeds held at the pilot's; H3 decides only where the region's "
+                     "H2 does (its prediction)")
     if out["animals"] is None:
         notes.append(f"no number of animals up to {MAX_UNITS} reaches the power"
                      + (" (the agents' side dominates: more seeds)" if model else ""))
@@ -413,7 +480,8 @@ def _plan_brain(brain: LevelVariances, model: list[LevelVariances], e: float, po
 
 
 def _plan_family(families: dict[tuple[str, str], LevelVariances], subject: str, e: float,
-                 power: float, a: float, trial_level: bool) -> dict[str, Any]:
+                 power: float, a: float, trial_level: bool, n_sim: int = 0,
+                 n_boot: int = 4000) -> dict[str, Any]:
     who, _, stage = subject.partition(", ")
     members = (list(FAMILIES) if who == "value - policy"
                else [who.removesuffix("-learners")])
@@ -433,6 +501,9 @@ def _plan_family(families: dict[tuple[str, str], LevelVariances], subject: str, 
 
     out["power_at_pilot"] = at(out["pilot_seeds"])
     out["seeds"] = _smallest(at, power, 1)
+    if n_sim and trial_level:
+        out["seeds"] = _checked(out["seeds"], lambda k: simulated_power(
+            [(v, v.n_top, k) for v in found], e, a, n_sim=n_sim, n_boot=n_boot), power)
     if out["seeds"] is None:
         out["note"] = (f"no number of seeds up to {MAX_UNITS} per algorithm reaches the "
                        "power: the spread between algorithms dominates (more algorithms)")
@@ -444,7 +515,7 @@ def _plan_family(families: dict[tuple[str, str], LevelVariances], subject: str, 
 def plan_study(source: str | Path | pd.DataFrame, effect: float | dict[str, float], *,
                power: float = 0.8, hypothesis: str | None = None, alpha: float = 0.05,
                level: float = 0.95, correction: str = "holm", n_boot: int = 4000,
-               seed: int | None = 0) -> pd.DataFrame:
+               seed: int | None = 0, n_sim: int = 300) -> pd.DataFrame:
     """Animals (sessions per animal) or seeds each test needs to detect ``effect``.
 
     Parameters
@@ -461,6 +532,8 @@ def plan_study(source: str | Path | pd.DataFrame, effect: float | dict[str, floa
     alpha, level, correction, n_boot, seed
         The settings of the planned study (as :func:`~neuroalign.study.run_study`);
         the per-test alpha is ``alpha / m`` over the pilot study's ``m`` tests.
+    n_sim
+        Planted studies checking each H1 and H2 design (:func:`plan_rows`).
 
     Returns
     -------
@@ -491,7 +564,7 @@ def plan_study(source: str | Path | pd.DataFrame, effect: float | dict[str, floa
     if hypothesis is not None:
         tests = tests[tests["hypothesis"] == hypothesis]
     rows = plan_rows(results, tests, effect, power=power, alpha=alpha, level=level,
-                     n_boot=n_boot, n_tests=m)
+                     n_boot=n_boot, n_tests=m, n_sim=n_sim)
     return plan_table(rows)
 
 

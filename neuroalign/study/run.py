@@ -315,6 +315,11 @@ def _add_sensitivity(table: pd.DataFrame, alpha_test: float, power: float,
                           float(r.se), alpha_test, power, n_boot=n_boot,
                           sign_test_units=None if pd.isna(r.floor_units)
                           else int(r.floor_units)))
+        span = _range(r)
+        if np.isfinite(value) and value > span:
+            value, why = float("inf"), (f"no effect is detectable: the smallest effect with "
+                                        f"{power:.0%} power, {value:.2g}, lies beyond the "
+                                        f"range of the quantity (|effect| <= {span:g})")
         mde.append(value)
         extra = []
         if why:
@@ -326,6 +331,14 @@ def _add_sensitivity(table: pd.DataFrame, alpha_test: float, power: float,
                      or None)
     table["mde"] = mde
     table["note"] = notes
+
+
+def _range(row: Any) -> float:
+    """The largest |value| the tested quantity can take: 1 for an A or a similarity, 2 for
+    a difference of two."""
+    difference = row.hypothesis in ("H3", "best match") or str(row.subject).startswith(
+        "value - policy")
+    return 2.0 if difference else 1.0
 
 
 def _quantity(row: Any) -> str:

@@ -353,3 +353,28 @@ def test_no_study_interval_leaves_its_range():
     assert (t.loc[contrast, "ci_low"] >= -2).all() and (t.loc[contrast, "ci_high"] <= 2).all()
     h2 = t[t["hypothesis"] == "H2"].set_index("subject")
     assert h2.loc["W", "ci_high"] <= 1 and h2.loc["R", "ci_low"] >= -1
+
+
+def test_simulated_power_agrees_with_the_analytic_power_for_equal_cell_errors():
+    from neuroalign.study.plan import (
+        LevelVariances,
+        design_variance,
+        power_of,
+        simulated_power,
+    )
+
+    v = LevelVariances(top=0.01, middle=0.005, bottom=0.01, n_top=10, n_middle=2,
+                       leaf_se=(0.1,))
+    for n, effect in ((10, 0.2), (10, 0.0)):
+        analytic = power_of(effect, [design_variance(v, n, 2)], 0.05)
+        simulated = simulated_power([(v, n, 2)], effect, 0.05, n_sim=300, n_boot=999)
+        assert simulated == pytest.approx(analytic, abs=0.08)
+
+
+def test_mde_beyond_the_range_of_the_quantity_is_none():
+    table = _table({"W": 0.6}, n_animals=2, n_sessions=1)
+    a = table["measure"] == "A.brain"
+    table.loc[a, "ci_low"] = table.loc[a, "estimate"] - 3.0  # hopeless cell intervals
+    table.loc[a, "ci_high"] = table.loc[a, "estimate"] + 3.0
+    h2 = run_study(table, n_boot=1000, seed=0).verdicts("H2").iloc[0]
+    assert h2["mde"] == math.inf and "beyond the range of the quantity" in h2["note"]
