@@ -55,7 +55,7 @@ def test_report_folder_holds_every_file(report):
     assert set(report.results["animal"]) == {"synthetic-mouse-0"}
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert figs == sorted(p.name for p in report.figures)
-    assert {"similarity_rsa.png", "similarity_shape.png", "asymmetry.png",
+    assert {"verdict.png", "similarity_rsa.png", "similarity_shape.png", "asymmetry.png",
             "approach_profiles.png", "trajectories.png", "rdms.png"} == set(figs)
     assert not list(out.parent.glob(".report.*"))  # no temporary folder left
     assert (out.stat().st_mode & 0o777) != 0o700  # not left private like a temp folder
