@@ -5,12 +5,14 @@ Usage::
     python benchmarks/bench_zoo.py                  # seed 0, every agent x task
     python benchmarks/bench_zoo.py --seeds 0 1 2    # more seeds
     python benchmarks/bench_zoo.py --probe-only     # probing the shipped zoo only
+    python benchmarks/bench_zoo.py --smoke          # a few seconds
 
 Training and probing run one process, one torch thread; training stops once two consecutive
 evaluations meet the task's criterion (as ``data/train_zoo.py`` does). There is no
 external RL library to compare with here, so training ratios are against the
-fastest agent on the same task, and probing is compared with the bare torch
-forward pass on the same inputs (the cost of building the labelled DataArray).
+fastest agent on the same task, and probing is compared with the bare float32 torch
+forward pass on the same inputs (the cost of the float64 forward pass the probe
+uses, of the closed-loop trials and of building the labelled DataArray).
 """
 
 from __future__ import annotations
@@ -59,35 +61,53 @@ def bench_training(agents: list[str], tasks: list[str], seeds: list[int]) -> Non
           f"({total / max(len(rows), 1):.1f} s per run)")
 
 
-def bench_probe(agents: list[str], tasks: list[str]) -> None:
+def bench_probe(pairs: list[tuple[str, str]], repeat: int = 7) -> None:
+    """Probe time of seed 0 of each ``(task, agent)``, against the bare forward pass."""
+    import copy
+
     import numpy as np
     import torch
 
     from neuroalign.zoo import load_agent, probe, probe_agent
     from neuroalign.zoo.networks import torch_threads
 
-    print("\nProbing seed 0 (8 repetitions x 12 conditions, all layers; median of 7); "
-          "probe s = probe(name) including the checkpoint load")
-    print(f"{'task':<10}{'agent':<10}{'units':>7}{'load s':>9}{'probe s':>9}"
-          f"{'forward s':>11}{'probe_agent/forward':>21}")
-    for task in tasks:
-        for agent in agents:
-            load = _timeit(lambda a=agent, t=task: load_agent(a, t, 0, train_if_missing=False))
-            zoo_agent = load_agent(agent, task, 0, train_if_missing=False)
-            inputs = zoo_agent.task.probe_inputs(8, 0)
-            flat = torch.as_tensor(inputs.reshape(-1, inputs.shape[-1]))
+    print(f"\nProbing the shipped seed-0 agents (8 repetitions, all layers; median of "
+          f"{repeat}); probe s = probe(name) including the checkpoint load; fwd32 / fwd64 = "
+          "the bare torch forward pass of the probe's inputs with the float32 weights / "
+          "with a float64 copy of them; copy s = making that copy (once per probe)")
+    print(f"{'task':<10}{'agent':<14}{'units':>7}{'load s':>9}{'probe s':>9}"
+          f"{'fwd32 s':>10}{'fwd64 s':>10}{'copy s':>9}{'fwd64/fwd32':>13}{'probe/fwd32':>13}")
+    total = 0.0
+    for task, agent in pairs:
+        load = _timeit(lambda a=agent, t=task: load_agent(a, t, 0, train_if_missing=False),
+                       repeat)
+        zoo_agent = load_agent(agent, task, 0, train_if_missing=False)
+        if zoo_agent.task.sequential:  # the closed-loop trials' observations
+            obs = zoo_agent.task.probe_trials(zoo_agent.act, 8, 0)["obs"]
+            obs = np.nan_to_num(obs.reshape(-1, *obs.shape[2:]))
+        else:
+            obs = zoo_agent.task.probe_inputs(8, 0)
+        x = torch.as_tensor(obs)
 
-            def forward(net=zoo_agent.net, x=flat):
-                with torch.no_grad(), torch_threads(1):
-                    return net(x)
+        def forward(net=zoo_agent.net, x=x):
+            with torch.no_grad(), torch_threads(1):
+                return net.forward_seq(x)
 
-            fwd = _timeit(forward)
-            prb = _timeit(lambda z=zoo_agent: probe_agent(z))
-            full = _timeit(lambda a=agent, t=task: probe(a, t, 0, train_if_missing=False))
-            units = probe_agent(zoo_agent).sizes["unit"]
-            print(f"{task:<10}{agent:<10}{units:>7}{load:>9.4f}{full:>9.4f}{fwd:>11.5f}"
-                  f"{prb / fwd:>21.1f}")
-            assert np.isfinite(prb)
+        def copy64(net=zoo_agent.net):
+            return copy.deepcopy(net).to(torch.float64)
+
+        fwd32 = _timeit(forward, repeat)
+        copy_s = _timeit(copy64, repeat)
+        fwd64 = _timeit(lambda n=copy64(), x=x.to(torch.float64): forward(n, x), repeat)
+        prb = _timeit(lambda z=zoo_agent: probe_agent(z), repeat)
+        full = _timeit(lambda a=agent, t=task: probe(a, t, 0, train_if_missing=False),
+                       repeat)
+        total += full
+        units = probe_agent(zoo_agent).sizes["unit"]
+        print(f"{task:<10}{agent:<14}{units:>7}{load:>9.4f}{full:>9.4f}{fwd32:>10.5f}"
+              f"{fwd64:>10.5f}{copy_s:>9.5f}{fwd64 / fwd32:>13.2f}{prb / fwd32:>13.1f}")
+        assert np.isfinite(prb)
+    print(f"total probe s (sum of the medians above) {total:.3f}")
 
 
 def main() -> None:
@@ -98,13 +118,20 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=task_names())
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--probe-only", action="store_true")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a few seconds: probe dqn and a2c-gru once each, no training")
     args = parser.parse_args()
+    if args.smoke:
+        bench_probe([("pavlovian", "dqn"), ("contrast", "ppo")], repeat=1)
+        return
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"cpus {os.cpu_count()}, load average at start {load:.1f} "
           "(other processes share the cores; times are wall-clock)")
     if not args.probe_only:
         bench_training(args.agents, args.tasks, args.seeds)
-    bench_probe(args.agents, args.tasks)
+    from neuroalign.zoo import shipped_seeds
+
+    bench_probe([(t, a) for t in args.tasks for a in args.agents if 0 in shipped_seeds(a, t)])
 
 
 if __name__ == "__main__":

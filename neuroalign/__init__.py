@@ -26,6 +26,7 @@ from typing import Any
 from neuroalign.core.errors import NeuroalignError
 from neuroalign.core.provenance import neuroalign_version
 
+#: the installed version (package metadata)
 __version__ = neuroalign_version()
 
 #: top-level name -> the module that defines it

@@ -187,7 +187,10 @@ def load_config(path: str | os.PathLike[str]) -> BatchConfig:
 
 
 def validate_config(raw: dict[str, Any], where: str = "batch config") -> BatchConfig:
-    """Validate a mapping as a :class:`BatchConfig`, raising :class:`ConfigError`."""
+    """Validate a mapping as a :class:`BatchConfig`.
+
+    Raises :class:`~neuroalign.core.errors.ConfigError` when it is not one.
+    """
     return validate_model(BatchConfig, raw, where)
 
 

@@ -59,6 +59,7 @@ DEFAULT_BIN_SIZE: float = 0.25
 #: the K + 1 bins of the default grid, [-K * bin, bin)
 DEFAULT_WINDOW: tuple[float, float] = (-DEFAULT_N_APPROACH * DEFAULT_BIN_SIZE, DEFAULT_BIN_SIZE)
 
+#: the dimension names shared by every part (docs/architecture.md, data contracts)
 DIMS = ("unit", "trial", "time", "condition", "repetition")
 
 #: valence code -> canonical name used in condition labels and reports

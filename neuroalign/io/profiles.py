@@ -159,6 +159,8 @@ class Profile:
     tables: tuple[str, ...] = ("trials",)
 
 
+#: profile name -> the built-in dataset profile (``auto`` and ``generic`` are resolved
+#: by :func:`neuroalign.io.load.resolve_profile`)
 PROFILES: dict[str, Profile] = {
     "ibl": Profile(
         "ibl", ("feedback_type", "feedbackType"), {1: 1, -1: -1},

@@ -93,6 +93,8 @@ DEFAULT_TRIALS_PER_VALENCE = 60
 #: neutral trials per simulated session
 DEFAULT_NEUTRAL_TRIALS = 20
 
+#: planting name -> valence code -> wall fraction ``lambda_v`` (1 a wall, 0 a funnel;
+#: None: no approach change)
 PLANTINGS: Mapping[str, Mapping[int, float | None]] = {
     "wall_danger": {1: 0.0, -1: 1.0},
     "wall_reward": {1: 1.0, -1: 0.0},

@@ -13,7 +13,7 @@ import torch
 from neuroalign.core.errors import ValidationError
 from neuroalign.zoo.agents import AlgorithmSpec, get_agent_spec
 from neuroalign.zoo.configs import AgentConfig
-from neuroalign.zoo.networks import ZooNet, torch_threads
+from neuroalign.zoo.networks import PROBE_DTYPE, ZooNet, float64_copy, torch_threads
 from neuroalign.zoo.tasks import Task, get_task
 
 __all__ = ["ZooAgent", "build_agent"]
@@ -49,6 +49,9 @@ class ZooAgent:
     metrics: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     checkpoint_hash: str | None = None
+    #: the float64 copy of ``net`` and the float32 weights it was made from
+    _net64: tuple[ZooNet, list[torch.Tensor]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -78,7 +81,26 @@ class ZooAgent:
             return "recurrent"
         return self.spec.roles.get(layer, "trunk")
 
-    def _outputs(self, obs: np.ndarray) -> dict[str, torch.Tensor]:
+    def _float64_net(self) -> ZooNet:
+        """The float64 copy of ``net``, made again whenever a weight has changed.
+
+        Comparing the weights with those the copy was made from costs a fraction of
+        making the copy, which the closed-loop probe would otherwise do for each of its
+        hundreds of batches.
+        """
+        weights = [p.detach() for p in self.net.parameters()]
+        if self._net64 is not None:
+            net64, made_from = self._net64
+            if len(made_from) == len(weights) and all(
+                    a.shape == b.shape and torch.equal(a, b)
+                    for a, b in zip(made_from, weights, strict=True)):
+                return net64
+        net64 = float64_copy(self.net)
+        self._net64 = (net64, [w.clone() for w in weights])
+        return net64
+
+    def _outputs(self, obs: np.ndarray,
+                 dtype: torch.dtype = PROBE_DTYPE) -> dict[str, torch.Tensor]:
         x = np.asarray(obs, dtype=np.float32)
         if x.ndim == 2 and self.net.recurrent:
             raise ValidationError(
@@ -88,13 +110,17 @@ class ZooAgent:
         if x.ndim not in (2, 3):
             raise ValidationError(f"obs: got shape {x.shape}; expected (n, obs_dim) or "
                                   "(trial, step, obs_dim)")
+        if dtype not in (torch.float32, torch.float64):
+            raise ValidationError(f"dtype: got {dtype}; expected torch.float64 (probing) "
+                                  "or torch.float32 (training)")
         with torch.no_grad(), torch_threads(1):
-            t = torch.as_tensor(x)
+            net = self._float64_net() if dtype == torch.float64 else self.net
+            t = torch.as_tensor(x).to(dtype)
             if x.ndim == 2:
-                raw = self.net(t)
+                raw = net(t)
             else:
                 raw = {k: v.reshape(x.shape[0] * x.shape[1], -1)
-                       for k, v in self.net.forward_seq(t)[0].items()}
+                       for k, v in net.forward_seq(t)[0].items()}
             out = {k: v for k, v in raw.items() if k.startswith("trunk.")}
             out.update(self.spec.readouts(raw, self.config))
         if x.ndim == 3:
@@ -103,11 +129,14 @@ class ZooAgent:
 
     def activations(self, obs: np.ndarray,
                     layers: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """Activations of ``layers`` (all by default).
+        """Activations of ``layers`` (all by default), float64.
 
         ``obs`` is a batch ``(n, obs_dim)`` (feedforward agents) or a batch of
         sequences ``(trial, step, obs_dim)`` (every agent; the recurrent state starts
-        at zero at step 0); outputs keep the leading axes.
+        at zero at step 0); outputs keep the leading axes. The forward pass runs in
+        float64 on an exact up-cast of the float32 weights
+        (:data:`neuroalign.zoo.networks.PROBE_DTYPE`), so the same checkpoint gives
+        the same activations to ~1e-12 on any CPU.
 
         Raises
         ------
@@ -117,7 +146,7 @@ class ZooAgent:
         """
         wanted = self.check_layers(layers)
         out = self._outputs(obs)
-        return {name: out[name].numpy().astype(np.float32) for name in wanted}
+        return {name: out[name].numpy() for name in wanted}
 
     def check_layers(self, layers: Sequence[str] | None) -> list[str]:
         """``layers`` validated (all layers when ``None``)."""
@@ -132,13 +161,19 @@ class ZooAgent:
             )
         return list(layers)
 
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """Greedy actions for a batch of observations (or of sequences: ``(trial, step)``)."""
-        return self.spec.greedy_action(self._outputs(obs)).numpy()
+    def act(self, obs: np.ndarray, dtype: torch.dtype = PROBE_DTYPE) -> np.ndarray:
+        """Greedy actions for a batch of observations (or of sequences: ``(trial, step)``).
 
-    def evaluate(self, seed: int = 12345) -> dict[str, float]:
-        """Score the greedy policy against the task's success criterion."""
-        return self.task.evaluate(self.act, seed=seed)
+        ``dtype`` is that of the forward pass: float64 (the default, as for
+        :meth:`activations`, so that the closed-loop probe episodes take the same
+        actions on any CPU) or float32 (what training's evaluations use).
+        """
+        return self.spec.greedy_action(self._outputs(obs, dtype)).numpy()
+
+    def evaluate(self, seed: int = 12345, dtype: torch.dtype = PROBE_DTYPE) -> dict[str, float]:
+        """Score the greedy policy against the task's success criterion (``dtype``: see
+        :meth:`act`)."""
+        return self.task.evaluate(lambda obs: self.act(obs, dtype), seed=seed)
 
 
 def build_agent(agent: str, task: str, seed: int,

@@ -20,15 +20,23 @@ Layer names (what :func:`neuroalign.zoo.probe` accepts):
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator
+from typing import TypeVar
 
 import torch
 from torch import nn
 
-__all__ = ["TRUNKS", "ZooNet", "torch_threads"]
+__all__ = ["PROBE_DTYPE", "TRUNKS", "ZooNet", "float64_copy", "torch_threads"]
 
 #: trunk kinds: a feedforward MLP or tanh layers followed by one GRU layer
 TRUNKS: tuple[str, ...] = ("mlp", "gru")
+
+#: dtype of every forward pass after training (probe activations, the actions of probe
+#: and evaluation episodes): float64 on an exact up-cast of the float32 weights, so that
+#: a checkpoint gives the same numbers to ~1e-12 on any CPU (float32 rounding depends
+#: on the CPU's kernels); training itself runs in float32
+PROBE_DTYPE: torch.dtype = torch.float64
 
 
 @contextlib.contextmanager
@@ -47,6 +55,19 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+_Module = TypeVar("_Module", bound=nn.Module)
+
+
+def float64_copy(net: _Module) -> _Module:
+    """A float64 copy of ``net``: every float32 weight up-cast, which is exact.
+
+    The forward pass of the copy differs from the exact real-number result by
+    float64 rounding (~1e-16 relative per operation) whatever the CPU's kernels,
+    so its outputs agree across machines to ~1e-12; ``net`` itself is not changed.
+    """
+    return copy.deepcopy(net).to(torch.float64)
 
 
 class ZooNet(nn.Module):
@@ -100,7 +121,9 @@ class ZooNet(nn.Module):
 
     def initial_state(self, batch: int) -> torch.Tensor | None:
         """Zero recurrent state for ``batch`` sequences (``None`` for the MLP)."""
-        return torch.zeros(1, batch, self.hidden) if self.recurrent else None
+        if self.rnn is None:
+            return None
+        return torch.zeros(1, batch, self.hidden, dtype=next(self.rnn.parameters()).dtype)
 
     def forward_seq(self, obs: torch.Tensor, state: torch.Tensor | None = None
                     ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:

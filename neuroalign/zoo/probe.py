@@ -4,6 +4,12 @@ Pavlovian and gridworld: the valence x approach grid. The two-choice ``contrast`
 task: the mice's grid, contrast level x outcome x time since stimulus onset
 (:func:`neuroalign.core.contracts.contrast_condition_coords`), from closed-loop
 trials in which the agent makes its own choices, so that errors are the agent's.
+
+Every forward pass here, the closed-loop trials' choices included, runs in float64 on
+an exact up-cast of the float32 weights (:data:`neuroalign.zoo.networks.PROBE_DTYPE`):
+float32 results depend on the CPU's kernels at ~1e-6 relative, float64 ones agree to
+~1e-12, so a checkpoint gives the same activations, and the agent the same choices, on
+any machine.
 """
 
 from __future__ import annotations
@@ -61,7 +67,9 @@ def probe(agent: str | ZooAgent, task: str | None = None, seed: int = 0,
     Returns
     -------
     xarray.DataArray
-        float32, condition coords ``valence``, ``approach``, ``label`` (from
+        float64 (a float64 forward pass of the float32 weights: the same
+        checkpoint gives the same activations to ~1e-12 on any CPU), condition
+        coords ``valence``, ``approach``, ``label`` (from
         :func:`neuroalign.core.contracts.condition_coords`); for the ``contrast``
         task instead ``contrast``, ``valence`` (outcome), ``time_s``, ``label`` and,
         on ``(repetition, condition)``, the trial's ``choice`` (``nogo``, ``left``,
@@ -144,7 +152,7 @@ def probe_agent(zoo_agent: ZooAgent, layers: Sequence[str] | None = None,
         layers=",".join(wanted), probe_seed=int(probe_seed), n_repetitions=n_rep,
         value_units="activation", synthetic=False, **notes,
     )
-    da = xr.DataArray(data.astype(np.float32), dims=("repetition", "condition", "unit"),
+    da = xr.DataArray(data.astype(np.float64), dims=("repetition", "condition", "unit"),
                       coords=coords, attrs=attrs, name="activation")
     if average:
         da = da.mean("repetition", keep_attrs=True)

@@ -77,7 +77,10 @@ def train(agent: str, task: str, seed: int, config: AgentConfig | None = None,
             raise ValidationError(f"budget: got {budget}; expected a positive step count")
         every = int(eval_every if eval_every is not None else max(1, steps // 20))
         display = _Display(f"{agent}/{task}/seed {seed}", steps) if progress else None
-        monitor = Monitor(steps, every, zoo_agent.evaluate, stop_at_criterion, patience,
+        # training, its evaluations included, stays in float32 (retraining is exact on
+        # one machine only); everything after it runs in float64 (PROBE_DTYPE)
+        monitor = Monitor(steps, every, lambda: zoo_agent.evaluate(dtype=torch.float32),
+                          stop_at_criterion, patience,
                           on_update=display.update if display else None)
         ctx = LearnContext(env=task_obj.make_env(), net=zoo_agent.net,
                            config=zoo_agent.config, rng=rng, monitor=monitor)
@@ -88,7 +91,8 @@ def train(agent: str, task: str, seed: int, config: AgentConfig | None = None,
             if display is not None:
                 display.close()
         wall = time.perf_counter() - start
-    final = monitor.history[-1] if monitor.history else zoo_agent.evaluate()
+    final = (monitor.history[-1] if monitor.history
+             else zoo_agent.evaluate(dtype=torch.float32))
     zoo_agent.metrics = {
         "budget": steps,
         "steps": monitor.steps,

@@ -29,7 +29,7 @@ def test_probe_dims_and_condition_coords_match_contract(ppo):
     for key in ("valence", "approach", "label"):
         np.testing.assert_array_equal(da[key].values, expected[key][1])
     assert da["label"].values[0] == "reward:5" and da["label"].values[-1] == "danger:0"
-    assert da.dtype == np.float32 and np.isfinite(da.values).all()
+    assert da.dtype == np.float64 and np.isfinite(da.values).all()
 
 
 def test_probe_units_are_labelled_by_layer_and_head(ppo):
@@ -45,7 +45,7 @@ def test_probe_units_are_labelled_by_layer_and_head(ppo):
     assert da["unit_id"].values[0] == "trunk.0:0" and len(set(da["unit_id"].values)) == 131
     # action probabilities sum to one
     pi = da.sel(unit=da["layer"] == "readout.pi").values
-    np.testing.assert_allclose(pi.sum(axis=-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(pi.sum(axis=-1), 1.0, rtol=1e-12)
 
 
 def test_probe_provenance_attrs(ppo):
@@ -67,7 +67,7 @@ def test_probe_average_is_the_mean_over_repetitions(dqn):
     full = probe(dqn, n_repetitions=5)
     mean = probe(dqn, n_repetitions=5, average=True)
     assert mean.dims == ("condition", "unit")
-    np.testing.assert_allclose(mean.values, full.values.mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mean.values, full.values.mean(axis=0), rtol=1e-12, atol=1e-14)
     assert mean.attrs["agent"] == "dqn" and list(mean["label"].values) == list(full["label"].values)
 
 
@@ -116,7 +116,7 @@ def test_nwb_export_round_trip(dqn, tmp_path):
             expected = cell.isel(condition=np.flatnonzero(cond.values)[0])
             np.testing.assert_allclose(data[sample],
                                        expected.sel(unit=expected["layer"] == "trunk.1").values,
-                                       rtol=1e-6)
+                                       rtol=1e-12)
     with pytest.raises(OutputExistsError, match="exists"):
         export_nwb(dqn, path)
 
@@ -137,7 +137,7 @@ def test_exported_nwb_reads_back_through_the_recording_loader(dqn, tmp_path):
     grid = io.condition_grid(resp, n_approach=5)
     expected = probe(dqn, layers=["trunk.1"], n_repetitions=3)
     assert list(grid["label"].values) == list(expected["label"].values)
-    np.testing.assert_allclose(grid.values, expected.values, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(grid.values, expected.values, rtol=1e-12, atol=1e-14)
 
 
 def test_an_exported_layer_reads_back_through_a_run_source(dqn, tmp_path):
@@ -158,7 +158,7 @@ def test_an_exported_layer_reads_back_through_a_run_source(dqn, tmp_path):
         got = patterns.mean("repetition").values[order]
         assert got.shape == want.shape and got.shape[1] == (dqn.net.hidden
                                                             if layer == "trunk.1" else 2)
-        np.testing.assert_allclose(got, want.values, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got, want.values, rtol=1e-12, atol=1e-14)
     spec = RunConfig(sources=[{"path": str(path), "imaging_series": "nope",
                                "profile": "amygdala"}]).sources[0]
     with pytest.raises(NWBFormatError, match="imaging series: got 'nope'; expected one of"):

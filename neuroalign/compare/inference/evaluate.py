@@ -42,6 +42,8 @@ from neuroalign.core.vocabulary import COMPARE_ALIASES, COMPARE_METHODS, PATTERN
 
 __all__ = ["BOOTSTRAP_KINDS", "evaluate"]
 
+#: what ``evaluate(bootstrap=...)`` resamples: nothing, conditions, repetitions, subjects
+#: or both levels
 BOOTSTRAP_KINDS = (None, "conditions", "repetitions", "subjects", "two-level")
 _RDM_BOOT = (None, "conditions", "subjects", "two-level")
 
