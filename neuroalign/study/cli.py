@@ -101,6 +101,9 @@ def register_plan(app: typer.Typer) -> None:
             "apply).")] = False,
         alpha: Annotated[float, typer.Option("--alpha", help="Family-wise level.")] = 0.05,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the resampling.")] = 0,
+        n_sim: Annotated[int, typer.Option(
+            "--n-sim", help="Planted studies that check each H1 and H2 design (0: the "
+            "analytic design alone).")] = 300,
     ) -> None:
         import json
 
@@ -110,7 +113,7 @@ def register_plan(app: typer.Typer) -> None:
         from neuroalign.study.plan import plan_study
 
         table = plan_study(folder, effect, power=power, hypothesis=hypothesis, alpha=alpha,
-                           seed=seed)
+                           seed=seed, n_sim=n_sim)
         records = table.astype(object).where(table.notna(), None).to_dict("records")
         if as_json:
             typer.echo(json.dumps(records, indent=1))

@@ -202,8 +202,10 @@ def _plan_margins(results: pd.DataFrame, table: pd.DataFrame, margins: Mapping[s
     if not margins or table.empty:
         return None
     family = int(table["p_value"].notna().sum() + table["p_equivalence"].notna().sum())
+    # the analytic design (fast); `neuroalign plan` also checks it by simulation
     rows = plan_rows(results, table[table["hypothesis"].isin(list(margins))], dict(margins),
-                     power=power, alpha=alpha, level=level, n_boot=n_boot, n_tests=family)
+                     power=power, alpha=alpha, level=level, n_boot=n_boot, n_tests=family,
+                     n_sim=0)
     by_test = {(r.hypothesis, r.subject): r for r in rows}
     notes = []
     for r in table.itertuples():

@@ -243,8 +243,8 @@ def test_plan_of_a_run_folder_and_of_a_batch_folder(tmp_path):
     (tmp_path / "run").mkdir()
     load_study_input(tmp_path / "batch").drop(columns=["cell_key", "cell_row"]).to_parquet(
         tmp_path / "run" / "results.parquet")
-    from_run = plan_study(tmp_path / "run", 0.1)
-    from_batch = plan_study(tmp_path / "batch", 0.1)
+    from_run = plan_study(tmp_path / "run", 0.1, n_sim=0)
+    from_batch = plan_study(tmp_path / "batch", 0.1, n_sim=0)
     pd.testing.assert_frame_equal(from_run, from_batch)
     rows = from_run.set_index(["hypothesis", "subject"])
     h2 = rows.loc[("H2", "W")]
@@ -252,7 +252,7 @@ def test_plan_of_a_run_folder_and_of_a_batch_folder(tmp_path):
     h1 = rows.loc[("H1", "value-learners, trunk.0")]
     assert pd.isna(h1["animals"]) and h1["pilot_seeds"] == 3
     # a larger effect never needs more animals
-    big = plan_study(tmp_path / "run", 0.3, hypothesis="H2").set_index("subject")
+    big = plan_study(tmp_path / "run", 0.3, hypothesis="H2", n_sim=0).set_index("subject")
     assert (big["animals"] <= from_run[from_run["hypothesis"] == "H2"]
             .set_index("subject")["animals"]).all()
     with pytest.raises(ValidationError, match="hypothesis: got 'H4'"):
@@ -266,21 +266,23 @@ def test_plan_cli_json(tmp_path):
 
     _table({"W": 0.1}, n_animals=3).to_parquet(tmp_path / "results.parquet")
     result = CliRunner().invoke(app, ["plan", str(tmp_path), "--effect", "0.1", "--json",
-                                      "--hypothesis", "H2"])
+                                      "--hypothesis", "H2", "--n-sim", "0"])
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.output)
     assert {"hypothesis", "subject", "effect", "power", "animals", "sessions_per_animal",
             "seeds"} <= set(row)
     assert row["hypothesis"] == "H2" and row["seeds"] is None and row["effect"] == 0.1
     assert isinstance(row["animals"], int) and row["power"] == 0.8
-    text = CliRunner().invoke(app, ["plan", str(tmp_path), "--effect", "0.1"])
+    text = CliRunner().invoke(app, ["plan", str(tmp_path), "--effect", "0.1", "--n-sim",
+                                    "0"])
     assert text.exit_code == 0 and "animals x 2 sessions" in text.output
 
 
 def test_one_animal_pilot_cannot_plan_animals():
     from neuroalign.study import plan_study
 
-    plan = plan_study(_table({"W": 0.1}, n_animals=1, n_sessions=3), 0.1, hypothesis="H2")
+    plan = plan_study(_table({"W": 0.1}, n_animals=1, n_sessions=3), 0.1, hypothesis="H2",
+                      n_sim=0)
     assert pd.isna(plan["animals"].iloc[0]) and "one animal" in plan["note"].iloc[0]
 
 
@@ -378,3 +380,13 @@ def test_mde_beyond_the_range_of_the_quantity_is_none():
     table.loc[a, "ci_high"] = table.loc[a, "estimate"] + 3.0
     h2 = run_study(table, n_boot=1000, seed=0).verdicts("H2").iloc[0]
     assert h2["mde"] == math.inf and "beyond the range of the quantity" in h2["note"]
+
+
+def test_the_simulation_check_never_lowers_the_analytic_design():
+    from neuroalign.study import plan_study
+
+    table = _table({"W": 0.1}, n_animals=4)
+    analytic = plan_study(table, 0.15, hypothesis="H2", n_sim=0, n_boot=999)
+    checked = plan_study(table, 0.15, hypothesis="H2", n_sim=40, n_boot=999)
+    assert (checked["animals"] >= analytic["animals"]).all()
+    assert (checked["animals"] <= 2 * analytic["animals"] + 2).all()
