@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats as _st
 
 from neuroalign.core.errors import ValidationError
@@ -125,8 +126,7 @@ class PlanRow:
                 for k, v in out.items()}
 
 
-def estimate_variances(values: Sequence[float], se: Sequence[float],
-                       top: Sequence[object]) -> LevelVariances:
+def estimate_variances(values: ArrayLike, se: ArrayLike, top: ArrayLike) -> LevelVariances:
     """Method-of-moments variance components of leaves grouped by their top unit.
 
     Parameters
@@ -147,7 +147,7 @@ def estimate_variances(values: Sequence[float], se: Sequence[float],
     """
     y = np.asarray(values, dtype=float)
     s = np.asarray(se, dtype=float)
-    labels = np.asarray([str(x) for x in top])
+    labels = np.asarray([str(x) for x in np.asarray(top, dtype=object).ravel()])
     if not (y.shape == s.shape == labels.shape) or y.size == 0:
         raise ValidationError(f"values, se, top: got sizes {y.size}, {s.size}, "
                               f"{labels.size}; expected equal and at least 1")
@@ -251,7 +251,7 @@ def simulated_power(parts: Sequence[tuple[LevelVariances, int, int]], effect: fl
             y = ((effect if i == 0 else 0.0) + rng.normal(0, math.sqrt(v.top), n)[top]
                  + rng.normal(0, math.sqrt(v.middle), top.size) + rng.normal(0, 1, top.size) * se)
             y = np.clip(y, -0.999, 0.999)
-            w = hierarchical_weights([top, np.arange(top.size)], n_boot, rng)
+            w = hierarchical_weights([top.tolist(), list(range(top.size))], n_boot, rng)
             reps = pooled_replicates(y[:, None], se[:, None], w, np.ones((n_boot, 1)), rng)
             quantity = quantity + (reps if i == 0 else -reps)
         low, high = np.quantile(quantity, [tail, 1.0 - tail])
@@ -416,7 +416,8 @@ def plan_rows(results: pd.DataFrame, tests: pd.DataFrame, effect: float | dict[s
         if hyp not in effects:
             continue
         e = float(effects[hyp])
-        row = dict(hypothesis=hyp, subject=subject, effect=e, power=power, alpha_test=a,
+        row: dict[str, Any] = dict(hypothesis=hyp, subject=subject, effect=e, power=power,
+                                   alpha_test=a,
                    animals=None, sessions_per_animal=None, seeds=None, pilot_animals=None,
                    pilot_seeds=None, power_at_pilot=math.nan, note=None)
         if 2.0 / (n_boot + 1) >= a:
@@ -583,8 +584,11 @@ def plan_table(rows: Sequence[PlanRow]) -> pd.DataFrame:
 def needed_text(row: PlanRow | Any) -> str | None:
     """The design of one plan row in words: ``"9 animals (2 sessions each)"``,
     ``"5 seeds per algorithm"``; None where none is planned."""
-    if row.animals is not None and not pd.isna(row.animals):
-        return f"{int(row.animals)} animals ({int(row.sessions_per_animal)} sessions each)"
-    if row.seeds is not None and not pd.isna(row.seeds) and row.hypothesis == "H1":
-        return f"{int(row.seeds)} seeds per algorithm"
+    animals: Any = row.animals
+    seeds: Any = row.seeds
+    if animals is not None and not pd.isna(animals):
+        sessions: Any = row.sessions_per_animal
+        return f"{int(animals)} animals ({int(sessions)} sessions each)"
+    if seeds is not None and not pd.isna(seeds) and row.hypothesis == "H1":
+        return f"{int(seeds)} seeds per algorithm"
     return None

@@ -161,7 +161,7 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     if not 0 < power < 1:
         raise ValidationError(f"power: got {power}; expected a number in (0, 1)")
     rng = as_rng(seed)
-    kw = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
+    kw: dict[str, Any] = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
     h2 = h2_tests(results, **kw)
     # H2 is decided first so that H3 can take each region's sign as its prediction;
     # the correction below still runs over every test together
@@ -211,7 +211,7 @@ def _plan_margins(results: pd.DataFrame, table: pd.DataFrame, margins: Mapping[s
     for r in table.itertuples():
         plan = by_test.get((r.hypothesis, r.subject))
         text = needed_text(plan) if plan is not None else None
-        if text and r.verdict == "inconclusive":
+        if plan is not None and text and r.verdict == "inconclusive":
             notes.append("; ".join(x for x in (r.note, f"n for |{_quantity(r)}| = "
                                                f"{plan.effect:g}: {text}") if x))
         else:
