@@ -416,10 +416,10 @@ def plan_rows(results: pd.DataFrame, tests: pd.DataFrame, effect: float | dict[s
         if hyp not in effects:
             continue
         e = float(effects[hyp])
-        row: dict[str, Any] = dict(hypothesis=hyp, subject=subject, effect=e, power=power,
-                                   alpha_test=a,
-                   animals=None, sessions_per_animal=None, seeds=None, pilot_animals=None,
-                   pilot_seeds=None, power_at_pilot=math.nan, note=None)
+        row: dict[str, Any] = dict(
+            hypothesis=hyp, subject=subject, effect=e, power=power, alpha_test=a, animals=None,
+            sessions_per_animal=None, seeds=None, pilot_animals=None, pilot_seeds=None,
+            power_at_pilot=math.nan, note=None)
         if 2.0 / (n_boot + 1) >= a:
             row["note"] = (f"with {n_boot} replicates the smallest p is "
                            f"{2.0 / (n_boot + 1):.2g}, not below the per-test alpha "
