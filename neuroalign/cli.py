@@ -8,10 +8,15 @@ commands, so ``neuroalign --help`` stays fast.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from neuroalign.core.errors import NeuroalignError
+
+if TYPE_CHECKING:
+    # typer carries its own copy of click; its command classes are annotated with it
+    from typer._click import Context
 
 
 def _flags_without_type() -> None:
@@ -20,15 +25,15 @@ def _flags_without_type() -> None:
     from typer.core import TyperOption
 
     show_type = TyperOption.display_type_rich
-    if getattr(show_type, "_neuroalign_flags", False):
-        return
+    if getattr(show_type, "__module__", None) == __name__:
+        return  # patched already
 
-    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+    def display_type_rich(self: TyperOption, ctx: Context) -> str | None:
         if self.is_flag and self.metavar is None:
             return None
         return show_type(self, ctx)
 
-    display_type_rich._neuroalign_flags = True  # type: ignore[attr-defined]
+    # a patch of typer's class: mypy refuses every assignment to a method
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 

@@ -107,3 +107,17 @@ def test_condition_labels_one_lookup_for_every_part():
     assert rdm_labels(xr.DataArray(np.zeros((4, 4)), dims=("condition", "condition_b"),
                                    coords={"label": ("condition", expected)})).tolist() \
         == expected
+
+
+def test_the_deprecated_rng_keyword_takes_a_generator_or_an_int_seed_only() -> None:
+    from neuroalign.core.random import seed_argument
+
+    gen = np.random.default_rng(1)
+    with pytest.warns(DeprecationWarning, match="'rng' is deprecated"):
+        assert seed_argument(None, gen, "f") is gen
+    with pytest.warns(DeprecationWarning):
+        seed = seed_argument(None, np.int64(7), "f")
+    assert type(seed) is int and seed == 7
+    with pytest.warns(DeprecationWarning), pytest.raises(
+            ValidationError, match="f: rng: got str; expected a numpy Generator or an int seed"):
+        seed_argument(None, "7", "f")

@@ -8,11 +8,14 @@ merges its parts into a few large files.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+if TYPE_CHECKING:
+    # typer carries its own copy of click; its command classes are annotated with it
+    from typer._click import Context, HelpFormatter
 
 _RUN_HELP = (
     "Run a grid of comparisons on dask.distributed (resumable).\n\n"
@@ -30,7 +33,7 @@ _RUN_HELP = (
 class _RunByDefault(TyperGroup):
     """A group whose first argument, if it is not a sub-command, goes to ``run``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
@@ -39,7 +42,7 @@ class _RunByDefault(TyperGroup):
 class _LazyHelpCommand(TyperCommand):
     """A command whose long help (the config fields) is built only when shown."""
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         self.help = _run_help()
         super().format_help(ctx, formatter)
 

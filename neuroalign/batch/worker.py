@@ -20,7 +20,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -322,11 +322,11 @@ def compute_chunk(cells: Sequence[Cell], engine: Mapping[str, str],
         if bkey != brain_key:
             spec = cell.source_spec()
             brain_key, brain = bkey, load(
-                bkey, lambda spec=spec: brain_loader(spec, **params["brain_options"]))
+                bkey, partial(brain_loader, spec, **params["brain_options"]))
         mkey = _model_key(cell, engine)
         if mkey not in models:
-            models[mkey] = load(mkey, lambda c=cell: model_loader(c.agent, c.task, c.seed,
-                                                                   c.layer))
+            models[mkey] = load(mkey, partial(model_loader, cell.agent, cell.task, cell.seed,
+                                              cell.layer))
         model = models[mkey]
         failed = next((x for x in (brain, model) if isinstance(x, _LoadFailure)), None)
         if failed is not None:
@@ -413,8 +413,8 @@ def execute_chunk(cells: Sequence[Cell], root: str, engine: Mapping[str, str],
         except ValidationError as err:
             failures.update({k: (err, traceback.format_exc()) for k in result.done})
             result.done = []
-    for key, (err, tb) in failures.items():
-        store.write_failure(key, failure_record(by_key[key], err, tb))
+    for key, (exc, tb) in failures.items():
+        store.write_failure(key, failure_record(by_key[key], exc, tb))
     if fail_fast and failures:
         raise next(iter(failures.values()))[0]
     return {"done": len(result.done),

@@ -9,6 +9,7 @@ any other) on ``condition``, the same with a ``_b`` suffix on ``condition_b``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ _OBS_METHODS = ("sqeuclidean", "euclidean", "mahalanobis", "crossnobis")
 
 
 def _labels_of(patterns: xr.DataArray) -> np.ndarray:
-    return condition_labels(patterns, "patterns")  # type: ignore[return-value]
+    return condition_labels(patterns, "patterns")
 
 
 def _check_patterns(patterns: Any) -> xr.DataArray:
@@ -67,7 +68,7 @@ def _check_patterns(patterns: Any) -> xr.DataArray:
 
 def _wrap(vec: np.ndarray, patterns: xr.DataArray, method: str, **attrs: Any) -> xr.DataArray:
     mat = square_from_vector(vec)
-    coords: dict[str, Any] = {}
+    coords: dict[Hashable, Any] = {}
     for name, c in patterns.coords.items():
         if c.dims == ("condition",):
             coords[name] = ("condition", c.values)

@@ -191,6 +191,7 @@ def compare_vectors(
                 f"sigma_k: expected per-condition variances of shape (n_conditions,); "
                 f"got shape {sigma_k.shape}"
             )
+    n_cond: int | None
     if method in ("corr_cov", "cosine_cov"):
         n_cond = n_from_length(p)
         if n_conditions is not None and int(n_conditions) != n_cond:

@@ -24,7 +24,7 @@ up by label.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import xarray as xr
@@ -138,7 +138,7 @@ def condition_coords(
     v = np.repeat(np.asarray(vals, dtype=np.int64), len(apps))
     a = np.tile(np.asarray(apps, dtype=np.int64), len(vals))
     labels = np.asarray(
-        [condition_label(vi, ai) for vi, ai in zip(v, a, strict=True)], dtype=object
+        [condition_label(int(vi), int(ai)) for vi, ai in zip(v, a, strict=True)], dtype=object
     )
     return {
         "valence": ("condition", v),
@@ -236,6 +236,11 @@ def require_dims(da: object, required: Sequence[str], name: str = "data") -> xr.
     return da
 
 
+@overload
+def condition_labels(da: Any, name: str = ..., missing: Literal["index", "error"] = ...
+                     ) -> np.ndarray: ...
+@overload
+def condition_labels(da: Any, name: str = ..., missing: str = ...) -> np.ndarray | None: ...
 def condition_labels(da: Any, name: str = "data", missing: str = "index"
                      ) -> np.ndarray | None:
     """The condition labels of ``da``, the one lookup every part uses.

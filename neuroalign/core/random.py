@@ -41,7 +41,8 @@ def seed_argument(seed: np.random.Generator | int | None, rng: object, where: st
     Raises
     ------
     ValidationError
-        Both ``seed`` and ``rng`` given.
+        Both ``seed`` and ``rng`` given, or an ``rng`` that is neither a numpy
+        Generator nor an int seed.
     """
     if rng is None:
         return seed
@@ -50,4 +51,9 @@ def seed_argument(seed: np.random.Generator | int | None, rng: object, where: st
                               "(an int or a numpy Generator)")
     warnings.warn(f"{where}: the keyword 'rng' is deprecated; pass 'seed' (an int or a numpy "
                   "Generator)", DeprecationWarning, stacklevel=3)
-    return rng  # type: ignore[return-value]
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)):
+        return int(rng)
+    raise ValidationError(f"{where}: rng: got {type(rng).__name__}; expected a numpy Generator "
+                          "or an int seed")

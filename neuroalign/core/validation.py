@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import SupportsFloat, SupportsIndex
 
 import numpy as np
 
@@ -32,10 +33,14 @@ def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+#: what ``float()`` takes (the rest is refused without trying)
+_FLOATABLE = (SupportsFloat, SupportsIndex, str, bytes)
+
+
 def check_positive_float(value: object, name: str, allow_zero: bool = False) -> float:
     """Return ``value`` as a float if it is finite and positive (or zero when allowed)."""
     try:
-        x = float(value)  # type: ignore[arg-type]
+        x = float(value) if isinstance(value, _FLOATABLE) else math.nan
     except (TypeError, ValueError):
         x = math.nan
     if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
@@ -47,7 +52,7 @@ def check_positive_float(value: object, name: str, allow_zero: bool = False) -> 
 def check_level(level: object, name: str = "level") -> float:
     """Return a confidence level strictly inside (0, 1), or raise."""
     try:
-        lev = float(level)  # type: ignore[arg-type]
+        lev = float(level) if isinstance(level, _FLOATABLE) else math.nan
     except (TypeError, ValueError):
         lev = math.nan
     if not 0.0 < lev < 1.0:

@@ -101,7 +101,7 @@ def canonical_name(value: object, name: str, canonical: tuple[str, ...],
     key = value if isinstance(value, str) else None
     if key in canonical:
         return key
-    if key in aliases:
+    if key is not None and key in aliases:
         return aliases[key]
     listed = ", ".join(repr(v) for v in canonical)
     extra = f" (aliases: {', '.join(repr(a) for a in aliases)})" if aliases else ""

@@ -322,7 +322,8 @@ def valence_geometry(
         rows.append(_row(name, obs[key][0], None if boot is None else boot[key],
                          None if null is None else null[name], exact, float(level),
                          n_pair, seed, note))
-    carried = {k: v for k, v in grid.attrs.items() if isinstance(v, (str, int, float))}
+    carried: dict[str, object] = {k: v for k, v in grid.attrs.items()
+                                  if isinstance(v, (str, int, float))}
     carried.update(distance=dist, noise=grid.noise, w=int(w), level=float(level), n_boot=n_boot,
                    n_perm=n_perm, seed=seed, measure="valence_geometry")
     attrs = provenance_attrs(**carried)

@@ -333,7 +333,8 @@ def read_binned_arrays(path: str | os.PathLike[str],
                             f"{seen}); expected one bin width")
         events = starts[:, 0] - lay.window_start
     else:
-        size = float(lay.bin_size)  # type: ignore[arg-type]
+        assert lay.bin_size is not None and lay.event_times is not None  # checked above
+        size = float(lay.bin_size)
         events = np.asarray(arrays[lay.event_times], dtype=np.float64).ravel()
         if events.shape != (n_trials,):
             raise DataError(f"{src}: {lay.event_times}: got shape {events.shape}; expected "
@@ -627,5 +628,4 @@ def read_binned(
         region=("unit", data.region[units].astype(str)),
         region_rule=("unit", np.full(units.size, f"npz.{lay.region}").astype(str)),
         time=("time", bin_centres(rel)),
-        **trial_coords(events),
-    )
+    ).assign_coords(trial_coords(events))

@@ -114,9 +114,9 @@ def condition_grid(
     gen = as_rng(seed, "seed") if seed is not None and balance == "min" else None
     arr = responses.transpose("trial", "unit", "time").values[:, :, time_index]
     out, tid, unit_coords = _lay_out(responses, arr, members, balance, gen)
-    coords = condition_coords(vals, approaches)
-    coords["trial_id"] = (("repetition", "condition"), tid)
-    coords.update(unit_coords)
+    coords: dict[str, tuple[str | tuple[str, ...], np.ndarray]] = {
+        **condition_coords(vals, approaches),
+        "trial_id": (("repetition", "condition"), tid), **unit_coords}
     attrs = dict(responses.attrs)
     # responses aligned to something else than the outcome say what approach counts back from
     attrs.update(n_approach=k_max, balance=balance,
@@ -151,10 +151,10 @@ def _lay_out(responses: xr.DataArray, arr: np.ndarray, members: list[np.ndarray]
     unit_coords: dict[str, tuple[str, np.ndarray]] = {}
     for name, coord in responses.coords.items():
         if coord.dims == ("unit",):
-            unit_coords[name] = ("unit", coord.values)
+            unit_coords[str(name)] = ("unit", coord.values)
         elif coord.dims == () and name == "session":
-            unit_coords[name] = ("unit", np.full(n_units, str(coord.values),
-                                                 dtype=object).astype(str))
+            unit_coords["session"] = ("unit", np.full(n_units, str(coord.values),
+                                                      dtype=object).astype(str))
     return out, tid, unit_coords
 
 
@@ -300,10 +300,10 @@ def contrast_grid(
     binned = np.stack([arr[:, :, idx].mean(axis=2) for idx in per_step], axis=2)
     gen = as_rng(seed, "seed") if seed is not None and balance == "min" else None
     out, tid, unit_coords = _lay_out(responses, binned, members, balance, gen)
-    coords = contrast_condition_coords(lev, vals, [round(k * step, 2)
-                                                   for k in range(len(per_step))], by)
-    coords["trial_id"] = (("repetition", "condition"), tid)
-    coords.update(unit_coords)
+    coords: dict[str, tuple[str | tuple[str, ...], np.ndarray]] = {
+        **contrast_condition_coords(lev, vals, [round(k * step, 2)
+                                                for k in range(len(per_step))], by),
+        "trial_id": (("repetition", "condition"), tid), **unit_coords}
     attrs = dict(responses.attrs)
     attrs.update(contrast_by=by, balance=balance, step_s=step,
                  time_unit="seconds after stimulus onset (bin start)",

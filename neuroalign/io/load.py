@@ -122,7 +122,7 @@ def _is_synthetic(h5: Any) -> int:
 def _read_signal(h5: Any, label: str, region_columns: Sequence[RegionColumn], unsorted: str,
                  imaging_series: str | None,
                  on_block: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
-                 max_memory: object = None) -> SpikeUnits | RoiSignals:
+                 max_memory: int | str | None = None) -> SpikeUnits | RoiSignals:
     # a StreamBinner checks (and sorts) the spikes in the same pass as it bins them
     units = read_units(h5, label, region_columns, unsorted, on_block=on_block,
                        check=on_block is None, max_memory=max_memory)
@@ -229,7 +229,7 @@ def _compute(source: ResolvedSource, profile: str | Profile, align: str,
              mapping: Mapping[str, Mapping[object, int | str | None]] | None,
              region_columns: Sequence[RegionColumn], unsorted: str, outside: str,
              imaging_series: str | None, progress: bool, align_offset: float = 0.0,
-             max_memory: object = None) -> xr.DataArray:
+             max_memory: int | str | None = None) -> xr.DataArray:
     rel = bin_edges(window, bin_size)
     rel_window = (float(rel[0]), float(rel[-1]))
     account = TrialAccount()
@@ -373,8 +373,7 @@ def _with_sessions(values: np.ndarray, events: pd.DataFrame, signal: SpikeUnits 
         region=("unit", np.asarray(signal.region, dtype=str)),
         region_rule=("unit", np.asarray(signal.region_rule, dtype=str)),
         time=("time", bin_centres(rel)),
-        **trial_coords(events),
-    )
+    ).assign_coords(trial_coords(events))
 
 
 def trial_coords(events: pd.DataFrame) -> dict[str, tuple[str, np.ndarray]]:

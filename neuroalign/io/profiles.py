@@ -229,7 +229,7 @@ def generic_profile(
             "{value: 1 | -1 | 0 | 'reward' | 'danger' | 'neutral' | 'exclude'}"
         )
     vmap: dict[object, int | None] = {
-        normalise_value(k): None if _is_exclude(v) else valence_code(v)
+        normalise_value(k): None if v is None or _is_exclude(v) else valence_code(v)
         for k, v in values.items()}
     names = {normalise_value(k): str(k) for k in values}
     required = {v for v in vmap.values() if v is not None} - {0}

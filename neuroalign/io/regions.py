@@ -54,7 +54,7 @@ OLF      olfactory areas                  OLF TT DP PIR AON EPd EPv COA
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import xarray as xr
@@ -108,7 +108,7 @@ def parse_region(value: object) -> str:
     return "" if raw.lower() in _EMPTY else raw
 
 
-def pick_region(values: Sequence[object]) -> str:
+def pick_region(values: Iterable[object]) -> str:
     """The most common non-empty parsed region among ``values`` (``""`` if none)."""
     names = [parse_region(v) for v in values]
     counts = Counter(n for n in names if n)

@@ -12,6 +12,7 @@ turns into a tidy :class:`pandas.DataFrame` with ``pd.DataFrame(rows)``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -196,10 +197,9 @@ def compute_cell(
         if int(value) < 0:
             raise ValidationError(f"{name}: got {value}; expected an integer >= 0")
     opts = as_measure_options(options)
-    settings = {"n_boot": int(n_boot), "n_perm": int(n_perm), "seed": int(seed),
-                "options": opts}
-    return score_cell(as_side(model, "model", **settings), as_side(brain, "brain", **settings),
-                      measures, meta=meta)
+    side = partial(as_side, n_boot=int(n_boot), n_perm=int(n_perm), seed=int(seed),
+                   options=opts)
+    return score_cell(side(model, "model"), side(brain, "brain"), measures, meta=meta)
 
 
 def shared_labels(model: Side, brain: Side) -> tuple[list[str], str | None]:
@@ -233,8 +233,8 @@ def check_row(row: dict[str, Any]) -> dict[str, Any]:
     exceeds its noise ceiling (both are read with the estimate, never silently)."""
     est, low, high = row.get("estimate"), row.get("ci_low"), row.get("ci_high")
     notes = [row["note"]] if row.get("note") else []
-    finite = all(v is not None and np.isfinite(v) for v in (est, low, high))
-    if finite and not low <= est <= high:
+    if (est is not None and low is not None and high is not None
+            and all(np.isfinite(v) for v in (est, low, high)) and not low <= est <= high):
         notes.append(f"the interval [{low:.3g}, {high:.3g}] excludes the estimate {est:.3g}: "
                      "the bootstrap distribution is shifted (duplicated repetitions or "
                      "conditions bias the resampled statistic); read the interval as its "
@@ -289,7 +289,7 @@ def score_cell(model: Side, brain: Side, measures: Sequence[str], *,
             seed=derive_seed(seed, name), options=opts,
         )
         for stat in stats:
-            row = {col: None for col in ROW_COLUMNS}
+            row: dict[str, Any] = {col: None for col in ROW_COLUMNS}
             row.update(base)
             row.update(shape_info)
             row.update(stat)

@@ -46,7 +46,7 @@ def _print_summary(result: Any, console: Any) -> None:
                            "A = S_danger - S_reward, pooled by the study)")
         main = next((c for c in ("rsa", "cka", "shape") if c in table.columns), None)
         cols = [c for c in ("region", "best match", main, "ceiling", "A region")
-                if c in table.columns]
+                if c is not None and c in table.columns]
         for col in cols:
             view.add_column(col, justify="left" if col in ("region", "best match") else "right")
         for rec in table.to_dict("records"):

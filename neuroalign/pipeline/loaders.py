@@ -237,7 +237,8 @@ def load_brain_patterns(
     out = BrainPatterns()
     for i, source in enumerate(files):
         responses = load_responses(
-            source, profile=spec.profile, align=spec.align, window=tuple(spec.window),
+            source, profile=spec.profile, align=spec.align,
+            window=(spec.window[0], spec.window[1]),
             bin_size=spec.bin_size, cache_dir=cache_dir, mapping=spec.mapping,
             align_offset=spec.align_offset, region_groups=spec.region_groups,
             imaging_series=spec.imaging_series,

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -234,7 +235,8 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
                     f"least min_units={config.min_units} units); regions found: "
                     f"{sorted(found) or 'none'}"
                 )
-            got = {k: v for k, v in got.items() if k[1] in spec.regions}
+            for k in [k for k in got if k[1] not in spec.regions]:
+                del got[k]
         clash = sorted(set(got) & set(brain))
         if clash:
             raise ConfigError(
@@ -270,18 +272,18 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
 def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> None:
     """Prepare every side once (RDM, geometry on its own grid) into ``inputs``."""
     options = config.measure_options()
-    settings = {"n_boot": config.n_boot, "n_perm": config.n_perm, "seed": config.seed,
-                "options": options, "measures": list(config.measures)}
+    prepare = partial(prepare_side, n_boot=config.n_boot, n_perm=config.n_perm,
+                      seed=config.seed, options=options, measures=list(config.measures))
     task = _add_task(prog, "preparing sides", len(inputs.brain) + len(inputs.models))
     for key, da in inputs.brain.items():
         if key not in inputs.brain_sides:
-            inputs.brain_sides[key] = prepare_side(
-                da, "brain", geometry_patterns=inputs.geometry.get(key), **settings)
+            inputs.brain_sides[key] = prepare(
+                da, "brain", geometry_patterns=inputs.geometry.get(key))
         _advance(prog, task)
     for mkey, da in inputs.models.items():
         if mkey not in inputs.model_sides:
-            inputs.model_sides[mkey] = prepare_side(
-                da, "model", geometry_patterns=inputs.geometry.get(mkey), **settings)
+            inputs.model_sides[mkey] = prepare(
+                da, "model", geometry_patterns=inputs.geometry.get(mkey))
         _advance(prog, task)
 
 
@@ -311,7 +313,7 @@ def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> pd
 def artifacts(inputs: RunInputs) -> RunArtifacts:
     """The RDMs, geometry profiles and condition means of every prepared side."""
     out = RunArtifacts()
-    sides = [(("brain", *k), s) for k, s in inputs.brain_sides.items()]
+    sides: list[tuple[tuple, Side]] = [(("brain", *k), s) for k, s in inputs.brain_sides.items()]
     sides += [(("model", *k), s) for k, s in inputs.model_sides.items()]
     for key, side in sides:
         out.n_units[key] = side.n_units

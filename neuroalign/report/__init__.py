@@ -16,6 +16,7 @@ from neuroalign.report.figures import (
 )
 from neuroalign.report.html import Section, render_html
 from neuroalign.report.tables import (
+    SimilarityMatrix,
     asymmetry_table,
     best_matches,
     family_table,
@@ -26,6 +27,7 @@ from neuroalign.report.tables import (
 __all__ = [
     "FIGURE_NAMES",
     "Section",
+    "SimilarityMatrix",
     "asymmetry_table",
     "best_matches",
     "family_table",

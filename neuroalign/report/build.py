@@ -149,7 +149,7 @@ def _rdm_figure(folder: Path, results: pd.DataFrame, arts: Any) -> Path | None:
     if main is None:
         return None
     best = best_matches(results, main)
-    pairs = []
+    pairs: list[tuple[str, xr.DataArray, str, xr.DataArray]] = []
     seen: set[str] = set()
     for row in best.sort_values(["region", "session"]).itertuples(index=False):
         if row.region in seen or len(pairs) >= 6:

@@ -15,7 +15,7 @@ value-learners blue, policy-learners orange.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,7 @@ def _grid(n: int, ncols: int, size: tuple[float, float]) -> tuple[Figure, np.nda
     return fig, axes
 
 
-def _short_labels(labels: Sequence[str]) -> list[str]:
+def _short_labels(labels: Iterable[str]) -> list[str]:
     """``"reward:3"`` -> ``"R3"``, ``"danger:0"`` -> ``"D0"`` (axis ticks)."""
     return [f"{str(lab).split(':')[0][:1].upper()}{str(lab).split(':')[-1]}" for lab in labels]
 

@@ -7,10 +7,16 @@ per-cell numbers stay in ``results.parquet``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypedDict
+
 import numpy as np
 import pandas as pd
 
+if TYPE_CHECKING:
+    from neuroalign.study.run import Study
+
 __all__ = [
+    "SimilarityMatrix",
     "asymmetry_table",
     "best_matches",
     "family_table",
@@ -35,28 +41,50 @@ def _measure(results: pd.DataFrame, measure: str) -> pd.DataFrame:
     return sub
 
 
-def similarity_matrix(results: pd.DataFrame, measure: str) -> dict[str, object]:
+class SimilarityMatrix(TypedDict):
+    """What :func:`similarity_matrix` returns (the inputs of
+    :func:`~neuroalign.report.plot_similarity_matrix`).
+
+    Attributes
+    ----------
+    estimate, ci_low, ci_high
+        Mean estimate and interval bounds, index model label, columns region.
+    ceiling_low, ceiling_high
+        The noise ceiling's bounds per region.
+    families
+        Model label -> family.
+    """
+
+    estimate: pd.DataFrame
+    ci_low: pd.DataFrame
+    ci_high: pd.DataFrame
+    ceiling_low: pd.Series
+    ceiling_high: pd.Series
+    families: dict[str, str]
+
+
+def similarity_matrix(results: pd.DataFrame, measure: str) -> SimilarityMatrix:
     """Agent/layer x region matrices of one comparison measure, averaged over sessions and seeds.
 
     Returns
     -------
-    dict
-        ``estimate``, ``ci_low``, ``ci_high`` (DataFrames, index model label,
+    SimilarityMatrix
+        A dict: ``estimate``, ``ci_low``, ``ci_high`` (DataFrames, index model label,
         columns region), ``ceiling_low`` and ``ceiling_high`` (Series per region),
         ``families`` (model label -> family).
     """
     sub = _measure(results, measure).copy()
     sub["model"] = [model_label(a, la) for a, la in zip(sub["agent"], sub["layer"], strict=True)]
     order = list(dict.fromkeys(sub.sort_values(["family", "agent"], kind="stable")["model"]))
-    out: dict[str, object] = {}
-    for col in ("estimate", "ci_low", "ci_high"):
-        out[col] = sub.pivot_table(index="model", columns="region", values=col,
-                                   aggfunc="mean", dropna=False).reindex(order)
+    mats = {col: sub.pivot_table(index="model", columns="region", values=col,
+                                 aggfunc="mean", dropna=False).reindex(order)
+            for col in ("estimate", "ci_low", "ci_high")}
     ceil = sub.groupby("region")[["ceiling_low", "ceiling_high"]].mean()
-    out["ceiling_low"] = ceil["ceiling_low"]
-    out["ceiling_high"] = ceil["ceiling_high"]
-    out["families"] = dict(zip(sub["model"], sub["family"].astype(str), strict=True))
-    return out
+    return SimilarityMatrix(
+        estimate=mats["estimate"], ci_low=mats["ci_low"], ci_high=mats["ci_high"],
+        ceiling_low=ceil["ceiling_low"], ceiling_high=ceil["ceiling_high"],
+        families=dict(zip(sub["model"], sub["family"].astype(str), strict=True)),
+    )
 
 
 def best_matches(results: pd.DataFrame, measure: str = "rsa") -> pd.DataFrame:
@@ -116,11 +144,11 @@ def family_table(results: pd.DataFrame, measure: str = "rsa") -> pd.DataFrame:
     return table.reset_index()
 
 
-def _pooled_a(study: object, region: str) -> object:
+def _pooled_a(study: Study | None, region: str) -> Any:
     """The study's H2 row of ``region`` (``None`` without a study or such a row)."""
     if study is None:
         return None
-    table = study.table  # type: ignore[attr-defined]
+    table = study.table
     rows = table[(table["hypothesis"] == "H2") & (table["subject"] == region)]
     return next(rows.itertuples(), None)
 
@@ -133,7 +161,7 @@ def _fmt(est: float, low: float, high: float) -> str:
     return f"{est:.2f}"
 
 
-def summary_table(results: pd.DataFrame, study: object = None) -> pd.DataFrame:
+def summary_table(results: pd.DataFrame, study: Study | None = None) -> pd.DataFrame:
     """Per region: best-matching agent/layer (mean RSA, else CKA, over sessions and seeds).
 
     Columns: ``region``, ``best match``, ``family``, ``task`` (the task the

@@ -26,7 +26,7 @@ import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from unittest import mock
 
 import numpy as np
@@ -78,10 +78,21 @@ def _check_regions(regions: Mapping[str, str] | None) -> dict[str, str]:
     return regs
 
 
+class _Schedule(TypedDict):
+    """Per-trial valence and times, and the session's end (s)."""
+
+    valence: np.ndarray
+    start_time: np.ndarray
+    cue_time: np.ndarray
+    outcome_time: np.ndarray
+    stop_time: np.ndarray
+    end: float
+
+
 def _trial_schedule(
     n_trials_per_valence: int, n_neutral: int, cue_to_outcome: float,
     iti: tuple[float, float], rng: np.random.Generator,
-) -> dict[str, np.ndarray]:
+) -> _Schedule:
     """Randomised trial order and times (pre-cue 1 s, post-outcome 1.5 s, ITI uniform)."""
     valence = np.concatenate([
         np.full(n_trials_per_valence, 1), np.full(n_trials_per_valence, -1),
@@ -100,7 +111,7 @@ def _trial_schedule(
 
 
 def _spike_trains(
-    models: list[RegionModel], sched: dict[str, np.ndarray], bin_size: float,
+    models: list[RegionModel], sched: _Schedule, bin_size: float,
     cue_to_outcome: float, rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw all spike trains at once; returns (concatenated times, per-unit counts)."""
@@ -120,7 +131,7 @@ def _spike_trains(
     rate_blocks = []
     for model in models:
         n = model.n_units
-        rate = np.empty((n, n_trials, k + 2))
+        rate: np.ndarray = np.empty((n, n_trials, k + 2))
         rate[:, :, 0] = model.baseline[:, None]
         z = rng.standard_normal((n_trials, k + 1))
         for v in (1, -1, 0):
@@ -198,7 +209,7 @@ def build_session(
     times, counts = _spike_trains(models, sched, b, c2o, rng)
     region_of_unit = np.repeat(list(regs), n_units)
 
-    params = {
+    params: dict[str, Any] = {  # the JSON record of the session's settings
         "generator": "neuroalign.simulate.simulate_session",
         "neuroalign_version": neuroalign_version(),
         "seed": int(seed), "session_index": int(session_index),

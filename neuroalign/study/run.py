@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,14 @@ STUDY_COLUMNS = (
 
 _REQUIRED = ("measure", "estimate", "ci_low", "ci_high", "session", "region", "agent",
              "family", "seed", "layer")
+
+
+class _Resampling(TypedDict):
+    """The resampling settings every hypothesis test takes."""
+
+    n_boot: int
+    level: float
+    rng: np.random.Generator
 
 
 @dataclass
@@ -161,7 +169,7 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     if not 0 < power < 1:
         raise ValidationError(f"power: got {power}; expected a number in (0, 1)")
     rng = as_rng(seed)
-    kw: dict[str, Any] = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
+    kw: _Resampling = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
     h2 = h2_tests(results, **kw)
     # H2 is decided first so that H3 can take each region's sign as its prediction;
     # the correction below still runs over every test together

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 
 from neuroalign.core.errors import ValidationError
 from neuroalign.zoo.agents import AlgorithmSpec, get_agent_spec
@@ -199,6 +200,8 @@ def build_agent(agent: str, task: str, seed: int,
             f"{spec.config_cls.__name__}"
         )
     env = task_obj.make_env()
+    assert isinstance(env.action_space, spaces.Discrete)
+    assert isinstance(env.observation_space, spaces.Box)
     n_actions = int(env.action_space.n)
     obs_dim = int(env.observation_space.shape[0])
     net = ZooNet(obs_dim, spec.heads(n_actions, cfg), hidden=cfg.hidden, n_layers=cfg.n_layers,

@@ -18,6 +18,7 @@ from neuroalign.compare.inference.stats import binomial_interval
 from neuroalign.core.errors import ValidationError
 from neuroalign.zoo.agent import ZooAgent
 from neuroalign.zoo.contrast import ACTIONS, contrast_pairs
+from neuroalign.zoo.contrast_task import ContrastTask
 
 __all__ = ["GRADED_MIN_ACCURACY", "evaluate_behaviour", "psychometric"]
 
@@ -107,7 +108,7 @@ def evaluate_behaviour(zoo_agent: ZooAgent, n_per_pair: int = 200, seed: int = 1
         The agent did not learn the ``contrast`` task, or ``n_per_pair < 1``.
     """
     task = zoo_agent.task
-    if not task.sequential:
+    if not isinstance(task, ContrastTask):
         raise ValidationError(f"task: agent {zoo_agent.name!r} learned {task.name!r}; "
                               "choice curves need the 'contrast' task")
     if int(n_per_pair) < 1:

@@ -42,6 +42,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "ACTIONS",
@@ -69,15 +70,15 @@ def contrast_pairs() -> np.ndarray:
     return np.asarray([(cl, cr) for cl in CONTRASTS for cr in CONTRASTS], dtype=np.float64)
 
 
-def correct_choice(c_left: np.ndarray, c_right: np.ndarray) -> np.ndarray:
+def correct_choice(c_left: ArrayLike, c_right: ArrayLike) -> np.ndarray:
     """Correct action per trial: 1 left, 2 right, 0 no-go, -1 either turn (equal, non-zero)."""
     cl, cr = np.asarray(c_left, dtype=np.float64), np.asarray(c_right, dtype=np.float64)
     out = np.where(cl > cr, 1, np.where(cr > cl, 2, -1))
     return np.where((cl == 0) & (cr == 0), 0, out).astype(np.int64)
 
 
-def outcome_valence(c_left: np.ndarray, c_right: np.ndarray, action: np.ndarray,
-                    coin: np.ndarray) -> np.ndarray:
+def outcome_valence(c_left: ArrayLike, c_right: ArrayLike, action: ArrayLike,
+                    coin: ArrayLike) -> np.ndarray:
     """+1 (water) or -1 (white noise) per trial.
 
     ``coin`` (uniform draws in [0, 1)) decides trials with equal non-zero contrasts:

@@ -126,7 +126,8 @@ def probe_agent(zoo_agent: ZooAgent, layers: Sequence[str] | None = None,
         acts = zoo_agent.activations(inputs.reshape(n_rep * n_cond, obs_dim), wanted)
         blocks_by_layer = {name: acts[name].reshape(n_rep, n_cond, -1) for name in wanted}
         cond_coords = task.condition_coords(include_neutral)
-    blocks, unit_layer, unit_index = [], [], []
+    blocks, unit_layer = [], []
+    unit_index: list[int] = []
     for name in wanted:
         block = blocks_by_layer[name]
         blocks.append(block)
@@ -165,9 +166,10 @@ def _contrast_blocks(zoo_agent: ZooAgent, wanted: list[str], n_repetitions: int,
                      steps: Sequence[int] | None) -> tuple[dict[str, np.ndarray], dict, dict, dict]:
     """Activations ``(repetition, condition, size)`` per layer on the contrast grid."""
     from neuroalign.core.contracts import contrast_condition_coords
-    from neuroalign.zoo.contrast_task import choice_names
+    from neuroalign.zoo.contrast_task import ContrastTask, choice_names
 
     task = zoo_agent.task
+    assert isinstance(task, ContrastTask)  # the caller checked task.sequential
     times = task.times_s
     keep = list(range(len(times))) if steps is None else [int(k) for k in steps]
     if not keep or any(k < 0 or k >= len(times) for k in keep):

@@ -117,6 +117,9 @@ class Task:
         if int(n_repetitions) < 1:
             raise ValidationError(f"n_repetitions: got {n_repetitions}; expected >= 1")
         env = self.make_env()
+        if not isinstance(env, (PavlovianEnv, GridworldEnv)):
+            raise ValidationError(f"task {self.name!r}: probe episodes follow the pavlovian or "
+                                  f"gridworld environment; got {type(env).__name__}")
         valences = self._valences(include_neutral)
         # one stream per valence: the reward and danger episodes do not depend on
         # whether neutral ones are drawn too
@@ -160,8 +163,12 @@ class Task:
             (1.0 when ``success_rate >= SUCCESS_THRESHOLD``).
         """
         probe_env = self.make_env()
+        if not isinstance(probe_env, (PavlovianEnv, GridworldEnv)):
+            raise ValidationError(f"task {self.name!r}: evaluate runs the pavlovian or "
+                                  f"gridworld environment; got {type(probe_env).__name__}")
         if isinstance(probe_env, PavlovianEnv):
-            plans = [{"valence": v} for v in (1, -1, 0) for _ in range(self.n_eval)]
+            plans: list[dict[str, Any]] = [{"valence": v} for v in (1, -1, 0)
+                                           for _ in range(self.n_eval)]
         else:
             plans = [{"start": c} for c in probe_env.start_cells for _ in range(2)]
         # all test episodes step in lockstep so the policy sees one batch per step
@@ -180,7 +187,7 @@ class Task:
         while active.any():
             idx = np.flatnonzero(active)
             actions = np.asarray(policy(current[idx]))
-            for i, action in zip(idx, actions, strict=True):
+            for i, action in zip(map(int, idx), actions, strict=True):
                 o, reward, term, trunc, info = envs[i].step(int(action))
                 current[i] = o
                 returns[i] += reward

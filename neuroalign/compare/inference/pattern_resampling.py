@@ -113,6 +113,7 @@ def boot_repetitions(
         for sl in _batched(measure, n_boot, x.shape[-2], max(x.shape[-1], y.shape[-1])):
             rx = fixed_x if x_idx is None else measure.prepare(_resampled_means(x, x_idx[sl]))
             ry = fixed_y if yi is None else measure.prepare(_resampled_means(y, yi[sl]))
+            assert rx is not None and ry is not None  # resampled, or fixed when not
             out[sl] += measure.compare(rx, ry)
     return out / len(ys)
 
@@ -158,17 +159,17 @@ def permutation_null(
     """
     rx = measure.prepare(mean_patterns(x))
     out = np.zeros(perms.shape[0])
-    fast = measure.cross is not None and measure.norm is not None
+    cross, norm = measure.cross, measure.norm
     for y in ys:
         ry = measure.prepare(_data(measure, y))
-        if fast:
+        if cross is not None and norm is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
-                denom = np.sqrt(measure.norm(rx) * measure.norm(ry))
+                denom = np.sqrt(norm(rx) * norm(ry))
         for sl in _batched(measure, perms.shape[0], perms.shape[1], rx.shape[-1]):
             picked = measure.select(rx, perms[sl])
-            if fast:
+            if cross is not None and norm is not None:
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    out[sl] += measure.cross(picked, ry) / denom
+                    out[sl] += cross(picked, ry) / denom
             else:
                 out[sl] += measure.compare(picked, ry)
     return out / len(ys)

@@ -151,7 +151,7 @@ _BATCH_CHUNK = 256
 
 
 def function_measure(
-    fn: Callable[..., float],
+    fn: Callable[..., float | np.ndarray],
     name: str,
     alternative: str = "greater",
     angular: bool = False,
@@ -180,8 +180,8 @@ def function_measure(
                                             **kwargs), dtype=float))
                 for i in range(0, xb.shape[0], _BATCH_CHUNK)]) if xb.shape[0] else np.zeros(0)
             return vals.reshape(lead)
-        vals = [float(np.asarray(fn(a, b, **kwargs))) for a, b in zip(xb, yb, strict=True)]
-        return np.asarray(vals).reshape(lead)
+        scores = [float(np.asarray(fn(a, b, **kwargs))) for a, b in zip(xb, yb, strict=True)]
+        return np.asarray(scores).reshape(lead)
 
     return PatternMeasure(name, lambda p: p, compare, alternative=alternative, angular=angular,
                           keep_repetitions=keep_repetitions)

@@ -216,7 +216,7 @@ def rdm_bootstrap_evaluations(
     )
     w_all = pair_weights(cc, n_conditions)
     valid = (cc > 0).sum(-1) >= 3
-    out = {"evaluations": np.full((n_boot, models.shape[0]), np.nan)}
+    out: dict[str, np.ndarray] = {"evaluations": np.full((n_boot, models.shape[0]), np.nan)}
     if noise_ceiling:
         if method not in FAST_METHODS:
             raise InferenceError(

@@ -88,7 +88,7 @@ def _learn_reinforce(ctx: LearnContext) -> None:
             next_obs, rew, term, trunc, _ = env.step(action)
             ep_obs.append(obs)
             ep_act.append(action)
-            ep_rew.append(rew)
+            ep_rew.append(float(rew))
             obs, done = next_obs, term or trunc
             mon.step()
         if not done:
@@ -165,7 +165,8 @@ def _learn_actor_critic(ctx: LearnContext, n_epochs: int, minibatch_size: int | 
                 out = net(ctx.obs_tensor(obs))
                 probs = F.softmax(out["pi"], dim=-1)
             action = _sample(probs, rng)
-            next_obs, rew, term, trunc, _ = env.step(action)
+            next_obs, step_rew, term, trunc, _ = env.step(action)
+            rew = float(step_rew)
             ep_ret += rew
             if trunc and not term:
                 with torch.no_grad():

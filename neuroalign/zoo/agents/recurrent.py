@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from gymnasium import spaces
 
 from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
 from neuroalign.zoo.agents.policy import (
@@ -41,6 +42,7 @@ from neuroalign.zoo.agents.policy import (
 )
 from neuroalign.zoo.agents.value import DQN, QRDQN, dqn_td_loss, epsilon, q_values, qr_td_loss
 from neuroalign.zoo.configs import A2CConfig, DQNConfig, PPOConfig, ReinforceConfig
+from neuroalign.zoo.networks import ZooNet
 
 __all__ = ["RECURRENT_AGENTS", "RECURRENT_TASKS"]
 
@@ -116,12 +118,13 @@ def _learn_value(ctx: LearnContext, quantile: bool) -> None:
     cfg = ctx.config
     assert isinstance(cfg, DQNConfig)
     net, rng, mon = ctx.net, ctx.rng, ctx.monitor
+    assert isinstance(ctx.env.action_space, spaces.Discrete)
     n_actions = int(ctx.env.action_space.n)
     target = copy.deepcopy(net)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     replay: list[_Episode] = []
     stored = 0
-    loss_fn = qr_td_loss if quantile else dqn_td_loss
+    loss_fn: Callable[..., torch.Tensor] = qr_td_loss if quantile else dqn_td_loss
 
     def choose(out: dict[str, torch.Tensor]) -> tuple[int, float]:
         if rng.random() < epsilon(cfg, mon.steps + 1, mon.budget):
@@ -169,7 +172,7 @@ def _policy_choice(rng: np.random.Generator) -> Callable[[dict[str, torch.Tensor
     return choose
 
 
-def _policy_terms(net: torch.nn.Module, batch: dict[str, torch.Tensor]
+def _policy_terms(net: ZooNet, batch: dict[str, torch.Tensor]
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Log-probabilities of the taken actions, all log-probabilities and values, valid steps."""
     out = net.forward_seq(batch["obs"][:, :-1])[0]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from gymnasium import spaces
 
 from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
 from neuroalign.zoo.configs import DQNConfig, QRDQNConfig
@@ -92,6 +93,8 @@ def _learn(ctx: LearnContext, td_loss: Callable[..., torch.Tensor]) -> None:
     cfg = ctx.config
     assert isinstance(cfg, DQNConfig)
     env, net, rng, mon = ctx.env, ctx.net, ctx.rng, ctx.monitor
+    assert isinstance(env.action_space, spaces.Discrete)
+    assert isinstance(env.observation_space, spaces.Box)
     n_actions = int(env.action_space.n)
     replay = _Replay(min(cfg.buffer_size, mon.budget), int(env.observation_space.shape[0]))
     target = copy.deepcopy(net)
@@ -106,8 +109,8 @@ def _learn(ctx: LearnContext, td_loss: Callable[..., torch.Tensor]) -> None:
                 q = q_values(net(ctx.obs_tensor(obs))["q"], n_actions)
             action = int(q.argmax(dim=1)[0])
         next_obs, rew, term, trunc, _ = env.step(action)
-        replay.add(obs, action, rew, next_obs, term)
-        ep_ret += rew
+        replay.add(obs, action, float(rew), next_obs, term)
+        ep_ret += float(rew)
         if term or trunc:
             mon.episode(ep_ret)
             obs, ep_ret = ctx.reset(), 0.0
