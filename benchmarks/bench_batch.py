@@ -2,7 +2,10 @@
 the projected wall time of a million-cell grid.
 
 Run: ``python benchmarks/bench_batch.py [--light 100000] [--cells 240] [--work 0.05]
-[--workers 2] [--json] [--no-scaling]``
+[--workers 2] [--json] [--no-scaling] [--smoke]``
+
+``--smoke`` runs every step on a tiny grid in a few seconds (threads instead of
+worker processes, no scaling step, no real cell) to check that the script still runs.
 
 1. A grid of ``--light`` near-zero-cost cells on a LocalCluster of ``--workers``
    workers: wall time, per-cell overhead of scheduling and storage,
@@ -27,6 +30,11 @@ Run: ``python benchmarks/bench_batch.py [--light 100000] [--cells 240] [--work 0
 Cluster start-up is excluded (clusters are started before the clock runs); the batch
 times include planning, submission, the Parquet part of every chunk and the client's
 bookkeeping. ``--json`` prints one JSON object instead of the table.
+
+5. Rerunning the finished grid (nothing to compute): the check of every part with
+   ``DIR/checked.json`` (unchanged parts are not hashed again: size, mtime and
+   manifest) against the same check hashing every part (``rehash_check_s``), and the
+   wall time of the whole rerun both ways.
 """
 
 from __future__ import annotations
@@ -45,7 +53,6 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve()
-REPO = HERE.parents[1]
 N_PROJECTED = 1_000_000
 W_PROJECTED = 64
 
@@ -98,12 +105,42 @@ def _config(src: Path, cell: str, n_cells: int, work: float):
                 "model_loader": f"{HERE}:load_model"}))
 
 
-def _cluster(n_workers: int) -> Any:
+def _cluster(n_workers: int, processes: bool = True) -> Any:
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None, silence_logs=50)
+    where = {"host": "127.0.0.1"} if processes else {}  # threads talk in-process
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
+                           dashboard_address=None, silence_logs=50, **where)
     return cluster, Client(cluster)
+
+
+def _rerun(cfg: Any, out: Path) -> dict[str, float]:
+    """Rerun a finished grid with and without the record of checked parts."""
+    from neuroalign.batch import BatchStore, run_batch
+    from neuroalign.batch.store import RACY_S
+
+    store = BatchStore(out)
+    time.sleep(RACY_S)  # parts younger than this are hashed again (clock granularity)
+    store.parts()  # records every part as checked
+    t0 = time.perf_counter()
+    assert all(p.ok for p in store.parts())
+    t_check = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    summary = run_batch(cfg, out, progress=False, allow_code=True)
+    t_rerun = time.perf_counter() - t0
+    assert summary.skipped == summary.total
+    store.checked_path.unlink()
+    t0 = time.perf_counter()
+    assert all(p.ok for p in store.parts())
+    t_rehash = time.perf_counter() - t0
+    store.checked_path.unlink()
+    t0 = time.perf_counter()
+    run_batch(cfg, out, progress=False, allow_code=True)
+    t_rerun_rehash = time.perf_counter() - t0
+    return {"parts": len(store.parts(verify=False)), "check_s": round(t_check, 4),
+            "rehash_check_s": round(t_rehash, 4),
+            "rehash_saving": round(1 - t_check / t_rehash, 3) if t_rehash else 0.0,
+            "rerun_s": round(t_rerun, 3), "rerun_rehash_s": round(t_rerun_rehash, 3)}
 
 
 def _timed_batch(cfg: Any, client: Any, out: Path) -> tuple[float, Any]:
@@ -141,8 +178,10 @@ def _timed_plain(cfg: Any) -> float:
 def _real_cell_seconds() -> tuple[float, float] | None:
     """CPU time of one default cell (RSA or CKA, 100 resamples): inputs cached, and with
     the session and agent layer loaded for these cells alone (the worst case)."""
-    session = REPO / "data" / "sessions" / "sub-synthetic-mouse-0_ses-sim-0.nwb"
-    if not session.is_file() or not (REPO / "data" / "zoo").is_dir():
+    from neuroalign.core.resources import package_data
+
+    session = package_data("sessions") / "sub-synthetic-mouse-0_ses-sim-0.nwb"
+    if not session.is_file() or not package_data("zoo").is_dir():
         return None
     from neuroalign.batch import expand_cells, validate_config
     from neuroalign.batch.worker import WorkerCache, compute_rows
@@ -178,7 +217,11 @@ def main() -> None:
     parser.add_argument("--no-scaling", action="store_true",
                         help="skip the CPU-bound grid (speed-up over workers)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a tiny grid in a few seconds: checks that the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.light, args.workers, args.no_scaling = 64, 1, True
 
     from neuroalign.batch import compact, expand_cells, load_results
 
@@ -197,7 +240,7 @@ def main() -> None:
         t_plain = _timed_plain(light)
 
         # 1. the near-empty grid
-        cluster, client = _cluster(args.workers)
+        cluster, client = _cluster(args.workers, processes=not args.smoke)
         try:
             _timed_batch(_config(src, "light_cell", 64, 0.0), client, tmp / "warmup")
             t_light, summary = _timed_batch(light, client, tmp / "light")
@@ -205,6 +248,7 @@ def main() -> None:
             client.close()
             cluster.close()
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["rerun"] = _rerun(light, tmp / "light")
         files_before = _files(tmp / "light")
         t0 = time.perf_counter()
         compact(tmp / "light")
@@ -244,7 +288,7 @@ def main() -> None:
                        busy_2_workers_s=round(times[2], 3), speedup_2_over_1=round(speedup, 3))
 
         # 3.-4. the million-cell projection
-        real = _real_cell_seconds()
+        real = None if args.smoke else _real_cell_seconds()
         compute, cold = real if real is not None else (args.work, args.work)
 
         def project(c: float) -> float:

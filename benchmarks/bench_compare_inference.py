@@ -7,7 +7,8 @@
 2. Debiased linear CKA with a 1,000-permutation null, 200 conditions x 10,000 units.
 
 Run ``python benchmarks/bench_compare_inference.py`` (``--quick``: rsatoolbox runs
-100 bootstraps and its time is scaled by 10, which the table says).
+100 bootstraps and its time is scaled by 10, which the table says; ``--smoke``: tiny
+sizes, a few seconds, to check that the script runs).
 """
 
 from __future__ import annotations
@@ -68,14 +69,15 @@ def _rsatoolbox_bootstrap(models, data, method, n_boot):
     return elapsed, res, np.array(draws[0::2]), np.array(draws[1::2])
 
 
-def bench_bootstrap(quick: bool) -> list[tuple[str, str, str, str, str]]:
+def bench_bootstrap(quick: bool, smoke: bool = False) -> list[tuple[str, str, str, str, str]]:
     from neuroalign.compare.inference import evaluate, rdm_bootstrap_evaluations
 
     rng = np.random.default_rng(0)
-    models, data = _rdm_data(rng)
-    n_cond = 40
-    n_boot = 1000
-    n_ref = 100 if quick else n_boot
+    n_cond = 8 if smoke else 40
+    models, data = _rdm_data(rng, n_sub=4, n_cond=n_cond, n_units=10) if smoke else \
+        _rdm_data(rng)
+    n_boot = 20 if smoke else 1000
+    n_ref = n_boot if smoke else 100 if quick else n_boot
     rows = []
     for method, ours_name in (("spearman", "spearman"), ("corr", "pearson")):
         t_ref, res, subj, cond = _rsatoolbox_bootstrap(models, data, method, n_ref)
@@ -104,12 +106,12 @@ def bench_bootstrap(quick: bool) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
-def bench_cka(quick: bool) -> list[tuple[str, str, str, str, str]]:
+def bench_cka(quick: bool, smoke: bool = False) -> list[tuple[str, str, str, str, str]]:
     from neuroalign.compare.cka import gram_linear, hsic_unbiased
     from neuroalign.compare.inference import evaluate
 
     rng = np.random.default_rng(1)
-    n_cond, n_units = 200, 10_000
+    n_cond, n_units = (20, 50) if smoke else (200, 10_000)
     latent = rng.normal(size=(n_cond, 20))
     x = latent @ rng.normal(size=(20, n_units)) + rng.normal(size=(n_cond, n_units))
     y = latent @ rng.normal(size=(20, n_units)) + rng.normal(size=(n_cond, n_units))
@@ -122,7 +124,7 @@ def bench_cka(quick: bool) -> list[tuple[str, str, str, str, str]]:
             kx = gram_linear(x[p])
             hsic_unbiased(kx, ky) / np.sqrt(hsic_unbiased(kx, kx) * hyy)
 
-    n_naive = 10 if quick else 50
+    n_naive = 2 if smoke else 10 if quick else 50
     t_naive, _ = _timed(lambda: naive(n_naive))
     t_naive_full = t_naive * 1000 / n_naive
     return [
@@ -136,8 +138,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="rsatoolbox runs 100 bootstraps; its time is scaled by 10")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, a few seconds: checks that the script runs")
     args = parser.parse_args()
-    rows = bench_bootstrap(args.quick) + bench_cka(args.quick)
+    rows = bench_bootstrap(args.quick, args.smoke) + bench_cka(args.quick, args.smoke)
     header = ("case", "reference s", "neuroalign s", "speed-up", "check")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
     line = "  ".join("{:<" + str(w) + "}" for w in widths)

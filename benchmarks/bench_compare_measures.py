@@ -20,6 +20,8 @@ The numba kernel for tau-a is compiled (or loaded from its cache) before timing.
 Usage: ``python benchmarks/bench_compare_measures.py [--quick] [--repeat N] [--threads T]``.
 ``--quick`` shrinks case 2 to 40 conditions x 6 runs x 200 channels, because
 rsatoolbox's unbalanced estimator with a precision takes about a minute at full size.
+``--smoke`` shrinks every case (12 conditions x 4 runs x 20 channels, 4 RDMs) and
+times once: a few seconds, to check that the script runs.
 """
 
 from __future__ import annotations
@@ -83,10 +85,14 @@ def in_order(rdm, order_labels):
     return upper_tri(rdm.values[np.ix_(idx, idx)])
 
 
+#: conditions, runs, channels of the full-size cases (``--smoke`` shrinks them)
+SIZE = {"cond": 100, "runs": 8, "chan": 500, "rdms": 20}
+
+
 def case_balanced(repeat):
     from rsatoolbox.rdm import calc_rdm
 
-    da = make_data(100, 8, 500, seed=0)
+    da = make_data(SIZE["cond"], SIZE["runs"], SIZE["chan"], seed=0)
     prec = noise_precision(da, shrinkage="diag")
     ds = rsa_dataset(da)
     t_ref, ref, t_ours, ours = interleaved(
@@ -94,13 +100,15 @@ def case_balanced(repeat):
                          cv_descriptor="runs"),
         lambda: compute_rdm(da, "crossnobis", noise=prec), repeat)
     diff = np.abs(in_order(ours, ref.pattern_descriptors["conds"]) - ref.get_vectors()[0]).max()
-    return "crossnobis balanced 100c x 8r x 500ch", t_ref, t_ours, diff
+    return (f"crossnobis balanced {SIZE['cond']}c x {SIZE['runs']}r x {SIZE['chan']}ch",
+            t_ref, t_ours, diff)
 
 
 def case_unbalanced(repeat, quick):
     from rsatoolbox.rdm import calc_rdm_unbalanced
 
-    n_cond, n_runs, n_chan = (40, 6, 200) if quick else (100, 8, 500)
+    n_cond, n_runs, n_chan = ((40, 6, 200) if quick and SIZE["cond"] > 40
+                              else (SIZE["cond"], SIZE["runs"], SIZE["chan"]))
     da = make_data(n_cond, n_runs, n_chan, seed=1)
     prec = noise_precision(da, shrinkage="diag")
     rng = np.random.default_rng(2)
@@ -122,7 +130,7 @@ def case_unbalanced(repeat, quick):
 def case_nan_entries(repeat):
     from rsatoolbox.rdm import calc_rdm_unbalanced
 
-    da = make_data(100, 8, 500, seed=3)
+    da = make_data(SIZE["cond"], SIZE["runs"], SIZE["chan"], seed=3)
     x = da.values.copy()
     x[np.random.default_rng(4).random(x.shape) < 0.02] = np.nan
     da = da.copy(data=x)
@@ -132,7 +140,8 @@ def case_nan_entries(repeat):
                                     cv_descriptor="runs"),
         lambda: compute_rdm(da, "crossnobis"), repeat)
     diff = np.abs(in_order(ours, ref.pattern_descriptors["conds"]) - ref.get_vectors()[0]).max()
-    return "crossnobis 2% NaN entries 100c x 8r x 500ch", t_ref, t_ours, diff
+    return (f"crossnobis 2% NaN entries {SIZE['cond']}c x {SIZE['runs']}r x "
+            f"{SIZE['chan']}ch", t_ref, t_ours, diff)
 
 
 def case_tau_a(repeat):
@@ -140,14 +149,16 @@ def case_tau_a(repeat):
     from rsatoolbox.rdm import compare as rsa_compare
 
     rng = np.random.default_rng(5)
-    v = rng.random((20, 100 * 99 // 2))
+    n_rdms, n_cond = SIZE["rdms"], SIZE["cond"]
+    v = rng.random((n_rdms, n_cond * (n_cond - 1) // 2))
     v[:5] = np.round(v[:5] * 10)  # model RDMs with ties
     compare_vectors(v[:2, None], v[None, :2], "kendall_tau_a")  # compile / load the kernel
     rdms = RDMs(v)
     t_ref, ref, t_ours, ours = interleaved(
         lambda: rsa_compare(rdms, rdms, "tau-a"),
         lambda: compare_vectors(v[:, None], v[None], "kendall_tau_a"), repeat)
-    return "tau-a 20 x 20 RDMs of 100 conditions", t_ref, t_ours, np.abs(ours - ref).max()
+    return (f"tau-a {n_rdms} x {n_rdms} RDMs of {n_cond} conditions", t_ref, t_ours,
+            np.abs(ours - ref).max())
 
 
 def main() -> None:
@@ -158,7 +169,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS and numba threads for both tools (default 1: stable timings "
                              "on a shared machine; 0 leaves the libraries' defaults)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one repeat: checks that the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        SIZE.update(cond=12, runs=4, chan=20, rdms=4)
+        args.repeat = 1
     warnings.simplefilter("ignore")  # rsatoolbox's descriptor casts
     with contextlib.ExitStack() as stack:
         if args.threads > 0:

@@ -1,7 +1,8 @@
 """Calibration study of neuroalign.geometry on planted ground truth.
 
 Run: ``python benchmarks/bench_geometry.py`` (``--sessions 200`` by default;
-``--quick`` for a short smoke run). Sessions have the default dataset's size
+``--quick`` for a short run, ``--smoke`` for a run of a few seconds that checks
+the script). Sessions have the default dataset's size
 (``neuroalign.simulate.DEFAULT_UNITS_PER_REGION`` units,
 ``DEFAULT_TRIALS_PER_VALENCE`` trials per valence) unless ``--units`` /
 ``--trials`` say otherwise. Prints
@@ -128,18 +129,17 @@ def _table(rows: list[dict], planting: str, title: str) -> None:
               "holding the planted S")
 
 
-def _timing(n_boot: int, n_perm: int, n_units: int, n_reps: int) -> None:
+def _timing(n_boot: int, n_perm: int, n_units: int, n_reps: int, n_ref: int = 20,
+            repeats: int = 5) -> None:
     import rsatoolbox
 
     da = sample_condition_patterns("wall_danger", n_units=n_units, n_repetitions=n_reps, seed=1)
     t0 = time.perf_counter()
-    repeats = 5
     for _ in range(repeats):
         valence_geometry(da, n_boot=n_boot, n_perm=n_perm, seed=0)
     ours = (time.perf_counter() - t0) / repeats
 
     # reference: one resample at a time, rebuilt as a dataset, crossnobis by rsatoolbox
-    n_ref = 20
     x = {v: da.isel(condition=da["valence"].values == v).sortby("approach").values
          for v in (1, -1)}
     rng = np.random.default_rng(0)
@@ -183,9 +183,15 @@ def main() -> None:
     parser.add_argument("--n-perm", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--quick", action="store_true", help="20 sessions, 200 resamples")
+    parser.add_argument("--smoke", action="store_true",
+                        help="2 sessions, 20 units, 20 resamples, in this process: checks "
+                             "that the script runs (a few seconds)")
     args = parser.parse_args()
     if args.quick:
         args.sessions, args.n_boot, args.n_perm = 20, 200, 200
+    if args.smoke:
+        args.sessions, args.n_boot, args.n_perm, args.workers = 2, 20, 20, 1
+        args.units = min(args.units, 20)
     n = args.sessions
     print(f"neuroalign.geometry calibration: {n} sessions per planting, {args.units} units, "
           f"{args.trials} trials per valence, K=5, w=1, n_boot={args.n_boot}, "
@@ -215,7 +221,8 @@ def main() -> None:
     print(f"\n{len(jobs)} sessions x {len(VARIANTS)} distances in {elapsed:.1f} s "
           f"({elapsed / len(jobs) / len(VARIANTS):.3f} s per session and distance, "
           f"{args.workers} worker(s))")
-    _timing(args.n_boot, args.n_perm, args.units, args.trials)
+    _timing(args.n_boot, args.n_perm, args.units, args.trials,
+            *((2, 1) if args.smoke else ()))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ measuring in the same run:
 
 Peak memory of (a) and (c) is measured with tracemalloc in separate runs.
 
-Run: ``python benchmarks/bench_io.py [--units 800] [--spikes 30e6] [--trials 600]``.
+Run: ``python benchmarks/bench_io.py [--units 800] [--spikes 30e6] [--trials 600]``
+(``--smoke``: 20 units, 20,000 spikes, 40 trials, one repeat; a few seconds, to check
+that the script runs).
 """
 
 from __future__ import annotations
@@ -137,7 +139,11 @@ def main() -> None:
     parser.add_argument("--loop-units", type=int, default=40,
                         help="units timed in the hand loop (extrapolated to all)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny file, one repeat: checks that the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.units, args.spikes, args.trials, args.loop_units, args.repeat = 20, 2e4, 40, 5, 1
     rel = -2.0 + 0.1 * np.arange(41)
     import neuroalign
 

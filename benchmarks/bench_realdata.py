@@ -12,7 +12,8 @@ Measured in the same run, on the shipped Steinmetz et al. (2019) sessions:
     against the shipped synthetic example
     (``neuroalign/data/configs/example-run.yaml``) run the same way.
 
-Run: ``python benchmarks/bench_realdata.py [--threads 2] [--skip-run]``.
+Run: ``python benchmarks/bench_realdata.py [--threads 2] [--skip-run] [--smoke]``
+(``--smoke``: (a) and (b) on one session, no run; a few seconds, to check the script).
 """
 
 from __future__ import annotations
@@ -59,9 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-run", action="store_true", help="only (a) and (b)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="(a) and (b) on one session: checks that the script runs")
     args = parser.parse_args(argv)
     data = default_data_dir()
     sessions = sorted((data / "steinmetz" / "npz").glob("*.npz"))
+    if args.smoke:
+        sessions, args.skip_run = sessions[:1], True
     start = time.perf_counter()
     raw = {}
     for path in sessions:
@@ -83,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             bad += not same
         t_load = time.perf_counter() - start
         size = sum(f.stat().st_size for f in files) / 1e6
-        print(f"(b) convert all seven: {t_conv:.2f} s ({t_conv / t_raw:.1f}x the raw read; "
+        print(f"(b) convert all {len(sessions)}: {t_conv:.2f} s ({t_conv / t_raw:.1f}x the raw "
+              "read; "
               f"{size:.1f} MB of NWB); import back: {t_load:.2f} s ({t_load / t_raw:.1f}x); "
-              f"counts {'identical' if not bad else 'DIFFER'} in all seven")
+              f"counts {'identical' if not bad else 'DIFFER'} in all {len(sessions)}")
         if args.skip_run:
             return 1 if bad else 0
         t_real = _run(data / "configs" / "steinmetz.yaml", Path(tmp) / "real" / "out",

@@ -1,6 +1,7 @@
 """Benchmark neuroalign.simulate: bulk units writing vs pynwb's add_unit loop, and the sampler.
 
 Run: ``python benchmarks/bench_simulate.py [--units 400] [--rate 8] [--duration 600]``
+(``--smoke``: 10 units for 20 s and 5 samples; a few seconds, to check the script).
 """
 
 from __future__ import annotations
@@ -67,7 +68,12 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=400)
     parser.add_argument("--rate", type=float, default=8.0)
     parser.add_argument("--duration", type=float, default=600.0)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes: checks that the script runs")
     args = parser.parse_args()
+    n_samples = 200
+    if args.smoke:
+        args.units, args.duration, n_samples = 10, 20.0, 5
     trains = _trains(args.units, args.rate, args.duration)
     n_spikes = sum(t.size for t in trains)
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +86,7 @@ def main() -> None:
         simulate_session(Path(tmp) / "default.nwb", seed=0)
         session = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for i in range(200):
+    for i in range(n_samples):
         sample_condition_patterns("symmetric", seed=i)
     sampler = time.perf_counter() - t0
 
@@ -91,7 +97,7 @@ def main() -> None:
           f"{loop / bulk:7.1f}x")
     size = f"{DEFAULT_UNITS_PER_REGION} units/region, {DEFAULT_TRIALS_PER_VALENCE} trials/valence"
     print(f"{'simulate_session, default size (' + size + ')':52s} {session:9.3f}")
-    print(f"{'sample_condition_patterns x 200 (default size)':52s} {sampler:9.3f}")
+    print(f"{f'sample_condition_patterns x {n_samples} (default size)':52s} {sampler:9.3f}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Calibration of the study layer on planted truth, and the time of the default run.
 
-Run: ``python benchmarks/bench_study.py`` (``--quick`` for a smoke run). Prints
+Run: ``python benchmarks/bench_study.py`` (``--quick`` for a short run, ``--smoke`` for
+a run of a few seconds that checks the script: one study of each kind, no run). Prints
 
 1. planted truth: studies of several simulated animals x sessions, each with a
    wall-around-danger, a wall-around-reward and a symmetric region
@@ -248,23 +249,30 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=2)
     parser.add_argument("--n-boot", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--quick", "--smoke", action="store_true", dest="quick",
-                        help="A few seconds: tiny versions of every part, no run timing.")
+    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-run", action="store_true", help="Skip timing neuroalign run.")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one planted and one null study of 2 animals, a tiny power "
+                        "calibration, no run timing")
     parser.add_argument("--part", choices=("all", "planted", "sensitivity", "run"),
                         default="all", help="Run one part only.")
     parser.add_argument("--power-studies", type=int, default=200,
                         help="Planted studies per point of the power calibration.")
     args = parser.parse_args()
+    # power calibration: cells measured, study replicates, pilot animals, animals of the
+    # absence and null studies, planted studies of the plan's simulation check
+    sensitivity = (24, 2000, 3000, 20, 300)
     if args.quick:
-        args.planted, args.null, args.power_studies, args.no_run = 4, 4, 6, True
+        args.planted, args.null, args.power_studies = 10, 20, 20
+    if args.smoke:
+        args.planted, args.null, args.animals, args.n_boot, args.workers = 1, 1, 2, 20, 1
+        args.no_run, args.power_studies = True, 2
+        sensitivity = (1, 199, 12, 4, 5)
     if args.part in ("all", "planted"):
         calibration(args.planted, args.null, args.animals, args.sessions, args.n_boot,
                     args.workers)
     if args.part in ("all", "sensitivity"):
-        power_calibration(args.power_studies, 3 if args.quick else 24,
-                          499 if args.quick else 2000, 12 if args.quick else 3000,
-                          6 if args.quick else 20, 10 if args.quick else 300)
+        power_calibration(args.power_studies, *sensitivity)
     if args.part in ("all", "run") and not args.no_run:
         run_time()
 

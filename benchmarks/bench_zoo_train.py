@@ -4,6 +4,8 @@ Usage::
 
     nice python benchmarks/bench_zoo_train.py                    # every task, 2 processes
     nice python benchmarks/bench_zoo_train.py --tasks contrast   # one task
+    python benchmarks/bench_zoo_train.py --smoke                 # checks the script: one
+                                                                 # short run, not compared
 
 Runs ``data/train_zoo.py`` into a temporary folder (the shipped ``neuroalign/data/zoo`` is not
 touched), prints the wall time and its ratio to the 20-minute target on this
@@ -31,6 +33,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=None)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--smoke", action="store_true",
+                        help="train dqn on pavlovian for 200 steps (not compared with the "
+                             "shipped zoo): checks the script in a few seconds")
     args = parser.parse_args()
     from safetensors.torch import load_file
 
@@ -40,13 +45,17 @@ def main() -> None:
                "--jobs", str(args.jobs)]
         if args.tasks:
             cmd += ["--tasks", *args.tasks]
+        if args.smoke:
+            args.jobs = 1
+            cmd = [*cmd[:-2], "--jobs", "1", "--agents", "dqn", "--tasks", "pavlovian",
+                   "--seeds", "0", "--budget", "200"]
         start = time.perf_counter()
         subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         wall = time.perf_counter() - start
         load_after = os.getloadavg()
         same, differ, missing = 0, [], []
-        for path in sorted(Path(tmp).glob("*.safetensors")):
-            shipped = ROOT / "data" / "zoo" / path.name
+        for path in sorted(Path(tmp).glob("*.safetensors")) if not args.smoke else []:
+            shipped = ROOT / "neuroalign" / "data" / "zoo" / path.name
             if not shipped.is_file():
                 missing.append(path.name)
                 continue

@@ -29,13 +29,14 @@ from pathlib import Path
 from neuroalign.core.resources import package_data
 
 
-def _run(job: tuple[str, str, int, str, bool]) -> dict:
-    agent, task, seed, out, full = job
+def _run(job: tuple[str, str, int, str, bool, int | None]) -> dict:
+    agent, task, seed, out, full, budget = job
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from neuroalign.zoo.checkpoint import checkpoint_name, save_checkpoint
     from neuroalign.zoo.training import train
 
-    trained = train(agent, task, seed, stop_at_criterion=not full, progress=False, threads=1)
+    trained = train(agent, task, seed, budget=budget, stop_at_criterion=not full,
+                    progress=False, threads=1)
     path = save_checkpoint(trained, Path(out) / checkpoint_name(agent, task, seed))
     m = trained.metrics
     return {"agent": agent, "task": task, "seed": seed, "file": path.name,
@@ -56,9 +57,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=package_data("zoo"))
     parser.add_argument("--full-budget", action="store_true",
                         help="train for the whole budget instead of stopping at criterion")
+    parser.add_argument("--budget", type=int, default=None,
+                        help="steps per run instead of the task's budget (for quick checks; "
+                             "such a zoo is not the shipped one)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    jobs = [(a, t, s, str(args.out), args.full_budget)
+    jobs = [(a, t, s, str(args.out), args.full_budget, args.budget)
             for t in args.tasks for a in args.agents for s in args.seeds
             if AGENTS[a].tasks is None or t in AGENTS[a].tasks]
     start = time.perf_counter()

@@ -112,6 +112,30 @@ def test_cli_refuses_unwritable_outputs_before_any_work(tmp_path: Path, cli: Any
         make_dataset(blocker / "sessions", n_sessions=1)
 
 
+def _batch_config(folder: Path) -> Path:
+    config = folder / "batch.yaml"
+    config.write_text("agents: [dqn]\ntasks: [pavlovian]\nseeds: [0]\nlayers: [trunk.0]\n"
+                      "sources: [none/*.nwb]\nregions: [BLA]\nmeasures: [rsa]\n")
+    return config
+
+
+def test_batch_refuses_unwritable_outputs_like_run(tmp_path: Path, cli: Any) -> None:
+    from neuroalign.batch import load_config, run_batch
+
+    config = _batch_config(tmp_path)
+    cli.assert_one_line_error(cli.run("batch", str(config), "--out", "/proc/neuroalign-batch"),
+                              "batch folder /proc/neuroalign-batch: lies on the special "
+                              "filesystem /proc")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cfg = load_config(config)
+    for out, match in (("/sys/kernel/neuroalign-batch", "lies on the special filesystem /sys"),
+                       (blocker / "batch", r"lies below .*file, which is a file")):
+        with pytest.raises(OutputError, match=match):
+            run_batch(cfg, out, progress=False)
+    assert blocker.read_text() == "x"
+
+
 # --- leftovers of killed writes
 
 
@@ -318,6 +342,57 @@ def test_checkpoint_that_is_a_fifo_or_truncated(checkpoint: Path, tmp_path: Path
         load_checkpoint(half)
 
 
+def _rewritten(src: Path, dst: Path, weights: Any = None, **meta_changes: Any) -> Path:
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from neuroalign.zoo.checkpoint import METADATA_KEY
+
+    with safe_open(str(src), framework="pt") as handle:
+        meta = json.loads(handle.metadata()[METADATA_KEY])
+    meta.update(meta_changes)
+    tensors = load_file(str(src))
+    if weights is not None:
+        weights(tensors)
+    save_file(tensors, str(dst), metadata={METADATA_KEY: json.dumps(meta)})
+    return dst
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    (float("nan"), r"tensor trunk\.0\.weight holds 3 non-finite value\(s\) \(NaN or inf\) "
+                   r"of \d+; expected finite weights"),
+    (float("inf"), r"tensor trunk\.0\.weight holds 3 non-finite value\(s\)"),
+], ids=["nan", "inf"])
+def test_checkpoint_with_non_finite_weights_is_refused(checkpoint: Path, tmp_path: Path,
+                                                       value: float, match: str) -> None:
+    from neuroalign.zoo.checkpoint import load_checkpoint
+
+    def poison(tensors: dict[str, Any]) -> None:
+        tensors["trunk.0.weight"].view(-1)[:3] = value
+
+    path = _rewritten(checkpoint, tmp_path / "bad.safetensors", weights=poison)
+    with pytest.raises(CheckpointError, match=match):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    ({"metrics": "good"}, r"metadata: metrics: got 'good'; expected a valid dictionary"),
+    ({"seed": "0"}, r"metadata: seed: got '0'; expected a valid integer"),
+    ({"agent": 3}, r"metadata: agent: got 3; expected a valid string"),
+    ({"config": [1, 2]}, r"metadata: config: got \[1, 2\]; expected a valid dictionary"),
+    ({"trunk": "lstm"}, r"metadata: trunk: got 'lstm'; expected 'mlp' or 'gru'"),
+    ({"evil": 1}, r"metadata: evil: unknown field; expected one of \['agent', "),
+], ids=["metrics-text", "seed-text", "agent-number", "config-list", "trunk", "unknown"])
+def test_checkpoint_metadata_is_checked_by_type(checkpoint: Path, tmp_path: Path,
+                                                changes: dict[str, Any], match: str) -> None:
+    from neuroalign.zoo.checkpoint import load_checkpoint, read_metadata
+
+    path = _rewritten(checkpoint, tmp_path / "bad.safetensors", **changes)
+    for read in (load_checkpoint, read_metadata):
+        with pytest.raises(CheckpointError, match=match):
+            read(path)
+
+
 # --- configs are data
 
 
@@ -345,3 +420,89 @@ def test_run_memory_limit_is_an_option(tmp_path: Path, monkeypatch: pytest.Monke
     assert isinstance(result.exception, ResourceError)
     assert "needs 393.8 KiB; the memory limit is 1.0 KiB" in str(result.exception)
     assert not (tmp_path / "report").exists()
+    # a parameter of the loads, not an environment variable the command sets
+    assert os.environ[MAX_MEMORY_ENV] == "8GiB"
+
+
+# --- structure: the ground (core) depends on no part; no import cycles in the zoo
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_core_imports_no_part_and_zoo_tasks_no_cycle() -> None:
+    parts = ("io", "zoo", "compare", "geometry", "pipeline", "batch", "study", "report",
+             "simulate")
+    for path in sorted((REPO / "neuroalign" / "core").glob("*.py")):
+        bad = sorted(m for m in _imports(path)
+                     if any(m == f"neuroalign.{p}" or m.startswith(f"neuroalign.{p}.")
+                            for p in parts))
+        assert bad == [], f"{path.name} imports {bad}"
+    zoo = REPO / "neuroalign" / "zoo"
+    assert "neuroalign.zoo.tasks" not in _imports(zoo / "contrast_task.py")
+    assert "neuroalign.zoo.contrast_task" in _imports(zoo / "tasks.py")
+    # the names core keeps for the parts are the parts' own
+    from neuroalign.core.contracts import CONTRAST_STEP_S
+    from neuroalign.core.vocabulary import DATASET_PROFILES
+    from neuroalign.io import PROFILES
+    from neuroalign.zoo.contrast import STEP_S
+
+    assert tuple(PROFILES) == DATASET_PROFILES and STEP_S == CONTRAST_STEP_S
+
+
+# --- degenerate values at the public entry points (rules: neuroalign.core.degenerate)
+
+
+def test_values_near_1e300_give_the_numbers_of_the_unscaled_values() -> None:
+    import numpy as np
+
+    from neuroalign.compare import cka, shape_distance
+    from neuroalign.compare.inference import evaluate
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 6)), rng.normal(size=(5, 12, 8))
+    for fn in (lambda a, b: cka(a, b), lambda a, b: shape_distance(a, b),
+               lambda a, b: shape_distance(a, b, alpha=0.0)):
+        np.testing.assert_allclose(fn(x * 1e300, y.mean(0) * 2e300), fn(x, y.mean(0)),
+                                   rtol=1e-9)
+    # partial whitening depends on the scale: refused in one line, not an SVD failure
+    from neuroalign.core.errors import InferenceError
+
+    with pytest.raises(InferenceError, match=r"values up to .* overflow float64, and the "
+                                             r"angular score with alpha=0.5 depends on"):
+        shape_distance(x * 1e300, y.mean(0), alpha=0.5)
+    plain = evaluate("cka", x, y, bootstrap="repetitions", n_boot=20, seed=1)
+    huge = evaluate("cka", x * 1e300, y * 1e300, bootstrap="repetitions", n_boot=20, seed=1)
+    for col in ("estimate", "ci_low", "ci_high"):
+        np.testing.assert_allclose(huge[col], plain[col], rtol=1e-9)
+
+
+def test_degenerate_patterns_are_refused_at_the_public_entry_points() -> None:
+    import numpy as np
+
+    from neuroalign.compare.inference import evaluate
+    from neuroalign.core.errors import InferenceError
+
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(12, 6)), rng.normal(size=(5, 12, 8))
+    with pytest.raises(InferenceError, match=r"y\[0\] has 1 unit\(s\); every measure needs "
+                                             r"at least 2"):
+        evaluate("cka", x, y[..., :1], seed=0)
+    with pytest.raises(InferenceError, match=r"y\[0\] has 2 repetition\(s\) of condition 0; "
+                                             r"cross-validated RDMs and intervals need at "
+                                             r"least 3"):
+        evaluate("shape", x, y[:2], bootstrap="repetitions", n_boot=20, seed=0)
+    bad = x.copy()
+    bad[3, 2] = np.inf
+    with pytest.raises(InferenceError, match=r"model holds 1 infinite value\(s\) \(first "
+                                             r"at repetition 0, condition 3, unit 2\)"):
+        evaluate("cka", bad, y, seed=0)

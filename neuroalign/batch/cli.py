@@ -22,7 +22,8 @@ _RUN_HELP = (
     "CONFIG is a YAML file with the fields below. Finished cells in DIR are skipped, so "
     "rerunning the same command after an interruption computes only what is missing. "
     "Exit status: 0 when every cell is finished, 1 when some cells failed (see "
-    "DIR/failures/), 2 on a usage or config error.\n\n"
+    "DIR/failures.jsonl), 2 on a usage or config error (or when another run is writing "
+    "into DIR).\n\n"
     "A config is data: it may name only neuroalign's own cell function and loaders "
     "unless --allow-code is given (other engine functions are code run on every "
     "worker).\n\n"
@@ -178,6 +179,6 @@ def _print_summary(summary: Any) -> None:
         console.print(f"failed {key[:12]}: {err}", markup=False, highlight=False,
                       soft_wrap=True)
     if summary.failed or summary.failed_before:
-        console.print(f"failure records: {Path(summary.out) / 'failures'}; rerun with "
+        console.print(f"failure records: {Path(summary.out) / 'failures.jsonl'}; rerun with "
                       "--retry-failed to recompute them", markup=False, highlight=False,
                       soft_wrap=True)

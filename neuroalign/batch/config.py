@@ -11,7 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from neuroalign.core.config import (
     GridOptions,
@@ -105,14 +112,17 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    options: MeasureOptions = Field(
-        default_factory=MeasureOptions,
-        description="Measure options passed to the cell function as a dict.",
-    )
     engine: EngineSpec = Field(
         default_factory=EngineSpec,
         description="Functions that compute a cell; the default is the per-cell computation "
         "of 'neuroalign run'.",
+    )
+    options: MeasureOptions | dict[str, Any] = Field(
+        default_factory=MeasureOptions,
+        description="Options passed to the cell function as a dict: the measure options "
+        "below for the default cell function; a cell function of your own (--allow-code) "
+        "receives its own options, checked by its options_model (a pydantic model) when "
+        "it declares one.",
     )
     cache_size: int = Field(
         default=1024, ge=1,
@@ -134,6 +144,19 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
         description="Folder relative source paths are read from; set by load_config to the "
         "config file's folder, the working directory otherwise.",
     )
+
+    @field_validator("options", mode="wrap")
+    @classmethod
+    def _options_of_the_cell(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
+        engine = info.data.get("engine")
+        if engine is None or engine.cell == DEFAULT_CELL:
+            return value if isinstance(value, MeasureOptions) else \
+                MeasureOptions.model_validate(value)
+        if isinstance(value, MeasureOptions):  # the default: no options of its own
+            return value.model_dump(exclude_unset=True)
+        if not isinstance(value, dict):
+            raise ValueError(f"got {type(value).__name__}; expected a mapping of options")
+        return dict(value)
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -159,10 +182,22 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
         check_windows(self.sources, self.n_approach)
         return self
 
+    def options_dict(self) -> dict[str, Any]:
+        """The cell function's options as a plain dict (as given, for a user's own)."""
+        if not isinstance(self.options, MeasureOptions):
+            return dict(self.options)
+        if self.engine.cell != DEFAULT_CELL:  # the default: no options of its own
+            return self.options.model_dump(exclude_unset=True)
+        return self.options.as_dict()
+
     def cell_params(self) -> dict[str, Any]:
-        """What every cell receives besides its own identity (see ``compute_rows``)."""
+        """What every cell receives besides its own identity (see ``compute_rows``).
+
+        ``options`` as given; :func:`neuroalign.batch.worker.cell_params` checks them
+        against the cell function's own schema first.
+        """
         return {"n_boot": self.n_boot, "n_perm": self.n_perm, "seed": self.seed,
-                "options": self.options.as_dict(), "brain_options": self.brain_options()}
+                "options": self.options_dict(), "brain_options": self.brain_options()}
 
     def resolved_base(self) -> Path:
         """The folder relative source paths are read from."""

@@ -235,7 +235,7 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
         "n_boot": config.n_boot,
         "n_perm": config.n_perm,
         "seed": config.seed,
-        "options": config.options.as_dict(),
+        "options": config.options_dict(),
         "brain_options": config.brain_options(),
     }
     builder = _KeyBuilder(common, ["model", "source", "source_options", "region", "measure"])

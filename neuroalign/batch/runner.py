@@ -28,11 +28,13 @@ from neuroalign.batch.plan import Cell, _expand_sources, expand_cells
 from neuroalign.batch.store import BatchStore, rows_table, table_to_frame
 from neuroalign.batch.worker import (
     WorkerCache,
+    cell_params,
     check_engine,
     compute_chunk,
     execute_chunk,
     failure_record,
 )
+from neuroalign.core.atomic import check_output_path
 from neuroalign.core.errors import ConfigError, DependencyError
 from neuroalign.core.progress import progress_bar
 from neuroalign.core.provenance import neuroalign_version
@@ -143,9 +145,10 @@ def run_serial(config: BatchConfig, *, allow_code: bool = False) -> pd.DataFrame
     Errors propagate. ``allow_code`` as for :func:`run_batch`.
     """
     check_engine(config.engine.model_dump(), allow_code)
+    params = cell_params(config)
     cells = expand_cells(config)
     cache = WorkerCache(config.cache_size, int(config.cache_memory_mb * 2**20))
-    result = compute_chunk(cells, config.engine.model_dump(), config.cell_params(),
+    result = compute_chunk(cells, config.engine.model_dump(), params,
                            config.base_dir, cache, stop_on_error=True)
     if result.failures:
         raise next(iter(result.failures.values()))[0]
@@ -249,12 +252,36 @@ def run_batch(
     ConfigError
         If the config names foreign engine functions without ``allow_code``, or
         another field is invalid.
+    OutputError
+        If ``out`` cannot be written (on ``/proc``, ``/sys`` or ``/dev``, below a file,
+        in a read-only folder; see :func:`~neuroalign.core.atomic.check_output_path`),
+        before any work starts; or another run is writing into it (its lock is held;
+        the lock of a run that was killed is taken over).
     """
     start = time.perf_counter()
     check_engine(config.engine.model_dump(), allow_code)
+    check_output_path(out, kind="folder", what="batch folder")
+    params = cell_params(config)
     root = Path(out).resolve()
     store = BatchStore(root)
     cells, plan = plan_batch(config)
+    store.check_root()
+    with store.lock():
+        return _run_locked(config, store, cells, plan, start, client=client,
+                           scheduler=scheduler, workers=workers, retry_failed=retry_failed,
+                           fail_fast=fail_fast, progress=progress, console=console,
+                           chunk_size=chunk_size, host=host, dashboard=dashboard,
+                           params=params)
+
+
+def _run_locked(config: BatchConfig, store: BatchStore, cells: list[Cell],
+                plan: dict[str, Any], start: float, *, client: Client | None,
+                scheduler: str | None, workers: int | None, retry_failed: bool,
+                fail_fast: bool, progress: bool, console: Console | None,
+                chunk_size: int | None, host: str, dashboard: str | None,
+                params: dict[str, Any]) -> BatchSummary:
+    """The run of :func:`run_batch`, holding the folder's lock."""
+    root = store.root
     checked = store.init(plan)
     done_before = store.done_keys(checked)
     failed_before = store.failed_keys(done_before)
@@ -279,7 +306,7 @@ def run_batch(
             size = chunk_size or config.chunk_size or auto_chunk_size(len(todo), threads)
             chunks = make_chunks(todo, size)
             summary.chunks = len(chunks)
-            _submit_and_wait(client, chunks, store, config, summary, fail_fast,
+            _submit_and_wait(client, chunks, store, config, params, summary, fail_fast,
                              _progress(console, progress), window=max(16, 4 * threads))
         finally:
             if own_client:
@@ -291,14 +318,13 @@ def run_batch(
 
 
 def _submit_and_wait(client: Client, chunks: list[list[Cell]], store: BatchStore,
-                     config: BatchConfig, summary: BatchSummary, fail_fast: bool,
-                     bar: Any, window: int) -> None:
+                     config: BatchConfig, params: dict[str, Any], summary: BatchSummary,
+                     fail_fast: bool, bar: Any, window: int) -> None:
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
     topic = f"neuroalign-batch-{token}"
     engine = config.engine.model_dump()
-    params = config.cell_params()
     cache_bytes = int(config.cache_memory_mb * 2**20)
     queue: deque[list[Cell]] = deque(chunks)
     running: dict[Any, tuple[str, list[Cell]]] = {}
@@ -345,7 +371,10 @@ def _submit_and_wait(client: Client, chunks: list[list[Cell]], store: BatchStore
                     summary.done += result["done"]
                     summary.failed += len(result["failed"])
                     summary.failures.update(result["failed"])
+                    store.write_failures(result["records"])
                     bar.update(task, advance=len(chunk) - seen)
+                    if fail_fast and result["error"] is not None:
+                        raise result["error"]
                 else:
                     err = result if isinstance(result, BaseException) else fut.exception()
                     if fail_fast:

@@ -6,14 +6,21 @@
     DIR/results/chunk-<id>.parquet   the rows of one chunk of cells (atomic: temp + rename)
     DIR/results/chunk-<id>.json      its manifest: cell keys, rows, size, SHA-256
     DIR/results/merged-<id>.parquet  (+ .json) parts merged by ``neuroalign batch compact``
-    DIR/failures/<key>.json          error type, message and traceback of a failed cell
+    DIR/failures.jsonl               failure records, one JSON line per failed cell (the
+                                     latest line of a key counts; written by the client)
+    DIR/checked.json                 size and mtime of every part whose SHA-256 was checked
+    DIR/batch.lock                   held (flock) by the run writing into the folder
     DIR/corrupt/                     parts that failed their check, moved aside by a run
 
 A part counts only once its manifest is written (after the part itself) and the
 part's size and SHA-256 match it, so a batch killed at any moment leaves only
 finished cells behind, and a truncated or altered part is never trusted: its cells
-are pending again and the next run recomputes them. Keys are content hashes, so a
-folder may be reused with an extended config and the common cells are skipped.
+are pending again and the next run recomputes them. A part whose size and mtime are
+those recorded in ``checked.json`` when its hash last matched (and whose mtime was
+then at least :data:`RACY_S` seconds old, so a change within the clock's granularity
+cannot hide) is not hashed again. Keys are content hashes, so a folder may be reused
+with an extended config and the common cells are skipped. One run at a time writes
+into a folder (:meth:`BatchStore.lock`); the lock of a killed run dies with it.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ import hashlib
 import json
 import os
 import re
+import socket
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from neuroalign.core.atomic import atomic_file
-from neuroalign.core.errors import OutputExistsError, SourceError, ValidationError
+from neuroalign.core.errors import OutputError, OutputExistsError, SourceError, ValidationError
 from neuroalign.core.provenance import file_sha256
 
 __all__ = [
@@ -50,11 +60,17 @@ __all__ = [
 ]
 
 PLAN_FILE = "batch.json"
+FAILURES_FILE = "failures.jsonl"
+CHECKED_FILE = "checked.json"
+LOCK_FILE = "batch.lock"
+#: a part modified less than this long before its hash was checked is hashed again
+RACY_S = 2.0
 MANIFEST_FORMAT = 1
 _PART_RE = re.compile(r"^(chunk|merged)-([0-9a-f]{32})\.parquet$")
 _MANIFEST_RE = re.compile(r"^(chunk|merged)-([0-9a-f]{32})\.json$")
 #: one part per cell, as written by earlier versions (no manifest; key in the name)
 _LEGACY_RE = re.compile(r"^part-([0-9a-f]{32})\.parquet$")
+#: one failure record per cell, as written by earlier versions (``failures/<key>.json``)
 _FAIL_RE = re.compile(r"^([0-9a-f]{32})\.json$")
 
 #: columns batch adds to the rows of every cell
@@ -183,9 +199,68 @@ class BatchStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.results_dir = self.root / "results"
+        #: per-cell failure records of earlier versions (read, never written)
         self.failures_dir = self.root / "failures"
+        self.failures_path = self.root / FAILURES_FILE
+        self.checked_path = self.root / CHECKED_FILE
+        self.lock_path = self.root / LOCK_FILE
         self.corrupt_dir = self.root / "corrupt"
         self.plan_path = self.root / PLAN_FILE
+
+    # -- one writer at a time --------------------------------------------------
+    def check_root(self) -> None:
+        """Refuse a folder that is a file, or holds other content and no plan.
+
+        Raises
+        ------
+        OutputExistsError
+            If the folder exists with content but is not a batch folder.
+        """
+        if self.root.exists():
+            if not self.root.is_dir():
+                raise OutputExistsError(f"batch folder {self.root}: exists and is a file")
+            if any(p.name != LOCK_FILE for p in self.root.iterdir()) \
+                    and not self.plan_path.is_file():
+                raise OutputExistsError(
+                    f"batch folder {self.root}: exists with other content and no {PLAN_FILE}; "
+                    "choose a new folder"
+                )
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder's lock while writing into it (one run at a time).
+
+        The lock is an exclusive ``flock`` on ``DIR/batch.lock``, which also names
+        the holder (host, pid, start time). The operating system releases it when
+        its process ends, however it ends, so the lock of a killed run is taken
+        over by the next one; the file itself is left in place.
+
+        Raises
+        ------
+        OutputError
+            If another process holds the lock (naming it).
+        """
+        import fcntl
+
+        self.check_root()
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "unknown"
+                raise OutputError(
+                    f"batch folder {self.root}: another run is writing into it ({holder}); "
+                    "wait for it to finish or choose another folder") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (f"pid {os.getpid()} on {socket.gethostname()}, started "
+                           f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n").encode(),
+                      0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
 
     # -- writing ---------------------------------------------------------------
     def init(self, plan: dict[str, Any]) -> list[PartInfo]:
@@ -206,16 +281,8 @@ class BatchStore:
         OutputExistsError
             If the folder exists with content but is not a batch folder.
         """
-        if self.root.exists():
-            if not self.root.is_dir():
-                raise OutputExistsError(f"batch folder {self.root}: exists and is a file")
-            if any(self.root.iterdir()) and not self.plan_path.is_file():
-                raise OutputExistsError(
-                    f"batch folder {self.root}: exists with other content and no {PLAN_FILE}; "
-                    "choose a new folder"
-                )
+        self.check_root()
         self.results_dir.mkdir(parents=True, exist_ok=True)
-        self.failures_dir.mkdir(parents=True, exist_ok=True)
         self.sweep()
         checked = self.parts()
         for part in (p for p in checked if not p.ok):
@@ -258,17 +325,13 @@ class BatchStore:
                     removed += 1
         return removed
 
-    def failure_path(self, key: str) -> Path:
-        """Where the failure record of cell ``key`` lives."""
-        return self.failures_dir / f"{key}.json"
-
     def write_part(self, keys: str | Sequence[str], table: pa.Table, *,
                    kind: str = "chunk") -> Path:
         """Write the rows of the cells ``keys`` (see :func:`rows_table`) as one part.
 
         The Parquet file is written atomically, then its manifest (keys, rows, size,
-        SHA-256), also atomically: the part counts only from that moment. Failure
-        records of these cells are removed afterwards.
+        SHA-256), also atomically: the part counts only from that moment (and a
+        failure record of one of these cells no longer counts).
         """
         keys = [keys] if isinstance(keys, str) else list(keys)
         ident = _part_id(keys) if kind == "chunk" else uuid.uuid4().hex
@@ -280,17 +343,59 @@ class BatchStore:
                     "sha256": digest, "rows": table.num_rows, "keys": keys}
         with atomic_file(path.with_suffix(".json"), suffix=".json") as tmp:
             tmp.write_text(json.dumps(manifest, separators=(",", ":")))
-        for key in keys:
-            with contextlib.suppress(FileNotFoundError):
-                self.failure_path(key).unlink()
         return path
 
+    def write_failures(self, records: Iterable[dict[str, Any]]) -> Path:
+        """Append failure records (each with its ``key``) to ``DIR/failures.jsonl``.
+
+        One line per record, written by one process (the run's client) with one
+        ``write`` call per batch of records; a line cut short by a kill is skipped
+        when read.
+        """
+        text = "".join(json.dumps(r, sort_keys=True, default=str, separators=(",", ":")) + "\n"
+                       for r in records)
+        if text:
+            with open(self.failures_path, "a", encoding="utf-8") as handle:
+                handle.write(text)
+        return self.failures_path
+
     def write_failure(self, key: str, record: dict[str, Any]) -> Path:
-        """Write the failure record of cell ``key`` atomically."""
-        path = self.failure_path(key)
-        with atomic_file(path, suffix=".json") as tmp:
-            tmp.write_text(json.dumps(record, indent=1, sort_keys=True, default=str))
-        return path
+        """Append the failure record of cell ``key`` (see :meth:`write_failures`)."""
+        return self.write_failures([{**record, "key": key}])
+
+    def prune_failures(self, done: set[str]) -> None:
+        """Rewrite the failure records without those of the finished cells ``done``
+        (earlier versions' per-cell files of finished cells are removed)."""
+        records = self._failure_records()
+        if self.failures_dir.is_dir():
+            for key in set(records) & done:
+                with contextlib.suppress(FileNotFoundError):
+                    (self.failures_dir / f"{key}.json").unlink()
+        if not self.failures_path.exists():
+            return
+        keep = [{**rec, "key": key} for key, rec in records.items() if key not in done]
+        with atomic_file(self.failures_path, suffix=".jsonl") as tmp:
+            tmp.write_text("".join(json.dumps(r, sort_keys=True, default=str,
+                                              separators=(",", ":")) + "\n" for r in keep))
+
+    def _failure_records(self) -> dict[str, dict[str, Any]]:
+        """key -> latest failure record (the compact file, then earlier versions' files)."""
+        records: dict[str, dict[str, Any]] = {}
+        if self.failures_dir.is_dir():
+            for entry in os.scandir(self.failures_dir):
+                if m := _FAIL_RE.match(entry.name):
+                    with contextlib.suppress(OSError, ValueError):
+                        records[m[1]] = json.loads(Path(entry.path).read_text())
+        with contextlib.suppress(FileNotFoundError):
+            with open(self.failures_path, encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        rec = json.loads(line)
+                    except ValueError:
+                        continue  # a line cut short by a kill
+                    if isinstance(rec, dict) and isinstance(rec.get("key"), str):
+                        records[rec["key"]] = rec
+        return records
 
     # -- reading ---------------------------------------------------------------
     def plan(self) -> dict[str, Any]:
@@ -338,14 +443,35 @@ class BatchStore:
             return []
         names = sorted(e.name for e in os.scandir(self.results_dir))
         present = set(names)
+        checked = self._checked() if verify else {}
+        now = time.time_ns()
+        fresh: dict[str, list[int]] = {}
         out = []
         for name in names:
             path = self.results_dir / name
             if m := _LEGACY_RE.match(name):
                 out.append(_check_legacy(path, m[1]))
             elif (m := _PART_RE.match(name)) and f"{m[1]}-{m[2]}.json" in present:
-                out.append(_check_part(path, path.with_suffix(".json"), verify))
+                part, stamp = _check_part(path, path.with_suffix(".json"), verify,
+                                          checked.get(name))
+                out.append(part)
+                # recorded once its hash matched and it was old enough to be stable
+                if verify and part.ok and stamp is not None \
+                        and stamp[1] < now - int(RACY_S * 1e9):
+                    fresh[name] = stamp
+        if verify and fresh != checked:
+            with contextlib.suppress(OSError):
+                with atomic_file(self.checked_path, suffix=".json") as tmp:
+                    tmp.write_text(json.dumps(fresh, separators=(",", ":")))
         return out
+
+    def _checked(self) -> dict[str, list[int]]:
+        """Part name -> [size, mtime_ns, manifest size, manifest mtime_ns] last verified."""
+        try:
+            data = json.loads(self.checked_path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def done_keys(self, parts: list[PartInfo] | None = None) -> set[str]:
         """Keys of every finished cell in the folder (from sound parts only)."""
@@ -354,15 +480,20 @@ class BatchStore:
 
     def failed_keys(self, done: set[str] | None = None) -> set[str]:
         """Keys with a failure record and no finished part."""
-        if not self.failures_dir.is_dir():
-            return set()
-        failed = {m.group(1) for p in os.scandir(self.failures_dir)
-                  if (m := _FAIL_RE.match(p.name))}
+        failed = set(self._failure_records())
+        if not failed:
+            return failed
         return failed - (self.done_keys() if done is None else done)
 
     def failure(self, key: str) -> dict[str, Any]:
-        """The failure record of cell ``key``."""
-        return json.loads(self.failure_path(key).read_text())
+        """The latest failure record of cell ``key``.
+
+        Raises
+        ------
+        KeyError
+            If the cell has no failure record.
+        """
+        return self._failure_records()[key]
 
     def status(self, parts: list[PartInfo] | None = None) -> BatchStatus:
         """Done / failed / pending counts of the planned cells, and corrupt parts."""
@@ -377,10 +508,13 @@ class BatchStore:
                            unplanned=len(done - planned),
                            corrupt=sum(not p.ok for p in parts))
 
-    def load(self, keys: Sequence[str], columns: Sequence[str] | None = None
-             ) -> pd.DataFrame:
-        """Rows of the finished cells among ``keys``, in the order of ``keys``."""
-        parts = [p for p in self.parts() if p.ok]
+    def load(self, keys: Sequence[str], columns: Sequence[str] | None = None,
+             parts: list[PartInfo] | None = None) -> pd.DataFrame:
+        """Rows of the finished cells among ``keys``, in the order of ``keys``.
+
+        Only sound parts are read (``parts``: as checked by :meth:`parts`).
+        """
+        parts = [p for p in (self.parts() if parts is None else parts) if p.ok]
         wanted = set(keys)
         parts = [p for p in parts if wanted.intersection(p.keys)]
         if not parts:
@@ -402,25 +536,35 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_part(path: Path, manifest_path: Path, verify: bool) -> PartInfo:
+def _check_part(path: Path, manifest_path: Path, verify: bool,
+                checked: list[int] | None = None) -> tuple[PartInfo, list[int] | None]:
+    """The part's check, and its stamp (part size and mtime, manifest size and mtime).
+
+    With ``verify`` the SHA-256 is compared unless the stamp equals ``checked``
+    (recorded when the hash last matched).
+    """
     try:
+        mstat = manifest_path.stat()
         manifest = _read_manifest(manifest_path)
     except (OSError, ValueError, UnicodeDecodeError) as err:
         return PartInfo(path, (), 0, f"manifest {manifest_path.name} unreadable ({err})",
-                        manifest_path)
+                        manifest_path), None
     keys = tuple(str(k) for k in manifest["keys"])
     rows = int(manifest.get("rows", 0))
     try:
-        size = path.stat().st_size
+        pstat = path.stat()
     except OSError as err:
-        return PartInfo(path, keys, rows, f"unreadable ({err})", manifest_path)
+        return PartInfo(path, keys, rows, f"unreadable ({err})", manifest_path), None
+    size = pstat.st_size
+    stamp = [size, pstat.st_mtime_ns, mstat.st_size, mstat.st_mtime_ns]
     if size != manifest.get("bytes"):
         return PartInfo(path, keys, rows, f"size {size} bytes; expected "
-                        f"{manifest.get('bytes')} (truncated or overwritten)", manifest_path)
-    if verify and file_sha256(path) != manifest.get("sha256"):
+                        f"{manifest.get('bytes')} (truncated or overwritten)",
+                        manifest_path), None
+    if verify and stamp != checked and file_sha256(path) != manifest.get("sha256"):
         return PartInfo(path, keys, rows, "SHA-256 differs from its manifest (altered)",
-                        manifest_path)
-    return PartInfo(path, keys, rows, "", manifest_path)
+                        manifest_path), None
+    return PartInfo(path, keys, rows, "", manifest_path), stamp
 
 
 def _check_legacy(path: Path, key: str) -> PartInfo:
@@ -468,7 +612,8 @@ def table_to_frame(table: pa.Table | None, keys: Sequence[str]) -> pd.DataFrame:
 
 
 def load_results(root: str | os.PathLike[str], *, include_unplanned: bool = False,
-                 columns: Sequence[str] | None = None) -> pd.DataFrame:
+                 columns: Sequence[str] | None = None, skip_corrupt: bool = False
+                 ) -> pd.DataFrame:
     """The results of a batch folder as one DataFrame, for notebooks.
 
     Parameters
@@ -480,6 +625,10 @@ def load_results(root: str | os.PathLike[str], *, include_unplanned: bool = Fals
         earlier config or an older file version), after the planned ones.
     columns
         Read only these columns (besides ``cell_key`` and ``cell_row``).
+    skip_corrupt
+        Return the rows of the sound parts when some part fails its check (truncated,
+        altered, its manifest unreadable), with a warning naming the corrupt parts and
+        how many cells are missing; by default such a folder is refused.
 
     Returns
     -------
@@ -487,13 +636,36 @@ def load_results(root: str | os.PathLike[str], *, include_unplanned: bool = Fals
         One row per result row of every finished cell, deduplicated by
         (``cell_key``, ``cell_row``) and sorted in grid order, then row order within
         a cell; columns ``cell_key`` and ``cell_row`` followed by the cell's own.
-        Parts that fail their check are skipped (their cells are pending).
+
+    Raises
+    ------
+    SourceError
+        If ``root`` is not a batch folder, or a part fails its check and
+        ``skip_corrupt`` is false (the message names the part and what is wrong; a
+        rerun of the batch moves it aside and recomputes its cells).
     """
     store = BatchStore(root)
     keys = store.planned_keys()
+    parts = store.parts()
+    bad = [p for p in parts if not p.ok]
+    if bad:
+        good = store.done_keys(parts)
+        lost = {k for p in bad for k in p.keys} - good
+        names = ", ".join(f"{p.path.name} ({p.problem})" for p in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        unknown = sum(not p.keys for p in bad)
+        text = (f"batch folder {store.root}: {len(bad)} corrupt result part(s): {names}{more}; "
+                f"{len(lost)} cell(s)"
+                + (f" and those of {unknown} part(s) without a readable manifest" if unknown
+                   else "") + " are missing")
+        if not skip_corrupt:
+            raise SourceError(f"{text}. Rerun 'neuroalign batch CONFIG --out DIR' to "
+                              "recompute them, or pass skip_corrupt=True to load the rest")
+        warnings.warn(f"{text} from the table (rerun the batch to recompute them)",
+                      stacklevel=2)
     if include_unplanned:
-        keys = keys + sorted(store.done_keys() - set(keys))
-    return store.load(keys, columns)
+        keys = keys + sorted(store.done_keys(parts) - set(keys))
+    return store.load(keys, columns, parts)
 
 
 def results_dataset(root: str | os.PathLike[str]) -> Any:
@@ -533,6 +705,11 @@ def compact(root: str | os.PathLike[str], max_rows: int = COMPACT_ROWS) -> dict[
     """
     store = BatchStore(root)
     store.plan()
+    with store.lock():
+        return _compact(store, max_rows)
+
+
+def _compact(store: BatchStore, max_rows: int) -> dict[str, int]:
     store.sweep()
     parts = [p for p in store.parts() if p.ok]
     groups: list[list[PartInfo]] = [[]]
@@ -575,9 +752,7 @@ def compact(root: str | os.PathLike[str], max_rows: int = COMPACT_ROWS) -> dict[
                 if path is not None:
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
-    for key in store.failed_keys(set()) & seen:
-        with contextlib.suppress(FileNotFoundError):
-            store.failure_path(key).unlink()
+    store.prune_failures(seen)
     return {"parts_before": len(parts), "parts_after": written, "cells": len(seen),
             "rows": n_rows}
 

@@ -35,6 +35,7 @@ __all__ = [
     "PROJECT_FUNCTIONS",
     "ChunkResult",
     "WorkerCache",
+    "cell_params",
     "check_engine",
     "chunk_order",
     "compute_chunk",
@@ -354,7 +355,7 @@ class _LoadFailure:
 
 
 def failure_record(cell: Cell, err: BaseException, tb: str) -> dict[str, Any]:
-    """The failure record of ``cell`` (what ``failures/<key>.json`` holds)."""
+    """The failure record of ``cell`` (one line of ``failures.jsonl``)."""
     return {"key": cell.key, "cell": cell.describe(), "error_type": type(err).__name__,
             "message": str(err), "traceback": tb, "host": socket.gethostname(),
             "pid": os.getpid(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -389,16 +390,18 @@ def execute_chunk(cells: Sequence[Cell], root: str, engine: Mapping[str, str],
                   chunk_id: str = "") -> dict[str, Any]:
     """Compute a chunk of cells on a worker and store its rows as one part under ``root``.
 
-    Any error a cell raises is recorded in ``failures/<key>.json`` and reported back:
-    one bad cell must not stop a grid of millions. The finished cells are written as
-    one part (Parquet + manifest) at the end of the chunk. With ``fail_fast`` the chunk
-    stops at the first failing cell, writes what finished and re-raises the error.
+    Any error a cell raises is reported back with its failure record (the client
+    stores the records in one file): one bad cell must not stop a grid of millions.
+    The finished cells are written as one part (Parquet + manifest) at the end of the
+    chunk. With ``fail_fast`` the chunk stops at the first failing cell and writes
+    what finished; the client re-raises the error (``error``).
 
     Returns
     -------
     dict
-        ``done`` (cells finished), ``failed`` (``key -> one-line error``), ``rows``,
-        ``seconds`` and ``pid``.
+        ``done`` (cells finished), ``failed`` (``key -> one-line error``), ``records``
+        (the failure records), ``error`` (with ``fail_fast``: the first error, else
+        ``None``), ``rows``, ``seconds`` and ``pid``.
     """
     start = time.perf_counter()
     store = BatchStore(root)
@@ -413,14 +416,46 @@ def execute_chunk(cells: Sequence[Cell], root: str, engine: Mapping[str, str],
         except ValidationError as err:
             failures.update({k: (err, traceback.format_exc()) for k in result.done})
             result.done = []
-    for key, (exc, tb) in failures.items():
-        store.write_failure(key, failure_record(by_key[key], exc, tb))
-    if fail_fast and failures:
-        raise next(iter(failures.values()))[0]
+    records = [failure_record(by_key[key], err, tb) for key, (err, tb) in failures.items()]
+    error = next(iter(failures.values()))[0] if fail_fast and failures else None
     return {"done": len(result.done),
             "failed": {k: f"{type(e).__name__}: {e}" for k, (e, _) in failures.items()},
+            "records": records, "error": error,
             "rows": len(result.rows), "seconds": time.perf_counter() - start,
             "pid": os.getpid()}
+
+
+def cell_params(config: Any) -> dict[str, Any]:
+    """What every cell of ``config`` receives, its options checked by the cell's schema.
+
+    A cell function of the user's own may declare ``options_model``, a pydantic
+    model of its options: the config's ``options`` are validated by it (unknown
+    fields and wrong types refused, defaults filled in) and the cell receives the
+    validated values as a dict. Without one it receives the options as given.
+    Call after :func:`check_engine` (the function is imported here).
+
+    Raises
+    ------
+    ConfigError
+        Naming the option, what it got and what the cell's schema expects.
+    """
+    params = config.cell_params()
+    ref = config.engine.cell
+    if ref == DEFAULT_CELL:
+        return params
+    schema = getattr(resolve_function(ref, config.base_dir), "options_model", None)
+    if schema is None:
+        return params
+    from pydantic import BaseModel
+
+    from neuroalign.core.config import validate_model
+
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        raise ConfigError(f"engine.cell {ref!r}: options_model is {type(schema).__name__}; "
+                          "expected a pydantic model class")
+    checked = validate_model(schema, params["options"],
+                             f"batch config options (checked by {ref}.options_model)")
+    return {**params, "options": checked.model_dump()}
 
 
 #: the engine functions a batch config may name without ``allow_code``

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from neuroalign.compare._align import align_patterns
+from neuroalign.core.degenerate import standardise
 from neuroalign.core.errors import ValidationError
 
 __all__ = [
@@ -209,7 +210,8 @@ def cka(
             f"cka: {n} shared conditions; the {'debiased' if debiased else 'biased'} "
             f"estimator needs at least {4 if debiased else 2}"
         )
-    if kernel == "linear":
+    if kernel == "linear":  # scale-invariant: values of ~1e300 must not overflow
+        xa, ya = standardise(xa)[0], standardise(ya)[0]
         px, py = xa.shape[-1], ya.shape[-1]
         use_feature = form == "feature" or (form == "auto" and px * py < n * (px + py))
         if use_feature:

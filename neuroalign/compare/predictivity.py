@@ -25,6 +25,7 @@ import xarray as xr
 
 from neuroalign.compare._align import shared_label_index
 from neuroalign.core.contracts import condition_labels
+from neuroalign.core.degenerate import check_patterns, standardise
 from neuroalign.core.errors import ValidationError
 
 __all__ = ["PredictivityResult", "predictivity", "split_half_reliability"]
@@ -120,6 +121,14 @@ def predictivity(
     Returns
     -------
     PredictivityResult
+
+    Raises
+    ------
+    ValidationError
+        Wrong dims, fewer than 4 shared conditions, NaN in the model.
+    InferenceError
+        Fewer than 2 units on a side, infinite values, or fewer than 3
+        repetitions of a brain condition (:mod:`neuroalign.core.degenerate`).
     """
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold
@@ -148,6 +157,10 @@ def predictivity(
         raise ValidationError(f"predictivity: {n_cond} shared conditions; need at least 4")
     if np.isnan(x).any():
         raise ValidationError("model: contains NaN")
+    # the degenerate rules of neuroalign.core.degenerate; r is scale-invariant
+    check_patterns(x, "model", deterministic=True)
+    check_patterns(y_all, "brain")
+    x, y_all = standardise(x)[0], standardise(y_all)[0]
     with np.errstate(invalid="ignore"):
         y = np.nanmean(y_all, axis=0)
     if np.isnan(y).any():

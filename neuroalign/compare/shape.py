@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from neuroalign.compare._align import align_patterns
-from neuroalign.core.errors import ValidationError
+from neuroalign.core.degenerate import standardise
+from neuroalign.core.errors import InferenceError, ValidationError
 
 __all__ = ["SCORES", "ShapeMetric", "shape_distance"]
 
@@ -200,9 +201,26 @@ def shape_distance(
     float or numpy.ndarray
         0 for representations equal up to rotation (and, for ``angular``,
         isotropic scaling).
+
+    Raises
+    ------
+    InferenceError
+        Values that would overflow float64 (beyond
+        :data:`~neuroalign.core.degenerate.OVERFLOW_LIMIT`) where the score depends on
+        their scale (``euclidean``, or ``0 < alpha < 1``); otherwise such values are
+        divided by a power of two first, which leaves the score unchanged.
     """
     metric = ShapeMetric(alpha=alpha, score=score)
     xa, ya = align_patterns(x, y, "the shape metric", min_conditions=2)
+    (xs, x_scale), (ys, y_scale) = standardise(xa), standardise(ya)
+    if x_scale != 1.0 or y_scale != 1.0:  # values of ~1e300 would overflow
+        if metric.score_name != "angular" or 0.0 < metric.alpha < 1.0:
+            raise InferenceError(
+                f"shape metric: values up to {max(x_scale, y_scale):.3g} overflow float64, "
+                f"and the {metric.score_name} score with alpha={metric.alpha:g} depends on "
+                "their scale; divide the data by a common unit first (the angular score "
+                "with alpha 0 or 1 is scale-invariant and takes them as they are)")
+        xa, ya = xs, ys
     xw, yw = _reduced_pair(xa, ya, metric.alpha)
     p = max(xw.shape[-1], yw.shape[-1])
     xw, yw = _pad(xw, p), _pad(yw, p)

@@ -30,8 +30,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from neuroalign.core.contracts import CONTRAST_STEP_S as STEP_S
 from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_N_APPROACH, DEFAULT_WINDOW
 from neuroalign.core.errors import ConfigError
+from neuroalign.core.vocabulary import PROFILE_CHOICES
 
 __all__ = [
     "DEFAULT_BIN_SIZE",
@@ -62,10 +64,9 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def profile_names() -> list[str]:
-    """Valid ``profile`` values: the dataset profiles of :mod:`neuroalign.io`, auto, generic."""
-    from neuroalign.io import PROFILES
-
-    return sorted({*PROFILES, "auto", "generic"})
+    """Valid ``profile`` values: the dataset profiles of :mod:`neuroalign.io`, auto, generic
+    (:data:`~neuroalign.core.vocabulary.PROFILE_CHOICES`)."""
+    return list(PROFILE_CHOICES)
 
 
 class SourceSpec(BaseModel):
@@ -297,15 +298,11 @@ class GridOptions(BaseModel):
 
 def contrast_steps(window: tuple[float, float]) -> int:
     """Whole 0.1 s steps after stimulus onset a window ``[0, stop)`` covers."""
-    from neuroalign.zoo.contrast import STEP_S
-
     return int(np.floor(float(window[1]) / STEP_S + 1e-9))
 
 
 def contrast_source_problems(src: SourceSpec, where: str) -> list[str]:
     """Why ``src`` cannot give a contrast grid (``[]`` when it can)."""
-    from neuroalign.zoo.contrast import STEP_S
-
     out = []
     if src.align == "outcome":
         out.append(f"{where}.align: got 'outcome' with grid: contrast; expected the "

@@ -33,6 +33,7 @@ from neuroalign.core.errors import ValidationError
 
 __all__ = [
     "CONTRAST_BY",
+    "CONTRAST_STEP_S",
     "DEFAULT_BIN_SIZE",
     "DEFAULT_N_APPROACH",
     "DEFAULT_WINDOW",
@@ -51,6 +52,8 @@ __all__ = [
     "valence_code",
 ]
 
+#: seconds of the real trial per step of the contrast task and of the contrast grid
+CONTRAST_STEP_S: float = 0.1
 #: the default number of approach steps K (the grid has K + 1 conditions per valence)
 DEFAULT_N_APPROACH: int = 5
 #: the default bin width in seconds (one approach step)

@@ -12,7 +12,9 @@ so each accepts the same names and the same aliases:
 * :data:`MEASURES`: the measures of a run or batch cell, the ``measure`` column of
   the results (``rsa`` is an RDM comparison with ``rsa_method``, ``spearman`` by default);
 * :data:`GEOMETRY_DISTANCES` and :data:`GEOMETRY_ALIASES`: the distances of the
-  valence geometry.
+  valence geometry;
+* :data:`DATASET_PROFILES` and :data:`PROFILE_CHOICES`: the dataset profiles of
+  :mod:`neuroalign.io` (defined there) and the values a source's ``profile`` takes.
 
 Note the two meanings of ``"correlation"``: as an RDM *construction* it is the
 correlation distance ``1 - r`` between condition patterns; as an RDM *comparison*
@@ -28,14 +30,21 @@ from neuroalign.core.errors import ValidationError
 __all__ = [
     "COMPARE_ALIASES",
     "COMPARE_METHODS",
+    "DATASET_PROFILES",
     "GEOMETRY_ALIASES",
     "GEOMETRY_DISTANCES",
     "MEASURES",
     "PATTERN_MEASURES",
+    "PROFILE_CHOICES",
     "RDM_METHODS",
     "canonical_name",
     "compare_method",
 ]
+
+#: names of the dataset profiles :mod:`neuroalign.io.profiles` defines (its ``PROFILES``)
+DATASET_PROFILES: tuple[str, ...] = ("ibl", "steinmetz", "amygdala", "photometry")
+#: values of a source's ``profile``: a dataset profile, detection, or a user's mapping
+PROFILE_CHOICES: tuple[str, ...] = tuple(sorted({*DATASET_PROFILES, "auto", "generic"}))
 
 #: how an RDM is built from condition patterns
 RDM_METHODS: tuple[str, ...] = (

@@ -37,7 +37,8 @@ from neuroalign.compare.inference import (
     p_value,
     permutation_indices,
 )
-from neuroalign.core.contracts import VALENCE_NAMES
+from neuroalign.core.contracts import VALENCE_NAMES, require_dims
+from neuroalign.core.degenerate import MIN_REPETITIONS, check_patterns, standardise
 from neuroalign.core.errors import InferenceError, ValidationError
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.geometry.grid import ValenceGrid, valence_grid
@@ -51,8 +52,9 @@ from neuroalign.geometry.measures import (
 __all__ = ["EUCLIDEAN_INTERVAL_NOTE", "MIN_BOOTSTRAP_REPS", "GeometryResult",
            "valence_geometry"]
 
-#: fewest complete repetitions per valence for a bootstrap interval
-MIN_BOOTSTRAP_REPS = 3
+#: fewest complete repetitions per valence for a bootstrap interval (the rule of
+#: :mod:`neuroalign.core.degenerate`)
+MIN_BOOTSTRAP_REPS = MIN_REPETITIONS
 
 #: why ``distance="euclidean"`` gets no bootstrap interval
 EUCLIDEAN_INTERVAL_NOTE = (
@@ -285,10 +287,16 @@ def valence_geometry(
         Bad dims or coords, a valence missing, fewer than 2 approach values,
         ``w`` out of range, unknown distance, bad ``n_boot``/``n_perm``/``level``.
     InferenceError
-        Fewer than 2 repetitions where crossnobis needs them, fewer than
+        Fewer than 2 units or infinite values (:mod:`neuroalign.core.degenerate`),
+        fewer than 3 repetitions where crossnobis needs them, fewer than
         :data:`MIN_BOOTSTRAP_REPS` per valence for the bootstrap,
         or a valence whose total path length is zero (sharpness undefined).
     """
+    require_dims(patterns, ("condition", "unit"), "patterns")
+    check_patterns(patterns.values, "patterns", repetitions=False)
+    values, scale = standardise(patterns.values)  # lengths of ~1e300 would overflow
+    if scale != 1.0:
+        patterns = patterns.copy(data=values)
     grid = valence_grid(patterns).with_noise(noise)
     dist = check_params(grid, distance, w)
     n_boot = _check_count(n_boot, "n_boot")
@@ -312,11 +320,16 @@ def valence_geometry(
 
     rows: list[InferenceResult] = []
     for key, prefix in _SCALARS.items():
+        # path lengths are lengths: back to the values' own units (the rest are ratios)
+        unit = scale if key == "path_length" else 1.0
         for v in grid.valences:
             name = f"{key}_{VALENCE_NAMES[v]}"
-            rows.append(_row(f"{prefix}_{VALENCE_NAMES[v]}", obs[name][0],
-                             None if boot is None else boot[name], None, False,
-                             float(level), grid.n_reps(v), seed, note))
+            row = _row(f"{prefix}_{VALENCE_NAMES[v]}", obs[name][0],
+                       None if boot is None else boot[name], None, False,
+                       float(level), grid.n_reps(v), seed, note)
+            for col in ("estimate", "ci_low", "ci_high", "boot_mean", "boot_se"):
+                setattr(row, col, unit * getattr(row, col))
+            rows.append(row)
     n_pair = grid.n_reps(1) + grid.n_reps(-1)
     for name, key in (("A", "asymmetry"), ("convergence_asymmetry", "convergence_asymmetry")):
         rows.append(_row(name, obs[key][0], None if boot is None else boot[key],
@@ -326,6 +339,8 @@ def valence_geometry(
                                   if isinstance(v, (str, int, float))}
     carried.update(distance=dist, noise=grid.noise, w=int(w), level=float(level), n_boot=n_boot,
                    n_perm=n_perm, seed=seed, measure="valence_geometry")
+    if scale != 1.0:  # the profiles' lengths are in units of the values divided by it
+        carried["value_scale"] = scale
     attrs = provenance_attrs(**carried)
     profiles = _profiles(grid, obs, boot, float(level), attrs)
     return GeometryResult(rows=rows, profiles=profiles, distance=dist, w=int(w),

@@ -27,6 +27,7 @@ import xarray as xr
 
 from neuroalign.compare.inference import index_counts
 from neuroalign.core.contracts import VALENCE_NAMES
+from neuroalign.core.degenerate import MIN_REPETITIONS
 from neuroalign.core.errors import InferenceError, ValidationError
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.geometry.grid import ValenceGrid, valence_grid
@@ -61,7 +62,8 @@ def check_params(grid: ValenceGrid, distance: str, w: int | None) -> str:
     ValidationError
         Unknown distance, or ``w`` not in ``1 .. K - 1``.
     InferenceError
-        Fewer than two repetitions of a valence with ``"crossnobis"``.
+        Fewer than :data:`~neuroalign.core.degenerate.MIN_REPETITIONS` repetitions of a
+        valence with ``"crossnobis"``.
     """
     dist = normalise_distance(distance)
     k = grid.n_steps
@@ -73,11 +75,11 @@ def check_params(grid: ValenceGrid, distance: str, w: int | None) -> str:
         )
     if dist == "crossnobis":
         for v in grid.valences:
-            if grid.n_reps(v) < 2:
+            if grid.n_reps(v) < MIN_REPETITIONS:
                 raise InferenceError(
                     f"distance 'crossnobis': valence {VALENCE_NAMES[v]!r} has "
                     f"{grid.n_reps(v)} complete repetition(s); cross-validation needs at "
-                    "least 2 (use distance='euclidean' for single patterns)"
+                    f"least {MIN_REPETITIONS} (use distance='euclidean' for single patterns)"
                 )
     return dist
 

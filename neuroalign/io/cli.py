@@ -56,6 +56,8 @@ def _inspect(
     if info["valence_counts"]:
         console.print("valence events: " + ", ".join(
             f"{k}: {v}" for k, v in sorted(info["valence_counts"].items())))
+    for warning in info["warnings"]:
+        console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _import(

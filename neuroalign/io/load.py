@@ -517,7 +517,8 @@ def inspect_source(
         outcome-time and cue-time columns the profile will read, the column
         ``align="outcome"`` / ``"cue"`` will use, and each label's valence, see
         :func:`~neuroalign.io.profiles.describe_profile`), ``valence_counts``
-        (outcome name -> trials),
+        (outcome name -> trials), ``warnings`` (what import will refuse or what
+        adds nothing: units without spikes, an alignment column with no time),
         ``nwb_version``, ``source``.
     """
     text_source = os.fspath(source)
@@ -551,6 +552,26 @@ def inspect_source(
             rules[str(name)] = rules.get(str(name), 0) + 1
     kind = "none" if signal is None else ("units" if isinstance(signal, SpikeUnits) else "imaging")
     all_events = canonical_events(tables)
+    warnings_: list[str] = []
+    if isinstance(signal, SpikeUnits) and signal.n_units:
+        silent = np.flatnonzero(np.diff(signal.offsets) == 0)
+        ids = [int(u) for u in signal.unit_id[silent][:10]]
+        listed = f"unit ids {ids}{', ...' if silent.size > 10 else ''}"
+        if silent.size == signal.n_units:
+            warnings_.append(f"none of the {signal.n_units} units has a spike ({listed}); "
+                             "import will refuse the file")
+        elif silent.size:
+            warnings_.append(f"{silent.size} of the {signal.n_units} units have no spikes "
+                             f"({listed}); they add only zeros to their region")
+    for align in ("outcome", "cue"):
+        column = columns.get(f"align_{align}_column")
+        table = tables.get(columns.get("table") or "")
+        if not column or table is None or column not in table:
+            continue
+        times = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        if times.size and not np.isfinite(times).any():
+            warnings_.append(f"{columns['table']}.{column}: all {times.size} times are missing "
+                             f"(NaN); import with --align {align} will refuse the file")
     return {
         "source": text_source,
         "nwb_version": version,
@@ -565,4 +586,5 @@ def inspect_source(
         "profile_columns": columns,
         "valence_counts": valence_counts,
         "profiles_known": sorted(PROFILES),
+        "warnings": warnings_,
     }

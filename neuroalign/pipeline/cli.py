@@ -91,15 +91,11 @@ def register(app: typer.Typer) -> None:
             None, "--max-memory", help="Refuse a recording whose responses would exceed "
             "this, e.g. 16GiB (default: $NEUROALIGN_MAX_MEMORY, else 8GiB)."),
     ) -> None:
-        import os
-
         from rich.console import Console
 
-        from neuroalign.core.limits import MAX_MEMORY_ENV, parse_size
+        from neuroalign.core.limits import parse_size
 
-        if max_memory is not None:  # the limit every load of this run reads
-            os.environ[MAX_MEMORY_ENV] = str(parse_size(max_memory, "--max-memory"))
-
+        limit = None if max_memory is None else parse_size(max_memory, "--max-memory")
         from neuroalign.pipeline.config import load_config
         from neuroalign.pipeline.run import run_pipeline
         from neuroalign.study.sensitivity import parse_margin
@@ -110,5 +106,6 @@ def register(app: typer.Typer) -> None:
                      if v is not None}
         cfg = load_config(config, overrides=overrides)
         result = run_pipeline(cfg, out=out, overwrite=overwrite, progress=not quiet,
-                              console=Console(stderr=True), figures=not no_figures)
+                              console=Console(stderr=True), figures=not no_figures,
+                              max_memory=limit)
         _print_summary(result, Console())

@@ -181,6 +181,7 @@ def load_brain_patterns(
     cache_dir: str | None = None,
     grid: str = "valence",
     contrast_by: str = "side",
+    max_memory: int | str | None = None,
 ) -> BrainPatterns:
     """Condition-grid patterns of every (session, region) of one source.
 
@@ -204,6 +205,8 @@ def load_brain_patterns(
         :attr:`BrainPatterns.geometry_grids`.
     contrast_by
         The contrast level of ``grid="contrast"``: ``"side"`` or ``"diff"``.
+    max_memory
+        Memory limit of each file's responses (see :func:`neuroalign.io.load_responses`).
 
     Returns
     -------
@@ -241,7 +244,7 @@ def load_brain_patterns(
             window=(spec.window[0], spec.window[1]),
             bin_size=spec.bin_size, cache_dir=cache_dir, mapping=spec.mapping,
             align_offset=spec.align_offset, region_groups=spec.region_groups,
-            imaging_series=spec.imaging_series,
+            imaging_series=spec.imaging_series, max_memory=max_memory,
         )
         session = _session_name(responses, source)
         if spec.session:

@@ -206,8 +206,12 @@ def _add_task(prog: Any, description: str, total: int) -> Any:
     return prog.add_task(description, total=total) if prog is not None else None
 
 
-def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
+def load_inputs(config: RunConfig, *, prog: Any = None,
+                max_memory: int | str | None = None) -> RunInputs:
     """Load every session/region and probe every agent/layer of ``config``.
+
+    ``max_memory`` is the memory limit of every recording's responses (see
+    :func:`neuroalign.core.limits.max_memory`).
 
     Raises
     ------
@@ -224,7 +228,8 @@ def load_inputs(config: RunConfig, *, prog: Any = None) -> RunInputs:
     task = _add_task(prog, "loading sessions", len(sources))
     for i, spec in enumerate(sources):
         got = load_brain_patterns(spec.model_copy(update={"regions": None}),
-                                  cache_dir=config.cache_dir, **config.brain_options())
+                                  cache_dir=config.cache_dir, max_memory=max_memory,
+                                  **config.brain_options())
         geometry.update(got.geometry_grids)
         if spec.regions:
             found = {region for _, region in got}
@@ -354,6 +359,7 @@ def run_pipeline(
     progress: bool = True,
     console: Any = None,
     figures: bool = True,
+    max_memory: int | str | None = None,
 ) -> RunResult:
     """Run the main job and write its report folder.
 
@@ -373,6 +379,9 @@ def run_pipeline(
         A :class:`rich.console.Console` (default: standard error).
     figures
         Draw the figures (PNG) and embed them in ``report.html``.
+    max_memory
+        Refuse a recording whose responses would exceed this (bytes or text such as
+        ``"16GiB"``; default ``$NEUROALIGN_MAX_MEMORY``, else 8 GiB), before reading it.
 
     Returns
     -------
@@ -391,7 +400,7 @@ def run_pipeline(
         console = Console(stderr=True)
     start = time.perf_counter()
     with _progress(progress, console) as prog, _single_threaded_blas():
-        inputs = load_inputs(config, prog=prog)
+        inputs = load_inputs(config, prog=prog, max_memory=max_memory)
         results = compute_all(config, inputs, prog=prog)
         study = run_study(results, level=config.ci, seed=config.seed,
                           equivalence_margin=config.equivalence_margin)

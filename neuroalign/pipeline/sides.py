@@ -29,6 +29,7 @@ import xarray as xr
 
 from neuroalign.core.config import MeasureOptions, validate_model
 from neuroalign.core.contracts import VALENCE_NAMES, condition_labels, require_dims
+from neuroalign.core.degenerate import degenerate_reason, standardise
 from neuroalign.core.errors import InferenceError, ValidationError
 
 __all__ = ["Side", "as_measure_options", "as_side", "derive_seed", "prepare_side"]
@@ -80,16 +81,10 @@ def _standard(patterns: xr.DataArray, role: str) -> xr.DataArray:
 
 
 def _problem(patterns: xr.DataArray, role: str) -> str | None:
-    """Why no measure of this side can be trusted, or ``None``."""
-    values = np.asarray(patterns.values, dtype=float)
-    bad = np.isinf(values)
-    if bad.any():
-        rep, cond, unit = (int(i[0]) for i in np.nonzero(bad))
-        label = str(patterns["label"].values[cond])
-        return (f"{role} patterns hold {int(bad.sum())} infinite value(s) (first at "
-                f"repetition {rep}, condition {label!r}, unit {unit}); every measure of this "
-                "side is undefined")
-    return None
+    """Why no measure of this side can be trusted (:mod:`neuroalign.core.degenerate`)."""
+    return degenerate_reason(patterns.values, f"{role} side",
+                             deterministic=role == "model",
+                             labels=[str(x) for x in patterns["label"].values])
 
 
 class Side:
@@ -127,6 +122,15 @@ class Side:
         #: the valence x approach grid of :meth:`geometry`
         self.geometry_patterns = (self.patterns if geometry_patterns is None
                                   else _standard(geometry_patterns, role))
+        if self.problem is None and geometry_patterns is not None:
+            self.problem = _problem(self.geometry_patterns, role)
+        #: the power of two the patterns of the pair measures were divided by (1: none;
+        #: see :func:`~neuroalign.core.degenerate.standardise`; the geometry does its own)
+        self.scale = 1.0
+        if self.problem is None:
+            values, self.scale = standardise(self.patterns.values)
+            if self.scale != 1.0:
+                self.patterns = self.patterns.copy(data=values)
         self._rdm: dict[str, xr.DataArray] = {}
         self._ceiling: dict[tuple, tuple[float, float, str | None]] = {}
         self._geometry: Any = None
@@ -247,12 +251,13 @@ class Side:
         if distance == "crossnobis" and n_rep < 2:
             distance = "euclidean"  # a deterministic probe: one pattern per condition
         try:
-            return valence_geometry(
+            result: Any = valence_geometry(
                 patterns, distance=distance, w=int(opts.geometry_w),
                 n_boot=self.n_boot if n_rep > 1 else 0, n_perm=self.n_perm,
                 level=float(opts.ci), seed=derive_seed(self.seed, "geometry"))
         except InferenceError as err:
             return str(err)
+        return result
 
     def geometry_names(self) -> list[str]:
         """The statistic names :func:`valence_geometry` reports for this side."""

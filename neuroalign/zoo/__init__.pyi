@@ -7,6 +7,7 @@ from neuroalign.zoo.agents import AlgorithmSpec as AlgorithmSpec
 from neuroalign.zoo.behaviour import evaluate_behaviour as evaluate_behaviour
 from neuroalign.zoo.behaviour import psychometric as psychometric
 from neuroalign.zoo.checkpoint import FORMAT_VERSION as FORMAT_VERSION
+from neuroalign.zoo.checkpoint import CheckpointMetadata as CheckpointMetadata
 from neuroalign.zoo.checkpoint import checkpoint_name as checkpoint_name
 from neuroalign.zoo.checkpoint import load_checkpoint as load_checkpoint
 from neuroalign.zoo.checkpoint import read_metadata as read_metadata

@@ -7,6 +7,12 @@ metrics), ``neuroalign_version`` and ``created``, and ``trunk`` (``"gru"``) for 
 recurrent agent (absent: the MLP trunk). A GRU trunk's weights are the tensors
 ``rnn.*`` beside ``trunk.*`` and ``heads.*``. Only tensors and that JSON are
 read back, so a checkpoint cannot execute code.
+
+The metadata are validated by one schema (:class:`CheckpointMetadata`: each field
+by its type) and every floating-point tensor must be finite (a diverged or
+damaged training run leaves NaN or inf weights, which would probe into NaN
+activations): both are refused with a :class:`~neuroalign.core.errors.CheckpointError`
+naming the field or tensor.
 """
 
 from __future__ import annotations
@@ -17,13 +23,16 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import ValidationError as PydanticValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from neuroalign.core.atomic import atomic_file, check_regular_file
+from neuroalign.core.config import format_validation_error
 from neuroalign.core.errors import CheckpointError, ConfigError, ValidationError
 from neuroalign.core.limits import check_memory
 from neuroalign.core.provenance import neuroalign_version
@@ -33,6 +42,7 @@ from neuroalign.zoo.configs import config_from_dict
 __all__ = [
     "FORMAT_VERSION",
     "METADATA_KEY",
+    "CheckpointMetadata",
     "checkpoint_name",
     "file_hash",
     "load_checkpoint",
@@ -44,6 +54,25 @@ __all__ = [
 FORMAT_VERSION = 1
 #: key of the JSON metadata in the safetensors header
 METADATA_KEY = "neuroalign.zoo"
+
+
+class CheckpointMetadata(BaseModel):
+    """The JSON metadata of a checkpoint: the one schema every reader relies on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: StrictInt = Field(description="Checkpoint layout version.")
+    agent: StrictStr = Field(description="Zoo agent name, e.g. 'dqn'.")
+    family: StrictStr = Field(description="Learning family, 'value' or 'policy'.")
+    task: StrictStr = Field(description="Task the agent learned.")
+    seed: StrictInt = Field(description="Training seed.")
+    config: dict[str, Any] = Field(description="The agent's hyper-parameters (checked "
+                                   "against its config class and the weights).")
+    metrics: dict[str, Any] = Field(default_factory=dict,
+                                    description="Training metrics (JSON values).")
+    neuroalign_version: StrictStr = Field(description="Version that wrote the file.")
+    created: StrictStr = Field(description="UTC time of writing (ISO 8601).")
+    trunk: Literal["mlp", "gru"] = Field("mlp", description="Trunk of the network.")
 
 
 def checkpoint_name(agent: str, task: str, seed: int) -> str:
@@ -133,7 +162,27 @@ def _read(path: str | os.PathLike[str],
             f"this neuroalign {neuroalign_version()} reads format version {FORMAT_VERSION}; "
             "retrain it with `neuroalign zoo train`"
         )
-    return meta, weights
+    try:
+        checked = CheckpointMetadata.model_validate(meta)
+    except PydanticValidationError as err:
+        raise CheckpointError(format_validation_error(
+            err, CheckpointMetadata, f"checkpoint {target}: metadata")) from None
+    if tensors:
+        _check_finite(weights, target)
+    return checked.model_dump(exclude_unset=True), weights
+
+
+def _check_finite(weights: dict[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
+    """Refuse weights holding NaN or inf (they would probe into NaN activations)."""
+    for key, tensor in weights.items():
+        if not tensor.is_floating_point():
+            continue
+        bad = int(tensor.numel() - torch.isfinite(tensor).sum())
+        if bad:
+            raise CheckpointError(
+                f"checkpoint {path}: tensor {key} holds {bad} non-finite value(s) (NaN or "
+                f"inf) of {tensor.numel()}; expected finite weights (a diverged or damaged "
+                "training run: retrain it with `neuroalign zoo train`)")
 
 
 def _check_trunk(cfg: Any, weights: dict[str, torch.Tensor], path: str | os.PathLike[str],

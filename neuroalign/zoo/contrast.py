@@ -44,6 +44,8 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike
 
+from neuroalign.core.contracts import CONTRAST_STEP_S
+
 __all__ = [
     "ACTIONS",
     "CONTRASTS",
@@ -59,8 +61,8 @@ __all__ = [
 CONTRASTS: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
 #: action index -> choice name
 ACTIONS: tuple[str, ...] = ("nogo", "left", "right")
-#: seconds of the real trial per task step
-STEP_S = 0.1
+#: seconds of the real trial per task step (the contrast grid's step, defined in core)
+STEP_S = CONTRAST_STEP_S
 #: observations are clipped to [-OBS_BOUND, OBS_BOUND]
 OBS_BOUND = 3.0
 

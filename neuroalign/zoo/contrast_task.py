@@ -27,7 +27,7 @@ from neuroalign.zoo.contrast import (
     correct_choice,
     outcome_valence,
 )
-from neuroalign.zoo.tasks import SUCCESS_THRESHOLD, Task
+from neuroalign.zoo.task_base import SUCCESS_THRESHOLD, Task
 
 __all__ = ["CONTRAST_THRESHOLD", "ContrastTask", "Trials"]
 

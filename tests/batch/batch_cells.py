@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from neuroalign.core.errors import DataError, SourceError
 
@@ -92,6 +93,33 @@ def cell(model: np.ndarray, brain: np.ndarray, measures: list[str], *, n_boot: i
                      "ci_high": float(np.quantile(boots, 0.975)) if boots else np.nan,
                      "n": int(brain.shape[-1])})
     return rows
+
+
+def options_cell(model: np.ndarray, brain: np.ndarray, measures: list[str], *,
+                 options: dict[str, Any], **kw: Any) -> list[dict[str, Any]]:
+    """:func:`cell`, its estimate multiplied by ``options["scale"]`` (no schema)."""
+    rows = cell(model, brain, measures, options=options, **kw)
+    return [{**r, "estimate": r["estimate"] * float(options["scale"])} for r in rows]
+
+
+class TypedOptions(BaseModel):
+    """The options :func:`typed_cell` declares."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scale: float = 1.0
+    offset: float = 0.0
+
+
+def typed_cell(model: np.ndarray, brain: np.ndarray, measures: list[str], *,
+               options: dict[str, Any], **kw: Any) -> list[dict[str, Any]]:
+    """:func:`cell`, ``estimate * scale + offset``, with its options checked by a schema."""
+    rows = cell(model, brain, measures, options=options, **kw)
+    return [{**r, "estimate": r["estimate"] * options["scale"] + options["offset"]}
+            for r in rows]
+
+
+typed_cell.options_model = TypedOptions  # type: ignore[attr-defined]
 
 
 def slow_cell(model: np.ndarray, brain: np.ndarray, measures: list[str], **kw: Any

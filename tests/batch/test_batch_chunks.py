@@ -54,7 +54,7 @@ def test_keys_equal_the_hash_of_the_whole_payload(tmp_path: Path) -> None:
     cells = expand_cells(cfg)
     common = {"version": __import__("neuroalign").core.provenance.neuroalign_version(),
               "engine": _engine_identity(cfg), "n_boot": cfg.n_boot, "n_perm": cfg.n_perm,
-              "seed": cfg.seed, "options": cfg.options.as_dict(),
+              "seed": cfg.seed, "options": cfg.options_dict(),
               "brain_options": cfg.brain_options()}
     expected = []
     for agent in cfg.agents:

@@ -152,3 +152,20 @@ def test_foreign_code_needs_allow_code_and_status_survives_damage(tmp_path: Path
     broken = runner.invoke(app, ["batch", "status", str(out)])
     assert isinstance(broken.exception, SourceError)
     assert "batch.json is not readable JSON" in str(broken.exception)
+
+
+def test_two_concurrent_runs_into_one_folder_exactly_one_proceeds(tmp_path: Path) -> None:
+    _sources(tmp_path)
+    cfg = _write_config(tmp_path, cell="slow_cell", measures=["plain"])  # 24 cells, 0.1 s each
+    out = tmp_path / "out"
+    argv = _cli(str(cfg), "--out", str(out), "--workers", "1", "--allow-code",
+                "--dashboard", "none")
+    procs = [subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [p.communicate(timeout=240) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 2], [r[1][-2000:] for r in results]
+    refused = next(err for p, (_, err) in zip(procs, results, strict=True) if p.returncode == 2)
+    assert refused.startswith("error: batch folder ") and refused.count("\n") == 1, refused
+    assert "another run is writing into it (pid " in refused and "Traceback" not in refused
+    assert BatchStore(out).status().done == 24

@@ -210,10 +210,42 @@ def test_default_engine_checks_measures_and_options(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"tasks: unknown \['pavlovan'\]; expected names from "
                                           r"\['pavlovian', 'gridworld', 'contrast'\]"):
         plan_batch(validate_config({**raw, "tasks": ["pavlovan"]}))
-    # measure options are typed: checked when the config is read, whatever the engine
+    # the default cell's measure options are typed: checked when the config is read
     with pytest.raises(ConfigError, match=r"options\.colour: unknown field; expected one of "
                                           r"\['ci', 'geometry_distance', "):
         validate_config({**raw, "options": {"colour": 1}})
     with pytest.raises(ConfigError, match=r"options\.rsa_method: got 'kendall'; expected "
                                           r"'spearman' or 'pearson'"):
         validate_config({**raw, "options": {"rsa_method": "kendall"}})
+
+
+def test_own_cell_functions_receive_their_own_options(sources: Path) -> None:
+    from neuroalign.batch import run_serial
+    from neuroalign.batch.worker import cell_params
+
+    # a cell function without a schema receives its options as given
+    free = validate_config(_raw(str(sources / "s1.npz"), engine=bc.engine("options_cell"),
+                                options={"scale": 3.0, "label": "x"}, agents=["dqn"],
+                                seeds=[0], layers=["l1"], regions=["A"], measures=["plain"]))
+    assert free.options == {"scale": 3.0, "label": "x"}
+    assert cell_params(free)["options"] == {"scale": 3.0, "label": "x"}
+    # one with an options_model gets them checked and completed by it
+    typed = validate_config(_raw(str(sources / "*.npz"), engine=bc.engine("typed_cell"),
+                                 options={"scale": 2}, agents=["dqn"], seeds=[0],
+                                 layers=["l1"], measures=["plain"]))
+    assert cell_params(typed)["options"] == {"scale": 2.0, "offset": 0.0}
+    rows = run_serial(typed, allow_code=True)
+    plain = run_serial(validate_config({**typed.model_dump(), "options": {"scale": 1}}),
+                       allow_code=True)
+    assert rows["estimate"].tolist() == (2 * plain["estimate"]).tolist()
+    for options, match in (({"scale": "big"}, r"scale: got 'big'; expected a valid number"),
+                           ({"colour": 1}, r"colour: unknown field; expected one of "
+                                           r"\['offset', 'scale'\]")):
+        bad = validate_config({**typed.model_dump(), "options": options})
+        with pytest.raises(ConfigError, match=r"batch config options \(checked by .*"
+                                              r"typed_cell\.options_model\): " + match):
+            run_serial(bad, allow_code=True)
+    # the default cell function's options stay typed by the measure options
+    with pytest.raises(ConfigError, match=r"options\.scale: unknown field"):
+        validate_config({**_raw(str(sources / "s1.npz")), "engine": {},
+                         "options": {"scale": 1}})

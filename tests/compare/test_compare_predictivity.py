@@ -8,7 +8,7 @@ import xarray as xr
 
 from neuroalign.compare import predictivity
 from neuroalign.compare.predictivity import split_half_reliability
-from neuroalign.core import ValidationError
+from neuroalign.core import InferenceError, ValidationError
 
 
 def make_data(n_cond=40, n_model=6, n_neurons=10, n_rep=8, noise=1.0, seed=0):
@@ -81,5 +81,27 @@ def test_bad_input():
         predictivity(other, brain)
     with pytest.raises(ValidationError, match="need at least 4"):
         predictivity(model, brain.isel(condition=slice(0, 3)))
-    with pytest.raises(ValidationError, match="split halves need at least 2"):
-        predictivity(model, brain.isel(repetition=slice(0, 1)))
+    # the degenerate rules (neuroalign.core.degenerate): repetitions, units, values
+    with pytest.raises(InferenceError, match=r"brain has 1 repetition\(s\) of condition 0; "
+                                             r"cross-validated RDMs and intervals need at "
+                                             r"least 3"):
+        predictivity(model, brain.isel(repetition=slice(0, 2)).isel(repetition=[0]))
+    with pytest.raises(InferenceError, match=r"model has 1 unit\(s\); every measure needs "
+                                             r"at least 2"):
+        predictivity(model.isel(unit=[0]), brain)
+    with pytest.raises(InferenceError, match=r"brain holds 1 infinite value"):
+        predictivity(model, brain.copy(data=_one_inf(brain.values)))
+
+
+def _one_inf(values: np.ndarray) -> np.ndarray:
+    out = values.copy()
+    out[0, 0, 0] = np.inf
+    return out
+
+
+def test_huge_values_give_the_same_predictivity():
+    """Values near 1e300 overflow squares; r is scale-invariant, so it is unchanged."""
+    brain, model = make_data()
+    small = predictivity(model, brain, seed=1).per_unit["r"].to_numpy()
+    huge = predictivity(model * 1e300, brain * 1e300, seed=1).per_unit["r"].to_numpy()
+    np.testing.assert_allclose(huge, small, rtol=1e-9, atol=1e-12)

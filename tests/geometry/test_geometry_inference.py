@@ -177,10 +177,14 @@ def test_skipping_inference_and_euclidean_single_repetition():
 
 
 def test_two_repetitions_give_no_interval():
-    """With 2 repetitions every cross-validated resample is the observed pair or undefined."""
+    """With 2 repetitions every cross-validated resample is the observed pair or undefined:
+    no cross-validated distance, and no interval (the rule of neuroalign.core.degenerate)."""
     da = wall_funnel(1, n_units=8, n_reps=2, rng=np.random.default_rng(3))[0]
-    with pytest.raises(InferenceError, match=r"needs at least 3 .* collapses"):
+    with pytest.raises(InferenceError, match=r"2 complete repetition\(s\); cross-validation "
+                                             r"needs at least 3"):
         valence_geometry(da, n_boot=50, n_perm=0)
+    frame = valence_geometry(da, distance="euclidean", n_boot=50, n_perm=0).to_frame()
+    assert frame["ci_low"].isna().all() and frame["note"].notna().all()
 
 
 def test_euclidean_bootstrap_is_refused_where_it_would_exclude_the_estimate():

@@ -183,7 +183,7 @@ def _grid_da(valences=(1, -1), approaches=range(6), n_reps=4, n_units=5, seed=0)
         (lambda: _grid_da(valences=(1,)), ValidationError,
          r"valence\(s\) \['danger'\] missing"),
         (lambda: _grid_da(n_reps=1), InferenceError,
-         r"valence 'reward' has 1 complete repetition\(s\); cross-validation needs at least 2"),
+         r"valence 'reward' has 1 complete repetition\(s\); cross-validation needs at least 3"),
         (lambda: _grid_da().rename(unit="neuron"), ValidationError,
          r"lack \('unit',\)"),
         (lambda: _grid_da().isel(condition=[0, 0, 1, 6, 7]), ValidationError,

@@ -544,3 +544,42 @@ def test_any_table_dataset_reshaped_is_an_error_or_a_result(base: Path, tmp_path
         inspect_source(case)
     except NeuroalignError as err:
         assert "\n" not in str(err)
+
+
+def _two_silent_units(f: h5py.File) -> None:
+    """Units 1 and 3 lose their spikes (their index entries close empty ranges)."""
+    ends = f["units/spike_times_index"][:]
+    times = f["units/spike_times"][:]
+    keep = np.ones(times.size, bool)
+    starts = np.concatenate([[0], ends[:-1]])
+    for unit in (1, 3):
+        keep[starts[unit]:ends[unit]] = False
+    counts = np.diff(np.concatenate([[0], ends]))
+    counts[[1, 3]] = 0
+    _replace(f, "units/spike_times", times[keep])
+    _replace(f, "units/spike_times_index", np.cumsum(counts))
+
+
+@pytest.mark.parametrize(("mutate", "warning"), [
+    (_no_spikes, "none of the 5 units has a spike (unit ids [0, 1, 2, 3, 4]); import will "
+                 "refuse the file"),
+    (_two_silent_units, "2 of the 5 units have no spikes (unit ids [1, 3]); they add only "
+                        "zeros to their region"),
+    (_trials_column("outcome_time", lambda f: np.full(12, np.nan)),
+     "trials.outcome_time: all 12 times are missing (NaN); import with --align outcome will "
+     "refuse the file"),
+], ids=["no-spikes-at-all", "two-silent-units", "align-all-nan"])
+def test_inspect_warns_what_import_refuses_or_ignores(base: Path, tmp_path: Path,
+                                                      mutate: Callable[[h5py.File], None],
+                                                      warning: str) -> None:
+    from typer.testing import CliRunner
+
+    from neuroalign.cli import app
+    from neuroalign.io import inspect_source
+
+    path = _variant(base, tmp_path, mutate)
+    assert inspect_source(path)["warnings"] == [warning]
+    shown = CliRunner().invoke(app, ["inspect", str(path)], terminal_width=300)
+    assert shown.exit_code == 0, shown.output
+    assert f"warning: {warning}" in " ".join(shown.output.split())
+    assert inspect_source(base)["warnings"] == []

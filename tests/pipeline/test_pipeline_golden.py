@@ -9,6 +9,11 @@ up-cast of their float32 weights (:data:`neuroalign.zoo.networks.PROBE_DTYPE`), 
 machines differ only by float64 rounding in their BLAS and vectorised math kernels
 (~1e-16 relative per operation). Float32 probing differed by up to 2e-5 relative
 between CPUs, which no tolerance below could tell from a regression.
+
+Deliberate changes: the 27 rows of the one-unit layer ``readout.v`` (PPO's value head)
+are NaN in ``estimate``, ``ci_low``, ``ci_high`` (and ``p_value``, ``ceiling_low``,
+``ceiling_high`` where they were numbers), because a side with one unit gives no
+measure (:mod:`neuroalign.core.degenerate`); every other row is unchanged.
 """
 
 from __future__ import annotations

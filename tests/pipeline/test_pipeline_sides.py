@@ -126,3 +126,53 @@ def test_negative_split_half_reliability_gives_no_ceiling():
         assert (np.isnan(low) and np.isnan(high)) or 0 < low <= high
         notes.append(row["note"] or "")
     assert any("split-half reliability" in n for n in notes)
+
+
+# --- the degenerate rules of neuroalign.core.degenerate, applied by every measure
+
+ALL = ["rsa", "cka", "shape", "geometry"]
+
+
+def _undefined(rows: list[dict], side: str, note: str) -> None:
+    """Every pair row and every geometry row of ``side`` is NaN with ``note``."""
+    checked = 0
+    for row in rows:
+        if row["kind"] == "geometry" and row["side"] != side:
+            continue
+        assert np.isnan(row["estimate"]) and np.isnan(row["ci_low"]), row["measure"]
+        assert note in row["note"], (row["measure"], row["note"])
+        checked += 1
+    assert checked >= 4
+
+
+def test_one_unit_region_or_layer_gives_no_number():
+    model, brain = _grid(1, 10, 5, 20).isel(repetition=0), _grid(20, 15, 5, 21, wall=1)
+    _undefined(compute_cell(model, _grid(20, 1, 5, 22), ALL, **KW), "brain",
+               "brain side has 1 unit(s); every measure needs at least 2")
+    _undefined(compute_cell(model.isel(unit=[3]), brain, ALL, **KW), "model",
+               "model side has 1 unit(s); every measure needs at least 2")
+    # a deterministic layer (one exact pattern per condition) with 10 units is measured
+    rows = compute_cell(model, brain, ALL, **KW)
+    assert all(np.isfinite(r["estimate"]) for r in rows if r["measure"] in ("rsa", "cka"))
+
+
+@pytest.mark.parametrize("n_rep", [1, 2])
+def test_fewer_than_three_repetitions_give_no_number(n_rep: int):
+    model = _grid(1, 10, 5, 23).isel(repetition=0)
+    rows = compute_cell(model, _grid(n_rep, 15, 5, 24, wall=1), ALL, **KW)
+    _undefined(rows, "brain", f"brain side has {n_rep} repetition(s) of condition "
+               "'reward:5'; cross-validated RDMs and intervals need at least 3 per condition")
+
+
+def test_values_near_1e300_give_the_numbers_of_the_unscaled_values():
+    model, brain = _grid(6, 10, 5, 25), _grid(20, 15, 5, 26, wall=1)
+    plain = {r["measure"]: r for r in compute_cell(model, brain, ALL, **KW)}
+    huge = {r["measure"]: r for r in compute_cell(model * 1e300, brain * 3e299, ALL, **KW)}
+    assert set(plain) == set(huge)
+    for name, row in plain.items():
+        factor = 1.0
+        if name.startswith("path_length"):  # a length keeps its units
+            factor = 1e300 if name.endswith(".model") else 3e299
+        for col in ("estimate", "ci_low", "ci_high"):
+            np.testing.assert_allclose(huge[name][col], factor * row[col], rtol=1e-9,
+                                       err_msg=f"{name} {col}")

@@ -37,6 +37,7 @@ from neuroalign.compare.inference.stats import (
     confidence_interval,
     p_value,
 )
+from neuroalign.core.degenerate import check_patterns, standardise
 from neuroalign.core.errors import InferenceError, ValidationError
 from neuroalign.core.vocabulary import COMPARE_ALIASES, COMPARE_METHODS, PATTERN_MEASURES
 
@@ -162,6 +163,14 @@ def evaluate(
     -------
     pandas.DataFrame
         One row per model, columns :data:`RESULT_COLUMNS` plus ``n_subjects``.
+
+    Raises
+    ------
+    InferenceError
+        The design cannot support the estimate or interval: for pattern measures, a
+        side with fewer than 2 units or infinite values, or (resampling
+        repetitions) fewer than 3 repetitions of a condition
+        (:mod:`neuroalign.core.degenerate`); too few subjects or resamples.
     """
     check_choice(bootstrap, "bootstrap", BOOTSTRAP_KINDS)
     check_choice(backend, "backend", ["numpy", "torch"])
@@ -286,6 +295,15 @@ def _evaluate_patterns(measure, x, y, bootstrap, n_boot, permutation, n_perm, no
             )
     if bootstrap == "subjects" and len(ys) < 2:
         raise InferenceError("bootstrap='subjects' needs y as a list of at least 2 subjects")
+    # the degenerate rules of neuroalign.core.degenerate: units and values on every side,
+    # repetitions where the interval resamples them
+    by_reps = bootstrap in ("repetitions", "two-level")
+    for label, arr in [*zip(names, xs, strict=True), *((f"y[{i}]", v) for i, v in enumerate(ys))]:
+        check_patterns(arr, label, repetitions=by_reps and label.startswith("y")
+                       and arr.ndim == 3)
+    if not callable(measure):  # the named measures are scale-invariant: no overflow
+        xs = [standardise(a)[0] for a in xs]
+        ys = [standardise(a)[0] for a in ys]
     sub_idx = bootstrap_indices(len(ys), n_boot, rng) if bootstrap in ("subjects",
                                                                         "two-level") else None
     cond_idx = bootstrap_indices(n, n_boot, rng) if bootstrap == "conditions" else None
