@@ -20,14 +20,10 @@ imported on first use, so ``import neuroalign`` stays fast::
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 from neuroalign.core.errors import NeuroalignError
-from neuroalign.core.provenance import neuroalign_version
-
-#: the installed version (package metadata)
-__version__ = neuroalign_version()
+from neuroalign.core.lazy import lazy_exports
 
 #: top-level name -> the module that defines it
 _LAZY: dict[str, str] = {
@@ -57,13 +53,17 @@ _LAZY: dict[str, str] = {
 __all__ = ["NeuroalignError", "__version__", *sorted(_LAZY)]
 
 
+_lazy_getattr, _lazy_dir = lazy_exports(__name__, _LAZY)
+
+
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neuroalign' has no attribute {name!r}")
+    if name == "__version__":  # read from the installed metadata on first use
+        from neuroalign.core.provenance import neuroalign_version
+
+        globals()[name] = neuroalign_version()
+        return globals()[name]
+    return _lazy_getattr(name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(_lazy_dir()) | {"__version__"})

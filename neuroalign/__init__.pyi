@@ -24,4 +24,5 @@ from neuroalign.zoo import load_agent as load_agent
 from neuroalign.zoo import probe as probe
 
 __version__: str
+"""The installed version (package metadata), read on first use."""
 __all__: list[str]

@@ -64,3 +64,93 @@ def test_a_subpackage_exports_what_its_page_documents(module: str, page: str) ->
     text = (Path(__file__).resolve().parents[1] / "docs" / "parts" / f"{page}.md").read_text()
     names = importlib.import_module(module).__all__
     assert [n for n in names if not re.search(rf"\b{re.escape(n)}\b", text)] == []
+
+
+#: modules a start of the command line must not import before a command runs
+HEAVY = ("torch", "xarray", "pandas", "scipy.stats", "dask", "pynwb", "matplotlib", "h5py")
+
+_PROBE = """
+import contextlib, io, json, runpy, sys
+sys.argv = ["neuroalign", *ARGS]
+out = io.StringIO()
+try:
+    with contextlib.redirect_stdout(out):
+        runpy.run_module("neuroalign.cli", run_name="__main__")
+except SystemExit as err:
+    code = err.code
+else:
+    code = 0
+print(json.dumps({"code": code, "out": out.getvalue(),
+                  "heavy": [m for m in HEAVY if m in sys.modules]}))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], []])
+def test_command_line_start_imports_no_heavy_module(args: list[str]) -> None:
+    import json
+
+    code = _PROBE.replace("ARGS", repr(args)).replace("HEAVY", repr(HEAVY))
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    result = json.loads(got.stdout.strip().splitlines()[-1])
+    assert result["code"] in (0, None)
+    assert result["heavy"] == []
+    if args == ["--version"]:
+        assert result["out"].strip() == f"neuroalign {neuroalign.__version__}"
+    else:  # the help lists every part's commands without importing the parts
+        for command in ("run", "batch", "study", "simulate", "zoo"):
+            assert command in result["out"]
+
+
+@pytest.mark.parametrize("package", ["neuroalign.core", "neuroalign.io", "neuroalign.batch",
+                                     "neuroalign.pipeline", "neuroalign.simulate",
+                                     "neuroalign.study"])
+def test_lazy_packages_resolve_every_public_name(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert not isinstance(getattr(module, name), type(importlib)), name
+        if name in module._EXPORTS:
+            sub = importlib.import_module(f"{package}.{module._EXPORTS[name]}")
+            assert getattr(module, name) is getattr(sub, name)
+    with pytest.raises(AttributeError, match=f"module '{package}' has no attribute 'nope'"):
+        module.nope  # noqa: B018
+
+
+_EVERY_SUBMODULE_THEN_EVERY_EXPORT = """
+import importlib, pkgutil, types
+import neuroalign, neuroalign.zoo
+for info in pkgutil.walk_packages(neuroalign.__path__, 'neuroalign.'):
+    if info.name.rsplit('.', 1)[-1] != '__main__':
+        importlib.import_module(info.name)
+bad = []
+for package, exports in ((neuroalign, neuroalign._LAZY),
+                         (neuroalign.zoo, neuroalign.zoo.__lazy_exports__)):
+    for name, module in exports.items():
+        value = getattr(package, name)
+        if isinstance(value, types.ModuleType) or (
+                value is not getattr(importlib.import_module(module), name)):
+            bad.append(package.__name__ + '.' + name)
+from neuroalign.zoo import build_agent, probe_agent
+agent = build_agent('dqn', 'pavlovian', 0)
+acts = neuroalign.probe(agent, layers=['trunk.0'], n_repetitions=2)
+same = probe_agent(agent, layers=['trunk.0'], n_repetitions=2)
+print(bad, acts.dims, bool((acts == same).all()), callable(neuroalign.zoo.probe))
+"""
+
+
+def test_submodule_imports_never_shadow_a_lazily_exported_function() -> None:
+    # importing neuroalign.zoo.probe (the module) must leave neuroalign.zoo.probe and
+    # neuroalign.probe the function, in a clean interpreter
+    out = subprocess.run([sys.executable, "-c", _EVERY_SUBMODULE_THEN_EVERY_EXPORT],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] ('repetition', 'condition', 'unit') True True"
+
+
+def test_from_import_of_the_same_named_submodule_still_works() -> None:
+    code = ("from neuroalign.zoo.probe import probe_agent; import neuroalign.zoo as z; "
+            "print(z.probe.__module__, probe_agent.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "neuroalign.zoo.probe probe_agent"

@@ -11,6 +11,7 @@ package gives at run time.
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.util
 import inspect
 import math
@@ -29,6 +30,11 @@ PACKAGES = {
     "neuroalign": (STUB, set(neuroalign._LAZY)),
     "neuroalign.zoo": (Path(neuroalign.zoo.__file__).with_suffix(".pyi"),
                        set(neuroalign.zoo._EXPORTS)),
+    # the parts whose names are imported on first use (``neuroalign.core.lazy``)
+    **{name: (Path(module.__file__).with_suffix(".pyi"), set(module._EXPORTS))
+       for name, module in ((n, importlib.import_module(n)) for n in (
+           "neuroalign.core", "neuroalign.io", "neuroalign.batch", "neuroalign.pipeline",
+           "neuroalign.simulate", "neuroalign.study"))},
 }
 
 _KINDS = {
@@ -182,6 +188,7 @@ def _check(name: str, node: ast.stmt, obj: Any) -> None:
         assert inspect.isclass(obj), f"{name}: the stub has a class, run time {obj!r}"
         assert (obj.__module__, obj.__qualname__) == (module, definition.name)
         return
+    obj = inspect.unwrap(obj)  # a cached function (functools.lru_cache) is the function
     assert inspect.isfunction(obj), f"{name}: the stub has a function, run time {obj!r}"
     assert obj.__module__ == module, (
         f"{name}: the stub resolves to {module}.{definition.name}; the run-time object "

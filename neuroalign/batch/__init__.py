@@ -7,32 +7,46 @@ on a dask cluster, many cells per task, and stores one checked Parquet part per 
 and :func:`compact` merges the parts into a few large files.
 """
 
-from neuroalign.batch.chunks import auto_chunk_size, make_chunks
-from neuroalign.batch.config import (
-    BatchConfig,
-    EngineSpec,
-    SourceSpec,
-    config_help,
-    load_config,
-    validate_config,
-)
-from neuroalign.batch.names import check_names
-from neuroalign.batch.plan import Cell, expand_cells, file_fingerprint, source_identity
-from neuroalign.batch.runner import (
-    BatchSummary,
-    plan_batch,
-    run_batch,
-    run_serial,
-    slurm_cluster,
-)
-from neuroalign.batch.store import (
-    BatchStatus,
-    BatchStore,
-    compact,
-    load_results,
-    results_dataset,
-)
-from neuroalign.batch.worker import PROJECT_FUNCTIONS, WorkerCache, check_engine, worker_cache
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from neuroalign.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from neuroalign.batch.store import BatchStatus
+
+#: public name -> submodule that defines it (imported on first use, so the command
+#: line and ``import neuroalign.batch`` stay fast)
+_EXPORTS: dict[str, str] = {
+    "auto_chunk_size": "chunks",
+    "make_chunks": "chunks",
+    "BatchConfig": "config",
+    "EngineSpec": "config",
+    "SourceSpec": "config",
+    "config_help": "config",
+    "load_config": "config",
+    "validate_config": "config",
+    "check_names": "names",
+    "Cell": "plan",
+    "expand_cells": "plan",
+    "file_fingerprint": "plan",
+    "source_identity": "plan",
+    "BatchSummary": "runner",
+    "plan_batch": "runner",
+    "run_batch": "runner",
+    "run_serial": "runner",
+    "slurm_cluster": "runner",
+    "BatchStatus": "store",
+    "BatchStore": "store",
+    "compact": "store",
+    "load_results": "store",
+    "results_dataset": "store",
+    "PROJECT_FUNCTIONS": "worker",
+    "WorkerCache": "worker",
+    "check_engine": "worker",
+    "worker_cache": "worker",
+}
 
 __all__ = [
     "PROJECT_FUNCTIONS",
@@ -68,4 +82,9 @@ __all__ = [
 
 def batch_status(root: str) -> BatchStatus:
     """Done / failed / pending counts of the batch folder ``root``."""
+    from neuroalign.batch.store import BatchStore
+
     return BatchStore(root).status()
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

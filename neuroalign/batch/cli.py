@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
+
+from neuroalign.core.cli import lazy_help_command
 
 if TYPE_CHECKING:
     # typer carries its own copy of click; its command classes are annotated with it
-    from typer._click import Context, HelpFormatter
+    from typer._click import Context
 
 _RUN_HELP = (
     "Run a grid of comparisons on dask.distributed (resumable).\n\n"
@@ -38,14 +40,6 @@ class _RunByDefault(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
-
-
-class _LazyHelpCommand(TyperCommand):
-    """A command whose long help (the config fields) is built only when shown."""
-
-    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
-        self.help = _run_help()
-        super().format_help(ctx, formatter)
 
 
 def _run_help() -> str:
@@ -72,7 +66,7 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is None:
             typer.echo(ctx.get_help())
 
-    @batch.command("run", cls=_LazyHelpCommand, short_help=_RUN_HELP.split("\n")[0],
+    @batch.command("run", cls=lazy_help_command(_run_help), short_help=_RUN_HELP.split("\n")[0],
                    help=_RUN_HELP)
     def run_cmd(
         config: Annotated[Path, typer.Argument(help="Batch config (YAML).")],
@@ -93,7 +87,8 @@ def register(app: typer.Typer) -> None:
         allow_code: Annotated[bool, typer.Option(
             "--allow-code", help="Allow engine functions other than neuroalign's own "
             "(the config's engine: file.py:function or module:function), which run as "
-            "code on every worker.")] = False,
+            "code on every worker, and read the agents' sb3 .zip files with "
+            "Stable-Baselines3's own loader (which unpickles).")] = False,
         host: Annotated[str, typer.Option(
             "--host", help="Interface the local cluster's scheduler and workers listen "
             "on.")] = "127.0.0.1",
@@ -108,6 +103,10 @@ def register(app: typer.Typer) -> None:
         from neuroalign.batch.runner import run_batch
 
         cfg = load_config(config)
+        if allow_code:
+            from neuroalign.core.config import with_code_allowed
+
+            cfg = cfg.model_copy(update={"agents": with_code_allowed(cfg.agents)})
         console = Console(stderr=True)
         summary = run_batch(cfg, out, scheduler=scheduler, workers=workers,
                             retry_failed=retry_failed, fail_fast=fail_fast, console=console,

@@ -21,12 +21,15 @@ from pydantic import (
 )
 
 from neuroalign.core.config import (
+    AgentSpec,
     GridOptions,
     InferenceOptions,
     MeasureOptions,
     SourceSpec,
+    check_agent_names,
     check_windows,
     read_yaml_mapping,
+    resolve_agent_paths,
     validate_model,
 )
 from neuroalign.core.config import config_help as _model_help
@@ -83,7 +86,12 @@ class _BatchGrid(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    agents: list[str] = Field(min_length=1, description="Zoo agent names, e.g. ['dqn', 'ppo'].")
+    agents: list[str | AgentSpec] = Field(
+        min_length=1,
+        description="Zoo agent names, e.g. ['dqn', 'ppo'], crossed with tasks, seeds and "
+        "layers; and foreign agents, each a mapping {name, sb3: file.zip | activations: "
+        "file.nc, task, family, layers} probed once on its own task (its layers, else "
+        "`layers`).")
     tasks: list[str] = Field(min_length=1, description="Task names, e.g. ['pavlovian'].")
     seeds: list[int] = Field(min_length=1, description="Agent training seeds (checkpoints).")
     layers: list[str] = Field(
@@ -173,6 +181,23 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
             raise ValueError(f"expected each entry once; {dup} repeated")
         return value
 
+    @field_validator("agents")
+    @classmethod
+    def _mappings_are_foreign(cls, value: list[str | AgentSpec]) -> list[str | AgentSpec]:
+        for i, entry in enumerate(value):
+            if isinstance(entry, AgentSpec) and not entry.is_foreign:
+                raise ValueError(f"entry {i} ({entry.name!r}) is a mapping without sb3 or "
+                                 "activations; expected a zoo agent as its name (a string)")
+        return value
+
+    def zoo_agents(self) -> list[str]:
+        """The zoo agents' names (crossed with tasks, seeds and layers)."""
+        return [a for a in self.agents if isinstance(a, str)]
+
+    def foreign_agents(self) -> list[AgentSpec]:
+        """The foreign agents (``sb3`` or ``activations`` files)."""
+        return [a for a in self.agents if isinstance(a, AgentSpec)]
+
     @model_validator(mode="after")
     def _window_holds_grid(self) -> BatchConfig:
         if self.grid != "valence":
@@ -224,9 +249,22 @@ def load_config(path: str | os.PathLike[str]) -> BatchConfig:
 def validate_config(raw: dict[str, Any], where: str = "batch config") -> BatchConfig:
     """Validate a mapping as a :class:`BatchConfig`.
 
-    Raises :class:`~neuroalign.core.errors.ConfigError` when it is not one.
+    Raises :class:`~neuroalign.core.errors.ConfigError` when it is not one. Foreign
+    agents' files are resolved against ``base_dir`` and must exist; their names must
+    differ from each other and from the zoo's agents.
     """
-    return validate_model(BatchConfig, raw, where)
+    config = validate_model(BatchConfig, raw, where)
+    foreign = config.foreign_agents()
+    if not foreign:
+        return config
+    from neuroalign.zoo.agents import AGENTS
+
+    specs = [AgentSpec(name=a) if isinstance(a, str) else a for a in config.agents]
+    check_agent_names(specs, AGENTS)
+    resolved = iter(resolve_agent_paths(foreign, Path(config.base_dir)
+                                        if config.base_dir else None))
+    agents = [a if isinstance(a, str) else next(resolved) for a in config.agents]
+    return config.model_copy(update={"agents": agents})
 
 
 def config_help() -> str:

@@ -39,7 +39,7 @@ def check_layer_names(config: BatchConfig) -> None:
     """
     if config.engine.model_loader != DEFAULT_MODEL_LOADER:
         return
-    for agent in config.agents:
+    for agent in config.zoo_agents():
         for task in config.tasks:
             known = _agent_layers(agent, task, list(config.seeds))
             if known is None:

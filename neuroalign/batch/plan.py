@@ -55,6 +55,9 @@ class Cell:
         Loader options of the source (profile, align, window, bin_size).
     region, measure
         The brain region and the measure.
+    agent_spec
+        A foreign agent's config entry as sorted ``(field, value)`` pairs (``()`` for
+        a zoo agent); the default model loader probes its file.
     """
 
     key: str
@@ -67,6 +70,16 @@ class Cell:
     source_options: tuple[tuple[str, Any], ...]
     region: str
     measure: str
+    agent_spec: tuple[tuple[str, Any], ...] = ()
+
+    def loader_options(self) -> dict[str, Any]:
+        """Keyword arguments of the model loader: ``spec`` for a foreign agent."""
+        if not self.agent_spec:
+            return {}
+        from neuroalign.core.config import AgentSpec
+
+        return {"spec": AgentSpec.model_validate(
+            {k: list(v) if isinstance(v, tuple) else v for k, v in self.agent_spec})}
 
     def source_spec(self) -> dict[str, Any]:
         """The source as the brain loader receives it: ``{"path": ..., **options}``."""
@@ -250,7 +263,7 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
     measures = [(m, builder.text("measure", m, m)) for m in config.measures]
     cells: list[Cell] = []
     append = cells.append
-    for agent in config.agents:
+    for agent in config.zoo_agents():
         for task in config.tasks:
             for seed in config.seeds:
                 model_id = model_identity(config, agent, task, seed)
@@ -268,4 +281,25 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
                                     seed=int(seed), layer=layer, source=loc,
                                     source_options=frozen, region=region, measure=measure,
                                 ))
+    for foreign in config.foreign_agents():
+        if config.engine.model_loader != DEFAULT_MODEL_LOADER:
+            raise ConfigError(f"agents: {foreign.name!r} is an sb3/activations agent; expected "
+                              f"the default model loader {DEFAULT_MODEL_LOADER!r} to read it")
+        frozen_spec = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                   for k, v in foreign.model_dump(exclude_none=True).items()))
+        model_id = f"{file_fingerprint(str(foreign.path))}:{foreign.family}:{foreign.allow_code}"
+        for layer in foreign.layers or config.layers:
+            model_text = _dumps([foreign.name, foreign.task, 0, layer, model_id])
+            for loc, frozen, source_text, opts_text in prepared:
+                for region, region_text in regions:
+                    for measure, measure_text in measures:
+                        key = builder.key({
+                            "model": model_text, "source": source_text,
+                            "source_options": opts_text, "region": region_text,
+                            "measure": measure_text})
+                        append(Cell(
+                            key=key, index=len(cells), agent=foreign.name, task=foreign.task,
+                            seed=0, layer=layer, source=loc, source_options=frozen,
+                            region=region, measure=measure, agent_spec=frozen_spec,
+                        ))
     return cells

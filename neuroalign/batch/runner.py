@@ -116,7 +116,7 @@ def _check_default_engine(config: BatchConfig) -> None:
     from neuroalign.zoo.agents import AGENTS
     from neuroalign.zoo.tasks import task_names
 
-    for name, given, known in (("agents", config.agents, list(AGENTS)),
+    for name, given, known in (("agents", config.zoo_agents(), list(AGENTS)),
                                ("tasks", config.tasks, list(task_names()))):
         unknown = [x for x in given if x not in known]
         if unknown:

@@ -189,7 +189,8 @@ def _brain_key(cell: Cell, engine: Mapping[str, str], params: Mapping[str, Any])
 
 
 def _model_key(cell: Cell, engine: Mapping[str, str]) -> tuple:
-    return ("model", engine["model_loader"], cell.agent, cell.task, cell.seed, cell.layer)
+    return ("model", engine["model_loader"], cell.agent, cell.task, cell.seed, cell.layer,
+            cell.agent_spec)
 
 
 def _cell_rows(cell: Cell, cell_fn: Callable[..., Any], model: Any, brain_all: Any,
@@ -248,7 +249,8 @@ def compute_rows(cell: Cell, engine: Mapping[str, str], params: Mapping[str, Any
     brain_all = cache.get(_brain_key(cell, engine, params),
                           lambda: brain_loader(spec, **params["brain_options"]))
     model = cache.get(_model_key(cell, engine),
-                      lambda: model_loader(cell.agent, cell.task, cell.seed, cell.layer))
+                      lambda: model_loader(cell.agent, cell.task, cell.seed, cell.layer,
+                                           **cell.loader_options()))
     return _cell_rows(cell, cell_fn, model, brain_all, params, cache, engine)
 
 
@@ -327,7 +329,7 @@ def compute_chunk(cells: Sequence[Cell], engine: Mapping[str, str],
         mkey = _model_key(cell, engine)
         if mkey not in models:
             models[mkey] = load(mkey, partial(model_loader, cell.agent, cell.task, cell.seed,
-                                              cell.layer))
+                                              cell.layer, **cell.loader_options()))
         model = models[mkey]
         failed = next((x for x in (brain, model) if isinstance(x, _LoadFailure)), None)
         if failed is not None:

@@ -23,7 +23,7 @@ from neuroalign.compare._align import align_patterns
 from neuroalign.core.degenerate import standardise
 from neuroalign.core.errors import InferenceError, ValidationError
 
-__all__ = ["SCORES", "ShapeMetric", "shape_distance"]
+__all__ = ["SCORES", "ShapeMetric", "reduce_representation", "score_reduced", "shape_distance"]
 
 SCORES = ("angular", "euclidean")
 _EIG_TOL = 1e-10
@@ -112,6 +112,50 @@ def _score(xr_: np.ndarray, yw: np.ndarray, score: str) -> np.ndarray:
         return np.arccos(np.clip(c, -1.0, 1.0))
     diff = xr_ - yw
     return np.sqrt(np.einsum("...ij,...ij->...", diff, diff) / xr_.shape[-2])
+
+
+def reduce_representation(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """One side of a shape distance: centred, partially whitened, in its condition span.
+
+    Parameters
+    ----------
+    x
+        Array ``(..., n_conditions, n_units)`` (batched over leading dims).
+    alpha
+        Partial whitening in ``[0, 1]`` (1 = Procrustes, 0 = CCA).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., n_conditions, k)`` with ``k = min(n_conditions, n_units)``: the
+        representation up to an isometry of unit space, which no shape score sees.
+        Relabelling conditions commutes with it (``reduce(x[p]) = reduce(x)[p]``
+        for a permutation ``p``), so a permutation test reduces each side once.
+    """
+    return _reduced(np.asarray(x, dtype=np.float64), float(alpha))
+
+
+def score_reduced(xw: np.ndarray, yw: np.ndarray, score: str = "angular") -> np.ndarray:
+    """Shape distance between two reduced representations (batched, broadcast).
+
+    ``xw``, ``yw``: outputs of :func:`reduce_representation` with the same number of
+    conditions; their widths may differ. The angular score needs only the singular
+    values of ``xw' yw`` (their sum is ``tr(X_a Q Y_a')`` at the optimal rotation
+    ``Q``), so no rotation is formed; the euclidean score forms the rotation, since
+    ``|X_a|^2 + |Y_a|^2 - 2 tr(S)`` would lose precision near 0. NaN where a side has
+    no variance.
+    """
+    if score == "angular":
+        s = np.linalg.svd(np.swapaxes(xw, -1, -2) @ yw, compute_uv=False)
+        nx = np.sqrt(np.einsum("...ij,...ij->...", xw, xw))
+        ny = np.sqrt(np.einsum("...ij,...ij->...", yw, yw))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = s.sum(axis=-1) / (nx * ny)
+        return np.arccos(np.clip(c, -1.0, 1.0))
+    p = max(xw.shape[-1], yw.shape[-1])
+    xw, yw = _pad(xw, p), _pad(yw, p)
+    u, _, vt = np.linalg.svd(np.swapaxes(xw, -1, -2) @ yw)
+    return _score(xw @ (u @ vt), yw, score)
 
 
 class ShapeMetric:
@@ -221,11 +265,7 @@ def shape_distance(
                 "their scale; divide the data by a common unit first (the angular score "
                 "with alpha 0 or 1 is scale-invariant and takes them as they are)")
         xa, ya = xs, ys
-    xw, yw = _reduced_pair(xa, ya, metric.alpha)
-    p = max(xw.shape[-1], yw.shape[-1])
-    xw, yw = _pad(xw, p), _pad(yw, p)
-    u, _, vt = np.linalg.svd(np.swapaxes(xw, -1, -2) @ yw)
-    out = _score(xw @ (u @ vt), yw, metric.score_name)
+    out = score_reduced(*_reduced_pair(xa, ya, metric.alpha), metric.score_name)
     if np.any(np.isnan(out)):
         raise ValidationError("shape metric: a representation has zero variance across conditions")
     return float(out) if np.ndim(out) == 0 else out

@@ -1,44 +1,47 @@
 """Foundation shared by every part: errors, data contracts, provenance, atomic writes,
 checks of output and input paths, memory limits."""
 
-from neuroalign.core.atomic import (
-    atomic_dir,
-    atomic_file,
-    check_output_path,
-    check_regular_file,
-    prepare_output_dir,
-    sweep_stale,
-)
-from neuroalign.core.cache import cache_root
-from neuroalign.core.contracts import (
-    DIMS,
-    VALENCE_CODES,
-    VALENCE_NAMES,
-    condition_coords,
-    condition_label,
-    condition_labels,
-    parse_condition_label,
-    require_dims,
-    valence_code,
-)
-from neuroalign.core.errors import (
-    CheckpointError,
-    ConfigError,
-    DataError,
-    DependencyError,
-    InferenceError,
-    NeuroalignError,
-    NWBFormatError,
-    OutputError,
-    OutputExistsError,
-    ProfileError,
-    ResourceError,
-    SourceError,
-    ValidationError,
-)
-from neuroalign.core.limits import check_memory, max_memory, parse_size
-from neuroalign.core.provenance import neuroalign_version, provenance_attrs
-from neuroalign.core.random import as_rng
+from neuroalign.core.lazy import lazy_exports
+
+#: public name -> submodule that defines it (imported on first use, so the command
+#: line and ``import neuroalign.core`` stay fast)
+_EXPORTS: dict[str, str] = {
+    "atomic_dir": "atomic",
+    "atomic_file": "atomic",
+    "check_output_path": "atomic",
+    "check_regular_file": "atomic",
+    "prepare_output_dir": "atomic",
+    "sweep_stale": "atomic",
+    "cache_root": "cache",
+    "DIMS": "contracts",
+    "VALENCE_CODES": "contracts",
+    "VALENCE_NAMES": "contracts",
+    "condition_coords": "contracts",
+    "condition_label": "contracts",
+    "condition_labels": "contracts",
+    "parse_condition_label": "contracts",
+    "require_dims": "contracts",
+    "valence_code": "contracts",
+    "CheckpointError": "errors",
+    "ConfigError": "errors",
+    "DataError": "errors",
+    "DependencyError": "errors",
+    "InferenceError": "errors",
+    "NeuroalignError": "errors",
+    "NWBFormatError": "errors",
+    "OutputError": "errors",
+    "OutputExistsError": "errors",
+    "ProfileError": "errors",
+    "ResourceError": "errors",
+    "SourceError": "errors",
+    "ValidationError": "errors",
+    "check_memory": "limits",
+    "max_memory": "limits",
+    "parse_size": "limits",
+    "neuroalign_version": "provenance",
+    "provenance_attrs": "provenance",
+    "as_rng": "random",
+}
 
 __all__ = [
     "DIMS",
@@ -77,3 +80,5 @@ __all__ = [
     "sweep_stale",
     "valence_code",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

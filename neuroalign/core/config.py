@@ -44,6 +44,7 @@ __all__ = [
     "InferenceOptions",
     "MeasureOptions",
     "SourceSpec",
+    "check_agent_names",
     "check_windows",
     "config_help",
     "contrast_source_problems",
@@ -51,7 +52,9 @@ __all__ = [
     "format_validation_error",
     "profile_names",
     "read_yaml_mapping",
+    "resolve_agent_paths",
     "validate_model",
+    "with_code_allowed",
 ]
 
 REMOTE_PREFIXES = ("dandi://", "http://", "https://")
@@ -174,18 +177,121 @@ class SourceSpec(BaseModel):
 
 
 class AgentSpec(BaseModel):
-    """One zoo agent: its name, task, training seeds and probed layers."""
+    """One agent: a zoo agent (its name, task, training seeds and probed layers), or a
+    foreign one, a saved Stable-Baselines3 model (``sb3``) or a precomputed activations
+    file (``activations``), with its declared ``family``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(description="Agent name as listed by `neuroalign zoo list`.")
+    name: str = Field(description="Agent name as listed by `neuroalign zoo list`, or the "
+                      "name of a foreign agent (unique, and not a zoo agent's name).")
     task: str = Field("pavlovian", description="Task the agent was trained on.")
     seeds: list[int] | None = Field(
-        None, description="Training seeds (default: every shipped seed)."
+        None, description="Training seeds (default: every shipped seed; zoo agents only)."
     )
     layers: list[str] | None = Field(
-        None, description="Layers to probe (default: every layer the probe returns)."
+        None, description="Layers to probe (default: every layer the probe returns; SB3 "
+        "models: trunk.<i> and readout.* aliases, or any module by its named_modules() name)."
     )
+    sb3: str | None = Field(
+        None, description="A saved Stable-Baselines3 / sb3-contrib model (.zip: DQN, QR-DQN, "
+        "A2C, PPO) trained on `task`; relative to the config file. Read without unpickling "
+        "code unless allow_code.")
+    activations: str | None = Field(
+        None, description="A netCDF activations file in the layout of `neuroalign zoo probe "
+        "--out` (any framework), on `task`'s grid (a file whose task attr differs is "
+        "refused); relative to the config file.")
+    family: Literal["value", "policy", "other"] | None = Field(
+        None, description="Learning family of a foreign agent (required with sb3 or "
+        "activations): value and policy are pooled by H1, other is compared but pooled "
+        "into no family.")
+    allow_code: bool = Field(
+        False, description="Read the sb3 file with SB3's own loader, which runs code from "
+        "it (also set for every agent by --allow-code).")
+
+    @model_validator(mode="after")
+    def _foreign_fields(self) -> AgentSpec:
+        if self.sb3 is not None and self.activations is not None:
+            raise ValueError(f"agent {self.name!r}: got both sb3 and activations; expected "
+                             "one of them")
+        if self.is_foreign:
+            if self.family is None:
+                raise ValueError(f"family: agent {self.name!r} needs a declared family, one "
+                                 "of 'value', 'policy', 'other'")
+            if self.seeds is not None:
+                raise ValueError(f"seeds: agent {self.name!r} is one saved model; expected "
+                                 "no seeds (list each model as its own agent)")
+        elif self.family is not None or self.allow_code:
+            raise ValueError(f"family/allow_code: agent {self.name!r} is a zoo agent (its "
+                             "family comes from the zoo); expected them only with sb3 or "
+                             "activations")
+        return self
+
+    @property
+    def is_foreign(self) -> bool:
+        """Whether this agent comes from a file rather than the zoo."""
+        return self.sb3 is not None or self.activations is not None
+
+    @property
+    def path(self) -> str | None:
+        """The ``sb3`` or ``activations`` file (``None`` for a zoo agent)."""
+        return self.sb3 if self.sb3 is not None else self.activations
+
+    def probe_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`neuroalign.zoo.probe` for a foreign agent."""
+        return {"name": self.name, "family": self.family, "allow_code": self.allow_code}
+
+
+def check_agent_names(agents: Iterable[AgentSpec], zoo_names: Iterable[str]) -> None:
+    """Refuse a foreign agent named like a zoo agent or like another agent.
+
+    Raises
+    ------
+    ConfigError
+        Naming the entry and the clash.
+    """
+    zoo = set(zoo_names)
+    specs = list(agents)
+    seen: dict[str, int] = {}
+    for i, spec in enumerate(specs):
+        if spec.is_foreign and spec.name in zoo:
+            raise ConfigError(f"agents[{i}].name: got {spec.name!r}, the name of a zoo agent; "
+                              "expected a name of its own for an sb3 or activations agent")
+        if spec.name in seen and (spec.is_foreign or specs[seen[spec.name]].is_foreign):
+            raise ConfigError(f"agents[{i}].name: got {spec.name!r}, already agents"
+                              f"[{seen[spec.name]}]; expected unique agent names")
+        seen.setdefault(spec.name, i)
+
+
+def with_code_allowed(agents: Iterable[Any]) -> list[Any]:
+    """``agents`` with ``allow_code`` set on every ``sb3`` entry (``--allow-code``);
+    zoo names and other entries unchanged."""
+    return [a.model_copy(update={"allow_code": True})
+            if isinstance(a, AgentSpec) and a.sb3 is not None else a for a in agents]
+
+
+def resolve_agent_paths(agents: Iterable[AgentSpec], base: Path | None,
+                        field: str = "agents") -> list[AgentSpec]:
+    """Foreign agents' files resolved against ``base`` (the config's folder) and checked.
+
+    Raises
+    ------
+    ConfigError
+        A file that does not exist, naming the entry.
+    """
+    out = []
+    for i, spec in enumerate(agents):
+        if not spec.is_foreign:
+            out.append(spec)
+            continue
+        key = "sb3" if spec.sb3 is not None else "activations"
+        path = Path(os.path.expanduser(str(spec.path)))
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        if not path.is_file():
+            raise ConfigError(f"{field}[{i}].{key}: {str(path)!r} is not a file")
+        out.append(spec.model_copy(update={key: str(path)}))
+    return out
 
 
 class MeasureOptions(BaseModel):

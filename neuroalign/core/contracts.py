@@ -24,12 +24,14 @@ up by label.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
-import xarray as xr
 
 from neuroalign.core.errors import ValidationError
+
+if TYPE_CHECKING:  # xarray is imported where it is used: the command line starts fast
+    import xarray as xr
 
 __all__ = [
     "CONTRAST_BY",
@@ -225,6 +227,8 @@ def require_dims(da: object, required: Sequence[str], name: str = "data") -> xr.
     ValidationError
         Naming ``name``, the dims found and the dims expected.
     """
+    import xarray as xr
+
     if not isinstance(da, xr.DataArray):
         raise ValidationError(
             f"{name}: got {type(da).__name__}; expected an xarray.DataArray with dims "

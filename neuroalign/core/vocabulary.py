@@ -13,6 +13,8 @@ so each accepts the same names and the same aliases:
   the results (``rsa`` is an RDM comparison with ``rsa_method``, ``spearman`` by default);
 * :data:`GEOMETRY_DISTANCES` and :data:`GEOMETRY_ALIASES`: the distances of the
   valence geometry;
+* :data:`AGENT_FAMILIES`: the learning families an agent is declared as (the zoo's
+  agents carry theirs; a foreign agent's comes from its config entry);
 * :data:`DATASET_PROFILES` and :data:`PROFILE_CHOICES`: the dataset profiles of
   :mod:`neuroalign.io` (defined there) and the values a source's ``profile`` takes.
 
@@ -28,6 +30,7 @@ from collections.abc import Mapping
 from neuroalign.core.errors import ValidationError
 
 __all__ = [
+    "AGENT_FAMILIES",
     "COMPARE_ALIASES",
     "COMPARE_METHODS",
     "DATASET_PROFILES",
@@ -85,6 +88,10 @@ PATTERN_MEASURES: tuple[str, ...] = (
 
 #: the measures of one cell of a run or batch (the ``measure`` column of the results)
 MEASURES: tuple[str, ...] = ("rsa", "cka", "shape", "geometry")
+
+#: learning families of agents: H1 pools ``value`` and ``policy``; ``other`` is compared
+#: but pooled into no family
+AGENT_FAMILIES: tuple[str, ...] = ("value", "policy", "other")
 
 #: distances between condition patterns along the approach (valence geometry)
 GEOMETRY_DISTANCES: tuple[str, ...] = ("crossnobis", "euclidean")

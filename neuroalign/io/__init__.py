@@ -5,25 +5,44 @@
 >>> grid = condition_grid(resp, n_approach=5)          # (repetition, condition, unit)
 """
 
-from neuroalign.io.accounting import TrialAccount
-from neuroalign.io.binning import bin_centres, bin_edges, bin_signals, bin_spikes, event_edges
-from neuroalign.io.events import canonical_events, read_event_tables
-from neuroalign.io.grid import condition_grid, contrast_grid
-from neuroalign.io.imaging import RoiSignals, read_imaging
-from neuroalign.io.load import inspect_source, load_responses, resolve_profile
-from neuroalign.io.profiles import (
-    PROFILES,
-    Profile,
-    apply_profile,
-    describe_profile,
-    detect_profile,
-    generic_profile,
-    get_profile,
-)
-from neuroalign.io.regions import REGION_GROUPS, group_regions, parse_region
-from neuroalign.io.source import open_nwb, parse_dandi_uri, resolve_source
-from neuroalign.io.store import load_store, save_store
-from neuroalign.io.units import SpikeUnits, read_units
+from neuroalign.core.lazy import lazy_exports
+
+#: public name -> submodule that defines it (imported on first use, so the command
+#: line and ``import neuroalign.io`` stay fast)
+_EXPORTS: dict[str, str] = {
+    "TrialAccount": "accounting",
+    "bin_centres": "binning",
+    "bin_edges": "binning",
+    "bin_signals": "binning",
+    "bin_spikes": "binning",
+    "event_edges": "binning",
+    "canonical_events": "events",
+    "read_event_tables": "events",
+    "condition_grid": "grid",
+    "contrast_grid": "grid",
+    "RoiSignals": "imaging",
+    "read_imaging": "imaging",
+    "inspect_source": "load",
+    "load_responses": "load",
+    "resolve_profile": "load",
+    "PROFILES": "profiles",
+    "Profile": "profiles",
+    "apply_profile": "profiles",
+    "describe_profile": "profiles",
+    "detect_profile": "profiles",
+    "generic_profile": "profiles",
+    "get_profile": "profiles",
+    "REGION_GROUPS": "regions",
+    "group_regions": "regions",
+    "parse_region": "regions",
+    "open_nwb": "source",
+    "parse_dandi_uri": "source",
+    "resolve_source": "source",
+    "load_store": "store",
+    "save_store": "store",
+    "SpikeUnits": "units",
+    "read_units": "units",
+}
 
 __all__ = [
     "PROFILES",
@@ -59,3 +78,5 @@ __all__ = [
     "resolve_source",
     "save_store",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,22 +7,30 @@ the side's own grid); :func:`score_cell` scores one pair of prepared sides and
 :func:`run_pipeline` runs every cell of a :class:`RunConfig` and writes the report.
 """
 
-from neuroalign.pipeline.cell import (
-    MEASURES,
-    ROW_COLUMNS,
-    align_conditions,
-    compute_cell,
-    derive_seed,
-    score_cell,
-)
-from neuroalign.pipeline.config import AgentSpec, RunConfig, SourceSpec, load_config
-from neuroalign.pipeline.loaders import (
-    load_brain_patterns,
-    load_model_patterns,
-    model_patterns_by_layer,
-)
-from neuroalign.pipeline.run import RunArtifacts, RunResult, run_pipeline
-from neuroalign.pipeline.sides import Side, prepare_side
+from neuroalign.core.lazy import lazy_exports
+
+#: public name -> submodule that defines it (imported on first use, so the command
+#: line and ``import neuroalign.pipeline`` stay fast)
+_EXPORTS: dict[str, str] = {
+    "MEASURES": "cell",
+    "ROW_COLUMNS": "cell",
+    "align_conditions": "cell",
+    "compute_cell": "cell",
+    "derive_seed": "cell",
+    "score_cell": "cell",
+    "AgentSpec": "config",
+    "RunConfig": "config",
+    "SourceSpec": "config",
+    "load_config": "config",
+    "load_brain_patterns": "loaders",
+    "load_model_patterns": "loaders",
+    "model_patterns_by_layer": "loaders",
+    "RunArtifacts": "run",
+    "RunResult": "run",
+    "run_pipeline": "run",
+    "Side": "sides",
+    "prepare_side": "sides",
+}
 
 __all__ = [
     "MEASURES",
@@ -44,3 +52,5 @@ __all__ = [
     "run_pipeline",
     "score_cell",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

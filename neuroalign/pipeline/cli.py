@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from neuroalign.pipeline.config import config_help
+from neuroalign.core.cli import lazy_help_command
 
 _RUN_HELP = (
     "Compare every zoo agent layer with every session/region and write a report.\n\n"
@@ -24,6 +24,8 @@ _RUN_HELP = (
 
 def _help_text() -> str:
     from rich.markup import escape
+
+    from neuroalign.pipeline.config import config_help
 
     lines = config_help().splitlines()
     # one paragraph per field so that every help renderer keeps them apart
@@ -68,7 +70,8 @@ def _print_summary(result: Any, console: Any) -> None:
 def register(app: typer.Typer) -> None:
     """Add this part's commands to the top-level ``app``."""
 
-    @app.command("run", help=_help_text())
+    @app.command("run", cls=lazy_help_command(_help_text), help=_RUN_HELP,
+                 short_help=_RUN_HELP.split("\n")[0])
     def run_command(
         config: Path | None = typer.Argument(
             None, help="YAML config, or the name of a shipped example (steinmetz: real "
@@ -90,6 +93,10 @@ def register(app: typer.Typer) -> None:
         max_memory: str | None = typer.Option(
             None, "--max-memory", help="Refuse a recording whose responses would exceed "
             "this, e.g. 16GiB (default: $NEUROALIGN_MAX_MEMORY, else 8GiB)."),
+        allow_code: bool = typer.Option(
+            False, "--allow-code", help="Read the agents' sb3 .zip files with "
+            "Stable-Baselines3's own loader, which runs code from them (default: weights "
+            "and allowlisted fields only)."),
     ) -> None:
         from rich.console import Console
 
@@ -105,6 +112,10 @@ def register(app: typer.Typer) -> None:
                                        ("equivalence_margin", parse_margin(equivalence_margin)))
                      if v is not None}
         cfg = load_config(config, overrides=overrides)
+        if allow_code and cfg.agents:
+            from neuroalign.core.config import with_code_allowed
+
+            cfg = cfg.model_copy(update={"agents": with_code_allowed(cfg.agents)})
         result = run_pipeline(cfg, out=out, overwrite=overwrite, progress=not quiet,
                               console=Console(stderr=True), figures=not no_figures,
                               max_memory=limit)

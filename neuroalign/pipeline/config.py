@@ -26,6 +26,7 @@ from neuroalign.core.config import (
     contrast_steps,
     profile_names,
     read_yaml_mapping,
+    resolve_agent_paths,
     validate_model,
 )
 from neuroalign.core.config import config_help as _model_help
@@ -134,6 +135,8 @@ class RunConfig(MeasureOptions, InferenceOptions, GridOptions, _RunInputs):
 
 def _check_paths(config: RunConfig, base: Path | None) -> RunConfig:
     """Resolve relative local paths against ``base`` and check that they exist."""
+    if config.agents:
+        config = config.model_copy(update={"agents": resolve_agent_paths(config.agents, base)})
     if not config.sources:
         return config
     fixed = []

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from neuroalign.core.config import SourceSpec, validate_model
+from neuroalign.core.config import AgentSpec, SourceSpec, validate_model
 from neuroalign.core.errors import ConfigError, ValidationError
 
 __all__ = [
@@ -306,6 +306,7 @@ def valence_time_grid(patterns: xr.DataArray) -> xr.DataArray:
 def model_patterns_by_layer(
     agent: str, task: str, seed: int, layers: Sequence[str] | None = None,
     include_neutral: bool = False, by: str = "diff", steps: Sequence[int] | None = None,
+    spec: AgentSpec | None = None,
 ) -> dict[str, xr.DataArray]:
     """Probe one trained agent and split its activations by layer.
 
@@ -313,6 +314,8 @@ def model_patterns_by_layer(
     job never trains silently. ``include_neutral`` adds the neutral conditions
     (Pavlovian task); ``by`` and ``steps`` choose the contrast levels and the
     0.1 s time steps of the ``contrast`` task's grid (see :func:`neuroalign.zoo.probe`).
+    ``spec``, a foreign agent's config entry, probes its ``sb3`` file or reads its
+    ``activations`` file instead of a zoo checkpoint.
 
     Returns
     -------
@@ -324,8 +327,14 @@ def model_patterns_by_layer(
     extra: dict[str, Any] = {}
     if task == "contrast":
         extra = {"by": by, "steps": None if steps is None else [int(k) for k in steps]}
-    acts = probe(agent, task, int(seed), layers=list(layers) if layers else None, average=False,
-                 include_neutral=include_neutral, train_if_missing=False, **extra)
+    if spec is not None and spec.is_foreign:
+        extra.update(spec.probe_options())
+        target: Any = spec.path
+    else:
+        target = agent
+    acts = probe(target, task, int(seed), layers=list(layers) if layers else None,
+                 average=False, include_neutral=include_neutral, train_if_missing=False,
+                 **extra)
     if task == "contrast":
         # a cell the agent never produced (e.g. no error at the easiest level) is NaN:
         # left out, so the comparison names it among the conditions one side lacks
@@ -343,6 +352,8 @@ def model_patterns_by_layer(
     return out
 
 
-def load_model_patterns(agent: str, task: str, seed: int, layer: str) -> xr.DataArray:
-    """Activations of one layer of one trained agent, dims ``(repetition, condition, unit)``."""
-    return model_patterns_by_layer(agent, task, seed, [layer])[layer]
+def load_model_patterns(agent: str, task: str, seed: int, layer: str,
+                        spec: AgentSpec | None = None) -> xr.DataArray:
+    """Activations of one layer of one trained agent, dims ``(repetition, condition, unit)``
+    (``spec``: a foreign agent's config entry, see :func:`model_patterns_by_layer`)."""
+    return model_patterns_by_layer(agent, task, seed, [layer], spec=spec)[layer]

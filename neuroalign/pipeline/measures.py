@@ -33,16 +33,14 @@ __all__ = [
 MeasureFn = Callable[..., list[dict[str, Any]]]
 
 
-def _first(frame: Any, column: str, default: Any = np.nan) -> Any:
-    """Value of ``column`` in the first row of ``frame`` (``default`` if absent)."""
-    if column not in frame.columns or len(frame) == 0:
-        return default
-    value = frame[column].iloc[0]
+def _first(result: Any, column: str, default: Any = np.nan) -> Any:
+    """Field ``column`` of an inference record (``default`` if absent)."""
+    value = getattr(result, column, default)
     return value.item() if hasattr(value, "item") else value
 
 
 def _stat_row(frame: Any, **fields: Any) -> dict[str, Any]:
-    """A partial row from the first row of a tidy inference frame."""
+    """A partial row from the record of :func:`~neuroalign.compare.inference.evaluate_results`."""
     row = {
         "estimate": float(_first(frame, "estimate")),
         "ci_low": float(_first(frame, "ci_low")),
@@ -59,15 +57,16 @@ def _stat_row(frame: Any, **fields: Any) -> dict[str, Any]:
 
 def _evaluate(measure: str, x: Any, y: Any, *, n_boot: int, n_perm: int, seed: int,
               options: MeasureOptions, bootstrap: str, **kwargs: Any) -> Any:
-    """``compare.inference.evaluate`` with 0 meaning "skip" for the resampling counts."""
-    from neuroalign.compare.inference import evaluate
+    """The record of ``compare.inference.evaluate_results`` (one model), with 0 meaning
+    "skip" for the resampling counts."""
+    from neuroalign.compare.inference import evaluate_results
 
-    return evaluate(
+    return evaluate_results(
         measure, x, y,
         bootstrap=bootstrap if n_boot else None, n_boot=max(n_boot, 1),
         permutation=bool(n_perm), n_perm=max(n_perm, 1),
         level=options.ci, seed=seed, **kwargs,
-    )
+    )[0]
 
 
 def _nan_row(measure: str, kind: str, higher: bool | None, n: int, note: str,
@@ -141,9 +140,12 @@ def _pattern_frame(measure: str, model: Side, brain: Side, labels: Sequence[str]
                    measure_kwargs: dict[str, Any], **kw: Any) -> Any:
     """A pattern measure over the shared conditions: bootstrap over repetitions,
     condition-label permutations and the split-half ceiling of the brain side."""
+    # each side keeps its own share of the resampling (same seed in every cell)
+    caches = (model.memo.setdefault("inference", {}), brain.memo.setdefault("inference", {}))
     return _evaluate(measure, model.aligned(labels), brain.aligned(labels),
                      bootstrap="repetitions", noise_ceiling=True,
-                     n_splits=kw["options"].n_splits, measure_kwargs=measure_kwargs, **kw)
+                     n_splits=kw["options"].n_splits, measure_kwargs=measure_kwargs,
+                     caches=caches, **kw)
 
 
 @_undefined_as_nan("cka", "similarity", True, min_units=2)

@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from neuroalign.core.atomic import atomic_dir, prepare_output_dir
+from neuroalign.core.config import check_agent_names
 from neuroalign.core.errors import ConfigError, DataError, ValidationError
 from neuroalign.core.progress import progress_bar
 from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell
@@ -115,11 +116,15 @@ def _zoo_table() -> list[dict[str, Any]]:
 def resolve_agents(config: RunConfig) -> list[tuple[str, str, str, int, list[str] | None]]:
     """``(agent, family, task, seed, layers)`` for every configured agent and seed.
 
+    A foreign agent (``sb3`` or ``activations``) is one entry with seed 0 and its
+    declared family.
+
     Raises
     ------
     ConfigError
-        An agent not in the zoo, a task it was not made for, or a seed with no
-        shipped checkpoint; the message lists what is available.
+        An agent not in the zoo, a task it was not made for, a seed with no shipped
+        checkpoint (the message lists what is available), or a foreign agent's name
+        that clashes with a zoo agent's or another agent's.
     """
     zoo = {str(rec["name"]): rec for rec in _zoo_table()}
     specs = config.agents
@@ -133,8 +138,13 @@ def resolve_agents(config: RunConfig) -> list[tuple[str, str, str, int, list[str
         if not specs:
             raise ConfigError(f"agents: no zoo agent has a shipped checkpoint on the {task} "
                               f"task; zoo agents: {sorted(zoo)}")
+    check_agent_names(specs, zoo)
     out = []
     for i, spec in enumerate(specs):
+        if spec.is_foreign:  # one saved model or activations file, its declared family
+            out.append((spec.name, str(spec.family), spec.task, 0,
+                        list(spec.layers) if spec.layers else None))
+            continue
         if spec.name not in zoo:
             raise ConfigError(
                 f"agents[{i}].name: {spec.name!r} is not in the zoo; available: {sorted(zoo)}"
@@ -260,9 +270,12 @@ def load_inputs(config: RunConfig, *, prog: Any = None,
     grid: dict[str, Any] = {}
     if config.grid == "contrast":
         grid = {"by": config.contrast_by, "steps": range(config.contrast_steps())}
+    foreign = {spec.name: spec for spec in config.agents or [] if spec.is_foreign}
     for name, family, agent_task, seed, layers in agents:
+        where: dict[str, Any] = {"spec": foreign[name]} if name in foreign else {}
         by_layer = model_patterns_by_layer(name, agent_task, seed, layers,
-                                           include_neutral=0 in config.valences, **grid)
+                                           include_neutral=0 in config.valences, **grid,
+                                           **where)
         for layer, da in by_layer.items():
             models[(name, family, agent_task, seed, layer)] = da
             if config.grid == "contrast":

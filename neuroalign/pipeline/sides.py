@@ -180,6 +180,8 @@ class Side:
 
     def rdm_of(self, labels: Sequence[str]) -> xr.DataArray:
         """The RDM restricted to ``labels`` (a sub-matrix of :meth:`rdm`)."""
+        if list(labels) == self.labels:
+            return self.rdm()
         pos = {lab: i for i, lab in enumerate(self.labels)}
         idx = [pos[lab] for lab in labels]
         return self.rdm().isel({d: idx for d in self.rdm().dims})

@@ -4,7 +4,7 @@
 patterns of a run; the figure functions also work on their own in notebooks.
 """
 
-from neuroalign.report.build import FIGURE_NAMES, write_report, write_tables
+from neuroalign.report.build import FIGURE_NAMES, render_figures, write_report, write_tables
 from neuroalign.report.figures import (
     pca_2d,
     plot_approach_profiles,
@@ -38,6 +38,7 @@ __all__ = [
     "plot_similarity_matrix",
     "plot_trajectories",
     "plot_verdict",
+    "render_figures",
     "render_html",
     "similarity_matrix",
     "summary_table",

@@ -14,7 +14,10 @@ Layout of the folder::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ from neuroalign.report.figures import (
     plot_trajectories,
     plot_verdict,
 )
-from neuroalign.report.html import Section, render_html
+from neuroalign.report.html import PAGE_WIDTH_PX, Section, render_html
 from neuroalign.report.tables import (
     asymmetry_table,
     best_matches,
@@ -42,11 +45,14 @@ from neuroalign.report.tables import (
     summary_table,
 )
 
-__all__ = ["FIGURE_NAMES", "write_report", "write_tables"]
+__all__ = ["FIGURE_NAMES", "render_figures", "write_report", "write_tables"]
 
 #: the figures a full report holds, in page order
 FIGURE_NAMES = ("verdict", "similarity_rsa", "similarity_cka", "similarity_shape",
                 "asymmetry", "approach_profiles", "trajectories", "rdms")
+#: the same, slowest to draw first
+_DRAW_ORDER = ("verdict", "asymmetry", "trajectories", "approach_profiles", "rdms",
+               "similarity_rsa", "similarity_cka", "similarity_shape")
 _MAX_PANELS = 12
 
 
@@ -62,9 +68,49 @@ def write_tables(folder: Path, results: pd.DataFrame, study: Any = None) -> None
     write_csv(summary_table(results, study), folder / "summary.csv", index=False)
 
 
-def _save(fig: Any, path: Path) -> Path:
-    fig.savefig(path, dpi=120)
+#: a figure to draw: its name, the function building it, its arguments, its file
+Job = tuple[str, Callable[..., Any], tuple[Any, ...], Path]
+
+
+#: resolution of the figures, lowered for figures wider than the page shows
+_DPI = 120
+
+
+def _draw(build: Callable[..., Any], args: tuple[Any, ...], path: Path) -> Path:
+    """Build one figure and write it as PNG (Agg), no wider than the page shows it."""
+    fig = build(*args)
+    width_in = float(fig.get_figwidth())
+    fig.savefig(path, dpi=min(_DPI, max(72, PAGE_WIDTH_PX / width_in)))
     return path
+
+
+def _workers(n_jobs: int) -> int:
+    """Processes for drawing: the CPUs this process may use, at most one per figure."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(n_jobs, cpus or 1))
+
+
+def render_figures(jobs: Sequence[Job], workers: int | None = None) -> dict[str, Path]:
+    """Draw and save every figure of ``jobs``, in parallel processes where possible.
+
+    Text layout and rasterisation (matplotlib Agg) take almost all of a report's time
+    and hold the interpreter, so the figures are drawn in forked worker processes (one
+    per CPU, the slowest figures first); where ``fork`` is not available, or with one
+    CPU or one figure, they are drawn here. The files are identical either way.
+
+    Returns
+    -------
+    dict
+        Figure name -> file written.
+    """
+    workers = _workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return {name: _draw(build, args, path) for name, build, args, path in jobs}
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {name: pool.submit(_draw, build, args, path)
+                   for name, build, args, path in jobs}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _fmt_stat(row: Any, name: str) -> str:
@@ -108,7 +154,7 @@ def _entities(results: pd.DataFrame, arts: Any) -> tuple[dict, dict, list[str]]:
 
 
 def _geometry_figures(folder: Path, results: pd.DataFrame, arts: Any
-                      ) -> tuple[dict[str, Path], list[str]]:
+                      ) -> tuple[list[Job], list[str]]:
     brain_ents, model_ents, skipped = _entities(results, arts)
     keys = dict(list({**brain_ents, **model_ents}.items())[:_MAX_PANELS])
     profiles, subtitles = {}, {}
@@ -117,13 +163,13 @@ def _geometry_figures(folder: Path, results: pd.DataFrame, arts: Any
             prof = arts.profiles[key]
             profiles[title] = prof
             subtitles[title] = _profile_subtitle(results, key)
-    out = {}
+    out: list[Job] = []
     if profiles:
-        out["approach_profiles"] = _save(plot_approach_profiles(profiles, subtitles),
-                                         folder / "approach_profiles.png")
+        out.append(("approach_profiles", plot_approach_profiles, (profiles, subtitles),
+                    folder / "approach_profiles.png"))
     panels = {title: arts.means[key] for title, key in keys.items()}
     if panels:
-        out["trajectories"] = _save(plot_trajectories(panels), folder / "trajectories.png")
+        out.append(("trajectories", plot_trajectories, (panels,), folder / "trajectories.png"))
     return out, skipped
 
 
@@ -144,7 +190,7 @@ def _profile_subtitle(results: pd.DataFrame, key: tuple) -> str:
     return "\n".join(lines)
 
 
-def _rdm_figure(folder: Path, results: pd.DataFrame, arts: Any) -> Path | None:
+def _rdm_figure(folder: Path, results: pd.DataFrame, arts: Any) -> Job | None:
     main = next((m for m in ("rsa", "cka") if m in set(results["measure"])), None)
     if main is None:
         return None
@@ -170,7 +216,7 @@ def _rdm_figure(folder: Path, results: pd.DataFrame, arts: Any) -> Path | None:
                       f"{main.upper()} (this session) = {row.estimate:.2f}", m_rdm))
     if not pairs:
         return None
-    return _save(plot_rdms(pairs), folder / "rdms.png")
+    return ("rdms", plot_rdms, (pairs,), folder / "rdms.png")
 
 
 def _sub_rdm(rdm: xr.DataArray, labels: list[str]) -> xr.DataArray:
@@ -179,8 +225,8 @@ def _sub_rdm(rdm: xr.DataArray, labels: list[str]) -> xr.DataArray:
     return rdm.isel({d: idx for d in rdm.dims})
 
 
-def _similarity_figures(folder: Path, results: pd.DataFrame) -> dict[str, Path]:
-    out = {}
+def _similarity_figures(folder: Path, results: pd.DataFrame) -> list[Job]:
+    out: list[Job] = []
     labels = {"rsa": ("RSA (Spearman between cross-validated RDMs)", "RSA"),
               "cka": ("Debiased linear CKA", "CKA"),
               "shape": ("Angular Procrustes distance (lower = more similar)", "angle (rad)")}
@@ -189,14 +235,19 @@ def _similarity_figures(folder: Path, results: pd.DataFrame) -> dict[str, Path]:
             continue
         mat = similarity_matrix(results, measure)
         ceiling = mat["ceiling_low"] if measure != "shape" else None
-        fig = plot_similarity_matrix(
-            mat["estimate"], ceiling=ceiling if ceiling is not None and
+        kwargs = {
+            "ceiling": ceiling if ceiling is not None and
             np.isfinite(ceiling.to_numpy(dtype=float)).any() else None,
-            lower=mat["ci_low"], upper=mat["ci_high"], families=mat["families"],
-            title=f"{title}\nagent layer x region, mean over sessions and seeds",
-            value_label=vlabel, distance=measure == "shape")
-        out[f"similarity_{measure}"] = _save(fig, folder / f"similarity_{measure}.png")
+            "lower": mat["ci_low"], "upper": mat["ci_high"], "families": mat["families"],
+            "title": f"{title}\nagent layer x region, mean over sessions and seeds",
+            "value_label": vlabel, "distance": measure == "shape"}
+        out.append((f"similarity_{measure}", _similarity_figure, (mat["estimate"], kwargs),
+                    folder / f"similarity_{measure}.png"))
     return out
+
+
+def _similarity_figure(estimate: pd.DataFrame, kwargs: dict[str, Any]) -> Any:
+    return plot_similarity_matrix(estimate, **kwargs)
 
 
 _CAPTIONS = {
@@ -277,18 +328,21 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
     if figures:
         fig_dir = folder / "figures"
         fig_dir.mkdir()
+        jobs = _similarity_figures(fig_dir, results)
         if study is not None and len(study.table):
-            figs["verdict"] = _save(plot_verdict(study.table), fig_dir / "verdict.png")
-        figs.update(_similarity_figures(fig_dir, results))
+            jobs.append(("verdict", plot_verdict, (study.table,), fig_dir / "verdict.png"))
         if {"A.brain", "A.model"} & set(results["measure"]):
             table = pd.concat([_pooled_asymmetry(study), asymmetry_table(results)],
                               ignore_index=True)
-            figs["asymmetry"] = _save(plot_asymmetry(table), fig_dir / "asymmetry.png")
+            jobs.append(("asymmetry", plot_asymmetry, (table,), fig_dir / "asymmetry.png"))
         geo, skipped = _geometry_figures(fig_dir, results, artifacts)
-        figs.update(geo)
+        jobs += geo
         rdm = _rdm_figure(fig_dir, results, artifacts)
         if rdm is not None:
-            figs["rdms"] = rdm
+            jobs.append(rdm)
+        # the most text-heavy figures first, so that the workers finish together
+        jobs.sort(key=lambda job: _DRAW_ORDER.index(job[0]))
+        figs.update(render_figures(jobs))
     if prog is not None:
         prog.update(task, advance=1)
     brain_keys = sorted({k[1:] for k in artifacts.means if k[0] == "brain"})

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Section", "render_html"]
+__all__ = ["PAGE_WIDTH_PX", "Section", "render_html"]
+
+#: the widest the page shows a figure (CSS pixels; wider images are scaled down)
+PAGE_WIDTH_PX = 1100
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:PAGE_WIDTHpx;
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;border-bottom:1px solid #ddd;
 padding-bottom:.2em;margin-top:1.6em}
@@ -24,7 +27,7 @@ img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 .meta{color:#555;font-size:.9em}.caption{color:#444;font-size:.9em;margin-top:0}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em .8em;font-size:.9em}
 code{background:#f5f5f5;padding:0 .2em}
-"""
+""".replace("PAGE_WIDTH", str(PAGE_WIDTH_PX))
 
 
 @dataclass

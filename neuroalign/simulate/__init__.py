@@ -4,26 +4,33 @@ Everything made here is marked synthetic. See ``docs/parts/simulate.md`` for the
 generative model and :mod:`neuroalign.simulate.model` for the math.
 """
 
-from neuroalign.simulate.dataset import DEFAULT_DATASET, make_dataset, session_file_name
-from neuroalign.simulate.model import (
-    DEFAULT_NEUTRAL_TRIALS,
-    DEFAULT_TRIALS_PER_VALENCE,
-    DEFAULT_UNITS_PER_REGION,
-    PLANTINGS,
-    RegionModel,
-    make_region_model,
-    planted_asymmetry,
-    planted_sharpness,
-    planted_summary,
-    step_profile,
-)
-from neuroalign.simulate.nwb import DEFAULT_REGIONS, TRIAL_TYPES, build_session, simulate_session
-from neuroalign.simulate.patterns import (
-    expected_patterns,
-    patterns_from_activations,
-    sample_condition_patterns,
-    sample_from_model,
-)
+from neuroalign.core.lazy import lazy_exports
+
+#: public name -> submodule that defines it (imported on first use, so the command
+#: line and ``import neuroalign.simulate`` stay fast)
+_EXPORTS: dict[str, str] = {
+    "DEFAULT_DATASET": "dataset",
+    "make_dataset": "dataset",
+    "session_file_name": "dataset",
+    "DEFAULT_NEUTRAL_TRIALS": "model",
+    "DEFAULT_TRIALS_PER_VALENCE": "model",
+    "DEFAULT_UNITS_PER_REGION": "model",
+    "PLANTINGS": "model",
+    "RegionModel": "model",
+    "make_region_model": "model",
+    "planted_asymmetry": "model",
+    "planted_sharpness": "model",
+    "planted_summary": "model",
+    "step_profile": "model",
+    "DEFAULT_REGIONS": "nwb",
+    "TRIAL_TYPES": "nwb",
+    "build_session": "nwb",
+    "simulate_session": "nwb",
+    "expected_patterns": "patterns",
+    "patterns_from_activations": "patterns",
+    "sample_condition_patterns": "patterns",
+    "sample_from_model": "patterns",
+}
 
 __all__ = [
     "DEFAULT_DATASET",
@@ -48,3 +55,5 @@ __all__ = [
     "simulate_session",
     "step_profile",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -10,11 +10,26 @@ margin) or inconclusive, with the smallest effect each test could detect
 next study needs.
 """
 
-from neuroalign.study.hierarchy import bootstrap_p, hierarchical_weights, pooled_replicates
-from neuroalign.study.plan import plan_study
-from neuroalign.study.run import STUDY_COLUMNS, Study, run_study, write_study
-from neuroalign.study.sensitivity import equivalence_p, minimum_detectable_effect
+from neuroalign.core.lazy import lazy_exports
+
+# imported now (numpy only): the function ``verdict`` shares its module's name, which a
+# later import of the submodule would otherwise bind on the package
 from neuroalign.study.verdict import adjust_p, format_p, verdict
+
+#: public name -> submodule that defines it (imported on first use, so the command
+#: line and ``import neuroalign.study`` stay fast)
+_EXPORTS: dict[str, str] = {
+    "bootstrap_p": "hierarchy",
+    "hierarchical_weights": "hierarchy",
+    "pooled_replicates": "hierarchy",
+    "STUDY_COLUMNS": "run",
+    "Study": "run",
+    "run_study": "run",
+    "write_study": "run",
+    "plan_study": "plan",
+    "equivalence_p": "sensitivity",
+    "minimum_detectable_effect": "sensitivity",
+}
 
 __all__ = [
     "STUDY_COLUMNS",
@@ -31,3 +46,5 @@ __all__ = [
     "verdict",
     "write_study",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

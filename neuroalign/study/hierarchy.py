@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as _st
 
 from neuroalign.core.errors import ValidationError
 
@@ -92,7 +91,9 @@ def hierarchical_weights(levels: Sequence[Sequence[object]], n_boot: int,
 
 def se_from_interval(low: np.ndarray, high: np.ndarray, level: float) -> np.ndarray:
     """Standard error implied by a two-sided normal interval (0 where there is none)."""
-    z = _st.norm.ppf(0.5 + level / 2.0)
+    from scipy import stats  # here, not at import: the command line starts fast
+
+    z = stats.norm.ppf(0.5 + level / 2.0)
     se = (np.asarray(high, dtype=float) - np.asarray(low, dtype=float)) / (2.0 * z)
     return np.where(np.isfinite(se) & (se > 0), se, 0.0)
 

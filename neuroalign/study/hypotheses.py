@@ -64,9 +64,13 @@ class HypothesisTest:
 
 
 def layer_stage(layer: str) -> str:
-    """Stage of a layer: trunk layers by name (one architecture for every agent),
-    every other layer ``"readout"`` (heads differ per family)."""
-    return str(layer) if str(layer).startswith("trunk") else "readout"
+    """Stage of a layer: trunk layers by name (one architecture for every agent), the
+    ``readout.*`` layers together as ``"readout"`` (heads differ per family), and any
+    other layer (a foreign agent's module named directly) a stage of its own."""
+    name = str(layer)
+    if name.startswith("trunk"):
+        return name
+    return "readout" if name.startswith("readout") else name
 
 
 def _animals(frame: pd.DataFrame) -> tuple[pd.Series, list[str]]:

@@ -16,8 +16,7 @@ Typical use::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from neuroalign.core.lazy import lazy_exports
 
 #: public name -> submodule of neuroalign.zoo that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
@@ -53,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "list_tasks": "registry",
     "load_agent": "registry",
     "load_checkpoint": "checkpoint",
+    "make_env": "tasks",
     "probe": "probe",
     "probe_agent": "probe",
     "read_metadata": "checkpoint",
@@ -96,6 +96,7 @@ __all__ = [
     "list_tasks",
     "load_agent",
     "load_checkpoint",
+    "make_env",
     "probe",
     "probe_agent",
     "psychometric",
@@ -109,13 +110,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"neuroalign.zoo.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neuroalign.zoo' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(
+    __name__, {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()})

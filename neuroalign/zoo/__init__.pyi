@@ -38,6 +38,7 @@ from neuroalign.zoo.registry import zoo_dir as zoo_dir
 from neuroalign.zoo.tasks import SUCCESS_THRESHOLD as SUCCESS_THRESHOLD
 from neuroalign.zoo.tasks import Task as Task
 from neuroalign.zoo.tasks import get_task as get_task
+from neuroalign.zoo.tasks import make_env as make_env
 from neuroalign.zoo.tasks import task_names as task_names
 from neuroalign.zoo.training import seeded as seeded
 from neuroalign.zoo.training import train as train

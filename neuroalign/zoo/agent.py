@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -14,10 +14,61 @@ from gymnasium import spaces
 from neuroalign.core.errors import ValidationError
 from neuroalign.zoo.agents import AlgorithmSpec, get_agent_spec
 from neuroalign.zoo.configs import AgentConfig
-from neuroalign.zoo.networks import PROBE_DTYPE, ZooNet, float64_copy, torch_threads
+from neuroalign.zoo.networks import PROBE_DTYPE, ZooNet, current_float64_copy, torch_threads
 from neuroalign.zoo.tasks import Task, get_task
+from neuroalign.zoo.user_tasks import EnvTask
 
-__all__ = ["ZooAgent", "build_agent"]
+__all__ = ["ProbedAgent", "ZooAgent", "build_agent"]
+
+
+@runtime_checkable
+class ProbedAgent(Protocol):
+    """What :func:`neuroalign.zoo.probe_agent` needs of an agent: the zoo's
+    :class:`ZooAgent`, or an adapter of a foreign one
+    (:class:`neuroalign.zoo.foreign.TorchAgent`, :func:`neuroalign.zoo.foreign.sb3_agent`).
+
+    Attributes
+    ----------
+    name, family, seed, task
+        Identity written on every unit (``family``: ``value``, ``policy`` or ``other``).
+    checkpoint_hash
+        SHA-256 of the file the weights came from (``None``: built in memory).
+    """
+
+    @property
+    def name(self) -> str:
+        """Name written on every unit."""
+        ...
+
+    @property
+    def family(self) -> str:
+        """``value``, ``policy`` or ``other``."""
+        ...
+
+    @property
+    def task(self) -> Task | EnvTask:
+        """The task whose grid the agent is probed on."""
+        ...
+
+    seed: int
+    checkpoint_hash: str | None
+
+    def check_layers(self, layers: Sequence[str] | None) -> list[str]:
+        """``layers`` validated (all by default); unknown names list the valid ones."""
+        ...
+
+    def role(self, layer: str) -> str:
+        """What ``layer`` is (``trunk``, ``recurrent``, ``q``, ``actor``, ``critic``, ...)."""
+        ...
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions for a batch ``(n, obs_dim)`` or sequences ``(trial, step, obs_dim)``."""
+        ...
+
+    def activations_and_actions(self, obs: np.ndarray, layers: Sequence[str]
+                                ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Activations of ``layers`` and the greedy actions, from one forward pass."""
+        ...
 
 
 @dataclass
@@ -83,22 +134,10 @@ class ZooAgent:
         return self.spec.roles.get(layer, "trunk")
 
     def _float64_net(self) -> ZooNet:
-        """The float64 copy of ``net``, made again whenever a weight has changed.
-
-        Comparing the weights with those the copy was made from costs a fraction of
-        making the copy, which the closed-loop probe would otherwise do for each of its
-        hundreds of batches.
-        """
-        weights = [p.detach() for p in self.net.parameters()]
-        if self._net64 is not None:
-            net64, made_from = self._net64
-            if len(made_from) == len(weights) and all(
-                    a.shape == b.shape and torch.equal(a, b)
-                    for a, b in zip(made_from, weights, strict=True)):
-                return net64
-        net64 = float64_copy(self.net)
-        self._net64 = (net64, [w.clone() for w in weights])
-        return net64
+        """The float64 copy of ``net``, made again whenever a weight has changed
+        (:func:`neuroalign.zoo.networks.current_float64_copy`)."""
+        self._net64 = current_float64_copy(self.net, self._net64)
+        return self._net64[0]
 
     def _outputs(self, obs: np.ndarray,
                  dtype: torch.dtype = PROBE_DTYPE) -> dict[str, torch.Tensor]:
@@ -148,6 +187,14 @@ class ZooAgent:
         wanted = self.check_layers(layers)
         out = self._outputs(obs)
         return {name: out[name].numpy() for name in wanted}
+
+    def activations_and_actions(self, obs: np.ndarray, layers: Sequence[str]
+                                ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """:meth:`activations` and :meth:`act` from one forward pass."""
+        wanted = self.check_layers(layers)
+        out = self._outputs(obs)
+        actions = self.spec.greedy_action(out).numpy()
+        return {name: out[name].numpy() for name in wanted}, actions
 
     def check_layers(self, layers: Sequence[str] | None) -> list[str]:
         """``layers`` validated (all layers when ``None``)."""

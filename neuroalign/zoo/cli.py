@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 if TYPE_CHECKING:
-    from neuroalign.zoo.agent import ZooAgent
+    from neuroalign.zoo.agent import ProbedAgent, ZooAgent
 
 zoo_app = typer.Typer(name="zoo", help="Valence tasks and RL agents: list, train, probe.",
                       invoke_without_command=True)
@@ -23,7 +23,8 @@ def _help_without_command(ctx: typer.Context) -> None:
             typer.echo(text)
 
 # arguments shared by the commands that act on one trained agent
-_AgentArg = Annotated[str, typer.Argument(help="agent name, e.g. dqn")]
+_AgentArg = Annotated[str, typer.Argument(help="agent name, e.g. dqn (zoo probe: or an "
+                                           "SB3 .zip)")]
 _TaskOpt = Annotated[str, typer.Option("--task", help="task name, e.g. pavlovian")]
 _SeedOpt = Annotated[int, typer.Option("--seed", help="training seed")]
 _OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="replace an existing file")]
@@ -167,8 +168,16 @@ def probe_command(
     n_repetitions: int = typer.Option(8, "--repetitions", help="probe episodes per valence"),
     overwrite: _OverwriteOpt = False,
     train: _TrainOpt = False,
+    family: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--family", help="family of an SB3 .zip agent: value, policy or other "
+        "(default: its algorithm's)"),
+    allow_code: bool = typer.Option(
+        False, "--allow-code", help="read an SB3 .zip with Stable-Baselines3's own loader, "
+        "which runs code from it"),
 ) -> None:
-    """Probe AGENT's activations on the condition grid and write them to --out (netCDF)."""
+    """Probe AGENT's activations on the condition grid and write them to --out (netCDF).
+
+    AGENT is a zoo agent's name or a saved Stable-Baselines3 model (``.zip``)."""
     import os
 
     from neuroalign.core.atomic import atomic_file, check_output_path
@@ -182,7 +191,14 @@ def probe_command(
 
     if out.exists() and not overwrite:
         raise OutputExistsError(f"probe output {out}: exists; pass --overwrite to replace it")
-    da = probe_agent(_load(agent, task, seed, train), layers=layers or None, average=average,
+    loaded: ProbedAgent
+    if agent.lower().endswith(".zip"):
+        from neuroalign.zoo.foreign.sb3 import sb3_agent
+
+        loaded = sb3_agent(agent, task, family=family, seed=seed, allow_code=allow_code)
+    else:
+        loaded = _load(agent, task, seed, train)
+    da = probe_agent(loaded, layers=layers or None, average=average,
                      n_repetitions=n_repetitions)
     with atomic_file(out, suffix=".nc") as tmp:
         da.to_netcdf(tmp, engine="h5netcdf")

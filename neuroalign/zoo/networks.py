@@ -27,7 +27,8 @@ from typing import TypeVar
 import torch
 from torch import nn
 
-__all__ = ["PROBE_DTYPE", "TRUNKS", "ZooNet", "float64_copy", "torch_threads"]
+__all__ = ["PROBE_DTYPE", "TRUNKS", "ZooNet", "current_float64_copy", "float64_copy",
+           "torch_threads"]
 
 #: trunk kinds: a feedforward MLP or tanh layers followed by one GRU layer
 TRUNKS: tuple[str, ...] = ("mlp", "gru")
@@ -70,6 +71,24 @@ def float64_copy(net: _Module) -> _Module:
     return copy.deepcopy(net).to(torch.float64)
 
 
+def current_float64_copy(net: _Module, kept: tuple[_Module, list[torch.Tensor]] | None
+                         ) -> tuple[_Module, list[torch.Tensor]]:
+    """``kept`` (a float64 copy and the weights it was made from) while ``net``'s
+    weights are unchanged, else a new :func:`float64_copy` of ``net``.
+
+    Comparing the weights costs a fraction of making the copy, which a closed-loop
+    probe would otherwise do for each of its batches.
+    """
+    weights = [p.detach() for p in net.parameters()]
+    if kept is not None:
+        made_from = kept[1]
+        if len(made_from) == len(weights) and all(
+                a.shape == b.shape and torch.equal(a, b)
+                for a, b in zip(made_from, weights, strict=True)):
+            return kept
+    return float64_copy(net), [w.clone() for w in weights]
+
+
 class ZooNet(nn.Module):
     """Trunk (MLP, or tanh layers then a GRU) plus linear heads.
 
@@ -87,7 +106,9 @@ class ZooNet(nn.Module):
     Notes
     -----
     The MLP trunk's parameters are named ``trunk.<i>.*``; the GRU trunk keeps
-    ``trunk.<i>.*`` for its tanh layers and adds ``rnn.*``. A feedforward
+    ``trunk.<i>.*`` for its tanh layers and adds ``rnn.*``. Module names for forward
+    hooks (:class:`neuroalign.zoo.foreign.TorchAgent`): ``trunk_act.<i>`` is the
+    layer ``trunk.<i>`` of the probe, ``rnn`` the GRU, ``heads.<name>`` the raw heads. A feedforward
     network treats every row on its own; :meth:`forward_seq` and :meth:`step`
     accept it too, so code written for sequences serves both trunks.
     """
@@ -105,6 +126,9 @@ class ZooNet(nn.Module):
             layers.append(nn.Linear(size, hidden))
             size = hidden
         self.trunk = nn.ModuleList(layers)
+        # the tanh of each trunk layer as a module, so that forward hooks see the
+        # post-activation under a name (``trunk_act.<i>``); no parameters
+        self.trunk_act = nn.ModuleList([nn.Tanh() for _ in layers])
         self.rnn = nn.GRU(size, hidden, batch_first=True) if recurrent else None
         self.hidden = int(hidden)
         self.heads = nn.ModuleDict({name: nn.Linear(hidden, out) for name, out in heads.items()})
@@ -135,7 +159,7 @@ class ZooNet(nn.Module):
         h = obs
         out: dict[str, torch.Tensor] = {}
         for i, layer in enumerate(self.trunk):
-            h = torch.tanh(layer(h))
+            h = self.trunk_act[i](layer(h))
             out[f"trunk.{i}"] = h
         if self.rnn is not None:
             if state is None:
@@ -158,8 +182,8 @@ class ZooNet(nn.Module):
             raise ValueError("features: the GRU trunk needs sequences; use forward_seq")
         out = []
         h = obs
-        for layer in self.trunk:
-            h = torch.tanh(layer(h))
+        for layer, act in zip(self.trunk, self.trunk_act, strict=True):
+            h = act(layer(h))
             out.append(h)
         return out
 

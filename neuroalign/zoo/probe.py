@@ -15,34 +15,50 @@ any machine.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.provenance import provenance_attrs
-from neuroalign.zoo.agent import ZooAgent
+from neuroalign.zoo.agent import ProbedAgent, ZooAgent
+from neuroalign.zoo.user_tasks import EnvTask
 
 __all__ = ["probe", "probe_agent"]
 
 
-def probe(agent: str | ZooAgent, task: str | None = None, seed: int = 0,
+def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
+          task: str | None = None, seed: int = 0,
           layers: Sequence[str] | None = None, average: bool = False,
           n_repetitions: int = 8, probe_seed: int = 0, include_neutral: bool = False,
           cache_dir: str | os.PathLike[str] | None = None,
           train_if_missing: bool = True, by: str = "diff",
           levels: Sequence[float] | None = None,
-          steps: Sequence[int] | None = None) -> xr.DataArray:
+          steps: Sequence[int] | None = None, *,
+          act: Callable[[np.ndarray], np.ndarray] | None = None,
+          name: str | None = None, family: str | None = None,
+          allow_code: bool = False) -> xr.DataArray:
     """Activations of an agent on the valence x approach condition grid.
 
     Parameters
     ----------
     agent
-        Agent name (loaded with :func:`neuroalign.zoo.load_agent`) or a loaded
-        :class:`~neuroalign.zoo.ZooAgent`.
+        Any agent: a zoo agent's name (loaded with :func:`neuroalign.zoo.load_agent`)
+        or a loaded :class:`~neuroalign.zoo.ZooAgent`; a Stable-Baselines3 /
+        sb3-contrib model or the path of its saved ``.zip``
+        (:func:`neuroalign.zoo.foreign.sb3_agent`); any ``torch.nn.Module``, probed by
+        module name through forward hooks (:class:`neuroalign.zoo.foreign.TorchAgent`);
+        the path of a netCDF activations file (``.nc``, the layout of ``neuroalign zoo
+        probe --out``; :func:`neuroalign.zoo.foreign.read_activations`); or any
+        :class:`~neuroalign.zoo.agent.ProbedAgent`.
     task, seed
-        Task and training seed when ``agent`` is a name.
+        The task (required for a name, a torch module or an SB3 model) and the
+        training seed (of a zoo agent by name; written on the units of the others).
+        Foreign agents also take a user's gymnasium environment that labels its
+        steps (:mod:`neuroalign.zoo.user_tasks`): a registered id, or an import path
+        with ``allow_code``; its grid comes from the labels, closed loop.
     layers
         Layers to return (all by default): ``trunk.0``, ``trunk.1`` and the named
         readouts ``readout.q`` / ``readout.quantiles`` (value-learners) or
@@ -63,6 +79,16 @@ def probe(agent: str | ZooAgent, task: str | None = None, seed: int = 0,
         (``"diff"``) or its sign (``"side"``); the levels to probe (all by default);
         the task steps to return (all by default; step ``k`` is the bin starting
         ``0.1 k`` s after stimulus onset).
+    act
+        A torch module's actions, observations ``(n, obs_dim)`` -> ``(n,)``; by default
+        the argmax over the last axis of its output (:func:`~neuroalign.zoo.foreign.
+        default_action`).
+    name, family
+        A foreign agent's name and family (``value``, ``policy`` or ``other``).
+    allow_code
+        A saved SB3 ``.zip`` is read by SB3's own loader, which unpickles (runs code
+        from the file); without it nothing outside an allowlist is unpickled. Also
+        allows a user's task given as an import path (``package.module:EnvClass``).
 
     Returns
     -------
@@ -82,6 +108,17 @@ def probe(agent: str | ZooAgent, task: str | None = None, seed: int = 0,
     ValidationError
         Unknown agent, task or layer (the message lists the valid ones).
     """
+    foreign = _foreign(agent, task, seed, layers, act, name, family, allow_code)
+    if isinstance(foreign, xr.DataArray):
+        if average and "repetition" in foreign.dims:
+            foreign = foreign.mean("repetition", keep_attrs=True)
+            foreign.attrs["averaged_over"] = "repetition"
+        return foreign
+    if foreign is not None:
+        return probe_agent(foreign, layers=layers, average=average,
+                           n_repetitions=n_repetitions, probe_seed=probe_seed,
+                           include_neutral=include_neutral, by=by, levels=levels,
+                           steps=steps)
     if isinstance(agent, ZooAgent):
         zoo_agent = agent
         if task is not None and task != zoo_agent.task.name:
@@ -93,19 +130,75 @@ def probe(agent: str | ZooAgent, task: str | None = None, seed: int = 0,
             raise ValidationError("task: required when agent is given by name")
         from neuroalign.zoo.registry import load_agent
 
-        zoo_agent = load_agent(agent, task, seed, cache_dir=cache_dir,
+        zoo_agent = load_agent(str(agent), task, seed, cache_dir=cache_dir,
                                train_if_missing=train_if_missing)
     return probe_agent(zoo_agent, layers=layers, average=average, n_repetitions=n_repetitions,
                        probe_seed=probe_seed, include_neutral=include_neutral, by=by,
                        levels=levels, steps=steps)
 
 
-def probe_agent(zoo_agent: ZooAgent, layers: Sequence[str] | None = None,
+def _foreign(agent: Any, task: str | None, seed: int, layers: Sequence[str] | None,
+             act: Callable[[np.ndarray], np.ndarray] | None, name: str | None,
+             family: str | None, allow_code: bool) -> ProbedAgent | xr.DataArray | None:
+    """A non-zoo agent made probeable (or an activations file read); ``None`` for the zoo."""
+    if isinstance(agent, ZooAgent):
+        return None
+    if isinstance(agent, (str, os.PathLike)):
+        suffix = os.path.splitext(str(agent))[1].lower()
+        if suffix == ".nc":
+            from neuroalign.zoo.foreign.activations import read_activations
+
+            return read_activations(agent, task, layers=layers, name=name, family=family)
+        if suffix == ".zip":
+            from neuroalign.zoo.foreign.sb3 import sb3_agent
+
+            return sb3_agent(agent, _need_task(task), name=name, family=family, seed=seed,
+                             allow_code=allow_code)
+        if suffix:
+            raise ValidationError(f"agent: got {str(agent)!r}; expected a zoo agent's name, "
+                                  "an SB3 .zip or a netCDF activations file (.nc)")
+        return None
+    if isinstance(agent, ProbedAgent):
+        return agent
+    from neuroalign.zoo.foreign.sb3 import is_sb3_model, sb3_agent
+
+    if is_sb3_model(agent):
+        return sb3_agent(agent, _need_task(task), name=name, family=family, seed=seed,
+                         allow_code=allow_code)
+    from torch import nn
+
+    if isinstance(agent, nn.Module):
+        from neuroalign.zoo.foreign.hooks import TorchAgent
+
+        return TorchAgent(agent, _need_task(task), layers, act, name=name or "torch-module",
+                          family=family or "other", seed=seed, allow_code=allow_code)
+    raise ValidationError(f"agent: got a {type(agent).__name__}; expected a zoo agent's name "
+                          "or ZooAgent, an SB3 model or .zip, a torch.nn.Module or a netCDF "
+                          "activations file")
+
+
+def _need_task(task: str | None) -> str:
+    if task is None:
+        raise ValidationError("task: required for an SB3 model or a torch module (the zoo "
+                              "task it acts in)")
+    return task
+
+
+def probe_agent(zoo_agent: ProbedAgent, layers: Sequence[str] | None = None,
                 average: bool = False, n_repetitions: int = 8, probe_seed: int = 0,
                 include_neutral: bool = False, by: str = "diff",
                 levels: Sequence[float] | None = None,
                 steps: Sequence[int] | None = None) -> xr.DataArray:
-    """:func:`probe` for an agent already loaded."""
+    """:func:`probe` for an agent already loaded: a :class:`~neuroalign.zoo.ZooAgent` or
+    any :class:`~neuroalign.zoo.agent.ProbedAgent` (a torch module or an SB3 model
+    through :mod:`neuroalign.zoo.foreign`).
+
+    On ``pavlovian`` and ``gridworld`` every agent sees the same documented probe
+    episodes (:meth:`~neuroalign.zoo.Task.probe_episodes`), so agents are compared on
+    identical inputs; the agent's greedy action at each probed step is the
+    ``action`` coord on ``(repetition, condition)``. On the ``contrast`` task the
+    agent's own choices drive the trials (closed loop).
+    """
     wanted = zoo_agent.check_layers(layers)
     task = zoo_agent.task
     extra: dict[str, tuple[tuple[str, str], np.ndarray]] = {}
@@ -121,11 +214,18 @@ def probe_agent(zoo_agent: ZooAgent, layers: Sequence[str] | None = None,
         if by != "diff" or levels is not None or steps is not None:
             raise ValidationError(f"by/levels/steps: only the 'contrast' task takes them; "
                                   f"this agent learned {task.name!r}")
-        inputs = task.probe_inputs(n_repetitions, probe_seed, include_neutral)
+        if isinstance(task, EnvTask):  # a user's env: the agent drives it
+            inputs, cond_coords = task.closed_loop_inputs(zoo_agent.act, n_repetitions,
+                                                          probe_seed)
+        else:
+            inputs = task.probe_inputs(n_repetitions, probe_seed, include_neutral)
+            cond_coords = task.condition_coords(include_neutral)
         n_rep, n_cond, obs_dim = inputs.shape
-        acts = zoo_agent.activations(inputs.reshape(n_rep * n_cond, obs_dim), wanted)
+        acts, actions = zoo_agent.activations_and_actions(
+            inputs.reshape(n_rep * n_cond, obs_dim), wanted)
         blocks_by_layer = {name: acts[name].reshape(n_rep, n_cond, -1) for name in wanted}
-        cond_coords = task.condition_coords(include_neutral)
+        extra = {"action": (("repetition", "condition"),
+                            np.asarray(actions, dtype=np.int64).reshape(n_rep, n_cond))}
     blocks, unit_layer = [], []
     unit_index: list[int] = []
     for name in wanted:
@@ -148,7 +248,8 @@ def probe_agent(zoo_agent: ZooAgent, layers: Sequence[str] | None = None,
     coords = {**cond_coords, **unit_coords, **extra,
               "repetition": ("repetition", np.arange(n_rep))}
     attrs = provenance_attrs(
-        source="neuroalign.zoo", agent=zoo_agent.name, task=task.name, seed=zoo_agent.seed,
+        source=getattr(zoo_agent, "source", "neuroalign.zoo"), agent=zoo_agent.name,
+        task=task.name, seed=zoo_agent.seed,
         family=zoo_agent.family, checkpoint_hash=zoo_agent.checkpoint_hash or "untrained",
         layers=",".join(wanted), probe_seed=int(probe_seed), n_repetitions=n_rep,
         value_units="activation", synthetic=False, **notes,
@@ -161,7 +262,7 @@ def probe_agent(zoo_agent: ZooAgent, layers: Sequence[str] | None = None,
     return da
 
 
-def _contrast_blocks(zoo_agent: ZooAgent, wanted: list[str], n_repetitions: int,
+def _contrast_blocks(zoo_agent: ProbedAgent, wanted: list[str], n_repetitions: int,
                      probe_seed: int, by: str, levels: Sequence[float] | None,
                      steps: Sequence[int] | None) -> tuple[dict[str, np.ndarray], dict, dict, dict]:
     """Activations ``(repetition, condition, size)`` per layer on the contrast grid."""
@@ -178,7 +279,8 @@ def _contrast_blocks(zoo_agent: ZooAgent, wanted: list[str], n_repetitions: int,
     trials = task.probe_trials(zoo_agent.act, n_repetitions, probe_seed, by=by, levels=levels)
     obs = trials["obs"]
     n_rep, n_cells, n_steps, obs_dim = obs.shape
-    acts = zoo_agent.activations(obs.reshape(n_rep * n_cells, n_steps, obs_dim), wanted)
+    acts, _ = zoo_agent.activations_and_actions(
+        obs.reshape(n_rep * n_cells, n_steps, obs_dim), wanted)
     blocks = {name: a.reshape(n_rep, n_cells, n_steps, -1)[:, :, keep]
               .reshape(n_rep, n_cells * len(keep), -1) for name, a in acts.items()}
     coords = contrast_condition_coords(trials["levels"], trials["valences"],

@@ -26,13 +26,16 @@ Success criteria
 
 from __future__ import annotations
 
+import gymnasium as gym
+import numpy as np
+
 from neuroalign.core.errors import ValidationError
 from neuroalign.zoo.contrast_task import CONTRAST_TASK
 from neuroalign.zoo.gridworld import GridworldEnv
 from neuroalign.zoo.pavlovian import PavlovianEnv
 from neuroalign.zoo.task_base import APPROACH_STEPS, SUCCESS_THRESHOLD, Task
 
-__all__ = ["APPROACH_STEPS", "SUCCESS_THRESHOLD", "Task", "get_task", "task_names"]
+__all__ = ["APPROACH_STEPS", "SUCCESS_THRESHOLD", "Task", "get_task", "make_env", "task_names"]
 
 _TASKS: dict[str, Task] = {
     "pavlovian": Task(
@@ -77,3 +80,40 @@ def get_task(name: str) -> Task:
     if name not in tasks:
         raise ValidationError(f"task: got {name!r}; expected one of {task_names()}")
     return tasks[name]
+
+
+def make_env(task: str, seed: int | None = None) -> gym.Env:
+    """The gymnasium environment of a zoo task, exactly as the zoo trains on it.
+
+    The zoo's own learners train on this environment unwrapped (same observation
+    noise, reward scheme, episode length and truncation), so an agent trained on it
+    with another library (e.g. Stable-Baselines3) learned the same task.
+
+    Parameters
+    ----------
+    task
+        A zoo task: ``pavlovian``, ``gridworld`` or ``contrast``.
+    seed
+        Seeds the environment's random stream (``env.reset(seed=seed)``) and its
+        action and observation spaces; ``None`` leaves them unseeded.
+
+    Returns
+    -------
+    gymnasium.Env
+        A fresh environment.
+
+    Raises
+    ------
+    ValidationError
+        Unknown task (the message lists the valid ones) or a seed that is not a
+        non-negative integer.
+    """
+    env = get_task(task).make_env()
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValidationError(f"seed: got {seed!r}; expected a non-negative integer "
+                                  "or None")
+        env.reset(seed=int(seed))
+        env.action_space.seed(int(seed))
+        env.observation_space.seed(int(seed))
+    return env

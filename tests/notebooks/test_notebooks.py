@@ -21,10 +21,10 @@ from docsite import notebooks as site_notebooks  # noqa: E402  (the one way to e
 NOTEBOOKS = site_notebooks.notebooks(ROOT)
 
 
-def test_there_are_four_notebooks():
+def test_there_are_five_notebooks():
     assert [p.name for p in NOTEBOOKS] == [
         "01-quickstart.ipynb", "02-valence-geometry.ipynb", "03-dataset-import.ipynb",
-        "04-real-mice.ipynb"]
+        "04-real-mice.ipynb", "05-your-own-agent.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -171,3 +171,34 @@ def test_rdm_ticks_read_the_condition_labels_like_every_part():
     ticks = [[t.get_text() for t in ax.get_yticklabels()] for ax in fig.axes[:2]]
     assert ticks[0] == ticks[1] == ["R5", "R4", "R3", "R2", "R1", "R0",
                                     "D5", "D4", "D3", "D2", "D1", "D0"]
+
+
+def test_figures_drawn_in_worker_processes_equal_those_drawn_here(tmp_path):
+    from neuroalign.report import render_figures
+    from neuroalign.report.html import PAGE_WIDTH_PX
+
+    da = _patterns()
+    results = _results()
+    mat = similarity_matrix(results, "rsa")
+
+    def jobs(folder):
+        folder.mkdir()
+        return [("traj", plot_trajectories, ({"a": da, "b": da.mean("repetition")},),
+                 folder / "traj.png"),
+                ("wide", plot_trajectories, ({str(i): da for i in range(8)},),
+                 folder / "wide.png"),
+                ("asym", plot_asymmetry, (asymmetry_table(results),), folder / "asym.png"),
+                ("matrix", plot_similarity_matrix, (mat["estimate"],), folder / "matrix.png")]
+
+    here = render_figures(jobs(tmp_path / "here"), workers=1)
+    forked = render_figures(jobs(tmp_path / "forked"), workers=2)
+    assert list(here) == list(forked) == ["traj", "wide", "asym", "matrix"]
+    for name in here:
+        assert here[name].read_bytes() == forked[name].read_bytes(), name
+    # a figure wider than the page is written no wider than the page shows it
+    from PIL import Image
+
+    with Image.open(here["wide"]) as img:
+        assert img.width <= PAGE_WIDTH_PX + 1
+    with Image.open(here["traj"]) as img:
+        assert img.width < PAGE_WIDTH_PX  # narrower ones keep their resolution

@@ -13,8 +13,8 @@ from pathlib import Path
 
 #: the documented sub-packages, in the order of the site's navigation (the parts)
 SUBPACKAGES: tuple[str, ...] = (
-    "io", "simulate", "zoo", "zoo.agents", "compare", "compare.inference", "geometry", "pipeline",
-    "study", "report", "batch", "core",
+    "io", "simulate", "zoo", "zoo.agents", "zoo.foreign", "compare", "compare.inference",
+    "geometry", "pipeline", "study", "report", "batch", "core",
 )
 
 

@@ -5,13 +5,14 @@ generators (``rng``/``seed`` arguments); :func:`evaluate` runs any measure throu
 them and returns a tidy table.
 """
 
-from neuroalign.compare.inference.evaluate import BOOTSTRAP_KINDS, evaluate
+from neuroalign.compare.inference.evaluate import BOOTSTRAP_KINDS, evaluate, evaluate_results
 from neuroalign.compare.inference.pattern_resampling import split_half_ceiling
 from neuroalign.compare.inference.patterns import (
     PatternMeasure,
     cka_measure,
     function_measure,
     predictivity_measure,
+    shape_measure,
 )
 from neuroalign.compare.inference.rdm import (
     as_rdm_vectors,
@@ -58,6 +59,7 @@ __all__ = [
     "cka_measure",
     "confidence_interval",
     "evaluate",
+    "evaluate_results",
     "fixed_weighted_corr_matrix",
     "function_measure",
     "index_counts",
@@ -70,6 +72,7 @@ __all__ = [
     "rdm_noise_ceiling",
     "rdm_permutation_null",
     "resampled_pairs",
+    "shape_measure",
     "spearman_brown",
     "split_half_ceiling",
     "two_level_bootstrap_indices",

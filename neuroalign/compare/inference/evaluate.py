@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from neuroalign.compare.inference.patterns import (
     cka_measure,
     function_measure,
     predictivity_measure,
+    shape_measure,
 )
 from neuroalign.compare.inference.rdm import (
     as_rdm_vectors,
@@ -41,7 +42,7 @@ from neuroalign.core.degenerate import check_patterns, standardise
 from neuroalign.core.errors import InferenceError, ValidationError
 from neuroalign.core.vocabulary import COMPARE_ALIASES, COMPARE_METHODS, PATTERN_MEASURES
 
-__all__ = ["BOOTSTRAP_KINDS", "evaluate"]
+__all__ = ["BOOTSTRAP_KINDS", "evaluate", "evaluate_results"]
 
 #: what ``evaluate(bootstrap=...)`` resamples: nothing, conditions, repetitions, subjects
 #: or both levels
@@ -65,11 +66,7 @@ def _pattern_measure(measure: Any, kwargs: dict[str, Any]) -> PatternMeasure:
         kernel = kwargs.pop("kernel", "rbf" if measure == "cka_rbf" else "linear")
         return cka_measure(kernel=kernel, **kwargs)
     if measure in ("shape", "procrustes"):
-        from neuroalign.compare.shape import shape_distance
-
-        angular = kwargs.get("score", "angular") == "angular"
-        return function_measure(shape_distance, "shape_distance", alternative="less",
-                                angular=angular, batched=True, **kwargs)
+        return shape_measure(**kwargs)
     return predictivity_measure(**kwargs)
 
 
@@ -92,6 +89,68 @@ def _null_summary(null: np.ndarray, obs: float, alternative: str, exact: bool) -
             "null_mean": float(null.mean()), "null_sd": float(null.std(ddof=1))}
 
 
+def evaluate_results(
+    measure: str | Callable[..., float],
+    x: Any,
+    y: Any,
+    *,
+    bootstrap: str | None = None,
+    n_boot: int = 1000,
+    permutation: bool = False,
+    n_perm: int = 1000,
+    noise_ceiling: bool = False,
+    seed: int = 0,
+    level: float = 0.95,
+    backend: str = "numpy",
+    ci_method: str = "percentile",
+    alternative: str | None = None,
+    alpha: float = 0.05,
+    exact: bool | str = "auto",
+    n_splits: int = 100,
+    measure_kwargs: dict[str, Any] | None = None,
+    caches: tuple[MutableMapping[Any, Any] | None, MutableMapping[Any, Any] | None]
+    | None = None,
+) -> list[InferenceResult]:
+    """The records behind :func:`evaluate`'s table (same parameters).
+
+    For callers that read a few fields of one model's result (a run scores
+    thousands of cells): no table is built.
+
+    Returns
+    -------
+    list of InferenceResult
+        One record per model, in the order of :func:`evaluate`'s rows.
+    """
+    check_choice(bootstrap, "bootstrap", BOOTSTRAP_KINDS)
+    check_choice(backend, "backend", ["numpy", "torch"])
+    n_boot = check_positive_int(n_boot, "n_boot")
+    n_perm = check_positive_int(n_perm, "n_perm")
+    level = check_level(level)
+    if caches is None:
+        caches = (None, None)
+    if not (isinstance(caches, tuple) and len(caches) == 2
+            and all(c is None or isinstance(c, MutableMapping) for c in caches)):
+        raise ValidationError(f"caches: got {type(caches).__name__}; expected None or a pair "
+                              "of mutable mappings (one for x, one for y)")
+    kwargs = dict(measure_kwargs or {})
+    if measure == "rsa":  # the run's name: an RDM comparison with rsa_method (spearman)
+        measure = kwargs.pop("rsa_method", "spearman")
+    is_rdm = isinstance(measure, str) and (measure in COMPARE_METHODS
+                                           or measure in COMPARE_ALIASES)
+    if not (is_rdm or callable(measure) or measure in PATTERN_MEASURES):
+        valid = ", ".join(repr(m) for m in ("rsa", *COMPARE_METHODS, *COMPARE_ALIASES,
+                                            *PATTERN_MEASURES))
+        raise ValidationError(f"measure: got {measure!r}; expected one of {valid} "
+                              "or a callable")
+    rng = np.random.default_rng(seed)
+    args = (measure, x, y, bootstrap, n_boot, permutation, n_perm, noise_ceiling, rng,
+            level, backend, ci_method, alternative, alpha, exact, n_splits, kwargs)
+    rows = _evaluate_rdm(*args) if is_rdm else _evaluate_patterns(*args, caches=caches)
+    for row in rows:
+        row.seed = seed
+    return rows
+
+
 def evaluate(
     measure: str | Callable[..., float],
     x: Any,
@@ -111,6 +170,8 @@ def evaluate(
     exact: bool | str = "auto",
     n_splits: int = 100,
     measure_kwargs: dict[str, Any] | None = None,
+    caches: tuple[MutableMapping[Any, Any] | None, MutableMapping[Any, Any] | None]
+    | None = None,
 ) -> pd.DataFrame:
     """Estimate, bootstrap interval, permutation p-value and noise ceiling of a measure.
 
@@ -158,6 +219,14 @@ def evaluate(
         Random splits for split-half noise ceilings.
     measure_kwargs : dict, optional
         Extra arguments of the measure (e.g. ``kernel``, ``debiased``, ``alpha``).
+    caches : (mapping, mapping), optional
+        Pattern measures: two mutable mappings, for ``x`` and for ``y``, that keep
+        what depends on one input only (its prepared representation, Gram matrices
+        or shape reductions of its repetition resamples, its split-half values)
+        between calls, keyed by content and draws (see
+        :mod:`~neuroalign.compare.inference.pattern_resampling`). Scoring one input
+        against many partners with the same seed then prepares it once; the results
+        are those without caches. Ignored for RDM comparisons.
 
     Returns
     -------
@@ -172,27 +241,11 @@ def evaluate(
         repetitions) fewer than 3 repetitions of a condition
         (:mod:`neuroalign.core.degenerate`); too few subjects or resamples.
     """
-    check_choice(bootstrap, "bootstrap", BOOTSTRAP_KINDS)
-    check_choice(backend, "backend", ["numpy", "torch"])
-    n_boot = check_positive_int(n_boot, "n_boot")
-    n_perm = check_positive_int(n_perm, "n_perm")
-    level = check_level(level)
-    kwargs = dict(measure_kwargs or {})
-    if measure == "rsa":  # the run's name: an RDM comparison with rsa_method (spearman)
-        measure = kwargs.pop("rsa_method", "spearman")
-    is_rdm = isinstance(measure, str) and (measure in COMPARE_METHODS
-                                           or measure in COMPARE_ALIASES)
-    if not (is_rdm or callable(measure) or measure in PATTERN_MEASURES):
-        valid = ", ".join(repr(m) for m in ("rsa", *COMPARE_METHODS, *COMPARE_ALIASES,
-                                            *PATTERN_MEASURES))
-        raise ValidationError(f"measure: got {measure!r}; expected one of {valid} "
-                              "or a callable")
-    rng = np.random.default_rng(seed)
-    run = _evaluate_rdm if is_rdm else _evaluate_patterns
-    rows = run(measure, x, y, bootstrap, n_boot, permutation, n_perm, noise_ceiling, rng,
-               level, backend, ci_method, alternative, alpha, exact, n_splits, kwargs)
-    for row in rows:
-        row.seed = seed
+    rows = evaluate_results(
+        measure, x, y, bootstrap=bootstrap, n_boot=n_boot, permutation=permutation,
+        n_perm=n_perm, noise_ceiling=noise_ceiling, seed=seed, level=level, backend=backend,
+        ci_method=ci_method, alternative=alternative, alpha=alpha, exact=exact,
+        n_splits=n_splits, measure_kwargs=measure_kwargs, caches=caches)
     return pd.DataFrame([r.to_row() for r in rows], columns=[*RESULT_COLUMNS, "n_subjects"])
 
 
@@ -281,7 +334,8 @@ def _subjects(y: Any) -> list[np.ndarray]:
 
 def _evaluate_patterns(measure, x, y, bootstrap, n_boot, permutation, n_perm, noise_ceiling,
                        rng, level, backend, ci_method, alternative, alpha, exact, n_splits,
-                       kwargs):
+                       kwargs, caches=(None, None)):
+    caches = (pr.bind(caches[0]), pr.bind(caches[1]))  # each input digested once
     pm = _pattern_measure(measure, kwargs)
     alternative = alternative or pm.alternative
     names, xs = _models(x, as_patterns)
@@ -312,16 +366,16 @@ def _evaluate_patterns(measure, x, y, bootstrap, n_boot, permutation, n_perm, no
         perms, exact_flag = _perms(n, n_perm, rng, alpha, alternative, exact)
     nc = (np.nan, np.nan)
     if noise_ceiling:
-        nc = pr.split_half_ceiling(pm, ys, n_splits, rng)
+        nc = pr.split_half_ceiling(pm, ys, n_splits, rng, cache=caches[1])
     rows = []
     for name, xm in zip(names, xs, strict=True):
-        per_subject = pr.subject_values(pm, xm, ys)
+        per_subject = pr.subject_values(pm, xm, ys, caches)
         est = float(per_subject.mean())
         boot = None
         if bootstrap == "conditions":
             boot = pr.boot_conditions(pm, xm, ys, cond_idx)
         elif bootstrap == "repetitions":
-            boot = pr.boot_repetitions(pm, xm, ys, n_boot, rng)
+            boot = pr.boot_repetitions(pm, xm, ys, n_boot, rng, caches)
         elif bootstrap == "subjects":
             boot = index_counts(sub_idx, len(ys)) @ per_subject / len(ys)
         elif bootstrap == "two-level":
@@ -334,7 +388,7 @@ def _evaluate_patterns(measure, x, y, bootstrap, n_boot, permutation, n_perm, no
             for key, val in _summaries(boot, est, level, ci_method).items():
                 setattr(row, key, val)
         if perms is not None:
-            null = pr.permutation_null(pm, xm, ys, perms)
+            null = pr.permutation_null(pm, xm, ys, perms, caches)
             for key, val in _null_summary(null, est, alternative, exact_flag).items():
                 setattr(row, key, val)
         row.method = _method_label(bootstrap, ci_method, permutation, exact_flag,

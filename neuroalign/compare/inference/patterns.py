@@ -26,6 +26,7 @@ __all__ = [
     "cka_measure",
     "function_measure",
     "predictivity_measure",
+    "shape_measure",
 ]
 
 _CHUNK_ELEMENTS = 8_000_000
@@ -38,8 +39,8 @@ def as_patterns(patterns: Any, name: str) -> np.ndarray:
     """
     if hasattr(patterns, "dims") and hasattr(patterns, "transpose"):
         dims = tuple(patterns.dims)
-        wanted = [d for d in ("repetition", "condition", "unit") if d in dims]
-        if set(wanted) == set(dims) and "condition" in dims:
+        wanted = tuple(d for d in ("repetition", "condition", "unit") if d in dims)
+        if set(wanted) == set(dims) and "condition" in dims and dims != wanted:
             patterns = patterns.transpose(*wanted)
         patterns = patterns.values
     arr = np.asarray(patterns, dtype=float)
@@ -77,6 +78,15 @@ class PatternMeasure:
         For measures of the form ``cross(a, b) / sqrt(norm(a) norm(b))`` whose
         ``norm`` does not change under a relabelling of conditions (CKA): the
         permutation null then evaluates only ``cross`` per permutation.
+    centred : bool
+        ``prepare`` centres over conditions (the shape metric's reduction): a
+        relabelling commutes with it, so a permutation null selects from the
+        prepared representation, but a bootstrap over conditions (which repeats
+        conditions) prepares each resample from its selected patterns.
+    key : str, optional
+        Identifies ``prepare`` with its settings, so that prepared resamples can be
+        kept between calls (the ``caches`` of
+        :mod:`~neuroalign.compare.inference.pattern_resampling`); ``None``: never kept.
     """
 
     name: str
@@ -88,6 +98,8 @@ class PatternMeasure:
     keep_repetitions: bool = False
     cross: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
     norm: Callable[[np.ndarray], np.ndarray] | None = None
+    centred: bool = False
+    key: str | None = None
 
     def select(self, rep: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Pick conditions ``idx`` (shape (B, k)) from one representation, for all rows.
@@ -143,7 +155,47 @@ def cka_measure(
     label = f"cka_{kernel}" + ("" if debiased else "_biased")
     return PatternMeasure(label, prepare, compare, gram=True,
                           cross=lambda k, g: hsic(*np.broadcast_arrays(k, g)),
-                          norm=lambda k: hsic(k, k))
+                          norm=lambda k: hsic(k, k),
+                          key=f"gram:{kernel}:{sorted(kernel_kwargs.items())!r}")
+
+
+def shape_measure(alpha: float = 1.0, score: str = "angular") -> PatternMeasure:
+    """The shape distance (:func:`neuroalign.compare.shape.shape_distance`) as a
+    :class:`PatternMeasure`.
+
+    ``prepare`` is :func:`~neuroalign.compare.shape.reduce_representation`, one
+    batched factorisation per side and batch of resamples, and ``compare`` is
+    :func:`~neuroalign.compare.shape.score_reduced` (for the angular score only the
+    singular values of an ``n x n`` cross product per resample). A permutation null
+    reduces each side once and relabels the reduced rows. Values equal
+    ``shape_distance`` of each resample to round-off.
+
+    Raises
+    ------
+    ValidationError
+        ``alpha`` outside [0, 1] or an unknown ``score`` (on creation); patterns
+        with NaN, or a resample without variance across conditions (on use).
+    """
+    from neuroalign.compare.shape import ShapeMetric, reduce_representation, score_reduced
+
+    metric = ShapeMetric(alpha=alpha, score=score)  # validates alpha and score
+
+    def prepare(p: np.ndarray) -> np.ndarray:
+        if np.isnan(p).any():
+            raise ValidationError(
+                "x, y: contain NaN; the shape metric needs complete condition patterns")
+        return reduce_representation(p, metric.alpha)
+
+    def compare(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = score_reduced(a, b, metric.score_name)
+        if np.any(np.isnan(out)):
+            raise ValidationError(
+                "shape metric: a representation has zero variance across conditions")
+        return out
+
+    return PatternMeasure("shape_distance", prepare, compare, alternative="less",
+                          angular=metric.score_name == "angular", centred=True,
+                          key=f"shape-reduction:{metric.alpha!r}")
 
 
 #: stacked evaluations per call of a ``batched`` function measure

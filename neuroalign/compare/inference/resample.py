@@ -184,8 +184,9 @@ def index_counts(indices: np.ndarray, n: int) -> np.ndarray:
     flat = idx.reshape(-1, idx.shape[-1])
     rows = np.broadcast_to(np.arange(flat.shape[0])[:, None], flat.shape)
     keep = flat >= 0
-    counts = np.zeros((flat.shape[0], n))
-    np.add.at(counts, (rows[keep], flat[keep]), 1.0)
+    # one bincount over (row, item) cells: exact integer counts, no per-row loop
+    cells = rows[keep] * n + flat[keep]
+    counts = np.bincount(cells, minlength=flat.shape[0] * n).astype(np.float64)
     return counts.reshape(*idx.shape[:-1], n)
 
 

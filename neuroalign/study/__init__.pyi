@@ -1,0 +1,25 @@
+"""Types of ``neuroalign.study``, whose names ``__init__.py`` imports on first use."""
+
+from neuroalign.study.hierarchy import bootstrap_p as bootstrap_p
+from neuroalign.study.hierarchy import hierarchical_weights as hierarchical_weights
+from neuroalign.study.hierarchy import pooled_replicates as pooled_replicates
+from neuroalign.study.run import STUDY_COLUMNS as STUDY_COLUMNS
+from neuroalign.study.run import Study as Study
+from neuroalign.study.run import run_study as run_study
+from neuroalign.study.run import write_study as write_study
+from neuroalign.study.verdict import adjust_p as adjust_p
+from neuroalign.study.verdict import format_p as format_p
+from neuroalign.study.verdict import verdict as verdict
+
+__all__ = [
+    "STUDY_COLUMNS",
+    "Study",
+    "adjust_p",
+    "bootstrap_p",
+    "format_p",
+    "hierarchical_weights",
+    "pooled_replicates",
+    "run_study",
+    "verdict",
+    "write_study",
+]
