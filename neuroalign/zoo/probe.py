@@ -145,7 +145,7 @@ def _foreign(agent: Any, task: str | None, seed: int, layers: Sequence[str] | No
         return None
     if isinstance(agent, (str, os.PathLike)):
         suffix = os.path.splitext(str(agent))[1].lower()
-        if suffix == ".nc":
+        if suffix in (".nc", ".nwb"):
             from neuroalign.zoo.foreign.activations import read_activations
 
             return read_activations(agent, task, layers=layers, name=name, family=family)
