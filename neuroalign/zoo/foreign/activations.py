@@ -106,7 +106,8 @@ def _from_nwb(path: Path, where: str) -> xr.DataArray:
         stored = [str(x) for x in meta.get("layers") or []]
         order = [n for n in stored if n in names] + [n for n in names if n not in stored]
         signals = [read_imaging(h5, where, series=n) for n in order]
-    roles = meta.get("roles") if isinstance(meta.get("roles"), dict) else {}
+    stored_roles = meta.get("roles")
+    roles: dict[str, Any] = stored_roles if isinstance(stored_roles, dict) else {}
     valence = trials["valence"].to_numpy().astype(np.int64)
     repetition = trials["repetition"].to_numpy().astype(np.int64)
     outcome = trials["outcome_time"].to_numpy().astype(np.float64)
