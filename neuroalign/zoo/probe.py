@@ -50,7 +50,8 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
         sb3-contrib model or the path of its saved ``.zip``
         (:func:`neuroalign.zoo.foreign.sb3_agent`); any ``torch.nn.Module``, probed by
         module name through forward hooks (:class:`neuroalign.zoo.foreign.TorchAgent`);
-        the path of a netCDF activations file (``.nc``, the layout of ``neuroalign zoo
+        the path of an activations file (an NWB file of ``neuroalign zoo export-nwb``,
+        ``.nwb``, or a netCDF file, ``.nc``, in the layout of ``neuroalign zoo
         probe --out``; :func:`neuroalign.zoo.foreign.read_activations`); or any
         :class:`~neuroalign.zoo.agent.ProbedAgent`.
     task, seed
@@ -156,7 +157,8 @@ def _foreign(agent: Any, task: str | None, seed: int, layers: Sequence[str] | No
                              allow_code=allow_code)
         if suffix:
             raise ValidationError(f"agent: got {str(agent)!r}; expected a zoo agent's name, "
-                                  "an SB3 .zip or a netCDF activations file (.nc)")
+                                  "an SB3 .zip or an activations file (.nc, or .nwb from "
+                                  "zoo export-nwb)")
         return None
     if isinstance(agent, ProbedAgent):
         return agent

@@ -213,7 +213,8 @@ def read_activations(path: str | os.PathLike[str], task: str | None = None,
     Parameters
     ----------
     path
-        A netCDF file in the layout of ``neuroalign zoo probe --out`` (module docstring).
+        A netCDF file in the layout of ``neuroalign zoo probe --out``, or an NWB file
+        written by ``neuroalign zoo export-nwb`` (module docstring).
     task
         The zoo task whose grid the file holds (default: the file's ``task`` attr).
     layers
