@@ -72,7 +72,8 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
     probe_seed
         Seed of the probe episodes (observation noise, start cells).
     include_neutral
-        Add the neutral condition (Pavlovian task only).
+        Add the neutral condition (Pavlovian task only); an activations file's neutral
+        conditions are left out without it (and required with it).
     cache_dir, train_if_missing
         Passed to :func:`neuroalign.zoo.load_agent`.
     by, levels, steps
@@ -109,7 +110,8 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
     ValidationError
         Unknown agent, task or layer (the message lists the valid ones).
     """
-    foreign = _foreign(agent, task, seed, layers, act, name, family, allow_code)
+    foreign = _foreign(agent, task, seed, layers, act, name, family, allow_code,
+                       include_neutral)
     if isinstance(foreign, xr.DataArray):
         if average and "repetition" in foreign.dims:
             foreign = foreign.mean("repetition", keep_attrs=True)
@@ -140,7 +142,8 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
 
 def _foreign(agent: Any, task: str | None, seed: int, layers: Sequence[str] | None,
              act: Callable[[np.ndarray], np.ndarray] | None, name: str | None,
-             family: str | None, allow_code: bool) -> ProbedAgent | xr.DataArray | None:
+             family: str | None, allow_code: bool,
+             include_neutral: bool = False) -> ProbedAgent | xr.DataArray | None:
     """A non-zoo agent made probeable (or an activations file read); ``None`` for the zoo."""
     if isinstance(agent, ZooAgent):
         return None
@@ -149,7 +152,8 @@ def _foreign(agent: Any, task: str | None, seed: int, layers: Sequence[str] | No
         if suffix in (".nc", ".nwb"):
             from neuroalign.zoo.foreign.activations import read_activations
 
-            return read_activations(agent, task, layers=layers, name=name, family=family)
+            return read_activations(agent, task, layers=layers, name=name, family=family,
+                                    include_neutral=include_neutral)
         if suffix == ".zip":
             from neuroalign.zoo.foreign.sb3 import sb3_agent
 

@@ -193,6 +193,17 @@ def test_an_exported_nwb_with_neutral_trials_and_a_wrong_task(dqn, tmp_path):
     back = read_activations(path)
     direct = probe(dqn, n_repetitions=2, probe_seed=1, include_neutral=True)
     np.testing.assert_allclose(back.values, direct.values, rtol=0, atol=1e-12)
+    assert back.sizes["condition"] == 18
+    # probe() returns the grid include_neutral asks for, as for the zoo agent itself
+    for neutral in (False, True):
+        a = probe(path, "pavlovian", include_neutral=neutral)
+        b = probe(dqn, n_repetitions=2, probe_seed=1, include_neutral=neutral)
+        np.testing.assert_array_equal(a["label"].values, b["label"].values)
+        np.testing.assert_allclose(a.values, b.values, rtol=0, atol=1e-12)
+    no_neutral = export_nwb(dqn, tmp_path / "nn.nwb", n_repetitions=2, include_neutral=False)
+    with pytest.raises(DataError, match=r"nn\.nwb'?: holds no neutral conditions; expected "
+                                         r"them \(include_neutral\)"):
+        probe(no_neutral, "pavlovian", include_neutral=True)
     with pytest.raises(DataError, match=r"holds activations on task 'pavlovian'; expected "
                                          r"'gridworld'"):
         read_activations(path, "gridworld")

@@ -207,7 +207,8 @@ def _problems(da: xr.DataArray, grid: dict[str, Any]) -> list[str]:
 def read_activations(path: str | os.PathLike[str], task: str | None = None,
                      layers: Sequence[str] | None = None, average: bool = False,
                      name: str | None = None, family: str | None = None,
-                     seed: int | None = None) -> xr.DataArray:
+                     seed: int | None = None,
+                     include_neutral: bool | None = None) -> xr.DataArray:
     """Activations from a file, validated against the task's condition grid.
 
     Parameters
@@ -224,6 +225,10 @@ def read_activations(path: str | os.PathLike[str], task: str | None = None,
     name, family, seed
         Replace the file's ``agent``, ``family`` and ``seed`` (default: the file's
         attrs, else the file's stem, ``other`` and 0).
+    include_neutral
+        ``None`` keeps the conditions the file holds; ``False`` leaves out its neutral
+        ones (``pavlovian``), as :func:`neuroalign.zoo.probe` of a zoo agent does by
+        default; ``True`` requires them.
 
     Returns
     -------
@@ -267,6 +272,11 @@ def read_activations(path: str | os.PathLike[str], task: str | None = None,
     labels = ([str(x) for x in da["label"].values] if "label" in da.coords else
               [condition_label(int(v), int(a)) for v, a in
                zip(da["valence"].values, da["approach"].values, strict=True)])
+    if include_neutral and not has_neutral:
+        raise DataError(f"{where}: holds no neutral conditions; expected them "
+                        "(include_neutral)")
+    if include_neutral is False and has_neutral:
+        grid = task_obj.condition_coords(include_neutral=False)
     order = [labels.index(lab) for lab in grid["label"][1]]
     da = da.isel(condition=order).assign_coords(grid)
     layer_of = np.asarray(da["layer"].values).astype(str)
