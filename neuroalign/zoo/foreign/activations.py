@@ -114,7 +114,9 @@ def _from_nwb(path: Path, where: str) -> xr.DataArray:
     cue = trials["cue_time"].to_numpy().astype(np.float64)
     reps = np.unique(repetition)
     vals = [v for v in (1, -1, 0) if v in set(valence.tolist())]
-    blocks, layer_of, role_of = [], [], []
+    blocks: list[np.ndarray] = []
+    layer_of: list[str] = []
+    role_of: list[str] = []
     for sig, name in zip(signals, order, strict=True):
         assert sig is not None  # the series was found above
         ts = sig.timestamps
@@ -124,6 +126,10 @@ def _from_nwb(path: Path, where: str) -> xr.DataArray:
             raise DataError(f"{where}: trials of {sorted(set(approaches.tolist()))} steps; "
                             "expected one episode length")
         n_app = int(approaches[0]) + 1 if approaches.size else 0
+        if blocks and n_app * len(vals) != blocks[0].shape[1]:
+            raise DataError(f"{where}: series {name!r} spans {n_app} steps per trial, "
+                            f"series {order[0]!r} {blocks[0].shape[1] // len(vals)}; "
+                            "expected one sampling rate for every layer")
         check_memory(8.0 * len(reps) * len(vals) * n_app * sig.n_units,
                      f"{where}: series {name!r} on the grid")
         out = np.full((len(reps), len(vals) * n_app, sig.n_units), np.nan)
