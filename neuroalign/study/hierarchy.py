@@ -9,11 +9,11 @@ replicate is the mean over the drawn leaves. The bottom level (trials,
 repetitions) is resampled where the per-cell results allow it: each drawn
 leaf's value is redrawn from its own bootstrap distribution, approximated as
 normal with the cell's own bootstrap standard error (``boot_se``, the standard
-deviation of its resamples). Results written without ``boot_se`` give the
-standard error implied by the cell's interval at the cell's own interval level
-(``level``), ``se = (ci_high - ci_low) / (2 z)``; never the study's level, so a
-study's p-values do not depend on the interval level it reports (see
-:func:`cell_se`). A leaf without either enters with its estimate alone.
+deviation of its resamples; results written without it: the standard error implied
+by the cell's interval at the cell's own interval level, ``se = (ci_high - ci_low) /
+(2 z)``, never the study's level, :func:`cell_se`), on the Fisher scale of the
+parameter's range [-1, 1] (:func:`redraw_deviation`), so that no replicate leaves
+it. A leaf without either enters with its estimate alone.
 
 Everything is vectorised over replicates: :func:`hierarchical_weights` returns
 how often each leaf is drawn in each replicate, and :func:`pooled_replicates`
@@ -33,8 +33,8 @@ from neuroalign.core.errors import ValidationError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["bootstrap_p", "cell_se", "hierarchical_weights", "pooled_replicates",
-           "se_from_interval"]
+__all__ = ["BOUNDS", "bootstrap_p", "cell_se", "hierarchical_weights", "pooled_replicates",
+           "redraw_deviation", "se_from_interval"]
 
 
 def hierarchical_weights(levels: Sequence[Sequence[object]], n_boot: int,
@@ -135,8 +135,52 @@ def cell_se(frame: pd.DataFrame) -> np.ndarray:
     return np.where(np.isfinite(boot) & (boot > 0), boot, implied)
 
 
+#: the range of every quantity the study pools (A, RSA and CKA values)
+BOUNDS = (-1.0, 1.0)
+
+
+def redraw_deviation(values: np.ndarray, se: np.ndarray, noise: np.ndarray,
+                     bounds: tuple[float, float] | None = BOUNDS) -> np.ndarray:
+    """How far each leaf's bottom-level redraw moves it, kept inside ``bounds``.
+
+    The redraw is normal with standard deviation ``se`` on the Fisher scale of
+    the parameter's range: ``u = (2 x - lo - hi) / (hi - lo)`` in ``(-1, 1)``,
+    ``atanh(u) + noise * se_u / (1 - u^2)`` (the delta method), back through
+    ``tanh``; so every redrawn value lies inside ``bounds``, and for values far
+    from the bounds the redraw is the normal one. ``bounds=None``: the normal
+    redraw ``noise * se``.
+
+    Parameters
+    ----------
+    values
+        Leaf estimates (NaN: missing).
+    se
+        Their standard errors (0 or NaN: no redraw).
+    noise
+        Standard normal draws, ``values``' shape with leading replicate axes.
+    bounds
+        The parameter's range.
+
+    Returns
+    -------
+    numpy.ndarray
+        Redrawn minus observed value, ``noise``'s shape (0 where there is no redraw).
+    """
+    s = np.nan_to_num(np.asarray(se, dtype=float))
+    x = np.asarray(values, dtype=float)
+    if bounds is None:
+        return np.where(np.isfinite(x), noise * s, 0.0)
+    lo, hi = bounds
+    half = (hi - lo) / 2.0
+    u = np.clip((np.nan_to_num(x) - (lo + hi) / 2.0) / half, -1 + 1e-9, 1 - 1e-9)
+    z = np.arctanh(u)
+    drawn = np.tanh(z + noise * (s / half) / (1.0 - u * u))
+    return np.where(np.isfinite(x) & (s > 0), (drawn - u) * half, 0.0)
+
+
 def pooled_replicates(values: np.ndarray, se: np.ndarray, w_rows: np.ndarray,
-                      w_cols: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+                      w_cols: np.ndarray, rng: np.random.Generator | None,
+                      bounds: tuple[float, float] | None = BOUNDS) -> np.ndarray:
     """Weighted means of a leaf x leaf table for every replicate.
 
     Parameters
@@ -149,6 +193,9 @@ def pooled_replicates(values: np.ndarray, se: np.ndarray, w_rows: np.ndarray,
         ``(n_boot, n_rows)`` and ``(n_boot, n_cols)`` leaf weights.
     rng
         Generator of the bottom-level redraw (``None``: no redraw).
+    bounds
+        Range of the pooled parameter: the redraw stays inside it
+        (:func:`redraw_deviation`), and so does every replicate.
 
     Returns
     -------
@@ -160,8 +207,9 @@ def pooled_replicates(values: np.ndarray, se: np.ndarray, w_rows: np.ndarray,
     den = np.einsum("bi,ij,bj->b", w_rows, mask.astype(float), w_cols)
     num = np.einsum("bi,ij,bj->b", w_rows, filled, w_cols)
     if rng is not None and np.any(se[mask] > 0):
-        noise = rng.standard_normal((w_rows.shape[0], *values.shape)) * np.where(mask, se, 0.0)
-        num = num + np.einsum("bi,bij,bj->b", w_rows, noise, w_cols)
+        noise = rng.standard_normal((w_rows.shape[0], *values.shape))
+        deviation = redraw_deviation(values, np.where(mask, se, 0.0), noise, bounds)
+        num = num + np.einsum("bi,bij,bj->b", w_rows, deviation, w_cols)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 

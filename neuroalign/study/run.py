@@ -8,7 +8,8 @@ the console show first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +28,25 @@ from neuroalign.study.hypotheses import (
     h2_tests,
     h3_tests,
 )
+from neuroalign.study.sensitivity import (
+    corrected_alpha,
+    equivalence_p,
+    margins_by_hypothesis,
+    minimum_detectable_effect,
+    replicate_se,
+    sign_test_floor,
+)
 from neuroalign.study.verdict import CORRECTIONS, adjust_p, format_p, verdict
 
-__all__ = [
-    "STUDY_COLUMNS",
-    "HypothesisResult",
-    "Study",
-    "correct",
-    "predict_h3",
-    "run_study",
-    "write_study",
-]
+__all__ = ["STUDY_COLUMNS", "HypothesisResult", "Study", "predict_h3", "run_study",
+           "write_study"]
 
 #: columns of study.csv, in order
 STUDY_COLUMNS = (
     "hypothesis", "subject", "statement", "measure", "stage", "level", "estimate",
-    "ci_low", "ci_high", "p_value", "p_display", "p_adjusted", "n_animals", "n_sessions",
-    "n_algorithms", "n_seeds", "n_boot", "verdict", "note",
+    "ci_low", "ci_high", "p_value", "p_display", "p_adjusted", "mde", "equivalence_margin",
+    "p_equivalence", "p_equivalence_adjusted", "n_animals", "n_sessions", "n_algorithms",
+    "n_seeds", "n_boot", "verdict", "note",
 )
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class HypothesisResult:
     p_adjusted
         ``p_value`` corrected over every test of the study.
     verdict
-        ``supported``, ``contradicted`` or ``inconclusive``.
+        ``supported``, ``contradicted``, ``absent`` or ``inconclusive``.
     notes
         What to read the numbers with.
     """
@@ -84,8 +87,12 @@ class Study:
     ----------
     table
         One row per test (columns :data:`STUDY_COLUMNS`).
-    correction, alpha, level, n_boot
-        The settings.
+    correction, alpha, level, n_boot, power, equivalence_margin
+        The settings (``equivalence_margin``: the declared margin of each
+        hypothesis, empty when none).
+    plan
+        With a margin: the design each test needs to detect an effect the size
+        of its margin (:func:`neuroalign.study.plan.plan_rows`), else None.
     lines
         The verdict in plain words, one sentence per hypothesis, numbers included.
     results
@@ -98,6 +105,9 @@ class Study:
     level: float
     n_boot: int
     lines: list[str] = field(default_factory=list)
+    power: float = 0.8
+    equivalence_margin: dict[str, float] = field(default_factory=dict)
+    plan: pd.DataFrame | None = None
     results: tuple[HypothesisResult, ...] = ()
 
     def verdicts(self, hypothesis: str) -> pd.DataFrame:
@@ -130,7 +140,8 @@ def _p(reps: np.ndarray) -> float:
 
 def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
               alpha: float = 0.05, correction: str = "holm", seed: int | None = 0,
-              cell_level: float | None = None) -> Study:
+              equivalence_margin: float | Mapping[str, float] | None = None,
+              power: float = 0.8, cell_level: float | None = None) -> Study:
     """Every hypothesis test of a results table, corrected together, with verdicts.
 
     Parameters
@@ -153,6 +164,12 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
         over every test of the study.
     seed
         Seed of the resampling.
+    equivalence_margin
+        Margin of the equivalence test (TOST), one number or one per hypothesis
+        (``{"H2": 0.2}``); a test whose quantity lies inside it (corrected with the
+        others) is ``absent``. ``None``: no equivalence test, no ``absent``.
+    power
+        Power of the minimum detectable effect (``mde``).
     cell_level
         The cells' interval level, for a results table written without its
         ``level`` column (see :func:`~neuroalign.core.results.results_table`).
@@ -175,9 +192,13 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
         raise ValidationError(f"n_boot: got {n_boot}; expected at least 99")
     if not 0 < level < 1 or not 0 < alpha < 1:
         raise ValidationError(f"level, alpha: got {level}, {alpha}; expected both in (0, 1)")
+    margins = margins_by_hypothesis(equivalence_margin)
+    if not 0 < power < 1:
+        raise ValidationError(f"power: got {power}; expected a number in (0, 1)")
     rng = as_rng(seed)
     n, lv = int(n_boot), float(level)
-    # the draws run in a fixed order (H2, H1, H3, best match); the table lists H1 first
+    # the draws run in a fixed order (H2, H1, H3, best match); the table lists H1 first.
+    # H3 is made without a prediction: predict_h3 gives it the corrected H2 verdicts
     h2 = h2_tests(results, n_boot=n, level=lv, rng=rng)
     h1 = h1_tests(results, n_boot=n, level=lv, rng=rng)
     h3 = h3_tests(results, n_boot=n, level=lv, rng=rng)
@@ -185,93 +206,95 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     # cells run without resampling (n_boot = 0) carry no interval: the trial level cannot
     # be redrawn and the bootstrap rests on the top-level units alone
     trial_level = bool((cell_se(results) > 0).any())
-    scored = [_score(t, level, trial_level) for t in (*h1, *h2, *h3, *best)]
-    decided = correct(scored, correction, alpha)
-    decided = predict_h3(decided, alpha)
-    table = _table(decided, int(n_boot), read_notes)
+    table, tests = _table([*h1, *h2, *h3, *best], level, alpha, correction, n, trial_level,
+                          margins, power, read_notes)
+    plan = _plan_margins(results, table, margins, power, alpha, level, int(n_boot))
     study = Study(table=table, correction=correction, alpha=alpha, level=level,
-                  n_boot=int(n_boot), results=tuple(decided))
+                  n_boot=int(n_boot), power=power, equivalence_margin=margins, plan=plan,
+                  results=_records(table, tests))
     study.lines = [*verdict_lines(study), *read_notes]
     return study
 
 
-def _score(t: HypothesisTest, level: float, trial_level: bool) -> HypothesisResult:
-    """The test's interval, p-value (floored at the sign test without cell intervals)
-    and notes; not yet corrected."""
-    low, high = _interval(t.replicates, level)
-    p = _p(t.replicates) if np.isfinite(t.estimate) else float("nan")
-    notes = list(t.notes)
-    if not trial_level and np.isfinite(p):
-        k = _top_units(t)
-        p = max(p, sign_test_floor(k))
-        notes.append(f"the cells carry no intervals (n_boot = 0), so only the {k} "
-                     "top-level unit(s) are resampled: p is at least the exact sign "
-                     f"test's {sign_test_floor(k):.2g}")
-    if np.isfinite(t.estimate) and _no_spread(t.replicates):
-        notes.append(NO_SPREAD_NOTE)
-    if np.isfinite(t.estimate) and np.isfinite(low) and not low <= t.estimate <= high:
-        notes.append("the interval excludes the pooled estimate: the leaves are few or "
-                     "skewed; read it as a spread")
-    ceiling = t.extra.get("ceiling", float("nan"))
-    shown = t.extra.get("best_estimate", max(t.extra.get("value", np.nan),
-                                             t.extra.get("policy", np.nan)))
-    if np.isfinite(ceiling) and np.isfinite(shown) and shown > ceiling:
-        notes.append(f"similarity {shown:.2f} above the region's noise ceiling "
-                     f"{ceiling:.2f}: the ceiling is underestimated or the measure is "
-                     "unstable at this number of conditions")
-    if t.hypothesis == "best match":
-        same = t.extra.get("indistinguishable", [])
-        notes.append(f"best {t.extra['best']} ({t.extra['best_estimate']:.2f}); "
-                     + (f"indistinguishable from it: {', '.join(same)}" if same else
-                        "no other layer is within its interval"))
-    return HypothesisResult(test=t, ci_low=low, ci_high=high, p_value=float(p), notes=tuple(notes))
+def _records(table: pd.DataFrame, tests: list[HypothesisTest]) -> tuple[HypothesisResult, ...]:
+    """The rows of ``table`` as frozen records with their tests."""
+    return tuple(
+        HypothesisResult(test=t, ci_low=float(r.ci_low), ci_high=float(r.ci_high),
+                         p_value=float(r.p_value), p_adjusted=float(r.p_adjusted),
+                         verdict=str(r.verdict),
+                         notes=tuple(str(r.note).split("; ")) if isinstance(r.note, str)
+                         else ())
+        for t, r in zip(tests, table.itertuples(), strict=True))
 
 
-def correct(scored: list[HypothesisResult], correction: str,
-            alpha: float) -> list[HypothesisResult]:
-    """Correct the p-values of every test together and give each its verdict (with the
-    prediction its test carries)."""
-    p_adj = adjust_p(np.asarray([r.p_value for r in scored], dtype=float), correction)
-    return [replace(r, p_adjusted=float(p),
-                    verdict=verdict(r.test.predicted, float(p), r.ci_low, r.ci_high, alpha))
-            for r, p in zip(scored, p_adj, strict=True)]
-
-
-def predict_h3(decided: list[HypothesisResult], alpha: float) -> list[HypothesisResult]:
+def predict_h3(table: pd.DataFrame, tests: list[HypothesisTest],
+               alpha: float) -> list[HypothesisTest]:
     """Give each H3 test its prediction from its region's *corrected* H2 verdict.
 
     A region whose H2 test is supported (A > 0: walls around danger, the
     value-learners' signature) predicts that it resembles value-learners more
-    (+1); contradicted (A < 0) predicts policy-learners (-1); an inconclusive H2
+    (+1); contradicted (A < 0) predicts policy-learners (-1); any other H2 verdict
     (after the correction and the sign-test floor, exactly as ``study.csv``
-    reports it) makes no prediction, and the H3 test stays inconclusive.
+    reports it) makes no prediction, and the H3 test stays inconclusive. Updates
+    the H3 rows of ``table`` (statement, note, verdict) and returns the tests with
+    their predictions (new frozen records).
     """
-    h2 = {r.test.region: r.verdict for r in decided if r.test.hypothesis == "H2"}
+    h2 = {t.region: str(v) for t, v in zip(tests, table["verdict"], strict=True)
+          if t.hypothesis == "H2"}
     out = []
-    for r in decided:
-        if r.test.hypothesis != "H3":
-            out.append(r)
+    for i, t in enumerate(tests):
+        if t.hypothesis != "H3":
+            out.append(t)
             continue
-        sign = {"supported": 1, "contradicted": -1}.get(h2.get(r.test.region, ""), 0)
+        sign = {"supported": 1, "contradicted": -1}.get(h2.get(t.region, ""), 0)
         if sign:
             family = "value" if sign > 0 else "policy"
-            test = r.test.predicting(sign, statement=(
-                f"{r.test.statement} {'>' if sign > 0 else '<'} 0 (the region's geometry "
+            new = t.predicting(sign, statement=(
+                f"{t.statement} {'>' if sign > 0 else '<'} 0 (the region's geometry "
                 f"matches {family}-learners')"))
-            notes = r.notes
+            note = None
         else:
-            test = r.test.predicting(0)
-            notes = (*r.notes, "no prediction: the region's A is not distinguishable from 0 "
-                               "(H2, corrected), so it matches neither family's geometry")
-        out.append(replace(r, test=test, notes=notes,
-                           verdict=verdict(sign, r.p_adjusted, r.ci_low, r.ci_high, alpha)))
+            note = ("no prediction: the region's A is not distinguishable from 0 (H2, "
+                    "corrected), so it matches neither family's geometry")
+            new = t.predicting(0, note=note)
+        row = table.iloc[i]
+        table.at[i, "statement"] = new.statement
+        table.at[i, "predicted"] = sign
+        if note:
+            table.at[i, "note"] = "; ".join(x for x in (note, row["note"])
+                                            if isinstance(x, str) and x)
+        table.at[i, "verdict"] = verdict(sign, row["p_adjusted"], row["ci_low"],
+                                         row["ci_high"], alpha, row["p_equivalence_adjusted"])
+        out.append(new)
     return out
 
 
-def sign_test_floor(n_top: int) -> float:
-    """The smallest two-sided p-value ``k`` independent top-level units can give when all
-    lie on one side of 0 (the exact sign test): ``0.5 ** (k - 1)``."""
-    return float(0.5 ** (max(int(n_top), 1) - 1))
+def _plan_margins(results: pd.DataFrame, table: pd.DataFrame, margins: Mapping[str, float],
+                  power: float, alpha: float, level: float, n_boot: int
+                  ) -> pd.DataFrame | None:
+    """The design each test needs to detect an effect the size of its margin; the
+    inconclusive tests' notes say it."""
+    from neuroalign.study.plan import needed_text, plan_rows, plan_table
+
+    if not margins or table.empty:
+        return None
+    family = int(table["p_value"].notna().sum() + table["p_equivalence"].notna().sum())
+    # the analytic design (fast); `neuroalign plan` also checks it by simulation
+    rows = plan_rows(results, table[table["hypothesis"].isin(list(margins))], dict(margins),
+                     power=power, alpha=alpha, level=level, n_boot=n_boot, n_tests=family,
+                     n_sim=0)
+    by_test = {(r.hypothesis, r.subject): r for r in rows}
+    notes = []
+    for r in table.itertuples():
+        plan = by_test.get((r.hypothesis, r.subject))
+        text = needed_text(plan) if plan is not None else None
+        if plan is not None and text and r.verdict == "inconclusive":
+            notes.append("; ".join(x for x in (r.note, f"n for |{_quantity(r)}| = "
+                                               f"{plan.effect:g}: {text}") if x))
+        else:
+            notes.append(r.note)
+    table["note"] = notes
+    return plan_table(rows)
 
 
 def _top_units(t: HypothesisTest) -> int:
@@ -279,12 +302,44 @@ def _top_units(t: HypothesisTest) -> int:
     return min((int(c) for c in counts if c), default=1)
 
 
-def _table(decided: list[HypothesisResult], n_boot: int,
-           read_notes: list[str] | None = None) -> pd.DataFrame:
+def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: str,
+           n_boot: int, trial_level: bool = True, margins: Mapping[str, float] | None = None,
+           power: float = 0.8, read_notes: list[str] | None = None
+           ) -> tuple[pd.DataFrame, list[HypothesisTest]]:
+    margins = margins or {}
     rows = []
-    for r in decided:
-        t = r.test
-        notes = list(r.notes)
+    for t in tests:
+        low, high = _interval(t.replicates, level)
+        p = _p(t.replicates) if np.isfinite(t.estimate) else float("nan")
+        margin = margins.get(t.hypothesis, float("nan"))
+        p_eq = (equivalence_p(t.replicates, margin) if np.isfinite(p) and np.isfinite(margin)
+                else float("nan"))
+        notes = list(t.notes)
+        floor_units = None
+        if not trial_level and np.isfinite(p):
+            k = floor_units = _top_units(t)
+            p = max(p, sign_test_floor(k))
+            p_eq = max(p_eq, sign_test_floor(k)) if np.isfinite(p_eq) else p_eq
+            notes.append(f"the cells carry no intervals (n_boot = 0), so only the {k} "
+                         "top-level unit(s) are resampled: p is at least the exact sign "
+                         f"test's {sign_test_floor(k):.2g}")
+        if np.isfinite(t.estimate) and _no_spread(t.replicates):
+            notes.append(NO_SPREAD_NOTE)
+        if np.isfinite(t.estimate) and np.isfinite(low) and not low <= t.estimate <= high:
+            notes.append("the interval excludes the pooled estimate: the leaves are few or "
+                         "skewed; read it as a spread")
+        ceiling = t.extra.get("ceiling", float("nan"))
+        shown = t.extra.get("best_estimate", max(t.extra.get("value", np.nan),
+                                                 t.extra.get("policy", np.nan)))
+        if np.isfinite(ceiling) and np.isfinite(shown) and shown > ceiling:
+            notes.append(f"similarity {shown:.2f} above the region's noise ceiling "
+                         f"{ceiling:.2f}: the ceiling is underestimated or the measure is "
+                         "unstable at this number of conditions")
+        if t.hypothesis == "best match":
+            same = t.extra.get("indistinguishable", [])
+            notes.append(f"best {t.extra['best']} ({t.extra['best_estimate']:.2f}); "
+                         + (f"indistinguishable from it: {', '.join(same)}" if same else
+                            "no other layer is within its interval"))
         if t.hypothesis == "H3":
             notes.append(f"value-learners {t.extra['value']:.3f}, policy-learners "
                          f"{t.extra['policy']:.3f}")
@@ -292,17 +347,78 @@ def _table(decided: list[HypothesisResult], n_boot: int,
         rows.append({
             "hypothesis": t.hypothesis, "subject": t.subject, "statement": t.statement,
             "measure": t.measure, "stage": t.stage, "level": t.level,
-            "estimate": float(t.estimate), "ci_low": r.ci_low, "ci_high": r.ci_high,
-            "p_value": r.p_value, "p_display": format_p(r.p_value, n_boot),
-            "p_adjusted": r.p_adjusted,
+            "estimate": float(t.estimate), "ci_low": low, "ci_high": high, "p_value": p,
+            "equivalence_margin": margin, "p_equivalence": p_eq,
+            "predicted": t.predicted, "se": replicate_se(t.replicates) if np.isfinite(p)
+            else float("nan"), "floor_units": floor_units,
             "n_animals": t.counts.get("n_animals"), "n_sessions": t.counts.get("n_sessions"),
             "n_algorithms": t.counts.get("n_algorithms"), "n_seeds": t.counts.get("n_seeds"),
-            "n_boot": n_boot, "verdict": r.verdict, "note": "; ".join(notes) or None,
+            "n_boot": n_boot, "note": "; ".join(notes) or None,
         })
-    table = pd.DataFrame(rows, columns=list(STUDY_COLUMNS))
+    table = pd.DataFrame(rows, columns=[*STUDY_COLUMNS, *_WORK_COLUMNS])
+    if table.empty:
+        return table.drop(columns=list(_WORK_COLUMNS)), list(tests)
+    # the equivalence tests are corrected together with the tests of 0: one family
+    both = np.r_[table["p_value"].to_numpy(dtype=float),
+                 table["p_equivalence"].to_numpy(dtype=float)]
+    adjusted = adjust_p(both, correction)
+    table["p_adjusted"] = adjusted[:len(table)]
+    table["p_equivalence_adjusted"] = adjusted[len(table):]
+    table["p_display"] = [format_p(p, n_boot) for p in table["p_value"]]
+    table["verdict"] = [verdict(int(r.predicted), r.p_adjusted, r.ci_low, r.ci_high, alpha,
+                                r.p_equivalence_adjusted)
+                        for r in table.itertuples()]
+    tests = predict_h3(table, list(tests), alpha)  # after the correction, explicitly
+    _add_sensitivity(table, corrected_alpha(alpha, int(np.isfinite(both).sum())), power, n_boot)
     for col in ("n_animals", "n_sessions", "n_algorithms", "n_seeds"):
         table[col] = table[col].astype("Int64")
-    return table
+    return table[list(STUDY_COLUMNS)], tests
+
+
+#: per-test working columns of _table, not written
+_WORK_COLUMNS = ("predicted", "se", "floor_units")
+
+
+def _add_sensitivity(table: pd.DataFrame, alpha_test: float, power: float,
+                     n_boot: int) -> None:
+    """The ``mde`` column and, for the tests that did not decide, what they could have
+    detected (in their note)."""
+    mde, notes = [], []
+    for r in table.itertuples():
+        value, why = ((float("nan"), None) if not np.isfinite(r.p_value) else
+                      minimum_detectable_effect(
+                          float(r.se), alpha_test, power, n_boot=n_boot,
+                          sign_test_units=None if pd.isna(r.floor_units)
+                          else int(r.floor_units)))
+        span = _range(r)
+        if np.isfinite(value) and value > span:
+            value, why = float("inf"), (f"no effect is detectable: the smallest effect with "
+                                        f"{power:.0%} power, {value:.2g}, lies beyond the "
+                                        f"range of the quantity (|effect| <= {span:g})")
+        mde.append(value)
+        extra = []
+        if why:
+            extra.append(why)
+        elif np.isfinite(value) and r.verdict == "inconclusive":
+            extra.append(f"could detect |{_quantity(r)}| >= {value:.2g} with "
+                         f"{power:.0%} power at the corrected alpha {alpha_test:.2g}")
+        notes.append("; ".join([n for n in (r.note, *extra) if isinstance(n, str) and n])
+                     or None)
+    table["mde"] = mde
+    table["note"] = notes
+
+
+def _range(row: Any) -> float:
+    """The largest |value| the tested quantity can take: 1 for an A or a similarity, 2 for
+    a difference of two."""
+    difference = row.hypothesis in ("H3", "best match") or str(row.subject).startswith(
+        "value - policy")
+    return 2.0 if difference else 1.0
+
+
+def _quantity(row: Any) -> str:
+    """The tested quantity in short: ``A``, or ``difference`` of similarities."""
+    return "A" if row.hypothesis in ("H1", "H2") else "difference"
 
 
 def _fmt(row: Any) -> str:
@@ -321,9 +437,10 @@ def verdict_lines(study: Study) -> list[str]:
     if t.empty:
         return [*lines, "No test could be made from these results."]
     floor = 2.0 / (study.n_boot + 1)
-    if study.correction == "holm" and floor * len(t) >= study.alpha:
+    family = len(t) + int(t["p_equivalence"].notna().sum())  # equivalence tests included
+    if study.correction == "holm" and floor * family >= study.alpha:
         lines.append(f"With {study.n_boot} replicates the smallest p-value is {floor:.2g}; "
-                     f"Holm over {len(t)} tests cannot reach alpha = {study.alpha:g}. "
+                     f"Holm over {family} tests cannot reach alpha = {study.alpha:g}. "
                      "Raise n_boot.")
     n_animals = t["n_animals"].dropna()
     if len(n_animals) and int(n_animals.max()) == 1:
@@ -336,13 +453,48 @@ def verdict_lines(study: Study) -> list[str]:
             continue
         decided = sub[sub["verdict"] != "inconclusive"]
         for row in decided.itertuples():
+            if row.verdict == "absent":
+                lines.append(f"{title}: {row.subject}: ABSENT, |{_quantity(row)}| < "
+                             f"{row.equivalence_margin:g} (equivalence, adjusted p = "
+                             f"{row.p_equivalence_adjusted:.3g}): {_fmt(row)}.")
+                continue
             lines.append(f"{title}: {row.statement} is {row.verdict.upper()} for "
                          f"{row.subject}: {_fmt(row)}.")
-        rest = len(sub) - len(decided)
-        if rest:
-            lines.append(f"{title}: {rest} of {len(sub)} test(s) inconclusive "
-                         "(interval includes 0 or adjusted p >= alpha).")
+        rest = sub[sub["verdict"] == "inconclusive"]
+        if len(rest):
+            lines.append(f"{title}: {len(rest)} of {len(sub)} test(s) inconclusive "
+                         "(interval includes 0 or adjusted p >= alpha"
+                         + (", and not inside the margin" if hyp in study.equivalence_margin
+                            else "") + ")" + _sensitivity_text(rest, study) + ".")
     return lines
+
+
+def _sensitivity_text(rows: pd.DataFrame, study: Study) -> str:
+    """What the inconclusive tests ``rows`` could have detected, in words."""
+    mde = rows["mde"].to_numpy(dtype=float)
+    finite = mde[np.isfinite(mde)]
+    if finite.size == 0:
+        return "; no effect was detectable" if np.isinf(mde).any() else ""
+    low, high = float(finite.min()), float(finite.max())
+    size = f"{low:.2g}" if f"{low:.2g}" == f"{high:.2g}" else f"{low:.2g} to {high:.2g}"
+    text = (f"; {'it' if len(rows) == 1 else 'they'} could detect "
+            f"|{_quantity(next(rows.itertuples()))}| >= {size} with {study.power:.0%} power")
+    if np.isinf(mde).any():
+        text += f" ({int(np.isinf(mde).sum())} could detect no effect at all)"
+    if study.plan is not None and not study.plan.empty:
+        plan = study.plan.set_index(["hypothesis", "subject"])
+        keys = [(r.hypothesis, r.subject) for r in rows.itertuples()]
+        planned = plan.loc[[k for k in keys if k in plan.index]]
+        for col, unit in (("animals", "animals"), ("seeds", "seeds per algorithm")):
+            if col == "seeds" and not (planned.index.get_level_values(0) == "H1").any():
+                continue
+            n = planned[col].dropna()
+            if len(n):
+                span = (f"{n.min()}" if n.min() == n.max() else f"{n.min()} to {n.max()}")
+                text += (f"; n for |{_quantity(next(rows.itertuples()))}| = "
+                         f"{planned['effect'].iloc[0]:g}: {span} {unit}")
+                break
+    return text
 
 
 def write_study(target: str | Path, study: Study) -> Path:
