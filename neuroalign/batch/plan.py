@@ -286,28 +286,32 @@ def expand_cells(config: BatchConfig,
         owns_model[0] = owns_model[0] and not present
         return sides
 
+    def model_cells(agent: str, task: str, seed: int, layer: str, model_text: str,
+                    agent_spec: tuple[tuple[str, Any], ...] = ()) -> None:
+        """Every cell of one model side: each source x region x measure."""
+        owns_model = [True]
+        for loc, frozen, source_text, opts_text in prepared:
+            for region, region_text in regions:
+                sides = owners(loc, region, owns_model)
+                for measure, measure_text in measures:
+                    key = builder.key({
+                        "model": model_text, "source": source_text,
+                        "source_options": opts_text, "region": region_text,
+                        "measure": measure_text})
+                    append(Cell(
+                        key=key, index=len(cells), agent=agent, task=task, seed=seed,
+                        layer=layer, source=loc, source_options=frozen, region=region,
+                        measure=measure, agent_spec=agent_spec, sides=sides,
+                    ))
+        owns_brains[0] = False
+
     for agent in config.zoo_agents():
         for task in config.tasks:
             for seed in config.seeds:
                 model_id = model_identity(config, agent, task, seed)
                 for layer in config.layers:
-                    model_text = _dumps([agent, task, seed, layer, model_id])
-                    owns_model = [True]
-                    for loc, frozen, source_text, opts_text in prepared:
-                        for region, region_text in regions:
-                            sides = owners(loc, region, owns_model)
-                            for measure, measure_text in measures:
-                                key = builder.key({
-                                    "model": model_text, "source": source_text,
-                                    "source_options": opts_text, "region": region_text,
-                                    "measure": measure_text})
-                                append(Cell(
-                                    key=key, index=len(cells), agent=agent, task=task,
-                                    seed=int(seed), layer=layer, source=loc,
-                                    source_options=frozen, region=region, measure=measure,
-                                    sides=sides,
-                                ))
-                    owns_brains[0] = False
+                    model_cells(agent, task, int(seed), layer,
+                                _dumps([agent, task, seed, layer, model_id]))
     for foreign in config.foreign_agents():
         if config.engine.model_loader != DEFAULT_MODEL_LOADER:
             raise ConfigError(f"agents: {foreign.name!r} is an sb3/activations agent; expected "
@@ -316,21 +320,6 @@ def expand_cells(config: BatchConfig,
                                    for k, v in foreign.model_dump(exclude_none=True).items()))
         model_id = f"{file_fingerprint(str(foreign.path))}:{foreign.family}:{foreign.allow_code}"
         for layer in foreign.layers or config.layers:
-            model_text = _dumps([foreign.name, foreign.task, 0, layer, model_id])
-            owns_model = [True]
-            for loc, frozen, source_text, opts_text in prepared:
-                for region, region_text in regions:
-                    sides = owners(loc, region, owns_model)
-                    for measure, measure_text in measures:
-                        key = builder.key({
-                            "model": model_text, "source": source_text,
-                            "source_options": opts_text, "region": region_text,
-                            "measure": measure_text})
-                        append(Cell(
-                            key=key, index=len(cells), agent=foreign.name, task=foreign.task,
-                            seed=0, layer=layer, source=loc, source_options=frozen,
-                            region=region, measure=measure, agent_spec=frozen_spec,
-                            sides=sides,
-                        ))
-            owns_brains[0] = False
+            model_cells(foreign.name, foreign.task, 0, layer,
+                        _dumps([foreign.name, foreign.task, 0, layer, model_id]), frozen_spec)
     return cells

@@ -18,7 +18,7 @@ Leaves and levels
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -283,6 +283,30 @@ def _similarity_table(results: pd.DataFrame, measure: str, region: str,
     return values.reindex(order), se.reindex(order), leaves
 
 
+def mirroring_tables(results: pd.DataFrame, measures: tuple[str, ...] = ("rsa", "cka")
+                     ) -> Iterator[tuple[str, str, str, pd.DataFrame,
+                                         tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]]:
+    """The subjects of H3, one at a time: ``(measure, region, stage, rows, table)``.
+
+    ``rows`` are the results rows of one region, measure and layer stage; ``table`` is
+    :func:`_similarity_table`'s ``(values, se, leaves)`` of them (sessions x agent
+    seeds); stages without both families
+    are skipped. :func:`h3_tests` and the plan (:mod:`neuroalign.study.plan`) read H3's
+    subjects through this one iteration.
+    """
+    present = [m for m in measures if m in set(results["measure"])]
+    for measure in present:
+        for region in sorted(results.loc[results["measure"] == measure, "region"].unique()):
+            sub = results[(results["measure"] == measure) & (results["region"] == region)]
+            sub = sub.assign(stage=[layer_stage(x) for x in sub["layer"]])
+            for stage in sorted(set(sub["stage"])):
+                part = sub[sub["stage"] == stage]
+                if not set(FAMILIES) <= set(part["family"]):
+                    continue
+                yield measure, region, stage, part, _similarity_table(
+                    part, measure, region, ["family", "agent", "seed"])
+
+
 def h3_tests(results: pd.DataFrame, *, n_boot: int, level: float,
              rng: np.random.Generator, measures: tuple[str, ...] = ("rsa", "cka")
              ) -> list[HypothesisTest]:
@@ -296,43 +320,34 @@ def h3_tests(results: pd.DataFrame, *, n_boot: int, level: float,
     gives each one its region's corrected H2 verdict.
     """
     tests = []
-    present = [m for m in measures if m in set(results["measure"])]
-    for measure in present:
-        for region in sorted(results.loc[results["measure"] == measure, "region"].unique()):
-            sub = results[(results["measure"] == measure) & (results["region"] == region)]
-            sub = sub.assign(stage=[layer_stage(x) for x in sub["layer"]])
-            for stage in sorted(set(sub["stage"])):
-                part = sub[sub["stage"] == stage]
-                if not set(FAMILIES) <= set(part["family"]):
-                    continue
-                values, se, leaves = _similarity_table(part, measure, region,
-                                                       ["family", "agent", "seed"])
-                counts, notes = _brain_counts(leaves)
-                cols = list(values.columns)
-                rows_levels = [leaves["animal"].tolist(), leaves["session"].tolist()]
-                reps, ests = {}, {}
-                for family in FAMILIES:
-                    idx = [i for i, c in enumerate(cols) if c[0] == family]
-                    v, s = values.to_numpy()[:, idx], se.to_numpy()[:, idx]
-                    if not np.isfinite(v).any():
-                        break
-                    ests[family], reps[family] = _pooled(
-                        v, s, rows_levels, [[cols[i][1] for i in idx],
-                                            [str(cols[i][2]) for i in idx]], n_boot, rng)
-                if len(reps) < 2:
-                    continue
-                model_leaves = pd.DataFrame([{"agent": c[1], "seed": c[2]} for c in cols])
-                counts.update(_model_counts(model_leaves))
-                tests.append(HypothesisTest(
-                    hypothesis="H3", subject=f"{region}, {measure.upper()}, {stage}",
-                    statement=f"{measure.upper()}({region}, value-learners) - "
-                              f"{measure.upper()}({region}, policy-learners)",
-                    level="animal > session > trial x algorithm > seed > repetition",
-                    estimate=ests["value"] - ests["policy"],
-                    replicates=reps["value"] - reps["policy"], predicted=0, counts=counts,
-                    measure=measure, stage=stage, region=str(region), notes=notes,
-                    extra={"value": ests["value"], "policy": ests["policy"],
-                           "ceiling": _ceiling(part)}))
+    for measure, region, stage, part, (values, se, leaves) in mirroring_tables(results,
+                                                                                 measures):
+        counts, notes = _brain_counts(leaves)
+        cols = list(values.columns)
+        rows_levels = [leaves["animal"].tolist(), leaves["session"].tolist()]
+        reps, ests = {}, {}
+        for family in FAMILIES:
+            idx = [i for i, c in enumerate(cols) if c[0] == family]
+            v, s = values.to_numpy()[:, idx], se.to_numpy()[:, idx]
+            if not np.isfinite(v).any():
+                break
+            ests[family], reps[family] = _pooled(
+                v, s, rows_levels, [[cols[i][1] for i in idx],
+                                    [str(cols[i][2]) for i in idx]], n_boot, rng)
+        if len(reps) < 2:
+            continue
+        model_leaves = pd.DataFrame([{"agent": c[1], "seed": c[2]} for c in cols])
+        counts.update(_model_counts(model_leaves))
+        tests.append(HypothesisTest(
+            hypothesis="H3", subject=f"{region}, {measure.upper()}, {stage}",
+            statement=f"{measure.upper()}({region}, value-learners) - "
+                      f"{measure.upper()}({region}, policy-learners)",
+            level="animal > session > trial x algorithm > seed > repetition",
+            estimate=ests["value"] - ests["policy"],
+            replicates=reps["value"] - reps["policy"], predicted=0, counts=counts,
+            measure=measure, stage=stage, region=str(region), notes=notes,
+            extra={"value": ests["value"], "policy": ests["policy"],
+                   "ceiling": _ceiling(part)}))
     return tests
 
 

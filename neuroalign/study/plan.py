@@ -43,8 +43,7 @@ from neuroalign.study.hypotheses import (
     _brain_leaves,
     _family_leaves,
     _model_geometry,
-    _similarity_table,
-    layer_stage,
+    mirroring_tables,
     region_geometry,
 )
 from neuroalign.study.sensitivity import corrected_alpha, sign_test_floor
@@ -329,32 +328,22 @@ def _mirroring_variances(results: pd.DataFrame, level: float
     """Per H3 subject: the brain side (per-session differences value - policy) and the
     model side (per-seed similarities averaged over sessions, one per family)."""
     out = {}
-    for measure in ("rsa", "cka"):
-        sub_m = results[results["measure"] == measure]
-        for region in sorted(sub_m["region"].unique()):
-            sub = sub_m[sub_m["region"] == region]
-            sub = sub.assign(stage=[layer_stage(x) for x in sub["layer"]])
-            for stage in sorted(set(sub["stage"])):
-                part = sub[sub["stage"] == stage]
-                if not set(FAMILIES) <= set(part["family"]):
-                    continue
-                values, se, leaves = _similarity_table(part, measure, region,
-                                                       ["family", "agent", "seed"])
-                cols = list(values.columns)
-                v, s = values.to_numpy(dtype=float), np.nan_to_num(se.to_numpy(dtype=float))
-                diff = np.zeros(len(v))
-                var = np.zeros(len(v))
-                model_side = []
-                for family, sign in zip(FAMILIES, (1.0, -1.0), strict=True):
-                    idx = [i for i, c in enumerate(cols) if c[0] == family]
-                    fv, fs = v[:, idx], s[:, idx]
-                    n_f = np.isfinite(fv).sum(1).clip(min=1)
-                    diff += sign * np.nanmean(fv, axis=1)
-                    var += np.nansum(np.where(np.isfinite(fv), fs**2, 0.0), axis=1) / n_f**2
-                    model_side.append(estimate_variances(
-                        np.nanmean(fv, axis=0), np.zeros(len(idx)), [cols[i][1] for i in idx]))
-                brain = estimate_variances(diff, np.sqrt(var), leaves["animal"])
-                out[f"{region}, {measure.upper()}, {stage}"] = (brain, model_side)
+    for measure, region, stage, _, (values, se, leaves) in mirroring_tables(results):
+        cols = list(values.columns)
+        v, s = values.to_numpy(dtype=float), np.nan_to_num(se.to_numpy(dtype=float))
+        diff = np.zeros(len(v))
+        var = np.zeros(len(v))
+        model_side = []
+        for family, sign in zip(FAMILIES, (1.0, -1.0), strict=True):
+            idx = [i for i, c in enumerate(cols) if c[0] == family]
+            fv, fs = v[:, idx], s[:, idx]
+            n_f = np.isfinite(fv).sum(1).clip(min=1)
+            diff += sign * np.nanmean(fv, axis=1)
+            var += np.nansum(np.where(np.isfinite(fv), fs**2, 0.0), axis=1) / n_f**2
+            model_side.append(estimate_variances(
+                np.nanmean(fv, axis=0), np.zeros(len(idx)), [cols[i][1] for i in idx]))
+        brain = estimate_variances(diff, np.sqrt(var), leaves["animal"])
+        out[f"{region}, {measure.upper()}, {stage}"] = (brain, model_side)
     return out
 
 
