@@ -26,6 +26,7 @@ from neuroalign.core.atomic import atomic_dir, prepare_output_dir
 from neuroalign.core.config import check_agent_names
 from neuroalign.core.errors import ConfigError, DataError, ValidationError
 from neuroalign.core.progress import progress_bar
+from neuroalign.core.workers import forked_map
 from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell
 from neuroalign.pipeline.config import RunConfig
 from neuroalign.pipeline.loaders import (
@@ -305,24 +306,40 @@ def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> No
         _advance(prog, task)
 
 
-def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> pd.DataFrame:
+def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
+                workers: int | None = None) -> pd.DataFrame:
     """Every cell of ``inputs`` as one tidy results table (columns of ``ROW_COLUMNS``).
 
     Each side is prepared once (:func:`prepare_all`); each pair is then scored
-    from the prepared sides.
+    from the prepared sides, one agent layer against every region per piece of
+    work, in forked worker processes where possible (``workers``, default one per
+    CPU; see :func:`neuroalign.core.workers.forked_map`). The table is the same,
+    row for row, for any number of workers.
     """
     prepare_all(config, inputs, prog=prog)
-    cells = [(mk, bk) for mk in inputs.models for bk in inputs.brain]
-    task = _add_task(prog, "comparing", len(cells))
+    measures = list(config.measures)
+    brain_keys = list(inputs.brain)
+
+    def score_model(mkey: ModelKey) -> list[dict[str, Any]]:
+        agent, family, agent_task, seed, layer = mkey
+        rows: list[dict[str, Any]] = []
+        for session, region in brain_keys:
+            brain = inputs.brain_sides[(session, region)]
+            meta = {"agent": agent, "family": family, "task": agent_task, "seed": seed,
+                    "layer": layer, "animal": brain.attrs.get("animal"), "session": session,
+                    "region": region}
+            rows += score_cell(inputs.model_sides[mkey], brain, measures, meta=meta)
+        return rows
+
+    model_keys = list(inputs.models)
+    task = _add_task(prog, "comparing", len(model_keys) * len(brain_keys))
     rows: list[dict[str, Any]] = []
-    for (agent, family, agent_task, seed, layer), (session, region) in cells:
-        brain = inputs.brain_sides[(session, region)]
-        meta = {"agent": agent, "family": family, "task": agent_task, "seed": seed,
-                "layer": layer, "animal": brain.attrs.get("animal"), "session": session,
-                "region": region}
-        rows += score_cell(inputs.model_sides[(agent, family, agent_task, seed, layer)],
-                           brain, list(config.measures), meta=meta)
-        _advance(prog, task, f"comparing {agent}/{layer} ~ {session}/{region}")
+    for mkey, got in zip(model_keys, forked_map(score_model, model_keys, workers),
+                         strict=True):
+        rows += got
+        if prog is not None:
+            prog.update(task, advance=len(brain_keys),
+                        description=f"comparing {mkey[0]}/{mkey[4]} ~ every region")
     frame = pd.DataFrame(rows)
     return frame[[c for c in ROW_COLUMNS if c in frame.columns]
                  + [c for c in frame.columns if c not in ROW_COLUMNS]]
