@@ -390,6 +390,7 @@ def run_pipeline(
     console: Any = None,
     figures: bool = True,
     max_memory: int | str | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Run the main job and write its report folder.
 
@@ -412,6 +413,9 @@ def run_pipeline(
     max_memory
         Refuse a recording whose responses would exceed this (bytes or text such as
         ``"16GiB"``; default ``$NEUROALIGN_MAX_MEMORY``, else 8 GiB), before reading it.
+    workers
+        Processes scoring the cells and drawing the figures (default: one per CPU this
+        process may use; 1: all in this process). The results are the same for any number.
 
     Returns
     -------
@@ -431,13 +435,14 @@ def run_pipeline(
     start = time.perf_counter()
     with _progress(progress, console) as prog, _single_threaded_blas():
         inputs = load_inputs(config, prog=prog, max_memory=max_memory)
-        results = compute_all(config, inputs, prog=prog)
+        results = compute_all(config, inputs, prog=prog, workers=workers)
         study = run_study(results, level=config.ci, seed=config.seed)
         elapsed = time.perf_counter() - start
         with atomic_dir(target, overwrite=overwrite) as tmp:
             _ordinary_permissions(tmp)
             figs = write_report(tmp, results, artifacts(inputs), config, elapsed_s=elapsed,
-                                figures=figures, prog=prog, study=study)
+                                figures=figures, prog=prog, study=study,
+                                workers=workers)
     elapsed = time.perf_counter() - start
     return RunResult(out=target, results=results, elapsed_s=elapsed,
                      n_cells=len(inputs.models) * len(inputs.brain),

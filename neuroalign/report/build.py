@@ -264,7 +264,8 @@ _CAPTIONS = {
 
 def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, config: Any, *,
                  elapsed_s: float = float("nan"), figures: bool = True,
-                 prog: Any = None, study: Any = None) -> list[Path]:
+                 prog: Any = None, study: Any = None,
+                 workers: int | None = None) -> list[Path]:
     """Write the whole report into ``folder`` (an existing, empty folder).
 
     The report computes nothing: it reads the results table, the study and
@@ -293,6 +294,8 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
     study
         The :class:`~neuroalign.study.Study` of the results: written to
         ``study.csv`` and shown first, as the Verdict section.
+    workers
+        Processes drawing the figures (see :func:`render_figures`).
 
     Returns
     -------
@@ -326,7 +329,7 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
             jobs.append(rdm)
         # the most text-heavy figures first, so that the workers finish together
         jobs.sort(key=lambda job: _DRAW_ORDER.index(job[0]))
-        figs.update(render_figures(jobs))
+        figs.update(render_figures(jobs, workers))
     if prog is not None:
         prog.update(task, advance=1)
     brain_keys = sorted({k[1:] for k in artifacts.means if k[0] == "brain"})
