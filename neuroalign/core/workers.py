@@ -43,7 +43,7 @@ def _apply(item: Any) -> Any:
 
 
 def forked_map(function: Callable[[T], R], items: Sequence[T],
-               workers: int | None = None) -> Iterator[R]:
+               workers: int | None = None, *, here_first: int = 0) -> Iterator[R]:
     """``function(item)`` for every item of ``items``, yielded in the order of ``items``.
 
     Parameters
@@ -57,6 +57,10 @@ def forked_map(function: Callable[[T], R], items: Sequence[T],
     workers
         Worker processes (default: :func:`usable_cpus`), at most one per item.
         Below 2, or where ``fork`` is not available, every call runs in this process.
+    here_first
+        The first ``here_first`` items run in this process before the workers start,
+        so that the modules they import and the caches they fill are inherited by
+        every worker instead of being made again in each.
 
     Yields
     ------
@@ -64,12 +68,14 @@ def forked_map(function: Callable[[T], R], items: Sequence[T],
         The result of each item, in order, as soon as it and every earlier one is done.
     """
     n = usable_cpus() if workers is None else int(workers)
-    n = max(1, min(n, len(items)))
+    n = max(1, min(n, len(items) - here_first))
     if n < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for item in items:
             yield function(item)
         return
+    for item in items[:here_first]:
+        yield function(item)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_start_worker,
                              initargs=(function,)) as pool:
-        yield from pool.map(_apply, items)
+        yield from pool.map(_apply, items[here_first:])

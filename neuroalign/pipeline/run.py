@@ -213,6 +213,11 @@ def _advance(prog: Any, task: Any, description: str | None = None) -> None:
         prog.update(task, advance=1, **({"description": description} if description else {}))
 
 
+def _advance_by(prog: Any, task: Any, steps: int) -> None:
+    if prog is not None and steps:
+        prog.update(task, advance=steps)
+
+
 def _add_task(prog: Any, description: str, total: int) -> Any:
     return prog.add_task(description, total=total) if prog is not None else None
 
@@ -288,21 +293,42 @@ def load_inputs(config: RunConfig, *, prog: Any = None,
                      geometry=geometry)
 
 
-def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> None:
-    """Prepare every side once (RDM, geometry on its own grid) into ``inputs``."""
+def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
+                workers: int | None = None) -> None:
+    """Prepare every side once (RDM, geometry on its own grid) into ``inputs``.
+
+    The valence geometries, most of the work, are computed in forked worker
+    processes where possible (``workers``, default one per CPU; see
+    :func:`neuroalign.core.workers.forked_map`): each worker computes them from
+    the sides made here and only the results come back.
+    """
     options = config.measure_options()
+    measures = list(config.measures)
     prepare = partial(prepare_side, n_boot=config.n_boot, n_perm=config.n_perm,
-                      seed=config.seed, options=options, measures=list(config.measures))
+                      seed=config.seed, options=options,
+                      measures=[m for m in measures if m != "geometry"])
     task = _add_task(prog, "preparing sides", len(inputs.brain) + len(inputs.models))
+    new: list[Side] = []
     for key, da in inputs.brain.items():
         if key not in inputs.brain_sides:
             inputs.brain_sides[key] = prepare(
                 da, "brain", geometry_patterns=inputs.geometry.get(key))
-        _advance(prog, task)
+            new.append(inputs.brain_sides[key])
     for mkey, da in inputs.models.items():
         if mkey not in inputs.model_sides:
             inputs.model_sides[mkey] = prepare(
                 da, "model", geometry_patterns=inputs.geometry.get(mkey))
+            new.append(inputs.model_sides[mkey])
+    _advance_by(prog, task, len(inputs.brain) + len(inputs.models) - len(new))
+    if "geometry" not in measures:
+        _advance_by(prog, task, len(new))
+        return
+    # the workers get positions, not sides: each computes on the side made here (the
+    # first one here, so that the workers inherit the geometry's imports)
+    positions = list(range(len(new)))
+    geometries = forked_map(lambda i: new[i].geometry(), positions, workers, here_first=1)
+    for i, geometry in zip(positions, geometries, strict=True):
+        new[i].keep_geometry(geometry)
         _advance(prog, task)
 
 
@@ -316,7 +342,7 @@ def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
     CPU; see :func:`neuroalign.core.workers.forked_map`). The table is the same,
     row for row, for any number of workers.
     """
-    prepare_all(config, inputs, prog=prog)
+    prepare_all(config, inputs, prog=prog, workers=workers)
     measures = list(config.measures)
     brain_keys = list(inputs.brain)
 
@@ -334,8 +360,10 @@ def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
     model_keys = list(inputs.models)
     task = _add_task(prog, "comparing", len(model_keys) * len(brain_keys))
     rows: list[dict[str, Any]] = []
-    for mkey, got in zip(model_keys, forked_map(score_model, model_keys, workers),
-                         strict=True):
+    # the first agent layer is scored here: the workers inherit its imports and the
+    # regions' caches it fills
+    scored = forked_map(score_model, model_keys, workers, here_first=1)
+    for mkey, got in zip(model_keys, scored, strict=True):
         rows += got
         if prog is not None:
             prog.update(task, advance=len(brain_keys),
