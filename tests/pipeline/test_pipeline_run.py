@@ -253,7 +253,7 @@ def test_exception_in_a_worker_process_reaches_the_caller(tmp_path, monkeypatch)
 
 def test_results_are_the_same_for_any_number_of_workers(tmp_path, monkeypatch):
     install(monkeypatch)
-    cfg = _config(tmp_path, n_boot=5, n_perm=9)
+    cfg = _config(tmp_path, n_boot=5, n_perm=19)
     tables = [run_pipeline(cfg, out=tmp_path / f"r{n}", progress=False, figures=False,
                            workers=n).results for n in (1, 2, 3)]
     assert len(tables[0]) > 0
