@@ -99,6 +99,124 @@ def calibration(n_planted: int, n_null: int, n_animals: int, n_sessions: int,
     print(f"  simulation + session geometry: {sim_s:.0f} s on {workers} worker(s)")
 
 
+# --- sensitivity: the plan's power, false absence, null ----------------------------------
+
+#: planted variance components of the power calibration: sd between animals and between
+#: sessions of one animal (A units); the cells' own standard errors are measured on
+#: simulated sessions (valence_geometry of sample_condition_patterns)
+SD_ANIMAL, SD_SESSION, SESSIONS = 0.12, 0.08, 2
+#: the three effect sizes are those the plan says need these numbers of animals
+TARGET_ANIMALS = (4, 8, 16)
+MARGIN = 0.2
+
+
+def cell_standard_errors(n_sessions: int, n_boot: int) -> np.ndarray:
+    """Standard errors of A of simulated sessions (the default size), from their
+    bootstrap intervals: the bottom level of the planted studies."""
+    from neuroalign.geometry import valence_geometry
+    from neuroalign.simulate import sample_condition_patterns
+    from neuroalign.study.hierarchy import se_from_interval
+
+    rng = np.random.default_rng(1234)
+    out = []
+    for _ in range(n_sessions):
+        da = sample_condition_patterns("symmetric", seed=rng)
+        a = valence_geometry(da, n_boot=n_boot, n_perm=0, seed=int(rng.integers(2**31)))["A"]
+        out.append(float(se_from_interval(np.array([a.ci_low]), np.array([a.ci_high]),
+                                          0.95)[0]))
+    return np.asarray(out)
+
+
+def planted_table(effects: dict[str, float], n_animals: int, cell_se: np.ndarray,
+                  rng: np.random.Generator) -> pd.DataFrame:
+    """A.brain rows of one planted study: per region, A = effect + animal + session +
+    the cell's own noise, with the cell's 95% normal interval."""
+    from scipy.stats import norm
+
+    z = norm.ppf(0.975)
+    rows = []
+    for region, effect in effects.items():
+        for a in range(n_animals):
+            animal = rng.normal(0.0, SD_ANIMAL)
+            for s in range(SESSIONS):
+                se = float(rng.choice(cell_se))
+                est = effect + animal + rng.normal(0.0, SD_SESSION) + rng.normal(0.0, se)
+                rows.append({"measure": "A.brain", "estimate": est, "ci_low": est - z * se,
+                             "ci_high": est + z * se, "animal": f"m{a}",
+                             "session": f"m{a}-s{s}", "region": region, "agent": None,
+                             "family": None, "seed": None, "layer": None})
+    return pd.DataFrame(rows)
+
+
+def _h2(table: pd.DataFrame, seed: int, n_boot: int, margin: float | None = None
+        ) -> pd.DataFrame:
+    from neuroalign.study import run_study
+
+    study = run_study(table, n_boot=n_boot, seed=seed, equivalence_margin=margin)
+    return study.verdicts("H2").set_index("subject")
+
+
+def power_calibration(n_studies: int, n_cells: int, n_boot: int, pilot_animals: int,
+                      margin_animals: int, n_sim: int = 300) -> None:
+    """Planted studies at the n ``neuroalign plan`` recommends; false absence; null."""
+    from neuroalign.study.plan import design_variance, plan_study, power_of
+
+    start = time.perf_counter()
+    cell_se = cell_standard_errors(n_cells, 100)
+    print(f"sensitivity: cell se of A on {n_cells} simulated sessions: median "
+          f"{np.median(cell_se):.3f} (range {cell_se.min():.3f} to {cell_se.max():.3f}); "
+          f"planted sd between animals {SD_ANIMAL}, between sessions {SD_SESSION}, "
+          f"{SESSIONS} sessions per animal; 3 regions per study (one planted, two at 0), "
+          f"study bootstrap n={n_boot}, Holm")
+    from scipy.optimize import brentq
+
+    from neuroalign.study.plan import _region_leaves
+
+    pilot = planted_table({"target": 0.2, "zero1": 0.0, "zero2": 0.0}, pilot_animals, cell_se,
+                          np.random.default_rng(7))
+    comps = _region_leaves(pilot, 0.95)["target"]
+    alpha_test = float(plan_study(pilot, 0.2, hypothesis="H2", n_boot=n_boot)
+                       ["alpha_test"].iloc[0])
+    print(f"  pilot of {pilot_animals} animals: sd between animals "
+          f"{np.sqrt(comps.top):.3f}, between sessions {np.sqrt(comps.middle):.3f}, cell se "
+          f"(rms) {np.sqrt(comps.bottom):.3f}; per-test alpha {alpha_test:.4f}")
+    for e_i, n_target in enumerate(TARGET_ANIMALS):
+        # the effect that the plan says needs exactly n_target animals
+        def gap(e: float, n: int = n_target) -> float:
+            return power_of(e, [design_variance(comps, n, SESSIONS)], alpha_test) - 0.8
+
+        effect = float(np.round(brentq(gap, 1e-3, 5.0) + 5e-4, 3))
+        regions = {"target": effect, "zero1": 0.0, "zero2": 0.0}
+        plan = plan_study(pilot, effect, hypothesis="H2", n_boot=n_boot,
+                          n_sim=n_sim).set_index("subject")
+        n = int(plan.loc["target", "animals"])
+        predicted = power_of(effect, [design_variance(comps, n, SESSIONS)], alpha_test)
+        hits = 0
+        for s in range(n_studies):
+            table = planted_table(regions, n, cell_se, np.random.default_rng([e_i, s]))
+            hits += _h2(table, s, n_boot).loc["target", "verdict"] == "supported"
+        print(f"  |A| = {effect}: plan (pilot {pilot_animals} animals) -> {n} animals x "
+              f"{SESSIONS} sessions (analytic alone: {n_target}, power {predicted:.3f} "
+              f"there by the analytic model); supported in {_share(hits, n_studies)}")
+    absent = 0
+    regions = {"target": MARGIN, "zero1": 0.0, "zero2": 0.0}
+    for s in range(n_studies):
+        table = planted_table(regions, margin_animals, cell_se, np.random.default_rng([99, s]))
+        absent += _h2(table, s, n_boot, MARGIN).loc["target", "verdict"] == "absent"
+    print(f"  true |A| = margin = {MARGIN}, {margin_animals} animals: absent in "
+          f"{_share(absent, n_studies)}")
+    decided = total = 0
+    regions = {"zero0": 0.0, "zero1": 0.0, "zero2": 0.0}
+    for s in range(n_studies):
+        table = planted_table(regions, margin_animals, cell_se, np.random.default_rng([98, s]))
+        got = _h2(table, s, n_boot)["verdict"]
+        decided += int((got != "inconclusive").sum())
+        total += len(got)
+    print(f"  null (A = 0 in 3 regions, {margin_animals} animals, no margin): not "
+          f"inconclusive in {_share(decided, total)}")
+    print(f"  {time.perf_counter() - start:.0f} s")
+
+
 def run_time() -> None:
     """Wall and CPU time of the default ``neuroalign run`` (every shipped seed)."""
     import tempfile
@@ -134,16 +252,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-run", action="store_true", help="Skip timing neuroalign run.")
     parser.add_argument("--smoke", action="store_true",
-                        help="one planted and one null study of 2 animals, no run timing")
+                        help="one planted and one null study of 2 animals, a tiny power "
+                        "calibration, no run timing")
+    parser.add_argument("--part", choices=("all", "planted", "sensitivity", "run"),
+                        default="all", help="Run one part only.")
+    parser.add_argument("--power-studies", type=int, default=200,
+                        help="Planted studies per point of the power calibration.")
     args = parser.parse_args()
+    # power calibration: cells measured, study replicates, pilot animals, animals of the
+    # absence and null studies, planted studies of the plan's simulation check
+    sensitivity = (24, 2000, 3000, 20, 300)
     if args.quick:
-        args.planted, args.null = 10, 20
+        args.planted, args.null, args.power_studies = 10, 20, 20
     if args.smoke:
         args.planted, args.null, args.animals, args.n_boot, args.workers = 1, 1, 2, 20, 1
-        args.no_run = True
-    calibration(args.planted, args.null, args.animals, args.sessions, args.n_boot,
-                args.workers)
-    if not args.no_run:
+        args.no_run, args.power_studies = True, 2
+        sensitivity = (1, 199, 12, 4, 5)
+    if args.part in ("all", "planted"):
+        calibration(args.planted, args.null, args.animals, args.sessions, args.n_boot,
+                    args.workers)
+    if args.part in ("all", "sensitivity"):
+        power_calibration(args.power_studies, *sensitivity)
+    if args.part in ("all", "run") and not args.no_run:
         run_time()
 
 

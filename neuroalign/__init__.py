@@ -47,6 +47,7 @@ _LAZY: dict[str, str] = {
     "run_pipeline": "neuroalign.pipeline",
     "load_results": "neuroalign.batch",
     "run_study": "neuroalign.study",
+    "plan_study": "neuroalign.study",
 }
 
 __all__ = ["NeuroalignError", "__version__", *sorted(_LAZY)]

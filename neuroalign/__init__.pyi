@@ -17,6 +17,7 @@ from neuroalign.pipeline import load_config as load_config
 from neuroalign.pipeline import run_pipeline as run_pipeline
 from neuroalign.simulate import sample_condition_patterns as sample_condition_patterns
 from neuroalign.simulate import simulate_session as simulate_session
+from neuroalign.study import plan_study as plan_study
 from neuroalign.study import run_study as run_study
 from neuroalign.zoo import list_agents as list_agents
 from neuroalign.zoo import load_agent as load_agent

@@ -75,10 +75,11 @@ def _register_all() -> None:
     from neuroalign.pipeline.cli import register as register_pipeline
     from neuroalign.simulate.cli import register as register_simulate
     from neuroalign.study.cli import register as register_study
+    from neuroalign.study.cli import register_plan
     from neuroalign.zoo.cli import register as register_zoo
 
     for register in (register_io, register_simulate, register_zoo, register_pipeline,
-                     register_batch, register_study):
+                     register_batch, register_study, register_plan):
         register(app)
 
 

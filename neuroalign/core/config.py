@@ -195,12 +195,13 @@ class AgentSpec(BaseModel):
     )
     sb3: str | None = Field(
         None, description="A saved Stable-Baselines3 / sb3-contrib model (.zip: DQN, QR-DQN, "
-        "A2C, PPO) trained on `task`; relative to the config file. Read without unpickling "
-        "code unless allow_code.")
+        "A2C, PPO, RecurrentPPO) trained on `task`; relative to the config file. Read "
+        "without unpickling code unless allow_code.")
     activations: str | None = Field(
         None, description="A netCDF activations file in the layout of `neuroalign zoo probe "
-        "--out` (any framework), on `task`'s grid (a file whose task attr differs is "
-        "refused); relative to the config file.")
+        "--out` (any framework), or an NWB file of `neuroalign zoo export-nwb`, on "
+        "`task`'s grid (a file whose task attr differs is refused); relative to the config "
+        "file.")
     family: Literal["value", "policy", "other"] | None = Field(
         None, description="Learning family of a foreign agent (required with sb3 or "
         "activations): value and policy are pooled by H1, other is compared but pooled "

@@ -84,6 +84,9 @@ def register(app: typer.Typer) -> None:
         n_boot: int | None = typer.Option(None, "--n-boot", help="Override n_boot."),
         n_perm: int | None = typer.Option(None, "--n-perm", help="Override n_perm."),
         seed: int | None = typer.Option(None, "--seed", help="Override seed."),
+        equivalence_margin: str | None = typer.Option(
+            None, "--equivalence-margin", help="Override equivalence_margin: a number, or "
+            "per hypothesis, e.g. H2=0.2,H1=0.2."),
         no_figures: bool = typer.Option(
             False, "--no-figures", help="Tables and HTML only, no figures."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
@@ -102,9 +105,12 @@ def register(app: typer.Typer) -> None:
         limit = None if max_memory is None else parse_size(max_memory, "--max-memory")
         from neuroalign.pipeline.config import load_config
         from neuroalign.pipeline.run import run_pipeline
+        from neuroalign.study.sensitivity import parse_margin
 
         overrides = {k: v for k, v in (("n_boot", n_boot), ("n_perm", n_perm),
-                                       ("seed", seed)) if v is not None}
+                                       ("seed", seed),
+                                       ("equivalence_margin", parse_margin(equivalence_margin)))
+                     if v is not None}
         cfg = load_config(config, overrides=overrides)
         if allow_code and cfg.agents:
             from neuroalign.core.config import with_code_allowed

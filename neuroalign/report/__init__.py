@@ -12,6 +12,7 @@ from neuroalign.report.figures import (
     plot_rdms,
     plot_similarity_matrix,
     plot_trajectories,
+    plot_verdict,
 )
 from neuroalign.report.html import Section, render_html
 from neuroalign.report.tables import (
@@ -36,6 +37,7 @@ __all__ = [
     "plot_rdms",
     "plot_similarity_matrix",
     "plot_trajectories",
+    "plot_verdict",
     "render_figures",
     "render_html",
     "similarity_matrix",

@@ -31,6 +31,7 @@ from neuroalign.report.figures import (
     plot_rdms,
     plot_similarity_matrix,
     plot_trajectories,
+    plot_verdict,
 )
 from neuroalign.report.html import PAGE_WIDTH_PX, Section, render_html
 from neuroalign.report.tables import (
@@ -45,11 +46,11 @@ from neuroalign.report.tables import (
 __all__ = ["FIGURE_NAMES", "render_figures", "write_report", "write_tables"]
 
 #: the figures a full report holds, in page order
-FIGURE_NAMES = ("similarity_rsa", "similarity_cka", "similarity_shape", "asymmetry",
-                "approach_profiles", "trajectories", "rdms")
+FIGURE_NAMES = ("verdict", "similarity_rsa", "similarity_cka", "similarity_shape",
+                "asymmetry", "approach_profiles", "trajectories", "rdms")
 #: the same, slowest to draw first
-_DRAW_ORDER = ("asymmetry", "trajectories", "approach_profiles", "rdms", "similarity_rsa",
-               "similarity_cka", "similarity_shape")
+_DRAW_ORDER = ("verdict", "asymmetry", "trajectories", "approach_profiles", "rdms",
+               "similarity_rsa", "similarity_cka", "similarity_shape")
 _MAX_PANELS = 12
 
 
@@ -318,6 +319,8 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
         fig_dir = folder / "figures"
         fig_dir.mkdir()
         jobs = _similarity_figures(fig_dir, results)
+        if study is not None and len(study.table):
+            jobs.append(("verdict", plot_verdict, (study.table,), fig_dir / "verdict.png"))
         if {"A.brain", "A.model"} & set(results["measure"]):
             table = pd.concat([_pooled_asymmetry(study), asymmetry_table(results)],
                               ignore_index=True)
@@ -382,17 +385,26 @@ def _pooled_asymmetry(study: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _verdict_section(study: Any) -> Section:
+def _verdict_section(study: Any, image: Path | None = None) -> Section:
     table = study.table[["hypothesis", "subject", "estimate", "ci_low", "ci_high",
-                         "p_display", "p_adjusted", "verdict", "note"]].copy()
+                         "p_display", "p_adjusted", "mde", "verdict", "note"]].copy()
     for col in ("estimate", "ci_low", "ci_high"):
         table[col] = table[col].map(lambda v: f"{v:+.3f}" if np.isfinite(v) else "–")
     table["p_adjusted"] = table["p_adjusted"].map(lambda v: f"{v:.3g}" if np.isfinite(v)
                                                   else "–")
+    table["mde"] = table["mde"].map(lambda v: f"{v:.2g}" if np.isfinite(v)
+                                    else "none" if v == np.inf else "–")
     return Section("Verdict", text=" ".join(study.lines) + " Rule: supported = adjusted p < "
                    "alpha and the interval on the predicted side of 0; contradicted = the "
-                   "same on the opposite side; otherwise inconclusive (docs/parts/study.md). "
-                   "Every row is in study.csv.", table=table)
+                   "same on the opposite side; absent = inside the declared equivalence "
+                   "margin (two one-sided tests, corrected with the others); otherwise "
+                   "inconclusive. mde: the smallest |effect| the test detects with "
+                   f"{study.power:.0%} power at its corrected alpha (docs/parts/study.md). "
+                   "Every row is in study.csv.", table=table, image=image,
+                   caption="Every test's estimate and hierarchical interval, coloured by "
+                           "its verdict, grouped by hypothesis; grey band: the declared "
+                           "equivalence margin; bars at +-mde: the smallest effect it "
+                           "detects with 80% power." if image is not None else "")
 
 
 def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
@@ -419,7 +431,7 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
     notes.extend(data_notes)
     notes.append("Walls and funnels are neuroalign's operational definition of a hypothesis "
                  "(docs/parts/geometry.md), not an established measure.")
-    sections = [_verdict_section(study)] if study is not None else []
+    sections = [_verdict_section(study, figs.get("verdict"))] if study is not None else []
     sections += [Section("Summary: best-matching agent per region",
                         text="Similarities averaged over sessions and seeds; the full per-cell "
                              "table is in results.csv / results.parquet. A region: the "
@@ -442,7 +454,7 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
               "trajectories": "Trajectories along the approach",
               "rdms": "RDMs: each region beside its best match"}
     for name in FIGURE_NAMES:
-        if name in figs:
+        if name in figs and name != "verdict":  # drawn in the Verdict section
             caption = _CAPTIONS[name]
             if name in ("trajectories", "approach_profiles") and skipped:
                 caption += (" Single-unit layers are not drawn (a PCA of one unit is not a "

@@ -34,10 +34,13 @@ __all__ = [
     "plot_rdms",
     "plot_similarity_matrix",
     "plot_trajectories",
+    "plot_verdict",
 ]
 
 VALENCE_COLORS: dict[str, str] = {"reward": "#1a9850", "danger": "#d73027", "neutral": "#7f7f7f"}
 FAMILY_COLORS: dict[str, str] = {"value": "#2c7bb6", "policy": "#e66101", "brain": "#4d4d4d"}
+VERDICT_COLORS: dict[str, str] = {"supported": "#1a9850", "contradicted": "#d73027",
+                                  "absent": "#4575b4", "inconclusive": "#8c8c8c"}
 
 
 def _grid(n: int, ncols: int, size: tuple[float, float]) -> tuple[Figure, np.ndarray]:
@@ -322,5 +325,56 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
                ncol=len(handles))
     ax.set_title(title or "Valence asymmetry with bootstrap intervals\n(p: valence-label "
                  "permutation per entity, uncorrected; the study corrects)", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def plot_verdict(table: pd.DataFrame) -> Figure:
+    """The study in one picture: every test's estimate and interval, coloured by verdict.
+
+    Parameters
+    ----------
+    table
+        The study table (``study.csv``): ``hypothesis``, ``subject``, ``estimate``,
+        ``ci_low``, ``ci_high``, ``mde``, ``equivalence_margin`` and ``verdict``.
+
+    Rows are grouped by hypothesis on one axis (A of regions and families, and the
+    differences of H3 and the best match). A grey band marks a declared
+    equivalence margin, small bars at +-mde what the test could detect.
+    """
+    table = table.reset_index(drop=True)
+    n = len(table)
+    fig = Figure(figsize=(11.5, 0.2 * n + 1.6), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(n)[::-1]
+    previous = None
+    for yi, row in zip(y, table.itertuples(index=False), strict=True):
+        if previous is not None and row.hypothesis != previous:
+            ax.axhline(yi + 0.5, color="0.75", lw=0.6)
+        previous = row.hypothesis
+        color = VERDICT_COLORS.get(str(row.verdict), "k")
+        margin = float(row.equivalence_margin)
+        if np.isfinite(margin):
+            ax.fill_betweenx([yi - 0.4, yi + 0.4], -margin, margin, color="0.85", lw=0)
+        mde = float(row.mde)
+        if np.isfinite(mde):
+            ax.plot([-mde, mde], [yi, yi], "|", color="0.35", ms=6)
+        if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
+            ax.plot([row.ci_low, row.ci_high], [yi, yi], color=color, lw=2.2)
+        if np.isfinite(row.estimate):
+            ax.plot(row.estimate, yi, "o", color=color, ms=4, mec="k", mew=0.4)
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_yticks(y, [f"{h}: {sub}" for h, sub in zip(table["hypothesis"], table["subject"],
+                                                      strict=True)], fontsize=6.5)
+    ax.set_ylim(-0.8, n - 0.2)
+    ax.set_xlim(-2.05, 2.05)
+    ax.set_xlabel("estimate with its hierarchical interval (A of regions and families in "
+                  "[-1, 1]; differences in [-2, 2])", fontsize=8)
+    handles = [Line2D([], [], color=c, lw=3, label=v) for v, c in VERDICT_COLORS.items()]
+    handles.append(Line2D([], [], color="0.35", marker="|", ls="", ms=8, label="± mde"))
+    fig.legend(handles=handles, fontsize=7, loc="outside lower center", frameon=False,
+               ncol=len(handles))
+    ax.set_title("The verdict: every test, coloured by its verdict (grey band: equivalence "
+                 "margin)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     return fig

@@ -88,11 +88,11 @@ def render_html(title: str, meta_lines: Sequence[str], sections: Sequence[Sectio
                 parts.append(f"<p>{html.escape(para)}</p>")
         if sec.raw_html:
             parts.append(sec.raw_html)
-        if sec.table is not None and len(sec.table):
-            parts.append(_table_html(sec.table))
-        if sec.image is not None:
+        if sec.image is not None:  # a figure comes before its table
             parts.append(_img_tag(sec.image, sec.title))
             if sec.caption:
                 parts.append(f'<p class="caption">{html.escape(sec.caption)}</p>')
+        if sec.table is not None and len(sec.table):
+            parts.append(_table_html(sec.table))
     parts.append("</body></html>")
     return "\n".join(parts)

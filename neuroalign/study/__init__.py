@@ -4,7 +4,10 @@ Pools the per-cell results of ``neuroalign run`` or ``neuroalign batch`` with a
 hierarchical bootstrap (animal > session > trial; algorithm > seed >
 repetition), tests H1 (agents), H2 (regions), H3 (mirroring) and the best
 match, corrects over every test (Holm or Benjamini-Hochberg) and gives each
-test a verdict: supported, contradicted or inconclusive (docs/parts/study.md).
+test a verdict: supported, contradicted, absent (inside a declared equivalence
+margin) or inconclusive, with the smallest effect each test could detect
+(docs/parts/study.md). :func:`plan_study` says how many animals or seeds a
+next study needs.
 """
 
 from neuroalign.core.lazy import lazy_exports
@@ -23,6 +26,9 @@ _EXPORTS: dict[str, str] = {
     "Study": "run",
     "run_study": "run",
     "write_study": "run",
+    "plan_study": "plan",
+    "equivalence_p": "sensitivity",
+    "minimum_detectable_effect": "sensitivity",
 }
 
 __all__ = [
@@ -30,8 +36,11 @@ __all__ = [
     "Study",
     "adjust_p",
     "bootstrap_p",
+    "equivalence_p",
     "format_p",
     "hierarchical_weights",
+    "minimum_detectable_effect",
+    "plan_study",
     "pooled_replicates",
     "run_study",
     "verdict",

@@ -9,8 +9,9 @@ replicate is the mean over the drawn leaves. The bottom level (trials,
 repetitions) is resampled where the per-cell results allow it: each drawn
 leaf's value is redrawn from its own bootstrap distribution, approximated as
 normal with the standard error implied by its interval,
-``se = (ci_high - ci_low) / (2 z)``. A leaf without an interval enters with
-its estimate alone.
+``se = (ci_high - ci_low) / (2 z)``, on the Fisher scale of the parameter's
+range [-1, 1] (:func:`redraw_deviation`), so that no replicate leaves it. A
+leaf without an interval enters with its estimate alone.
 
 Everything is vectorised over replicates: :func:`hierarchical_weights` returns
 how often each leaf is drawn in each replicate, and :func:`pooled_replicates`
@@ -26,7 +27,8 @@ import numpy as np
 
 from neuroalign.core.errors import ValidationError
 
-__all__ = ["bootstrap_p", "hierarchical_weights", "pooled_replicates", "se_from_interval"]
+__all__ = ["BOUNDS", "bootstrap_p", "hierarchical_weights", "pooled_replicates",
+           "redraw_deviation", "se_from_interval"]
 
 
 def hierarchical_weights(levels: Sequence[Sequence[object]], n_boot: int,
@@ -96,8 +98,52 @@ def se_from_interval(low: np.ndarray, high: np.ndarray, level: float) -> np.ndar
     return np.where(np.isfinite(se) & (se > 0), se, 0.0)
 
 
+#: the range of every quantity the study pools (A, RSA and CKA values)
+BOUNDS = (-1.0, 1.0)
+
+
+def redraw_deviation(values: np.ndarray, se: np.ndarray, noise: np.ndarray,
+                     bounds: tuple[float, float] | None = BOUNDS) -> np.ndarray:
+    """How far each leaf's bottom-level redraw moves it, kept inside ``bounds``.
+
+    The redraw is normal with standard deviation ``se`` on the Fisher scale of
+    the parameter's range: ``u = (2 x - lo - hi) / (hi - lo)`` in ``(-1, 1)``,
+    ``atanh(u) + noise * se_u / (1 - u^2)`` (the delta method), back through
+    ``tanh``; so every redrawn value lies inside ``bounds``, and for values far
+    from the bounds the redraw is the normal one. ``bounds=None``: the normal
+    redraw ``noise * se``.
+
+    Parameters
+    ----------
+    values
+        Leaf estimates (NaN: missing).
+    se
+        Their standard errors (0 or NaN: no redraw).
+    noise
+        Standard normal draws, ``values``' shape with leading replicate axes.
+    bounds
+        The parameter's range.
+
+    Returns
+    -------
+    numpy.ndarray
+        Redrawn minus observed value, ``noise``'s shape (0 where there is no redraw).
+    """
+    s = np.nan_to_num(np.asarray(se, dtype=float))
+    x = np.asarray(values, dtype=float)
+    if bounds is None:
+        return np.where(np.isfinite(x), noise * s, 0.0)
+    lo, hi = bounds
+    half = (hi - lo) / 2.0
+    u = np.clip((np.nan_to_num(x) - (lo + hi) / 2.0) / half, -1 + 1e-9, 1 - 1e-9)
+    z = np.arctanh(u)
+    drawn = np.tanh(z + noise * (s / half) / (1.0 - u * u))
+    return np.where(np.isfinite(x) & (s > 0), (drawn - u) * half, 0.0)
+
+
 def pooled_replicates(values: np.ndarray, se: np.ndarray, w_rows: np.ndarray,
-                      w_cols: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+                      w_cols: np.ndarray, rng: np.random.Generator | None,
+                      bounds: tuple[float, float] | None = BOUNDS) -> np.ndarray:
     """Weighted means of a leaf x leaf table for every replicate.
 
     Parameters
@@ -110,6 +156,9 @@ def pooled_replicates(values: np.ndarray, se: np.ndarray, w_rows: np.ndarray,
         ``(n_boot, n_rows)`` and ``(n_boot, n_cols)`` leaf weights.
     rng
         Generator of the bottom-level redraw (``None``: no redraw).
+    bounds
+        Range of the pooled parameter: the redraw stays inside it
+        (:func:`redraw_deviation`), and so does every replicate.
 
     Returns
     -------
@@ -121,8 +170,9 @@ def pooled_replicates(values: np.ndarray, se: np.ndarray, w_rows: np.ndarray,
     den = np.einsum("bi,ij,bj->b", w_rows, mask.astype(float), w_cols)
     num = np.einsum("bi,ij,bj->b", w_rows, filled, w_cols)
     if rng is not None and np.any(se[mask] > 0):
-        noise = rng.standard_normal((w_rows.shape[0], *values.shape)) * np.where(mask, se, 0.0)
-        num = num + np.einsum("bi,bij,bj->b", w_rows, noise, w_cols)
+        noise = rng.standard_normal((w_rows.shape[0], *values.shape))
+        deviation = redraw_deviation(values, np.where(mask, se, 0.0), noise, bounds)
+        num = num + np.einsum("bi,bij,bj->b", w_rows, deviation, w_cols)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 

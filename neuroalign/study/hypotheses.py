@@ -27,6 +27,7 @@ import pandas as pd
 from neuroalign.study.hierarchy import (
     hierarchical_weights,
     pooled_replicates,
+    redraw_deviation,
     se_from_interval,
 )
 
@@ -354,7 +355,7 @@ def best_match_tests(results: pd.DataFrame, *, n_boot: int, level: float,
             # paired: the same weights for every layer (trial-level draws added below)
             reps[key] = pooled_replicates(vv, s, w_rows, w_cols, None)
         # trial-level noise drawn once and shared, so the pairing holds at every level
-        noise = rng.standard_normal((n_boot, *v.shape)) * np.nan_to_num(s)
+        noise = redraw_deviation(v, s, rng.standard_normal((n_boot, *v.shape)))
         for key in layers:
             mask = np.asarray([(c[0], c[1]) == key for c in cols], dtype=bool)
             fin = np.isfinite(v) & mask[None, :]

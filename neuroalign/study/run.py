@@ -8,6 +8,7 @@ the console show first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
@@ -26,6 +27,14 @@ from neuroalign.study.hypotheses import (
     h2_tests,
     h3_tests,
 )
+from neuroalign.study.sensitivity import (
+    corrected_alpha,
+    equivalence_p,
+    margins_by_hypothesis,
+    minimum_detectable_effect,
+    replicate_se,
+    sign_test_floor,
+)
 from neuroalign.study.verdict import CORRECTIONS, adjust_p, format_p, verdict
 
 __all__ = ["STUDY_COLUMNS", "Study", "run_study", "write_study"]
@@ -33,8 +42,9 @@ __all__ = ["STUDY_COLUMNS", "Study", "run_study", "write_study"]
 #: columns of study.csv, in order
 STUDY_COLUMNS = (
     "hypothesis", "subject", "statement", "measure", "stage", "level", "estimate",
-    "ci_low", "ci_high", "p_value", "p_display", "p_adjusted", "n_animals", "n_sessions",
-    "n_algorithms", "n_seeds", "n_boot", "verdict", "note",
+    "ci_low", "ci_high", "p_value", "p_display", "p_adjusted", "mde", "equivalence_margin",
+    "p_equivalence", "p_equivalence_adjusted", "n_animals", "n_sessions", "n_algorithms",
+    "n_seeds", "n_boot", "verdict", "note",
 )
 
 _REQUIRED = ("measure", "estimate", "ci_low", "ci_high", "session", "region", "agent",
@@ -57,8 +67,12 @@ class Study:
     ----------
     table
         One row per test (columns :data:`STUDY_COLUMNS`).
-    correction, alpha, level, n_boot
-        The settings.
+    correction, alpha, level, n_boot, power, equivalence_margin
+        The settings (``equivalence_margin``: the declared margin of each
+        hypothesis, empty when none).
+    plan
+        With a margin: the design each test needs to detect an effect the size
+        of its margin (:func:`neuroalign.study.plan.plan_rows`), else None.
     lines
         The verdict in plain words, one sentence per hypothesis, numbers included.
     """
@@ -69,6 +83,9 @@ class Study:
     level: float
     n_boot: int
     lines: list[str] = field(default_factory=list)
+    power: float = 0.8
+    equivalence_margin: dict[str, float] = field(default_factory=dict)
+    plan: pd.DataFrame | None = None
 
     def verdicts(self, hypothesis: str) -> pd.DataFrame:
         """The rows of one hypothesis (``"H1"``, ``"H2"``, ``"H3"``, ``"best match"``)."""
@@ -99,7 +116,9 @@ def _p(reps: np.ndarray) -> float:
 
 
 def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
-              alpha: float = 0.05, correction: str = "holm", seed: int | None = 0) -> Study:
+              alpha: float = 0.05, correction: str = "holm", seed: int | None = 0,
+              equivalence_margin: float | Mapping[str, float] | None = None,
+              power: float = 0.8) -> Study:
     """Every hypothesis test of a results table, corrected together, with verdicts.
 
     Parameters
@@ -119,6 +138,12 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
         over every test of the study.
     seed
         Seed of the resampling.
+    equivalence_margin
+        Margin of the equivalence test (TOST), one number or one per hypothesis
+        (``{"H2": 0.2}``); a test whose quantity lies inside it (corrected with the
+        others) is ``absent``. ``None``: no equivalence test, no ``absent``.
+    power
+        Power of the minimum detectable effect (``mde``).
 
     Returns
     -------
@@ -140,6 +165,9 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
         raise ValidationError(f"n_boot: got {n_boot}; expected at least 99")
     if not 0 < level < 1 or not 0 < alpha < 1:
         raise ValidationError(f"level, alpha: got {level}, {alpha}; expected both in (0, 1)")
+    margins = margins_by_hypothesis(equivalence_margin)
+    if not 0 < power < 1:
+        raise ValidationError(f"power: got {power}; expected a number in (0, 1)")
     rng = as_rng(seed)
     kw: _Resampling = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
     h2 = h2_tests(results, **kw)
@@ -164,11 +192,40 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     # cells run without resampling (n_boot = 0) carry no interval: the trial level cannot
     # be redrawn and the bootstrap rests on the top-level units alone
     trial_level = bool(np.isfinite(results[["ci_low", "ci_high"]].to_numpy(float)).all(1).any())
-    table = _table(tests, level, alpha, correction, int(n_boot), trial_level)
+    table = _table(tests, level, alpha, correction, int(n_boot), trial_level, margins, power)
+    plan = _plan_margins(results, table, margins, power, alpha, level, int(n_boot))
     study = Study(table=table, correction=correction, alpha=alpha, level=level,
-                  n_boot=int(n_boot))
+                  n_boot=int(n_boot), power=power, equivalence_margin=margins, plan=plan)
     study.lines = verdict_lines(study)
     return study
+
+
+def _plan_margins(results: pd.DataFrame, table: pd.DataFrame, margins: Mapping[str, float],
+                  power: float, alpha: float, level: float, n_boot: int
+                  ) -> pd.DataFrame | None:
+    """The design each test needs to detect an effect the size of its margin; the
+    inconclusive tests' notes say it."""
+    from neuroalign.study.plan import needed_text, plan_rows, plan_table
+
+    if not margins or table.empty:
+        return None
+    family = int(table["p_value"].notna().sum() + table["p_equivalence"].notna().sum())
+    # the analytic design (fast); `neuroalign plan` also checks it by simulation
+    rows = plan_rows(results, table[table["hypothesis"].isin(list(margins))], dict(margins),
+                     power=power, alpha=alpha, level=level, n_boot=n_boot, n_tests=family,
+                     n_sim=0)
+    by_test = {(r.hypothesis, r.subject): r for r in rows}
+    notes = []
+    for r in table.itertuples():
+        plan = by_test.get((r.hypothesis, r.subject))
+        text = needed_text(plan) if plan is not None else None
+        if plan is not None and text and r.verdict == "inconclusive":
+            notes.append("; ".join(x for x in (r.note, f"n for |{_quantity(r)}| = "
+                                               f"{plan.effect:g}: {text}") if x))
+        else:
+            notes.append(r.note)
+    table["note"] = notes
+    return plan_table(rows)
 
 
 def _region_sign(h2: list[HypothesisTest], region: str) -> tuple[int, str]:
@@ -178,27 +235,28 @@ def _region_sign(h2: list[HypothesisTest], region: str) -> tuple[int, str]:
     return 0, ""
 
 
-def sign_test_floor(n_top: int) -> float:
-    """The smallest two-sided p-value ``k`` independent top-level units can give when all
-    lie on one side of 0 (the exact sign test): ``0.5 ** (k - 1)``."""
-    return float(0.5 ** (max(int(n_top), 1) - 1))
-
-
 def _top_units(t: HypothesisTest) -> int:
     counts = [t.counts.get(k) for k in ("n_animals", "n_algorithms")]
     return min((int(c) for c in counts if c), default=1)
 
 
 def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: str,
-           n_boot: int, trial_level: bool = True) -> pd.DataFrame:
+           n_boot: int, trial_level: bool = True, margins: Mapping[str, float] | None = None,
+           power: float = 0.8) -> pd.DataFrame:
+    margins = margins or {}
     rows = []
     for t in tests:
         low, high = _interval(t.replicates, level)
         p = _p(t.replicates) if np.isfinite(t.estimate) else float("nan")
+        margin = margins.get(t.hypothesis, float("nan"))
+        p_eq = (equivalence_p(t.replicates, margin) if np.isfinite(p) and np.isfinite(margin)
+                else float("nan"))
         notes = list(t.notes)
+        floor_units = None
         if not trial_level and np.isfinite(p):
-            k = _top_units(t)
+            k = floor_units = _top_units(t)
             p = max(p, sign_test_floor(k))
+            p_eq = max(p_eq, sign_test_floor(k)) if np.isfinite(p_eq) else p_eq
             notes.append(f"the cells carry no intervals (n_boot = 0), so only the {k} "
                          "top-level unit(s) are resampled: p is at least the exact sign "
                          f"test's {sign_test_floor(k):.2g}")
@@ -226,21 +284,76 @@ def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: 
             "hypothesis": t.hypothesis, "subject": t.subject, "statement": t.statement,
             "measure": t.measure, "stage": t.stage, "level": t.level,
             "estimate": float(t.estimate), "ci_low": low, "ci_high": high, "p_value": p,
-            "predicted": t.predicted,
+            "equivalence_margin": margin, "p_equivalence": p_eq,
+            "predicted": t.predicted, "se": replicate_se(t.replicates) if np.isfinite(p)
+            else float("nan"), "floor_units": floor_units,
             "n_animals": t.counts.get("n_animals"), "n_sessions": t.counts.get("n_sessions"),
             "n_algorithms": t.counts.get("n_algorithms"), "n_seeds": t.counts.get("n_seeds"),
             "n_boot": n_boot, "note": "; ".join(notes) or None,
         })
-    table = pd.DataFrame(rows, columns=[*STUDY_COLUMNS, "predicted"])
+    table = pd.DataFrame(rows, columns=[*STUDY_COLUMNS, *_WORK_COLUMNS])
     if table.empty:
-        return table.drop(columns="predicted")
-    table["p_adjusted"] = adjust_p(table["p_value"].to_numpy(dtype=float), correction)
+        return table.drop(columns=list(_WORK_COLUMNS))
+    # the equivalence tests are corrected together with the tests of 0: one family
+    both = np.r_[table["p_value"].to_numpy(dtype=float),
+                 table["p_equivalence"].to_numpy(dtype=float)]
+    adjusted = adjust_p(both, correction)
+    table["p_adjusted"] = adjusted[:len(table)]
+    table["p_equivalence_adjusted"] = adjusted[len(table):]
     table["p_display"] = [format_p(p, n_boot) for p in table["p_value"]]
-    table["verdict"] = [verdict(int(r.predicted), r.p_adjusted, r.ci_low, r.ci_high, alpha)
+    table["verdict"] = [verdict(int(r.predicted), r.p_adjusted, r.ci_low, r.ci_high, alpha,
+                                r.p_equivalence_adjusted)
                         for r in table.itertuples()]
+    _add_sensitivity(table, corrected_alpha(alpha, int(np.isfinite(both).sum())), power, n_boot)
     for col in ("n_animals", "n_sessions", "n_algorithms", "n_seeds"):
         table[col] = table[col].astype("Int64")
     return table[list(STUDY_COLUMNS)]
+
+
+#: per-test working columns of _table, not written
+_WORK_COLUMNS = ("predicted", "se", "floor_units")
+
+
+def _add_sensitivity(table: pd.DataFrame, alpha_test: float, power: float,
+                     n_boot: int) -> None:
+    """The ``mde`` column and, for the tests that did not decide, what they could have
+    detected (in their note)."""
+    mde, notes = [], []
+    for r in table.itertuples():
+        value, why = ((float("nan"), None) if not np.isfinite(r.p_value) else
+                      minimum_detectable_effect(
+                          float(r.se), alpha_test, power, n_boot=n_boot,
+                          sign_test_units=None if pd.isna(r.floor_units)
+                          else int(r.floor_units)))
+        span = _range(r)
+        if np.isfinite(value) and value > span:
+            value, why = float("inf"), (f"no effect is detectable: the smallest effect with "
+                                        f"{power:.0%} power, {value:.2g}, lies beyond the "
+                                        f"range of the quantity (|effect| <= {span:g})")
+        mde.append(value)
+        extra = []
+        if why:
+            extra.append(why)
+        elif np.isfinite(value) and r.verdict == "inconclusive":
+            extra.append(f"could detect |{_quantity(r)}| >= {value:.2g} with "
+                         f"{power:.0%} power at the corrected alpha {alpha_test:.2g}")
+        notes.append("; ".join([n for n in (r.note, *extra) if isinstance(n, str) and n])
+                     or None)
+    table["mde"] = mde
+    table["note"] = notes
+
+
+def _range(row: Any) -> float:
+    """The largest |value| the tested quantity can take: 1 for an A or a similarity, 2 for
+    a difference of two."""
+    difference = row.hypothesis in ("H3", "best match") or str(row.subject).startswith(
+        "value - policy")
+    return 2.0 if difference else 1.0
+
+
+def _quantity(row: Any) -> str:
+    """The tested quantity in short: ``A``, or ``difference`` of similarities."""
+    return "A" if row.hypothesis in ("H1", "H2") else "difference"
 
 
 def _fmt(row: Any) -> str:
@@ -259,9 +372,10 @@ def verdict_lines(study: Study) -> list[str]:
     if t.empty:
         return [*lines, "No test could be made from these results."]
     floor = 2.0 / (study.n_boot + 1)
-    if study.correction == "holm" and floor * len(t) >= study.alpha:
+    family = len(t) + int(t["p_equivalence"].notna().sum())  # equivalence tests included
+    if study.correction == "holm" and floor * family >= study.alpha:
         lines.append(f"With {study.n_boot} replicates the smallest p-value is {floor:.2g}; "
-                     f"Holm over {len(t)} tests cannot reach alpha = {study.alpha:g}. "
+                     f"Holm over {family} tests cannot reach alpha = {study.alpha:g}. "
                      "Raise n_boot.")
     n_animals = t["n_animals"].dropna()
     if len(n_animals) and int(n_animals.max()) == 1:
@@ -274,13 +388,48 @@ def verdict_lines(study: Study) -> list[str]:
             continue
         decided = sub[sub["verdict"] != "inconclusive"]
         for row in decided.itertuples():
+            if row.verdict == "absent":
+                lines.append(f"{title}: {row.subject}: ABSENT, |{_quantity(row)}| < "
+                             f"{row.equivalence_margin:g} (equivalence, adjusted p = "
+                             f"{row.p_equivalence_adjusted:.3g}): {_fmt(row)}.")
+                continue
             lines.append(f"{title}: {row.statement} is {row.verdict.upper()} for "
                          f"{row.subject}: {_fmt(row)}.")
-        rest = len(sub) - len(decided)
-        if rest:
-            lines.append(f"{title}: {rest} of {len(sub)} test(s) inconclusive "
-                         "(interval includes 0 or adjusted p >= alpha).")
+        rest = sub[sub["verdict"] == "inconclusive"]
+        if len(rest):
+            lines.append(f"{title}: {len(rest)} of {len(sub)} test(s) inconclusive "
+                         "(interval includes 0 or adjusted p >= alpha"
+                         + (", and not inside the margin" if hyp in study.equivalence_margin
+                            else "") + ")" + _sensitivity_text(rest, study) + ".")
     return lines
+
+
+def _sensitivity_text(rows: pd.DataFrame, study: Study) -> str:
+    """What the inconclusive tests ``rows`` could have detected, in words."""
+    mde = rows["mde"].to_numpy(dtype=float)
+    finite = mde[np.isfinite(mde)]
+    if finite.size == 0:
+        return "; no effect was detectable" if np.isinf(mde).any() else ""
+    low, high = float(finite.min()), float(finite.max())
+    size = f"{low:.2g}" if f"{low:.2g}" == f"{high:.2g}" else f"{low:.2g} to {high:.2g}"
+    text = (f"; {'it' if len(rows) == 1 else 'they'} could detect "
+            f"|{_quantity(next(rows.itertuples()))}| >= {size} with {study.power:.0%} power")
+    if np.isinf(mde).any():
+        text += f" ({int(np.isinf(mde).sum())} could detect no effect at all)"
+    if study.plan is not None and not study.plan.empty:
+        plan = study.plan.set_index(["hypothesis", "subject"])
+        keys = [(r.hypothesis, r.subject) for r in rows.itertuples()]
+        planned = plan.loc[[k for k in keys if k in plan.index]]
+        for col, unit in (("animals", "animals"), ("seeds", "seeds per algorithm")):
+            if col == "seeds" and not (planned.index.get_level_values(0) == "H1").any():
+                continue
+            n = planned[col].dropna()
+            if len(n):
+                span = (f"{n.min()}" if n.min() == n.max() else f"{n.min()} to {n.max()}")
+                text += (f"; n for |{_quantity(next(rows.itertuples()))}| = "
+                         f"{planned['effect'].iloc[0]:g}: {span} {unit}")
+                break
+    return text
 
 
 def write_study(target: str | Path, study: Study) -> Path:

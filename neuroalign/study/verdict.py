@@ -6,6 +6,10 @@ The verdict of one test, at family-wise level ``alpha`` (default 0.05):
   lies entirely on the predicted side of 0;
 - ``contradicted``: the adjusted p-value is below ``alpha`` *and* the interval
   lies entirely on the opposite side;
+- ``absent``: neither of these, and an equivalence margin was declared and
+  the adjusted p-value of its two one-sided tests (the quantity lies inside
+  ``(-margin, +margin)``) is below ``alpha``; a test with no prediction can
+  be ``absent`` too;
 - ``inconclusive``: anything else (including a test with no prediction, an
   undefined estimate, or an interval that straddles 0).
 """
@@ -23,7 +27,7 @@ if TYPE_CHECKING:  # numpy is imported on use: the command line starts without i
 __all__ = ["CORRECTIONS", "VERDICTS", "adjust_p", "format_p", "verdict"]
 
 CORRECTIONS = ("holm", "bh")
-VERDICTS = ("supported", "contradicted", "inconclusive")
+VERDICTS = ("supported", "contradicted", "absent", "inconclusive")
 
 
 def adjust_p(p_values: np.ndarray, method: str = "holm") -> np.ndarray:
@@ -77,18 +81,32 @@ def format_p(p: float, n_resamples: int, two_sided: bool = True) -> str:
 
 
 def verdict(predicted: int, p_adjusted: float, low: float, high: float,
-            alpha: float = 0.05) -> str:
-    """``supported`` / ``contradicted`` / ``inconclusive`` by the rule in the module docs.
+            alpha: float = 0.05, p_equivalence_adjusted: float = math.nan) -> str:
+    """``supported`` / ``contradicted`` / ``absent`` / ``inconclusive`` by the rule in the
+    module docs.
 
     ``predicted`` is +1 (the hypothesis predicts a positive quantity), -1
     (negative) or 0 (no prediction: never supported or contradicted).
+    ``p_equivalence_adjusted`` is the adjusted p-value of the equivalence test
+    (NaN: no margin declared, never ``absent``).
     """
+    decided = _decided(predicted, p_adjusted, low, high, alpha)
+    if decided:
+        return decided
+    if math.isfinite(p_equivalence_adjusted) and p_equivalence_adjusted < alpha:
+        return "absent"
+    return "inconclusive"
+
+
+def _decided(predicted: int, p_adjusted: float, low: float, high: float,
+             alpha: float) -> str | None:
+    """``supported`` or ``contradicted`` where the test of 0 decides, else None."""
     if predicted == 0 or not all(map(math.isfinite, (p_adjusted, low, high))):
-        return "inconclusive"
+        return None
     if p_adjusted >= alpha:
-        return "inconclusive"
+        return None
     if low > 0:
         return "supported" if predicted > 0 else "contradicted"
     if high < 0:
         return "supported" if predicted < 0 else "contradicted"
-    return "inconclusive"
+    return None

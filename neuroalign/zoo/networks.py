@@ -61,14 +61,50 @@ def torch_threads(n: int | None) -> Iterator[None]:
 _Module = TypeVar("_Module", bound=nn.Module)
 
 
+def _detached_memo(net: nn.Module, depth: int = 4) -> dict[int, object]:
+    """A ``deepcopy`` memo mapping the non-leaf tensors a module keeps in plain
+    attributes (e.g. the last distribution of a trained Stable-Baselines3 policy,
+    which still holds its autograd graph) to detached copies; such tensors refuse
+    ``deepcopy``."""
+    memo: dict[int, object] = {}
+    seen: set[int] = set()
+
+    def walk(obj: object, level: int) -> None:
+        if id(obj) in seen or level > depth:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, torch.Tensor):
+            if not obj.is_leaf:
+                memo[id(obj)] = obj.detach().clone()
+            return
+        if isinstance(obj, dict):
+            items: list[object] = list(obj.values())
+        elif isinstance(obj, (list, tuple, set)):
+            items = list(obj)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+            items = list(vars(obj).values())
+        else:
+            return
+        for item in items:
+            walk(item, level + 1)
+
+    for module in net.modules():
+        for key, value in vars(module).items():
+            if key not in ("_parameters", "_buffers", "_modules"):
+                walk(value, 0)
+    return memo
+
+
 def float64_copy(net: _Module) -> _Module:
     """A float64 copy of ``net``: every float32 weight up-cast, which is exact.
 
     The forward pass of the copy differs from the exact real-number result by
     float64 rounding (~1e-16 relative per operation) whatever the CPU's kernels,
     so its outputs agree across machines to ~1e-12; ``net`` itself is not changed.
+    Tensors the module keeps outside its parameters and buffers that are part of an
+    autograd graph are copied detached.
     """
-    return copy.deepcopy(net).to(torch.float64)
+    return copy.deepcopy(net, _detached_memo(net)).to(torch.float64)
 
 
 def current_float64_copy(net: _Module, kept: tuple[_Module, list[torch.Tensor]] | None

@@ -101,7 +101,8 @@ def export_nwb(zoo_agent: ZooAgent, path: str | os.PathLike[str],
     meta = {"agent": zoo_agent.name, "task": task.name, "seed": zoo_agent.seed,
             "family": zoo_agent.family, "checkpoint_hash": zoo_agent.checkpoint_hash,
             "probe_seed": probe_seed, "n_repetitions": n_rep, "rate_hz": rate,
-            "neuroalign_version": neuroalign_version(), "synthetic": 1}
+            "neuroalign_version": neuroalign_version(), "synthetic": 1,
+            "layers": wanted, "roles": {name: zoo_agent.role(name) for name in wanted}}
     nwb = NWBFile(
         session_description=f"probe activations of zoo agent {zoo_agent.name} on "
                             f"{task.name} (seed {zoo_agent.seed}); model units as ROIs",

@@ -50,7 +50,8 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
         sb3-contrib model or the path of its saved ``.zip``
         (:func:`neuroalign.zoo.foreign.sb3_agent`); any ``torch.nn.Module``, probed by
         module name through forward hooks (:class:`neuroalign.zoo.foreign.TorchAgent`);
-        the path of a netCDF activations file (``.nc``, the layout of ``neuroalign zoo
+        the path of an activations file (an NWB file of ``neuroalign zoo export-nwb``,
+        ``.nwb``, or a netCDF file, ``.nc``, in the layout of ``neuroalign zoo
         probe --out``; :func:`neuroalign.zoo.foreign.read_activations`); or any
         :class:`~neuroalign.zoo.agent.ProbedAgent`.
     task, seed
@@ -71,7 +72,8 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
     probe_seed
         Seed of the probe episodes (observation noise, start cells).
     include_neutral
-        Add the neutral condition (Pavlovian task only).
+        Add the neutral condition (Pavlovian task only); an activations file's neutral
+        conditions are left out without it (and required with it).
     cache_dir, train_if_missing
         Passed to :func:`neuroalign.zoo.load_agent`.
     by, levels, steps
@@ -108,7 +110,8 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
     ValidationError
         Unknown agent, task or layer (the message lists the valid ones).
     """
-    foreign = _foreign(agent, task, seed, layers, act, name, family, allow_code)
+    foreign = _foreign(agent, task, seed, layers, act, name, family, allow_code,
+                       include_neutral)
     if isinstance(foreign, xr.DataArray):
         if average and "repetition" in foreign.dims:
             foreign = foreign.mean("repetition", keep_attrs=True)
@@ -139,16 +142,18 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
 
 def _foreign(agent: Any, task: str | None, seed: int, layers: Sequence[str] | None,
              act: Callable[[np.ndarray], np.ndarray] | None, name: str | None,
-             family: str | None, allow_code: bool) -> ProbedAgent | xr.DataArray | None:
+             family: str | None, allow_code: bool,
+             include_neutral: bool = False) -> ProbedAgent | xr.DataArray | None:
     """A non-zoo agent made probeable (or an activations file read); ``None`` for the zoo."""
     if isinstance(agent, ZooAgent):
         return None
     if isinstance(agent, (str, os.PathLike)):
         suffix = os.path.splitext(str(agent))[1].lower()
-        if suffix == ".nc":
+        if suffix in (".nc", ".nwb"):
             from neuroalign.zoo.foreign.activations import read_activations
 
-            return read_activations(agent, task, layers=layers, name=name, family=family)
+            return read_activations(agent, task, layers=layers, name=name, family=family,
+                                    include_neutral=include_neutral)
         if suffix == ".zip":
             from neuroalign.zoo.foreign.sb3 import sb3_agent
 
@@ -156,7 +161,8 @@ def _foreign(agent: Any, task: str | None, seed: int, layers: Sequence[str] | No
                              allow_code=allow_code)
         if suffix:
             raise ValidationError(f"agent: got {str(agent)!r}; expected a zoo agent's name, "
-                                  "an SB3 .zip or a netCDF activations file (.nc)")
+                                  "an SB3 .zip or an activations file (.nc, or .nwb from "
+                                  "zoo export-nwb)")
         return None
     if isinstance(agent, ProbedAgent):
         return agent

@@ -23,7 +23,8 @@ LAYERS = ["trunk.0", "readout.q"]
 
 
 def _files(folder: Path) -> None:
-    """models/dqn.zip (an SB3 DQN) and acts/dqn.nc (`zoo probe --out` of the zoo's dqn)."""
+    """models/dqn.zip (an SB3 DQN), acts/jax.nc (`zoo probe --out` of the zoo's dqn) and
+    acts/dqn.nwb (`zoo export-nwb` of the zoo's dqn)."""
     from neuroalign.zoo import make_env
 
     (folder / "models").mkdir()
@@ -35,6 +36,9 @@ def _files(folder: Path) -> None:
     (folder / "acts").mkdir()
     result = CliRunner().invoke(app, ["zoo", "probe", "dqn", "--task", "pavlovian", "--seed",
                                       "0", "--out", str(folder / "acts" / "jax.nc")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["zoo", "export-nwb", "dqn", "--task", "pavlovian",
+                                      "--seed", "0", "--out", str(folder / "acts" / "dqn.nwb")])
     assert result.exit_code == 0, result.output
 
 
@@ -53,6 +57,7 @@ AGENTS = [
     {"name": "my-dqn", "sb3": "models/dqn.zip", "task": "pavlovian", "family": "value",
      "layers": LAYERS},
     {"name": "jax-agent", "activations": "acts/jax.nc", "family": "value", "layers": LAYERS},
+    {"name": "nwb-agent", "activations": "acts/dqn.nwb", "family": "value", "layers": LAYERS},
 ]
 
 
@@ -68,16 +73,17 @@ def test_rows_for_every_foreign_agent_and_layer(run):
     res = run.results
     got = {(a, f, ly) for a, f, ly in zip(res["agent"], res["family"], res["layer"],
                                           strict=True)}
-    for agent, family in (("my-dqn", "value"), ("jax-agent", "value")):
+    for agent, family in (("my-dqn", "value"), ("jax-agent", "value"), ("nwb-agent", "value")):
         for layer in LAYERS:
             assert (agent, family, layer) in got
 
 
-def test_an_activations_file_gives_the_zoo_agents_estimates(run):
+@pytest.mark.parametrize("agent", ["jax-agent", "nwb-agent"])
+def test_an_activations_file_gives_the_zoo_agents_estimates(run, agent):
     res = run.results
     cols = ["region", "measure", "layer"]
     zoo = res[res["agent"] == "dqn"].sort_values(cols).reset_index(drop=True)
-    file = res[res["agent"] == "jax-agent"].sort_values(cols).reset_index(drop=True)
+    file = res[res["agent"] == agent].sort_values(cols).reset_index(drop=True)
     assert len(zoo) == len(file) > 0
     for col in ("estimate", "ci_low", "ci_high", "p_value"):
         np.testing.assert_allclose(file[col].to_numpy(float), zoo[col].to_numpy(float),
@@ -87,9 +93,9 @@ def test_an_activations_file_gives_the_zoo_agents_estimates(run):
 def test_study_h1_counts_foreign_agents_in_their_declared_family(run):
     study = pd.read_csv(run.out / "study.csv")
     h1 = study[(study["hypothesis"] == "H1") & study["subject"].str.startswith("value-")]
-    # value-learners at trunk.0: the zoo's dqn, my-dqn and jax-agent (3 algorithms)
+    # value-learners at trunk.0: the zoo's dqn, my-dqn, jax-agent and nwb-agent
     trunk = h1[h1["subject"] == "value-learners, trunk.0"]
-    assert trunk["n_algorithms"].tolist() == [3]
+    assert trunk["n_algorithms"].tolist() == [4]
     policy = study[study["subject"] == "policy-learners, trunk.0"]
     assert policy["n_algorithms"].tolist() == [1]
 

@@ -48,10 +48,14 @@ def test_report_folder_holds_every_file(report):
     study = pd.read_csv(out / "study.csv")
     assert set(study["hypothesis"]) >= {"H1", "H2", "H3", "best match"}
     assert (study["p_adjusted"] >= study["p_value"]).all()
+    # every test with an interval says the smallest effect it could detect
+    with_ci = study[study["ci_low"].notna()]
+    assert len(with_ci) and (with_ci["mde"] > 0).all() and with_ci["mde"].notna().all()
+    assert set(study["verdict"]) <= {"supported", "contradicted", "absent", "inconclusive"}
     assert set(report.results["animal"]) == {"synthetic-mouse-0"}
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert figs == sorted(p.name for p in report.figures)
-    assert {"similarity_rsa.png", "similarity_shape.png", "asymmetry.png",
+    assert {"verdict.png", "similarity_rsa.png", "similarity_shape.png", "asymmetry.png",
             "approach_profiles.png", "trajectories.png", "rdms.png"} == set(figs)
     assert not list(out.parent.glob(".report.*"))  # no temporary folder left
     assert (out.stat().st_mode & 0o777) != 0o700  # not left private like a temp folder

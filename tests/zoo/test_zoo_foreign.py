@@ -151,3 +151,73 @@ def test_an_activations_file_of_another_task_is_refused(probed_file):
     with pytest.raises(DataError, match=r"holds activations on task 'pavlovian'; expected "
                        r"'gridworld' \(the task given\)"):
         read_activations(probed_file, task="gridworld")
+
+
+# --- an NWB file exported by `neuroalign zoo export-nwb` -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def exported_nwb(dqn, tmp_path_factory):
+    from neuroalign.zoo import export_nwb
+
+    return export_nwb(dqn, tmp_path_factory.mktemp("nwb") / "dqn.nwb", n_repetitions=4,
+                      probe_seed=2, include_neutral=False)
+
+
+def test_an_exported_nwb_reads_back_as_the_zoo_agent(dqn, exported_nwb):
+    from neuroalign.geometry import valence_geometry
+
+    direct = probe(dqn, n_repetitions=4, probe_seed=2)
+    back = probe(exported_nwb, "pavlovian")
+    assert back.dims == direct.dims and back.shape == direct.shape
+    np.testing.assert_array_equal(back["label"].values, direct["label"].values)
+    for coord in ("unit_id", "layer", "role", "agent", "seed", "family", "task"):
+        np.testing.assert_array_equal(back[coord].values, direct[coord].values)
+    np.testing.assert_allclose(back.values, direct.values, rtol=0, atol=1e-12)
+    assert back.attrs["activations_file"] == str(exported_nwb)
+    a = valence_geometry(direct, distance="euclidean", n_boot=20, n_perm=20, seed=1)
+    b = valence_geometry(back, distance="euclidean", n_boot=20, n_perm=20, seed=1)
+    ea = {r.measure: r.estimate for r in a.rows}
+    eb = {r.measure: r.estimate for r in b.rows}
+    assert ea.keys() == eb.keys() and ea
+    np.testing.assert_allclose([eb[k] for k in ea], list(ea.values()), rtol=0, atol=1e-12)
+    layer = read_activations(exported_nwb, layers=["readout.q"], average=True)
+    np.testing.assert_allclose(layer.values, direct.mean("repetition").sel(
+        unit=direct["layer"] == "readout.q").values, rtol=0, atol=1e-12)
+
+
+def test_an_exported_nwb_with_neutral_trials_and_a_wrong_task(dqn, tmp_path):
+    from neuroalign.zoo import export_nwb
+
+    path = export_nwb(dqn, tmp_path / "n.nwb", n_repetitions=2, probe_seed=1)
+    back = read_activations(path)
+    direct = probe(dqn, n_repetitions=2, probe_seed=1, include_neutral=True)
+    np.testing.assert_allclose(back.values, direct.values, rtol=0, atol=1e-12)
+    assert back.sizes["condition"] == 18
+    # probe() returns the grid include_neutral asks for, as for the zoo agent itself
+    for neutral in (False, True):
+        a = probe(path, "pavlovian", include_neutral=neutral)
+        b = probe(dqn, n_repetitions=2, probe_seed=1, include_neutral=neutral)
+        np.testing.assert_array_equal(a["label"].values, b["label"].values)
+        np.testing.assert_allclose(a.values, b.values, rtol=0, atol=1e-12)
+    no_neutral = export_nwb(dqn, tmp_path / "nn.nwb", n_repetitions=2, include_neutral=False)
+    with pytest.raises(DataError, match=r"nn\.nwb'?: holds no neutral conditions; expected "
+                                         r"them \(include_neutral\)"):
+        probe(no_neutral, "pavlovian", include_neutral=True)
+    with pytest.raises(DataError, match=r"holds activations on task 'pavlovian'; expected "
+                                         r"'gridworld'"):
+        read_activations(path, "gridworld")
+
+
+def test_an_nwb_without_the_exported_trials_is_refused(dqn, tmp_path):
+    import h5py
+
+    from neuroalign.zoo import export_nwb
+
+    path = export_nwb(dqn, tmp_path / "t.nwb", n_repetitions=2, include_neutral=False)
+    with h5py.File(path, "a") as h5:
+        del h5["intervals/trials/repetition"]
+        cols = [c for c in h5["intervals/trials"].attrs["colnames"] if c != "repetition"]
+        h5["intervals/trials"].attrs["colnames"] = cols
+    with pytest.raises(DataError, match=r"t\.nwb.*trials table lacks \['repetition'\]"):
+        read_activations(path)

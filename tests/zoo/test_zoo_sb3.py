@@ -86,6 +86,21 @@ def test_ppo_logits_probabilities_values_and_actions(ppo):
     assert set(da["family"].values) == {"policy"}
 
 
+def test_a_trained_policy_keeping_its_last_distribution_is_probed():
+    model = _model(sb3.PPO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.n_steps, model.batch_size, model.n_epochs = 32, 32, 1
+        model._setup_model()
+        model.learn(32)  # the policy keeps a distribution with an autograd graph
+    logits = model.policy.action_dist.distribution.logits
+    assert logits.grad_fn is not None
+    da = probe(model, "pavlovian", n_repetitions=N_REP, probe_seed=PROBE_SEED)
+    assert model.policy.action_dist.distribution.logits is logits  # the model is untouched
+    actions, _ = model.predict(_obs(), deterministic=True)
+    np.testing.assert_array_equal(da["action"].values.reshape(-1), actions)
+
+
 def test_separate_feature_extractors_and_qrdqn_quantiles():
     ppo = _model(sb3.PPO, share_features_extractor=False)
     da = probe(ppo, "pavlovian", n_repetitions=2)
@@ -128,11 +143,11 @@ def test_wrong_layers_unsupported_models_and_spaces(dqn, tmp_path):
         probe(dqn, "pavlovian", layers=["readout.pi"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rppo = sb3_contrib.RecurrentPPO("MlpLstmPolicy", make_env("pavlovian"), device="cpu")
+        trpo = sb3_contrib.TRPO("MlpPolicy", make_env("pavlovian"), device="cpu")
         sac_like = sb3.DQN("MlpPolicy", make_env("gridworld"), device="cpu")
-    with pytest.raises(ValidationError, match=r"a RecurrentPPO model is not supported; "
-                       r"supported SB3 models: \['A2C', 'DQN', 'PPO', 'QRDQN'\]"):
-        probe(rppo, "pavlovian")
+    with pytest.raises(ValidationError, match=r"a TRPO model is not supported; supported SB3 "
+                       r"models: \['A2C', 'DQN', 'PPO', 'QRDQN', 'RecurrentPPO'\]"):
+        probe(trpo, "pavlovian")
     with pytest.raises(ValidationError, match=r"model: observations of shape \(\d+,\); task "
                        r"'pavlovian' has \(10,\)"):
         probe(sac_like, "pavlovian")

@@ -2,9 +2,10 @@
 
 * :class:`TorchAgent`: any ``torch.nn.Module``, layers by ``named_modules()`` name
   through forward hooks, actions from ``act`` or the documented default rule;
-* :func:`sb3_agent`: Stable-Baselines3 / sb3-contrib models (DQN, QR-DQN, A2C, PPO),
+* :func:`sb3_agent`: Stable-Baselines3 / sb3-contrib models (DQN, QR-DQN, A2C, PPO, RecurrentPPO),
   the object or a saved ``.zip`` read without free unpickling;
-* :func:`read_activations`: precomputed activations (the netCDF layout of
+* :func:`read_activations`: precomputed activations (an NWB file of
+  ``neuroalign zoo export-nwb``, or the netCDF layout of
   ``neuroalign zoo probe --out``), validated against the task's grid.
 
 :func:`neuroalign.zoo.probe` takes all of them directly.

@@ -10,6 +10,11 @@ Actions, by default: the argmax over the last axis of the forward pass's output
 (its first element when the output is a tuple or list). Pass ``act`` (observations
 -> actions) for any other rule, or ``action_of`` (the forward output -> actions) to
 keep a single forward pass.
+
+A recurrent network (``sequences=True``) takes whole episodes, ``(trial, step,
+obs_dim)``: its ``forward`` gets them with that shape, the recurrent state starting
+at zero at each trial's first step, and a hooked module may return either
+``(trial * step, units)`` or ``(trial, step, units)``.
 """
 
 from __future__ import annotations
@@ -114,6 +119,9 @@ class TorchAgent:
         Probe layer name -> :class:`LayerAlias`.
     source, checkpoint_hash
         Provenance written in the probe's attrs.
+    sequences
+        A recurrent network: observations must be episodes ``(trial, step, obs_dim)``,
+        passed to ``forward`` with that shape (see the module docstring).
     allow_code
         Allow a task given as an import path (its module runs).
 
@@ -131,7 +139,7 @@ class TorchAgent:
                  action_of: Callable[[Any], torch.Tensor] | None = None,
                  aliases: Mapping[str, LayerAlias] | None = None,
                  source: str = "torch.nn.Module", checkpoint_hash: str | None = None,
-                 allow_code: bool = False) -> None:
+                 sequences: bool = False, allow_code: bool = False) -> None:
         if not isinstance(module, nn.Module):
             raise ValidationError(f"module: got {type(module).__name__}; expected a "
                                   "torch.nn.Module")
@@ -142,6 +150,7 @@ class TorchAgent:
         self.seed = int(seed)
         self.source = source
         self.checkpoint_hash = checkpoint_hash
+        self.sequences = bool(sequences)
         self._act = act
         self._forward = forward
         self._action_of = action_of or default_action
@@ -188,6 +197,9 @@ class TorchAgent:
         if x.ndim not in (2, 3):
             raise ValidationError(f"obs: got shape {x.shape}; expected (n, obs_dim) or "
                                   "(trial, step, obs_dim)")
+        if self.sequences and x.ndim != 3:
+            raise ValidationError(f"obs: got shape {x.shape}; the recurrent agent {self.name} "
+                                  "takes episodes (trial, step, obs_dim)")
         flat = np.asarray(x, dtype=np.float32).reshape(-1, x.shape[-1])
         kept = current_float64_copy(self.module, _FLOAT64.get(self.module))
         _FLOAT64[self.module] = kept
@@ -206,6 +218,8 @@ class TorchAgent:
             net.eval()
             with torch.no_grad(), torch_threads(1):
                 t = torch.as_tensor(flat).to(PROBE_DTYPE)
+                if self.sequences:
+                    t = t.reshape(x.shape)
                 output = self._forward(net, t) if self._forward is not None else net(t)
                 out: dict[str, np.ndarray] = {}
                 for name, alias in wanted.items():
@@ -214,7 +228,11 @@ class TorchAgent:
                         raise ValidationError(
                             f"layers: module {alias.module!r} ran {len(runs)} times in one "
                             "forward pass; expected once (name a module that runs once)")
-                    value = runs[0] if alias.transform is None else alias.transform(runs[0])
+                    value = runs[0]
+                    if self.sequences and tuple(value.shape[:2]) == tuple(lead):
+                        value = value.reshape(flat.shape[0], *value.shape[2:])
+                    if alias.transform is not None:
+                        value = alias.transform(value)
                     if value.shape[0] != flat.shape[0]:
                         raise ValidationError(
                             f"layers: {name!r} has shape {tuple(value.shape)}; expected a "

@@ -1,8 +1,8 @@
 """Stable-Baselines3 and sb3-contrib models as probed agents.
 
-Supported: :data:`SUPPORTED` (DQN, QR-DQN, A2C, PPO with discrete actions and a
-vector observation), given as the model object, its policy, or a saved ``.zip``
-(read safely, see :mod:`neuroalign.zoo.foreign.sb3_zip`).
+Supported: :data:`SUPPORTED` (DQN, QR-DQN, A2C, PPO and sb3-contrib's RecurrentPPO
+with discrete actions and a vector observation), given as the model object, its
+policy, or a saved ``.zip`` (read safely, see :mod:`neuroalign.zoo.foreign.sb3_zip`).
 
 Layers are the policy's modules by ``named_modules()`` name (``q_net.q_net.1``,
 ``mlp_extractor.value_net.3``, ``action_net`` ...) plus aliases that mean what they
@@ -21,6 +21,18 @@ mean for zoo agents:
     action probabilities (softmax of ``action_net``'s logits);
 ``readout.v``
     the critic's state value (``value_net``).
+
+RecurrentPPO (``MlpLstmPolicy``) is probed on sequential tasks (``contrast``), whose
+closed-loop trials are episodes: the LSTM state starts at zero at each trial's first
+step (``episode_start``) and is carried across its steps, as ``model.predict(obs,
+state, episode_start)`` carries it. Its layers: ``trunk.0`` is the actor LSTM's
+hidden state ``h`` at each step (its last layer; role ``recurrent``; the module
+``lstm_actor``), ``trunk.<i>`` for ``i >= 1`` the activations of
+``mlp_extractor.policy_net``, ``readout.pi`` and ``readout.v`` as above. The critic
+follows the policy's settings: its own LSTM (``enable_critic_lstm``, the default:
+module ``lstm_critic``), the actor's (``shared_lstm``) or a linear layer
+(``critic``). ``lstm_kwargs`` keep their meaning (the probe runs the LSTMs over each
+trial at once, in eval mode).
 
 The probe's actions are the deterministic actions, ``model.predict(obs,
 deterministic=True)``: the argmax of Q (of the mean quantile) or of the logits. As for
@@ -52,7 +64,7 @@ __all__ = ["SUPPORTED", "is_sb3_model", "load_sb3_policy", "sb3_agent"]
 
 #: algorithm -> family of the models this adapter probes
 SUPPORTED: dict[str, str] = {"DQN": "value", "QRDQN": "value", "A2C": "policy",
-                             "PPO": "policy"}
+                             "PPO": "policy", "RecurrentPPO": "policy"}
 _SB3_MODULES = ("stable_baselines3", "sb3_contrib")
 
 
@@ -78,7 +90,7 @@ def _policy_kind(policy: nn.Module, what: str) -> str:
         kind = "actor-critic"
     else:
         kind = type(policy).__name__
-    if kind in ("dqn", "qrdqn", "actor-critic"):
+    if kind in ("dqn", "qrdqn", "actor-critic", "recurrent"):
         return kind
     raise ValidationError(f"{what}: a {type(policy).__name__} policy is not supported; "
                           f"supported SB3 models: {sorted(SUPPORTED)} (discrete actions, "
@@ -107,6 +119,40 @@ def _ac_forward(policy: Any, obs: torch.Tensor) -> torch.Tensor:
     latent_vf = policy.mlp_extractor.forward_critic(vf_features)
     policy.value_net(latent_vf)
     return policy.action_net(latent_pi)
+
+
+def _lstm_sequence(lstm: nn.LSTM, features: torch.Tensor, shape: tuple[int, ...]
+                   ) -> torch.Tensor:
+    """An LSTM over whole trials ``(trial, step)`` from a zero state, flattened trial-major.
+
+    The probe's float64 copy reads its input batch-first, so that a hook on the LSTM
+    sees ``(trial, step, hidden)``; SB3's original is not modified.
+    """
+    lstm.batch_first = True
+    out, _ = lstm(features.reshape(*shape[:2], -1))
+    return out.reshape(shape[0] * shape[1], -1)
+
+
+def _recurrent_forward(policy: Any, obs: torch.Tensor) -> torch.Tensor:
+    """Logits of a RecurrentPPO policy for episodes ``(trial, step, obs_dim)``; the
+    critic runs too. As ``RecurrentActorCriticPolicy.forward`` with ``episode_start``
+    at each trial's first step, without SB3's float32 preprocessing."""
+    shape = tuple(obs.shape)
+    flat = obs.reshape(shape[0] * shape[1], shape[2])
+    if policy.share_features_extractor:
+        pi_features = vf_features = policy.features_extractor(flat)
+    else:
+        pi_features = policy.pi_features_extractor(flat)
+        vf_features = policy.vf_features_extractor(flat)
+    latent_pi = _lstm_sequence(policy.lstm_actor, pi_features, shape)
+    if policy.lstm_critic is not None:
+        latent_vf = _lstm_sequence(policy.lstm_critic, vf_features, shape)
+    elif policy.shared_lstm:
+        latent_vf = latent_pi
+    else:
+        latent_vf = policy.critic(vf_features)
+    policy.value_net(policy.mlp_extractor.forward_critic(latent_vf))
+    return policy.action_net(policy.mlp_extractor.forward_actor(latent_pi))
 
 
 def _plan(policy: Any, kind: str) -> tuple[dict[str, LayerAlias],
@@ -144,18 +190,22 @@ def _plan(policy: Any, kind: str) -> tuple[dict[str, LayerAlias],
             return out.mean(dim=1).argmax(dim=-1)
     else:
         trunk = _activations_of(policy.mlp_extractor.policy_net, "mlp_extractor.policy_net")
+        if kind == "recurrent":
+            trunk = ["lstm_actor", *trunk]
 
         def softmax(x: torch.Tensor) -> torch.Tensor:
             return torch.softmax(x, dim=-1)
 
         aliases = {"readout.pi": LayerAlias("action_net", "actor", softmax),
                    "readout.v": LayerAlias("value_net", "critic")}
+
         def forward(p: Any, x: torch.Tensor) -> Any:
-            return _ac_forward(p, x)
+            return _recurrent_forward(p, x) if kind == "recurrent" else _ac_forward(p, x)
 
         def action_of(out: Any) -> torch.Tensor:
             return out.argmax(dim=-1)
-    trunk_aliases = {f"trunk.{i}": LayerAlias(name, "trunk") for i, name in enumerate(trunk)}
+    trunk_aliases = {f"trunk.{i}": LayerAlias(name, "recurrent" if name.startswith("lstm")
+                                              else "trunk") for i, name in enumerate(trunk)}
     return {**trunk_aliases, **aliases}, forward, action_of
 
 
@@ -169,6 +219,13 @@ def _check_spaces(obs_shape: tuple[int, ...] | None, n_actions: int | None, task
                               f"neuroalign.zoo.make_env({task.name!r}))")
     if n_actions is not None and int(n_actions) != want_n:
         raise ValidationError(f"{what}: {n_actions} actions; task {task.name!r} has {want_n}")
+
+
+def _check_sequential(task: Task | EnvTask) -> None:
+    if not task.sequential:
+        raise ValidationError(f"task: got {task.name!r} for a RecurrentPPO model; its LSTM "
+                              "state is carried across the steps of an episode, so it is "
+                              "probed on a sequential task's trials; expected 'contrast'")
 
 
 def load_sb3_policy(path: str | os.PathLike[str], task: str | Task | EnvTask,
@@ -216,9 +273,8 @@ def load_sb3_policy(path: str | os.PathLike[str], task: str | Task | EnvTask,
         extra = ({"n_quantiles": int(archive.data["n_quantiles"])}
                  if "n_quantiles" in archive.data else {})
         probe_data = archive.data
-    if cls.__name__ in ("RecurrentActorCriticPolicy", "MlpLstmPolicy"):
-        raise ValidationError(f"{where}: a RecurrentPPO model is not supported; supported "
-                              f"SB3 models: {sorted(SUPPORTED)}")
+    if "recurrent" in cls.__module__:
+        _check_sequential(task_obj)
     _check_spaces(obs_shape, n_actions, task_obj, where)
     if "qrdqn" in cls.__module__:
         kwargs = {**extra, **kwargs}
@@ -233,7 +289,9 @@ def load_sb3_policy(path: str | os.PathLike[str], task: str | Task | EnvTask,
         first = str(err).strip().splitlines()[0]
         raise CheckpointError(f"{where}: policy.pth does not fit {cls.__name__} on task "
                               f"{task_obj.name!r} ({first})") from None
-    if "qrdqn" in cls.__module__:
+    if "recurrent" in cls.__module__:
+        algorithm = "RecurrentPPO"
+    elif "qrdqn" in cls.__module__:
         algorithm = "QRDQN"
     elif "dqn" in cls.__module__:
         algorithm = "DQN"
@@ -250,8 +308,8 @@ def sb3_agent(model: Any, task: str | Task | EnvTask, *, name: str | None = None
     Parameters
     ----------
     model
-        The model (``DQN``, ``QRDQN``, ``A2C``, ``PPO``), its ``policy``, or the path
-        of a saved ``.zip``.
+        The model (``DQN``, ``QRDQN``, ``A2C``, ``PPO``, ``RecurrentPPO``), its
+        ``policy``, or the path of a saved ``.zip``.
     task
         The zoo task (name or :class:`~neuroalign.zoo.Task`) or the user's environment
         (:func:`neuroalign.zoo.user_tasks.resolve_task`) the model acts in.
@@ -272,7 +330,8 @@ def sb3_agent(model: Any, task: str | Task | EnvTask, *, name: str | None = None
     ------
     ValidationError
         An unsupported model (the message names the supported ones), spaces that
-        differ from the task's, or an unknown family.
+        differ from the task's, an unknown family, or a RecurrentPPO model on a task
+        that is not sequential.
     CheckpointError
         A ``.zip`` refused by the safe reader.
     """
@@ -293,6 +352,8 @@ def sb3_agent(model: Any, task: str | Task | EnvTask, *, name: str | None = None
         if algorithm and algorithm not in SUPPORTED:
             raise ValidationError(f"model: a {algorithm} model is not supported; supported "
                                   f"SB3 models: {sorted(SUPPORTED)}")
+        if "RecurrentActorCriticPolicy" in _class_names(policy):
+            _check_sequential(task_obj)
         shape = getattr(policy.observation_space, "shape", None)
         _check_spaces(tuple(shape) if shape is not None else None,
                       getattr(policy.action_space, "n", None), task_obj, "model")
@@ -300,10 +361,13 @@ def sb3_agent(model: Any, task: str | Task | EnvTask, *, name: str | None = None
             "stable-baselines3"
     kind = _policy_kind(policy, "model")
     if not algorithm:
-        algorithm = {"dqn": "DQN", "qrdqn": "QRDQN"}.get(kind, "PPO")
+        algorithm = {"dqn": "DQN", "qrdqn": "QRDQN", "recurrent": "RecurrentPPO"}.get(kind,
+                                                                                  "PPO")
+
     fam = family if family is not None else SUPPORTED.get(algorithm, "policy")
     check_choice(fam, "family", AGENT_FAMILIES)
     aliases, forward, action_of = _plan(policy, kind)
     return TorchAgent(policy, task_obj, name=name or default_name, family=fam, seed=seed,
                       forward=forward, action_of=action_of, aliases=aliases, source=source,
-                      checkpoint_hash=checkpoint_hash, allow_code=allow_code)
+                      checkpoint_hash=checkpoint_hash, sequences=kind == "recurrent",
+                      allow_code=allow_code)
