@@ -10,6 +10,7 @@ the same either way.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -76,6 +77,12 @@ def forked_map(function: Callable[[T], R], items: Sequence[T],
     for item in items[:here_first]:
         yield function(item)
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_start_worker,
-                             initargs=(function,)) as pool:
-        yield from pool.map(_apply, items[here_first:])
+    # objects made so far are left out of the workers' garbage collection, which would
+    # otherwise write to (and so copy) every page of memory they inherit
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=n, mp_context=context,
+                                 initializer=_start_worker, initargs=(function,)) as pool:
+            yield from pool.map(_apply, items[here_first:])
+    finally:
+        gc.unfreeze()
