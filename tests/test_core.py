@@ -162,3 +162,16 @@ def test_usable_cpus_is_positive() -> None:
     from neuroalign.core.workers import usable_cpus
 
     assert usable_cpus() >= 1
+
+
+def _forked_map_in_a_pool_worker(n: int) -> list[int]:
+    from neuroalign.core.workers import forked_map
+
+    return list(forked_map(lambda i: i * i, list(range(n)), workers=2))
+
+
+def test_forked_map_runs_in_process_inside_a_daemonic_worker() -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_forked_map_in_a_pool_worker, (5,)) == [0, 1, 4, 9, 16]

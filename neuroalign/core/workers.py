@@ -57,7 +57,9 @@ def forked_map(function: Callable[[T], R], items: Sequence[T],
         The work, one item per call (the first items are handed out first).
     workers
         Worker processes (default: :func:`usable_cpus`), at most one per item.
-        Below 2, or where ``fork`` is not available, every call runs in this process.
+        Below 2, where ``fork`` is not available, or in a daemonic process (a worker of
+        a :class:`multiprocessing.Pool`, which may not start processes), every call
+        runs in this process.
     here_first
         The first ``here_first`` items run in this process before the workers start,
         so that the modules they import and the caches they fill are inherited by
@@ -70,7 +72,8 @@ def forked_map(function: Callable[[T], R], items: Sequence[T],
     """
     n = usable_cpus() if workers is None else int(workers)
     n = max(1, min(n, len(items) - here_first))
-    if n < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if (n < 2 or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):  # a daemon may not have children
         for item in items:
             yield function(item)
         return
