@@ -36,7 +36,9 @@ REGIONS = {"wall_danger": "supported", "wall_reward": "contradicted",
 
 
 def _session_rows(args: tuple) -> list[dict]:
-    """A.brain rows of one simulated study (every animal x session x region)."""
+    """The brain-side ``A`` rows of one simulated study (every animal x session x region),
+    built as a run builds them (``neuroalign.core.results.side_row``)."""
+    from neuroalign.core.results import BrainKey, Estimate, SideStatistic, side_row
     from neuroalign.geometry import valence_geometry
     from neuroalign.simulate import sample_condition_patterns
 
@@ -47,13 +49,11 @@ def _session_rows(args: tuple) -> list[dict]:
         for session in range(n_sessions):
             for region, planting in plantings.items():
                 da = sample_condition_patterns(planting, seed=rng)
-                res = valence_geometry(da, n_boot=n_boot, n_perm=0,
-                                       seed=int(rng.integers(2**31)))
-                a = res["A"]
-                rows.append({"measure": "A.brain", "estimate": a.estimate, "ci_low": a.ci_low,
-                             "ci_high": a.ci_high, "animal": f"m{animal}",
-                             "session": f"m{animal}-s{session}", "region": region,
-                             "agent": None, "family": None, "seed": None, "layer": None})
+                seed = int(rng.integers(2**31))
+                res = valence_geometry(da, n_boot=n_boot, n_perm=0, seed=seed)
+                key = BrainKey(f"m{animal}", f"m{animal}-s{session}", region)
+                stat = SideStatistic("brain", key, "A", Estimate.from_record(res["A"].to_row()))
+                rows.append(side_row(stat, n_boot=n_boot, n_perm=0, rng_seed=seed))
     return rows
 
 

@@ -72,3 +72,44 @@ def test_seed_is_the_name_and_rng_still_works_with_a_warning():
     assert new.attrs["seed"] == 4
     with pytest.raises(ValidationError, match="make_region_model: got both seed and rng"):
         make_region_model("symmetric", 5, seed=1, rng=1)
+
+
+def test_measure_facts_are_stated_once_and_aliases_are_accepted_everywhere(tmp_path):
+    import xarray as xr
+
+    from neuroalign.batch import plan_batch, validate_config
+    from neuroalign.core.config import validate_model
+    from neuroalign.pipeline.cell import compute_cell
+    from neuroalign.pipeline.config import RunConfig
+    from neuroalign.pipeline.measures import MEASURE_SPECS
+
+    assert tuple(MEASURE_SPECS) == vocab.MEASURES
+    assert {m.name: (m.kind, m.higher_is_similar) for m in MEASURE_SPECS.values()} == {
+        "rsa": ("similarity", True), "cka": ("similarity", True),
+        "shape": ("distance", False), "geometry": ("geometry", None)}
+    assert set(vocab.MEASURE_ALIASES.values()) <= set(vocab.MEASURES)
+    # the run config
+    cfg = validate_model(RunConfig, {"measures": ["procrustes", "cka_linear"],
+                                     "rsa_method": "corr", "geometry_distance": "cv-euclidean"})
+    assert (cfg.measures, cfg.rsa_method, cfg.geometry_distance) == (
+        ["shape", "cka"], "pearson", "crossnobis")
+    # the cell function: an alias gives the canonical rows
+    rng = np.random.default_rng(0)
+    labels = [f"{v}:{a}" for v in ("reward", "danger") for a in range(4)]
+    brain = xr.DataArray(rng.normal(size=(6, 8, 5)), dims=("repetition", "condition", "unit"),
+                         coords={"label": ("condition", labels)})
+    model = xr.DataArray(rng.normal(size=(8, 4)), dims=("condition", "unit"),
+                         coords={"label": ("condition", labels)})
+    kw = {"n_boot": 5, "n_perm": 5, "seed": 1, "meta": {}}
+    assert compute_cell(model, brain, ["procrustes"], **kw) == compute_cell(
+        model, brain, ["shape"], **kw)
+    # the batch's check of the default cell
+    source = tmp_path / "x.nwb"
+    source.write_bytes(b"")
+    cells, _ = plan_batch(validate_config(dict(
+        agents=["dqn"], tasks=["pavlovian"], seeds=[0], layers=["trunk.1"],
+        sources=[str(source)], regions=["BLA"], measures=["procrustes"])))
+    assert [c.measure for c in cells] == ["procrustes"]
+    with pytest.raises(ValidationError, match=r"measures: unknown \['mmd'\]; expected names "
+                                              r"from \['rsa', .*\(aliases: \['cka_linear'"):
+        compute_cell(model, brain, ["mmd"], **kw)

@@ -26,6 +26,7 @@ from neuroalign.core.config import (
     InferenceOptions,
     MeasureOptions,
     SourceSpec,
+    StudyOptions,
     check_agent_names,
     check_windows,
     read_yaml_mapping,
@@ -120,6 +121,11 @@ class BatchConfig(InferenceOptions, GridOptions, _BatchGrid):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    study: StudyOptions = Field(
+        default_factory=StudyOptions,
+        description="The study of the batch's results by `neuroalign study` (n_boot, level, "
+        "alpha, correction, seed); its flags override it.",
+    )
     engine: EngineSpec = Field(
         default_factory=EngineSpec,
         description="Functions that compute a cell; the default is the per-cell computation "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from neuroalign.batch.config import DEFAULT_BRAIN_LOADER, DEFAULT_MODEL_LOADER, BatchConfig
 from neuroalign.core.errors import ConfigError, NeuroalignError
 
-__all__ = ["check_layer_names", "check_names", "check_region_names"]
+__all__ = ["check_layer_names", "check_names", "check_region_names", "regions_held"]
 
 
 def _agent_layers(agent: str, task: str, seeds: list[int]) -> list[str] | None:
@@ -50,21 +50,21 @@ def check_layer_names(config: BatchConfig) -> None:
                                   f"{task!r}; the probe returns {known}")
 
 
-def check_region_names(config: BatchConfig, locations: list[str]) -> None:
-    """Raise :class:`ConfigError` if a region is held by none of the readable sources.
+def regions_held(config: BatchConfig, locations: list[str]) -> dict[str, set[str]]:
+    """The regions (with at least ``min_units`` units) each readable local source holds.
 
     Only with the default brain loader, and only local files that open: remote
     sources are not downloaded here, and unreadable or missing files fail their own
-    cells at run time with the reader's message.
+    cells at run time with the reader's message; such sources are absent from the
+    result.
     """
     if config.engine.brain_loader != DEFAULT_BRAIN_LOADER:
-        return
+        return {}
     from pathlib import Path
 
     from neuroalign.io import inspect_source
 
-    held: set[str] = set()
-    readable = 0
+    held: dict[str, set[str]] = {}
     for loc in locations:
         if not Path(loc).is_file():
             continue
@@ -72,16 +72,25 @@ def check_region_names(config: BatchConfig, locations: list[str]) -> None:
             info = inspect_source(loc)
         except (NeuroalignError, OSError):
             continue
-        readable += 1
-        held.update(str(name) for name, n in info.get("regions", {}).items() if n)
-    if not readable:
+        held[loc] = {str(name) for name, n in info.get("regions", {}).items()
+                     if n and int(n) >= config.min_units}
+    return held
+
+
+def check_region_names(config: BatchConfig, locations: list[str],
+                       held: dict[str, set[str]] | None = None) -> None:
+    """Raise :class:`ConfigError` if a region is held by none of the readable sources
+    (``held``: :func:`regions_held`, read here when not given)."""
+    held = regions_held(config, locations) if held is None else held
+    if not held:
         return
-    unknown = [region for region in config.regions if region not in held]
+    found = set().union(*held.values())
+    unknown = [region for region in config.regions if region not in found]
     if unknown:
-        raise ConfigError(f"regions: unknown {unknown}; the sources hold {sorted(held)}")
+        raise ConfigError(f"regions: unknown {unknown}; the sources hold {sorted(found)}")
 
 
-def check_names(config: BatchConfig, locations: list[str]) -> None:
+def check_names(config: BatchConfig, locations: list[str]) -> dict[str, set[str]]:
     """Check the layers and regions of ``config`` (see the two checks above).
 
     Parameters
@@ -91,6 +100,11 @@ def check_names(config: BatchConfig, locations: list[str]) -> None:
     locations
         The resolved source locations (globs expanded).
 
+    Returns
+    -------
+    dict
+        :func:`regions_held`: the regions each readable local source holds.
+
     Raises
     ------
     ConfigError
@@ -98,4 +112,6 @@ def check_names(config: BatchConfig, locations: list[str]) -> None:
         valid ones.
     """
     check_layer_names(config)
-    check_region_names(config, locations)
+    held = regions_held(config, locations)
+    check_region_names(config, locations, held)
+    return held

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,6 +56,11 @@ class Cell:
         Loader options of the source (profile, align, window, bin_size).
     region, measure
         The brain region and the measure.
+    sides
+        The sides whose statistics (a side measure such as ``geometry``) this
+        cell writes: each side's statistics are written by one cell only, the
+        first of the grid that holds the side (its first source and region for a
+        model side, its first agent layer for a brain side).
     agent_spec
         A foreign agent's config entry as sorted ``(field, value)`` pairs (``()`` for
         a zoo agent); the default model loader probes its file.
@@ -70,6 +76,7 @@ class Cell:
     source_options: tuple[tuple[str, Any], ...]
     region: str
     measure: str
+    sides: tuple[str, ...] = ("model", "brain")
     agent_spec: tuple[tuple[str, Any], ...] = ()
 
     def loader_options(self) -> dict[str, Any]:
@@ -233,12 +240,19 @@ class _KeyBuilder:
         return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()[:32]
 
 
-def expand_cells(config: BatchConfig) -> list[Cell]:
+def expand_cells(config: BatchConfig,
+                 held: Mapping[str, set[str]] | None = None) -> list[Cell]:
     """All cells of ``config`` in deterministic grid order, each with its stable key.
 
     The order is agents, tasks, seeds, layers, sources, regions, measures (outermost
-    first); glob patterns among the sources expand to sorted file lists.
+    first); glob patterns among the sources expand to sorted file lists. Each side's
+    statistics are written by the first cell that holds the side (``Cell.sides``):
+    a model side's by its first (source, region) pair that ``held``
+    (:func:`~neuroalign.batch.names.regions_held`) does not rule out, so a region
+    missing from the first source does not lose the agent's statistics; a brain
+    side's by the first agent layer.
     """
+    held = held or {}
     sources = _expand_sources(config)
     if not sources:
         raise ConfigError(f"sources: {[s.path for s in config.sources]} match no file")
@@ -263,14 +277,25 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
     measures = [(m, builder.text("measure", m, m)) for m in config.measures]
     cells: list[Cell] = []
     append = cells.append
+    owns_brains = [True]  # the first agent layer writes every brain side's statistics
+
+    def owners(loc: str, region: str, owns_model: list[bool]) -> tuple[str, ...]:
+        present = loc not in held or region in held[loc]
+        sides = (("model",) if owns_model[0] and present else ()) + (
+            ("brain",) if owns_brains[0] else ())
+        owns_model[0] = owns_model[0] and not present
+        return sides
+
     for agent in config.zoo_agents():
         for task in config.tasks:
             for seed in config.seeds:
                 model_id = model_identity(config, agent, task, seed)
                 for layer in config.layers:
                     model_text = _dumps([agent, task, seed, layer, model_id])
+                    owns_model = [True]
                     for loc, frozen, source_text, opts_text in prepared:
                         for region, region_text in regions:
+                            sides = owners(loc, region, owns_model)
                             for measure, measure_text in measures:
                                 key = builder.key({
                                     "model": model_text, "source": source_text,
@@ -280,7 +305,9 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
                                     key=key, index=len(cells), agent=agent, task=task,
                                     seed=int(seed), layer=layer, source=loc,
                                     source_options=frozen, region=region, measure=measure,
+                                    sides=sides,
                                 ))
+                    owns_brains[0] = False
     for foreign in config.foreign_agents():
         if config.engine.model_loader != DEFAULT_MODEL_LOADER:
             raise ConfigError(f"agents: {foreign.name!r} is an sb3/activations agent; expected "
@@ -290,8 +317,10 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
         model_id = f"{file_fingerprint(str(foreign.path))}:{foreign.family}:{foreign.allow_code}"
         for layer in foreign.layers or config.layers:
             model_text = _dumps([foreign.name, foreign.task, 0, layer, model_id])
+            owns_model = [True]
             for loc, frozen, source_text, opts_text in prepared:
                 for region, region_text in regions:
+                    sides = owners(loc, region, owns_model)
                     for measure, measure_text in measures:
                         key = builder.key({
                             "model": model_text, "source": source_text,
@@ -301,5 +330,7 @@ def expand_cells(config: BatchConfig) -> list[Cell]:
                             key=key, index=len(cells), agent=foreign.name, task=foreign.task,
                             seed=0, layer=layer, source=loc, source_options=frozen,
                             region=region, measure=measure, agent_spec=frozen_spec,
+                            sides=sides,
                         ))
+            owns_brains[0] = False
     return cells

@@ -104,14 +104,12 @@ def _check_default_engine(config: BatchConfig) -> None:
     """Validate the measure names against the default cell function, if it is used."""
     if config.engine.cell != DEFAULT_CELL:
         return
-    try:
-        from neuroalign.pipeline.cell import MEASURES
-    except ImportError as err:
-        raise DependencyError(f"the default cell function needs neuroalign.pipeline ({err})"
-                              ) from err
-    unknown = [m for m in config.measures if m not in MEASURES]
+    from neuroalign.core.vocabulary import MEASURE_ALIASES, MEASURES
+
+    unknown = [m for m in config.measures if m not in MEASURES and m not in MEASURE_ALIASES]
     if unknown:
-        raise ConfigError(f"measures: unknown {unknown}; expected names from {list(MEASURES)}")
+        raise ConfigError(f"measures: unknown {unknown}; expected names from {list(MEASURES)} "
+                          f"(aliases: {list(MEASURE_ALIASES)})")
     # a typo in an agent or task name would otherwise fail every cell of the grid one by one
     from neuroalign.zoo.agents import AGENTS
     from neuroalign.zoo.tasks import task_names
@@ -127,8 +125,8 @@ def plan_batch(config: BatchConfig) -> tuple[list[Cell], dict[str, Any]]:
     """Expand ``config`` into cells and the plan document stored as ``batch.json``."""
     _check_default_engine(config)
     # typos in layer or region names fail here, once, instead of in every cell
-    check_names(config, [loc for loc, _ in _expand_sources(config)])
-    cells = expand_cells(config)
+    held = check_names(config, [loc for loc, _ in _expand_sources(config)])
+    cells = expand_cells(config, held=held)
     plan = {
         "neuroalign_version": neuroalign_version(),
         "config": config.model_dump(mode="json"),

@@ -207,7 +207,8 @@ def _cell_rows(cell: Cell, cell_fn: Callable[..., Any], model: Any, brain_all: A
     rows = cell_fn(model, brain, [cell.measure], n_boot=params["n_boot"],
                    n_perm=params["n_perm"], seed=params["seed"], meta=meta,
                    options=params["options"])
-    return [dict(r) for r in rows]
+    # a side's own statistics (its geometry) are written once: by the cell that owns it
+    return [dict(r) for r in rows if r.get("side") in (None, "pair", *cell.sides)]
 
 
 def _prepared(cache: WorkerCache, key: Hashable, patterns: Any, role: str,

@@ -24,16 +24,29 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from neuroalign.core.contracts import CONTRAST_STEP_S as STEP_S
 from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_N_APPROACH, DEFAULT_WINDOW
 from neuroalign.core.errors import ConfigError
-from neuroalign.core.vocabulary import PROFILE_CHOICES
+from neuroalign.core.vocabulary import (
+    COMPARE_ALIASES,
+    GEOMETRY_ALIASES,
+    MEASURE_ALIASES,
+    MEASURES,
+    PROFILE_CHOICES,
+)
 
 __all__ = [
     "DEFAULT_BIN_SIZE",
@@ -42,8 +55,10 @@ __all__ = [
     "AgentSpec",
     "GridOptions",
     "InferenceOptions",
+    "MeasureName",
     "MeasureOptions",
     "SourceSpec",
+    "StudyOptions",
     "check_agent_names",
     "check_windows",
     "config_help",
@@ -59,9 +74,27 @@ __all__ = [
 
 REMOTE_PREFIXES = ("dandi://", "http://", "https://")
 
-RsaMethod = Literal["spearman", "pearson"]
+def _aliases(table: Mapping[str, str]) -> BeforeValidator:
+    """Read a vocabulary alias (``core.vocabulary``) as its canonical name."""
+    return BeforeValidator(lambda v: table.get(v, v) if isinstance(v, str) else v)
+
+
+#: the RDM comparisons of ``rsa`` (aliases of ``core.vocabulary.COMPARE_ALIASES`` accepted)
+RsaMethod = Annotated[Literal["spearman", "pearson"], _aliases(COMPARE_ALIASES)]
 RdmMethod = Literal["crossnobis", "euclidean", "sqeuclidean", "correlation"]
-GeometryDistance = Literal["crossnobis", "euclidean"]
+#: geometry distances (aliases of ``core.vocabulary.GEOMETRY_ALIASES`` accepted)
+GeometryDistance = Annotated[Literal["crossnobis", "euclidean"], _aliases(GEOMETRY_ALIASES)]
+def _measure_name(value: Any) -> str:
+    name = MEASURE_ALIASES.get(value, value) if isinstance(value, str) else value
+    if name not in MEASURES:
+        *head, last = (repr(m) for m in MEASURES)
+        raise ValueError(f"expected {', '.join(head)} or {last} (aliases: "
+                         f"{', '.join(repr(a) for a in MEASURE_ALIASES)})")
+    return str(name)
+
+
+#: a measure of a cell: a name of ``core.vocabulary.MEASURES`` or one of its aliases
+MeasureName = Annotated[str, BeforeValidator(_measure_name)]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -452,6 +485,37 @@ class InferenceOptions(BaseModel):
             raise ValueError("expected 0 (no p-values) or at least 19, the fewest "
                              "permutations that can reach p < 0.05")
         return value
+
+
+class StudyOptions(BaseModel):
+    """Settings of the study over a results table (``neuroalign study``; a run's own study).
+
+    Each field left unset takes its default; a ``neuroalign study`` flag overrides
+    the value recorded in the run's or the batch's config.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_boot: int = Field(4000, ge=99, description="Hierarchical bootstrap replicates per test "
+                        "(p-values resolve 2 / (n_boot + 1)).")
+    level: float | None = Field(
+        None, gt=0.0, lt=1.0,
+        description="Level of the study's intervals (default: the cells' ci). It does not "
+        "change a p-value: the cells enter with their own bootstrap standard errors.")
+    alpha: float = Field(0.05, gt=0.0, lt=1.0,
+                         description="Level of the corrected tests in the verdict rule.")
+    correction: Literal["holm", "bh"] = Field(
+        "holm", description="holm (family-wise) or bh (false discovery rate), over every "
+        "test of the study.")
+    seed: int | None = Field(None, description="Seed of the study's resampling (default: "
+                             "the run's seed).")
+
+    def study_kwargs(self, *, ci: float, seed: int) -> dict[str, Any]:
+        """Keyword arguments of :func:`neuroalign.study.run_study`, the unset level and
+        seed taken from the cells' ``ci`` and ``seed``."""
+        return {"n_boot": self.n_boot, "level": ci if self.level is None else self.level,
+                "alpha": self.alpha, "correction": self.correction,
+                "seed": seed if self.seed is None else self.seed}
 
 
 def check_windows(sources: Iterable[SourceSpec], n_approach: int) -> None:

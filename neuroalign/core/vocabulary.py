@@ -9,8 +9,11 @@ so each accepts the same names and the same aliases:
   (``compare.compare_rdms``, ``compare.compare_vectors``, ``compare.evaluate``,
   the ``rsa_method`` option);
 * :data:`PATTERN_MEASURES`: the pattern measures of ``compare.evaluate``;
-* :data:`MEASURES`: the measures of a run or batch cell, the ``measure`` column of
-  the results (``rsa`` is an RDM comparison with ``rsa_method``, ``spearman`` by default);
+* :data:`MEASURES` and :data:`MEASURE_ALIASES`: the measures of a run or batch cell,
+  the ``measure`` column of the results (``rsa`` is an RDM comparison with
+  ``rsa_method``, ``spearman`` by default); what each measure is (kind, direction,
+  per-side work, scorer) is stated once, in
+  :data:`neuroalign.pipeline.measures.MEASURE_SPECS`;
 * :data:`GEOMETRY_DISTANCES` and :data:`GEOMETRY_ALIASES`: the distances of the
   valence geometry;
 * :data:`AGENT_FAMILIES`: the learning families an agent is declared as (the zoo's
@@ -37,11 +40,13 @@ __all__ = [
     "GEOMETRY_ALIASES",
     "GEOMETRY_DISTANCES",
     "MEASURES",
+    "MEASURE_ALIASES",
     "PATTERN_MEASURES",
     "PROFILE_CHOICES",
     "RDM_METHODS",
     "canonical_name",
     "compare_method",
+    "measure_name",
 ]
 
 #: names of the dataset profiles :mod:`neuroalign.io.profiles` defines (its ``PROFILES``)
@@ -88,6 +93,12 @@ PATTERN_MEASURES: tuple[str, ...] = (
 
 #: the measures of one cell of a run or batch (the ``measure`` column of the results)
 MEASURES: tuple[str, ...] = ("rsa", "cka", "shape", "geometry")
+#: alias -> canonical measure of a cell (compare's names of the same measures)
+MEASURE_ALIASES: Mapping[str, str] = {
+    "cka_linear": "cka",
+    "procrustes": "shape",
+    "valence_geometry": "geometry",
+}
 
 #: learning families of agents: H1 pools ``value`` and ``policy``; ``other`` is compared
 #: but pooled into no family
@@ -127,3 +138,8 @@ def canonical_name(value: object, name: str, canonical: tuple[str, ...],
 def compare_method(value: object, name: str = "method") -> str:
     """The canonical RDM comparison named by ``value`` (a name of the table or an alias)."""
     return canonical_name(value, name, COMPARE_METHODS, COMPARE_ALIASES)
+
+
+def measure_name(value: object, name: str = "measure") -> str:
+    """The canonical measure of a cell named by ``value`` (a name of the table or an alias)."""
+    return canonical_name(value, name, MEASURES, MEASURE_ALIASES)

@@ -5,15 +5,19 @@ function :func:`compute_cell` is pure: given the two pattern arrays, the
 measures, the resampling sizes and a seed it always returns the same rows, so
 it can run on any worker of a distributed batch and be compared to a serial run.
 
-Rows are plain dicts with the columns of :data:`ROW_COLUMNS`; a list of them
-turns into a tidy :class:`pandas.DataFrame` with ``pd.DataFrame(rows)``.
+The measures return typed records (:class:`~neuroalign.core.results.PairScore`,
+:class:`~neuroalign.core.results.SideStatistic`); rows are built from them by
+:func:`~neuroalign.core.results.pair_row` and :func:`~neuroalign.core.results.side_row`
+with the columns of :data:`ROW_COLUMNS`; a list of them turns into a tidy
+:class:`pandas.DataFrame` with ``pd.DataFrame(rows)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -21,8 +25,19 @@ import xarray as xr
 from neuroalign.core.config import MeasureOptions
 from neuroalign.core.contracts import condition_labels, require_dims
 from neuroalign.core.errors import ValidationError
+from neuroalign.core.results import (
+    KEY_COLUMNS,
+    RESULT_COLUMNS,
+    BrainKey,
+    ModelKey,
+    PairScore,
+    SideStatistic,
+    pair_row,
+    side_row,
+)
+from neuroalign.core.vocabulary import MEASURE_ALIASES, MEASURES
 from neuroalign.pipeline.loaders import load_brain_patterns, load_model_patterns
-from neuroalign.pipeline.measures import MEASURE_FUNCTIONS
+from neuroalign.pipeline.measures import MEASURE_SPECS
 from neuroalign.pipeline.sides import (
     Side,
     as_measure_options,
@@ -45,40 +60,14 @@ __all__ = [
     "prepare_side",
     "score_cell",
     "shared_labels",
+    "side_rows",
 ]
 
-#: measure names :func:`compute_cell` understands, in their canonical order
-MEASURES: tuple[str, ...] = tuple(MEASURE_FUNCTIONS)
-
 #: identifying columns copied from ``meta`` (missing keys become ``None``)
-META_COLUMNS: tuple[str, ...] = ("agent", "family", "task", "seed", "layer", "animal", "session",
-                                 "region")
+META_COLUMNS: tuple[str, ...] = KEY_COLUMNS
 
-#: every column of a result row, in order
-ROW_COLUMNS: tuple[str, ...] = (
-    *META_COLUMNS,
-    "measure",
-    "kind",
-    "side",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "ceiling_low",
-    "ceiling_high",
-    "n",
-    "method",
-    "higher_is_similar",
-    "n_conditions",
-    "n_units_model",
-    "n_units_brain",
-    "n_rep_model",
-    "n_rep_brain",
-    "n_boot",
-    "n_perm",
-    "rng_seed",
-    "note",
-)
+#: every column of a result row, in order (:data:`neuroalign.core.results.RESULT_COLUMNS`)
+ROW_COLUMNS: tuple[str, ...] = RESULT_COLUMNS
 
 
 def align_conditions(
@@ -179,8 +168,10 @@ def compute_cell(
     Returns
     -------
     list of dict
-        One row per measure statistic with the columns of :data:`ROW_COLUMNS`
-        (plus any extra ``meta`` keys).
+        One row per pair measure, and one per statistic of each side for a side
+        measure (``geometry``: ``side`` ``"model"`` / ``"brain"``, the other side's
+        keys empty), with the columns of :data:`ROW_COLUMNS` (plus any extra
+        ``meta`` keys).
 
     Raises
     ------
@@ -190,9 +181,7 @@ def compute_cell(
     ConfigError
         Invalid measure options.
     """
-    unknown = [m for m in measures if m not in MEASURE_FUNCTIONS]
-    if unknown:
-        raise ValidationError(f"measures: unknown {unknown}; expected names from {list(MEASURES)}")
+    _check_measures(measures)
     for name, value in (("n_boot", n_boot), ("n_perm", n_perm)):
         if int(value) < 0:
             raise ValidationError(f"{name}: got {value}; expected an integer >= 0")
@@ -249,52 +238,96 @@ def check_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def score_cell(model: Side, brain: Side, measures: Sequence[str], *,
-               meta: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The rows of one cell from two prepared sides (see :func:`compute_cell`).
-
-    The per-side work (RDMs, geometry) was done once by
-    :func:`~neuroalign.pipeline.sides.prepare_side`; only the pairwise scores
-    are computed here. Both sides must share their settings.
-    """
-    if model.settings() != brain.settings():
-        raise ValidationError(f"sides prepared with different settings: model "
-                              f"{model.settings()}; brain {brain.settings()}")
-    n_boot, n_perm, seed, opts = model.settings()
-    unknown = [m for m in measures if m not in MEASURE_FUNCTIONS]
+def _check_measures(measures: Sequence[str]) -> list[str]:
+    """The canonical names of ``measures`` (vocabulary aliases accepted)."""
+    names = [MEASURE_ALIASES.get(m, m) if isinstance(m, str) else m for m in measures]
+    unknown = [m for m, c in zip(measures, names, strict=True) if c not in MEASURE_SPECS]
     if unknown:
-        raise ValidationError(f"measures: unknown {unknown}; expected names from {list(MEASURES)}")
-    labels, grid_note = shared_labels(model, brain)
+        raise ValidationError(f"measures: unknown {unknown}; expected names from "
+                              f"{list(MEASURE_SPECS)} (aliases: {list(MEASURE_ALIASES)})")
+    return names
+
+
+def _keys(model: Side, brain: Side, meta: Mapping[str, Any]) -> tuple[ModelKey, BrainKey]:
+    """The two sides' keys: ``meta``, else what the loaders recorded in the patterns."""
     base = {col: meta.get(col) for col in META_COLUMNS}
     for col, holder in (("agent", model), ("family", model), ("task", model), ("seed", model),
                         ("layer", model), ("animal", brain), ("session", brain),
                         ("region", brain)):
         if base[col] is None and col in holder.attrs:
             base[col] = holder.attrs[col]  # the loaders record who the patterns are
-    extra = {k: v for k, v in meta.items() if k not in base}
-    shape_info = {
-        "n_conditions": len(labels),
-        "n_units_model": model.n_units,
-        "n_units_brain": brain.n_units,
-        "n_rep_model": model.n_rep,
-        "n_rep_brain": brain.n_rep,
-        "n_boot": n_boot,
-        "n_perm": n_perm,
-        "rng_seed": seed,
-    }
+    return (ModelKey(agent=base["agent"], family=base["family"], task=base["task"],
+                     seed=base["seed"], layer=base["layer"]),
+            BrainKey(animal=base["animal"], session=base["session"], region=base["region"]))
+
+
+def side_rows(side: Side, key: ModelKey | BrainKey, measures: Sequence[str], *,
+              extra: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of the side statistics in ``measures`` of one prepared side, once.
+
+    Each side measure (``geometry``) gives one row per statistic, keyed by the
+    side's own key (``key``; the other side's columns empty), with ``side`` the
+    side's role and ``n_conditions`` its own grid's size.
+    """
+    measures = _check_measures(measures)
+    n_boot, n_perm, seed, _ = side.settings()
+    role: Literal["model", "brain"] = "model" if side.role == "model" else "brain"
+    rows = []
+    for name in dict.fromkeys(measures):
+        spec = MEASURE_SPECS[name]
+        if spec.statistics is None:
+            continue
+        n_cond = int(side.geometry_patterns.sizes["condition"])
+        for stat_name, est in spec.statistics(side):
+            stat = SideStatistic(side=role, key=key, name=stat_name, estimate=est,
+                                 kind=spec.kind, n_conditions=n_cond, n_units=side.n_units,
+                                 n_rep=side.n_rep)
+            rows.append(check_row(side_row(stat, n_boot=n_boot, n_perm=n_perm, rng_seed=seed,
+                                           extra=extra)))
+    return rows
+
+
+def score_cell(model: Side, brain: Side, measures: Sequence[str], *,
+               meta: Mapping[str, Any],
+               sides: Sequence[str] = ("model", "brain")) -> list[dict[str, Any]]:
+    """The rows of one cell from two prepared sides (see :func:`compute_cell`).
+
+    The per-side work (RDMs, geometry) was done once by
+    :func:`~neuroalign.pipeline.sides.prepare_side`; only the pairwise scores
+    are computed here. Both sides must share their settings. The statistics of
+    side measures are included for the roles in ``sides`` (a run writes them once
+    per side with :func:`side_rows` and passes ``sides=()``). Extra ``meta`` keys
+    go on the pair rows and the brain side's rows (they describe the brain
+    source, e.g. batch's ``source``).
+    """
+    if model.settings() != brain.settings():
+        raise ValidationError(f"sides prepared with different settings: model "
+                              f"{model.settings()}; brain {brain.settings()}")
+    n_boot, n_perm, seed, opts = model.settings()
+    measures = _check_measures(measures)
+    labels, grid_note = shared_labels(model, brain)
+    model_key, brain_key = _keys(model, brain, meta)
+    extra = {k: v for k, v in meta.items() if k not in META_COLUMNS}
     rows: list[dict[str, Any]] = []
     for name in dict.fromkeys(measures):  # unique, in the order asked
-        stats = MEASURE_FUNCTIONS[name](
-            model, brain, labels, n_boot=n_boot, n_perm=n_perm,
-            seed=derive_seed(seed, name), options=opts,
-        )
-        for stat in stats:
-            row: dict[str, Any] = {col: None for col in ROW_COLUMNS}
-            row.update(base)
-            row.update(shape_info)
-            row.update(stat)
-            if grid_note and row.get("kind") != "geometry":
-                row["note"] = "; ".join(x for x in (row.get("note"), grid_note) if x)
-            row.update(extra)
-            rows.append(check_row(row))
+        spec = MEASURE_SPECS[name]
+        if spec.score is None:
+            if "model" in sides:
+                rows += side_rows(model, model_key, [name])
+            if "brain" in sides:
+                rows += side_rows(brain, brain_key, [name], extra=extra)
+            continue
+        got = spec.score(model, brain, labels, n_boot=n_boot, n_perm=n_perm,
+                         seed=derive_seed(seed, name), options=opts)
+        est = got.estimate
+        if grid_note:
+            est = replace(est, note="; ".join(x for x in (est.note, grid_note) if x))
+        score = PairScore(model=model_key, brain=brain_key, measure=name, kind=spec.kind,
+                          higher_is_similar=spec.higher_is_similar, estimate=est,
+                          ceiling_low=float(got.ceiling_low),
+                          ceiling_high=float(got.ceiling_high), n_conditions=len(labels),
+                          n_units_model=model.n_units, n_units_brain=brain.n_units,
+                          n_rep_model=model.n_rep, n_rep_brain=brain.n_rep)
+        rows.append(check_row(pair_row(score, n_boot=n_boot, n_perm=n_perm, rng_seed=seed,
+                                       extra=extra)))
     return rows

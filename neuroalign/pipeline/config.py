@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,8 +20,10 @@ from neuroalign.core.config import (
     AgentSpec,
     GridOptions,
     InferenceOptions,
+    MeasureName,
     MeasureOptions,
     SourceSpec,
+    StudyOptions,
     check_windows,
     contrast_steps,
     profile_names,
@@ -42,8 +44,6 @@ __all__ = [
     "load_config",
     "profile_names",
 ]
-
-MeasureName = Literal["rsa", "cka", "shape", "geometry"]
 
 
 def default_data_dir() -> Path:
@@ -82,6 +82,11 @@ class RunConfig(MeasureOptions, InferenceOptions, GridOptions, _RunInputs):
 
     cache_dir: str | None = Field(
         None, description="Cache folder for imported responses and DANDI downloads."
+    )
+    study: StudyOptions = Field(
+        default_factory=StudyOptions,
+        description="The study of the run's results (n_boot, level, alpha, correction, "
+        "seed); neuroalign study flags override it.",
     )
     equivalence_margin: float | dict[str, float] | None = Field(
         None,

@@ -22,12 +22,13 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from neuroalign.core import results as seam
 from neuroalign.core.atomic import atomic_dir, prepare_output_dir
 from neuroalign.core.config import check_agent_names
 from neuroalign.core.errors import ConfigError, DataError, ValidationError
 from neuroalign.core.progress import progress_bar
 from neuroalign.core.workers import forked_map
-from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell
+from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell, side_rows
 from neuroalign.pipeline.config import RunConfig
 from neuroalign.pipeline.loaders import (
     load_brain_patterns,
@@ -302,11 +303,18 @@ def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
     :func:`neuroalign.core.workers.forked_map`): each worker computes them from
     the sides made here and only the results come back.
     """
+    from neuroalign.pipeline.measures import MEASURE_SPECS
+
     options = config.measure_options()
     measures = list(config.measures)
+
+    def needs_geometry(measure: str) -> bool:
+        return measure in MEASURE_SPECS and "geometry" in MEASURE_SPECS[measure].prepares
+
+    # here: every per-side work but the geometries (made below, in the workers)
     prepare = partial(prepare_side, n_boot=config.n_boot, n_perm=config.n_perm,
                       seed=config.seed, options=options,
-                      measures=[m for m in measures if m != "geometry"])
+                      measures=[m for m in measures if not needs_geometry(m)])
     task = _add_task(prog, "preparing sides", len(inputs.brain) + len(inputs.models))
     new: list[Side] = []
     for key, da in inputs.brain.items():
@@ -320,7 +328,7 @@ def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
                 da, "model", geometry_patterns=inputs.geometry.get(mkey))
             new.append(inputs.model_sides[mkey])
     _advance_by(prog, task, len(inputs.brain) + len(inputs.models) - len(new))
-    if "geometry" not in measures:
+    if not any(needs_geometry(m) for m in measures):
         _advance_by(prog, task, len(new))
         return
     # the workers get positions, not sides: each computes on the side made here (the
@@ -339,8 +347,9 @@ def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
     Each side is prepared once (:func:`prepare_all`); each pair is then scored
     from the prepared sides, one agent layer against every region per piece of
     work, in forked worker processes where possible (``workers``, default one per
-    CPU; see :func:`neuroalign.core.workers.forked_map`). The table is the same,
-    row for row, for any number of workers.
+    CPU; see :func:`neuroalign.core.workers.forked_map`), and the statistics of each
+    side alone (its geometry) are written once per side, keyed by that side. The
+    table is the same, row for row, for any number of workers.
     """
     prepare_all(config, inputs, prog=prog, workers=workers)
     measures = list(config.measures)
@@ -354,7 +363,8 @@ def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
             meta = {"agent": agent, "family": family, "task": agent_task, "seed": seed,
                     "layer": layer, "animal": brain.attrs.get("animal"), "session": session,
                     "region": region}
-            rows += score_cell(inputs.model_sides[mkey], brain, measures, meta=meta)
+            rows += score_cell(inputs.model_sides[mkey], brain, measures, meta=meta,
+                               sides=())
         return rows
 
     model_keys = list(inputs.models)
@@ -368,9 +378,13 @@ def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
         if prog is not None:
             prog.update(task, advance=len(brain_keys),
                         description=f"comparing {mkey[0]}/{mkey[4]} ~ every region")
-    frame = pd.DataFrame(rows)
-    return frame[[c for c in ROW_COLUMNS if c in frame.columns]
-                 + [c for c in frame.columns if c not in ROW_COLUMNS]]
+    for mkey, side in inputs.model_sides.items():
+        rows += side_rows(side, seam.ModelKey(*mkey), measures)
+    for (session, region), side in inputs.brain_sides.items():
+        rows += side_rows(side, seam.BrainKey(side.attrs.get("animal"), session, region),
+                          measures)
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(ROW_COLUMNS))
+    return seam.results_table(frame)
 
 
 def artifacts(inputs: RunInputs) -> RunArtifacts:
@@ -386,7 +400,7 @@ def artifacts(inputs: RunInputs) -> RunArtifacts:
                 out.rdms[key] = side.rdm()
             except ValidationError:
                 pass  # a constant RDM: nothing to draw
-        geo = side.geometry() if side._geometry is not None else None
+        geo = side.geometry() if side.has_geometry else None
         if geo is not None and not isinstance(geo, str):
             out.profiles[key] = geo.profiles
     out.sources = list(inputs.sources)
@@ -464,7 +478,7 @@ def run_pipeline(
     with _progress(progress, console) as prog, _single_threaded_blas():
         inputs = load_inputs(config, prog=prog, max_memory=max_memory)
         results = compute_all(config, inputs, prog=prog, workers=workers)
-        study = run_study(results, level=config.ci, seed=config.seed,
+        study = run_study(results, **config.study.study_kwargs(ci=config.ci, seed=config.seed),
                           equivalence_margin=config.equivalence_margin)
         elapsed = time.perf_counter() - start
         with atomic_dir(target, overwrite=overwrite) as tmp:

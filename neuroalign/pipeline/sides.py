@@ -134,7 +134,7 @@ class Side:
         self._rdm: dict[str, xr.DataArray] = {}
         self._ceiling: dict[tuple, tuple[float, float, str | None]] = {}
         self._geometry: Any = None
-        #: per-side products of the measures, made once (e.g. the geometry rows)
+        #: per-side caches of the inference layer (prepared resamples), made once
         self.memo: dict[str, Any] = {}
 
     @property
@@ -246,6 +246,11 @@ class Side:
         this same side returned in another process (a forked worker)."""
         self._geometry = result
 
+    @property
+    def has_geometry(self) -> bool:
+        """True once :meth:`geometry` was computed (nothing is computed by asking)."""
+        return self._geometry is not None
+
     def _compute_geometry(self) -> Any:
         from neuroalign.geometry import valence_geometry
 
@@ -283,18 +288,22 @@ def prepare_side(patterns: xr.DataArray, role: str, *, n_boot: int, n_perm: int,
                  geometry_patterns: xr.DataArray | None = None) -> Side:
     """Prepare one side once: the per-side work of every measure in ``measures``.
 
-    ``"rsa"`` computes the RDM and ``"geometry"`` the valence geometry now
-    (on the side's own grid, or ``geometry_patterns``), so pairing the side with
-    many partners reuses them.
+    The work each measure needs is its ``prepares``
+    (:data:`~neuroalign.pipeline.measures.MEASURE_SPECS`): ``"rdm"`` (rsa) computes
+    the RDM and ``"geometry"`` the valence geometry now (on the side's own grid,
+    or ``geometry_patterns``), so pairing the side with many partners reuses them.
     """
+    from neuroalign.pipeline.measures import MEASURE_SPECS
+
     side = Side(patterns, role, n_boot=n_boot, n_perm=n_perm, seed=seed, options=options,
                 geometry_patterns=geometry_patterns)
-    if side.problem is None and "rsa" in measures:
+    work = {w for m in measures if m in MEASURE_SPECS for w in MEASURE_SPECS[m].prepares}
+    if side.problem is None and "rdm" in work:
         try:
             side.rdm()
         except ValidationError:
             pass  # a degenerate RDM is reported by the RSA row of each pair
-    if "geometry" in measures:
+    if "geometry" in work:
         side.geometry()
     return side
 

@@ -24,6 +24,7 @@ import xarray as xr
 
 from neuroalign.core.csvsafe import write_csv
 from neuroalign.core.provenance import provenance_attrs
+from neuroalign.core.results import results_table, side_statistics
 from neuroalign.core.workers import forked_map
 from neuroalign.report.figures import (
     plot_approach_profiles,
@@ -164,14 +165,12 @@ def _profile_subtitle(results: pd.DataFrame, key: tuple) -> str:
     """``S_reward`` and ``S_danger`` of one side, read from the results table."""
     if key[0] == "brain":
         sel = (results["session"] == key[1]) & (results["region"] == key[2])
-        side = "brain"
     else:
-        sel = ((results["agent"] == key[1]) & (results["seed"] == key[4])
-               & (results["layer"] == key[5]))
-        side = "model"
+        sel = ((results["agent"] == key[1]) & (results["task"] == key[3])
+               & (results["seed"] == key[4]) & (results["layer"] == key[5]))
     lines = []
     for name in ("S_reward", "S_danger"):
-        rows = results[sel & (results["measure"] == f"{name}.{side}")]
+        rows = side_statistics(results[sel], key[0], name)
         if len(rows):
             lines.append(_fmt_stat(rows.iloc[0], name))
     return "\n".join(lines)
@@ -303,6 +302,7 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
     list of Path
         The figure files written.
     """
+    results = results_table(results)
     folder = Path(folder)
     task = prog.add_task("writing report", total=3) if prog is not None else None
     write_tables(folder, results, study)
@@ -321,7 +321,8 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
         jobs = _similarity_figures(fig_dir, results)
         if study is not None and len(study.table):
             jobs.append(("verdict", plot_verdict, (study.table,), fig_dir / "verdict.png"))
-        if {"A.brain", "A.model"} & set(results["measure"]):
+        if len(side_statistics(results, "brain", "A")) or len(
+                side_statistics(results, "model", "A")):
             table = pd.concat([_pooled_asymmetry(study), asymmetry_table(results)],
                               ignore_index=True)
             jobs.append(("asymmetry", plot_asymmetry, (table,), fig_dir / "asymmetry.png"))

@@ -332,15 +332,20 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
 def plot_verdict(table: pd.DataFrame) -> Figure:
     """The study in one picture: every test's estimate and interval, coloured by verdict.
 
+    Rows are grouped by hypothesis on one axis (A of regions and families, and the
+    differences of H3 and the best match). A grey band marks a declared
+    equivalence margin, small bars at +-mde what the test could detect.
+
     Parameters
     ----------
     table
         The study table (``study.csv``): ``hypothesis``, ``subject``, ``estimate``,
         ``ci_low``, ``ci_high``, ``mde``, ``equivalence_margin`` and ``verdict``.
 
-    Rows are grouped by hypothesis on one axis (A of regions and families, and the
-    differences of H3 and the best match). A grey band marks a declared
-    equivalence margin, small bars at +-mde what the test could detect.
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per test.
     """
     table = table.reset_index(drop=True)
     n = len(table)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import numpy as np
 import pandas as pd
 
+from neuroalign.core.results import results_table, side_statistics
+
 if TYPE_CHECKING:
     from neuroalign.study.run import Study
 
@@ -109,20 +111,19 @@ def asymmetry_table(results: pd.DataFrame, quantity: str = "A") -> pd.DataFrame:
     """
     from neuroalign.study.verdict import format_p
 
+    results = results_table(results)
     rows = []
-    brain = results[results["measure"] == f"{quantity}.brain"]
-    for (region, session), grp in brain.groupby(["region", "session"], sort=True):
-        first = grp.iloc[0]
-        rows.append({"name": f"{region} ({session})", "group": "brain",
-                     **{c: first[c] for c in ("estimate", "ci_low", "ci_high", "p_value", "n")},
-                     "note": first.get("note")})
-    model = results[results["measure"] == f"{quantity}.model"]
-    for (family, agent, seed, layer), grp in model.groupby(
-            ["family", "agent", "seed", "layer"], sort=True):
-        first = grp.iloc[0]
-        rows.append({"name": f"{agent} / {layer} (seed {seed})", "group": str(family),
-                     **{c: first[c] for c in ("estimate", "ci_low", "ci_high", "p_value", "n")},
-                     "note": first.get("note")})
+    cols = ("estimate", "ci_low", "ci_high", "p_value", "n")
+    brain = side_statistics(results, "brain", quantity).sort_values(["region", "session"])
+    for row in brain.to_dict("records"):
+        rows.append({"name": f"{row['region']} ({row['session']})", "group": "brain",
+                     **{c: row[c] for c in cols}, "note": row.get("note")})
+    model = side_statistics(results, "model", quantity).sort_values(
+        ["family", "agent", "seed", "layer"])
+    for row in model.to_dict("records"):
+        rows.append({"name": f"{row['agent']} / {row['layer']} (seed {row['seed']})",
+                     "group": str(row["family"]), **{c: row[c] for c in cols},
+                     "note": row.get("note")})
     table = pd.DataFrame(rows, columns=["name", "group", "estimate", "ci_low", "ci_high",
                                         "p_value", "n", "note"])
     n_perm = int(results["n_perm"].max()) if "n_perm" in results and len(results) else 0
@@ -172,6 +173,7 @@ def summary_table(results: pd.DataFrame, study: Study | None = None) -> pd.DataF
     (:class:`~neuroalign.study.Study`), ``A region`` is the study's pooled
     estimate with its hierarchical interval, and ``H2`` its verdict.
     """
+    results = results_table(results)
     measures = set(results["measure"])
     main = next((m for m in ("rsa", "cka", "shape") if m in measures), None)
     rows = []
@@ -181,7 +183,8 @@ def summary_table(results: pd.DataFrame, study: Study | None = None) -> pd.DataF
         row: dict[str, object] = {"region": region}
         if main is not None:
             sub = reg[reg["measure"] == main]
-            keys = ["agent", "family", "task", "layer"] if "task" in sub else \
+            has_task = bool(sub["task"].notna().any())
+            keys = ["agent", "family", "task", "layer"] if has_task else \
                 ["agent", "family", "layer"]
             g = sub.groupby(keys, dropna=False)[_VALUE_COLS].mean()
             higher = sub["higher_is_similar"].iloc[0] is not False
@@ -190,7 +193,7 @@ def summary_table(results: pd.DataFrame, study: Study | None = None) -> pd.DataF
             b = g.loc[found]
             row["best match"] = model_label(best[0], best[2])
             row["family"] = best[1]
-            if "task" in sub:
+            if has_task:
                 row["task"] = found[2]
             row[main] = _fmt(b["estimate"], b["ci_low"], b["ci_high"])
             lo, hi = b["ceiling_low"], b["ceiling_high"]
@@ -201,7 +204,7 @@ def summary_table(results: pd.DataFrame, study: Study | None = None) -> pd.DataF
                 o = reg[(reg["measure"] == other) & (reg["agent"] == best[0])
                         & (reg["layer"] == best[2])][["estimate", "ci_low", "ci_high"]].mean()
                 row[other] = _fmt(o["estimate"], o["ci_low"], o["ci_high"])
-        a = reg[reg["measure"] == "A.brain"].drop_duplicates(["session", "region"])
+        a = side_statistics(reg, "brain", "A")
         pooled = _pooled_a(study, region)
         if pooled is not None:
             row["A region"] = _fmt(pooled.estimate, pooled.ci_low, pooled.ci_high)
@@ -210,8 +213,10 @@ def summary_table(results: pd.DataFrame, study: Study | None = None) -> pd.DataF
             m = a[["estimate", "ci_low", "ci_high"]].mean()
             row["A region"] = _fmt(m["estimate"], m["ci_low"], m["ci_high"])
         if main is not None:
-            am = reg[(reg["measure"] == "A.model") & (reg["agent"] == best[0])
-                     & (reg["layer"] == best[2])].drop_duplicates(["agent", "seed", "layer"])
+            am = side_statistics(results, "model", "A")
+            am = am[(am["agent"] == best[0]) & (am["layer"] == best[2])]
+            if has_task:
+                am = am[am["task"].astype(str) == str(found[2])]
             if len(am):
                 m = am[["estimate", "ci_low", "ci_high"]].mean()
                 row["A match"] = _fmt(m["estimate"], m["ci_low"], m["ci_high"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,26 +18,17 @@ _HELP = (
 
 
 def load_study_input(folder: Path):
-    """The results table of a batch folder or a run's report folder.
+    """The results table of a batch folder or a run's report folder
+    (:func:`neuroalign.study.inputs.read_results`: one schema, older tables migrated).
 
     Raises
     ------
     SourceError
         ``folder`` is neither.
     """
-    from neuroalign.core.errors import SourceError
+    from neuroalign.study.inputs import read_results
 
-    folder = Path(folder)
-    if (folder / "results.parquet").is_file():
-        import pandas as pd
-
-        return pd.read_parquet(folder / "results.parquet")
-    from neuroalign.batch.store import PLAN_FILE, load_results
-
-    if not (folder / PLAN_FILE).is_file():
-        raise SourceError(f"study input {folder}: holds neither {PLAN_FILE} (a batch folder) "
-                          "nor results.parquet (a run's report folder)")
-    return load_results(folder)
+    return read_results(folder)
 
 
 def register(app: typer.Typer) -> None:
@@ -48,12 +39,21 @@ def register(app: typer.Typer) -> None:
         folder: Annotated[Path, typer.Argument(help="Batch folder or report folder.")],
         out: Annotated[Path | None, typer.Option(
             "--out", help="Where to write study.csv (default: DIR/study.csv).")] = None,
-        correction: Annotated[str, typer.Option(
-            "--correction", help="holm (family-wise) or bh (false discovery rate).")] = "holm",
-        n_boot: Annotated[int, typer.Option(
-            "--n-boot", help="Hierarchical bootstrap replicates per test.")] = 4000,
-        level: Annotated[float, typer.Option("--level", help="Interval level.")] = 0.95,
-        seed: Annotated[int, typer.Option("--seed", help="Seed of the resampling.")] = 0,
+        correction: Annotated[str | None, typer.Option(
+            "--correction", help="holm (family-wise) or bh (false discovery rate); "
+            "default: the config's study section, else holm.")] = None,
+        n_boot: Annotated[int | None, typer.Option(
+            "--n-boot", help="Hierarchical bootstrap replicates per test; default: the "
+            "config's study section, else 4000.")] = None,
+        level: Annotated[float | None, typer.Option(
+            "--level", help="Level of the study's intervals (p-values do not depend on "
+            "it); default: the config's study section, else the cells' ci.")] = None,
+        alpha: Annotated[float | None, typer.Option(
+            "--alpha", help="Level of the corrected tests; default: the config's study "
+            "section, else 0.05.")] = None,
+        seed: Annotated[int | None, typer.Option(
+            "--seed", help="Seed of the resampling; default: the config's study section, "
+            "else the cells' seed.")] = None,
         equivalence_margin: Annotated[str | None, typer.Option(
             "--equivalence-margin", help="Equivalence margin: a number, or per hypothesis, "
             "e.g. H2=0.2,H1=0.2; a test inside +-margin (corrected) is absent.")] = None,
@@ -65,12 +65,38 @@ def register(app: typer.Typer) -> None:
         results = load_study_input(folder)
         from neuroalign.study.sensitivity import parse_margin
 
-        study = run_study(results, n_boot=n_boot, level=level, correction=correction,
-                          seed=seed, equivalence_margin=parse_margin(equivalence_margin))
+        kwargs = study_settings(folder, n_boot=n_boot, level=level, alpha=alpha,
+                                correction=correction, seed=seed)
+        study = run_study(results, **kwargs,
+                          equivalence_margin=parse_margin(equivalence_margin))
         target = write_study(out if out is not None else folder, study)
         console = Console()
         print_verdict(study, console)
         console.print(f"study.csv: [bold]{target}[/bold]")
+
+
+def study_settings(folder: Path, **flags: Any) -> dict[str, Any]:
+    """The settings of ``run_study`` for ``folder``: the flags that are not ``None``, over
+    the ``study:`` section its run or batch recorded, over the defaults
+    (:class:`~neuroalign.core.config.StudyOptions`; the level and seed default to the
+    cells' ``ci`` and ``seed``).
+
+    Raises
+    ------
+    ConfigError
+        A recorded or given setting is invalid (``field: got X; expected Y``).
+    """
+    from neuroalign.core.config import StudyOptions, validate_model
+    from neuroalign.core.results import DEFAULT_CELL_LEVEL
+    from neuroalign.study.inputs import recorded_settings
+
+    recorded = recorded_settings(folder)
+    study = validate_model(StudyOptions, recorded.get("study", {}), f"{folder}: study")
+    given = {k: v for k, v in flags.items() if v is not None}
+    study = validate_model(StudyOptions, {**study.model_dump(exclude_unset=True), **given},
+                           "neuroalign study")
+    return study.study_kwargs(ci=recorded.get("ci", DEFAULT_CELL_LEVEL),
+                              seed=recorded.get("seed", 0))
 
 
 _PLAN_HELP = (

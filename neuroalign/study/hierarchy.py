@@ -8,10 +8,12 @@ replacement, down to the leaves (sessions, seeds); the pooled estimate of the
 replicate is the mean over the drawn leaves. The bottom level (trials,
 repetitions) is resampled where the per-cell results allow it: each drawn
 leaf's value is redrawn from its own bootstrap distribution, approximated as
-normal with the standard error implied by its interval,
-``se = (ci_high - ci_low) / (2 z)``, on the Fisher scale of the parameter's
-range [-1, 1] (:func:`redraw_deviation`), so that no replicate leaves it. A
-leaf without an interval enters with its estimate alone.
+normal with the cell's own bootstrap standard error (``boot_se``, the standard
+deviation of its resamples; results written without it: the standard error implied
+by the cell's interval at the cell's own interval level, ``se = (ci_high - ci_low) /
+(2 z)``, never the study's level, :func:`cell_se`), on the Fisher scale of the
+parameter's range [-1, 1] (:func:`redraw_deviation`), so that no replicate leaves
+it. A leaf without either enters with its estimate alone.
 
 Everything is vectorised over replicates: :func:`hierarchical_weights` returns
 how often each leaf is drawn in each replicate, and :func:`pooled_replicates`
@@ -22,12 +24,16 @@ leaves) into replicates of the pooled mean.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from neuroalign.core.errors import ValidationError
 
-__all__ = ["BOUNDS", "bootstrap_p", "hierarchical_weights", "pooled_replicates",
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["BOUNDS", "bootstrap_p", "cell_se", "hierarchical_weights", "pooled_replicates",
            "redraw_deviation", "se_from_interval"]
 
 
@@ -89,13 +95,44 @@ def hierarchical_weights(levels: Sequence[Sequence[object]], n_boot: int,
     return weights
 
 
-def se_from_interval(low: np.ndarray, high: np.ndarray, level: float) -> np.ndarray:
+def se_from_interval(low: np.ndarray, high: np.ndarray,
+                     level: float | np.ndarray) -> np.ndarray:
     """Standard error implied by a two-sided normal interval (0 where there is none)."""
     from scipy import stats  # here, not at import: the command line starts fast
 
-    z = stats.norm.ppf(0.5 + level / 2.0)
+    z = stats.norm.ppf(0.5 + np.asarray(level, dtype=float) / 2.0)
     se = (np.asarray(high, dtype=float) - np.asarray(low, dtype=float)) / (2.0 * z)
     return np.where(np.isfinite(se) & (se > 0), se, 0.0)
+
+
+def cell_se(frame: pd.DataFrame) -> np.ndarray:
+    """Standard error of each result row, as the cell computed it.
+
+    The row's ``boot_se`` where it is finite and positive; else the standard
+    error implied by its interval at the row's own ``level``
+    (:func:`se_from_interval`); else 0 (no bottom-level redraw). The study's
+    interval level takes no part: it only sets the quantiles of the study's own
+    intervals.
+
+    Raises
+    ------
+    ValidationError
+        ``frame`` lacks the ``level`` column (read results through
+        :func:`neuroalign.core.results.results_table`, which fills it for older tables).
+    """
+    if "level" not in frame.columns:
+        raise ValidationError("results: no 'level' column; expected the cells' interval level "
+                              "(read the table with neuroalign.core.results.results_table)")
+    n = len(frame)
+    boot = (frame["boot_se"].to_numpy(dtype=float) if "boot_se" in frame.columns
+            else np.full(n, np.nan))
+    level = frame["level"].to_numpy(dtype=float)
+    low, high = frame["ci_low"].to_numpy(dtype=float), frame["ci_high"].to_numpy(dtype=float)
+    ok_level = np.isfinite(level) & (level > 0) & (level < 1)
+    implied = np.zeros(n)
+    if ok_level.any():
+        implied[ok_level] = se_from_interval(low[ok_level], high[ok_level], level[ok_level])
+    return np.where(np.isfinite(boot) & (boot > 0), boot, implied)
 
 
 #: the range of every quantity the study pools (A, RSA and CKA values)

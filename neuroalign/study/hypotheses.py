@@ -18,17 +18,20 @@ Leaves and levels
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from neuroalign.core.results import side_statistics
 from neuroalign.study.hierarchy import (
+    cell_se,
     hierarchical_weights,
     pooled_replicates,
     redraw_deviation,
-    se_from_interval,
 )
 
 __all__ = [
@@ -44,9 +47,14 @@ __all__ = [
 FAMILIES = ("value", "policy")
 
 
-@dataclass
+@dataclass(frozen=True)
 class HypothesisTest:
-    """One test of the study before correction."""
+    """One test of the study before correction (a frozen record).
+
+    ``replicates`` is a read-only copy; ``notes`` a tuple; ``counts`` and
+    ``extra`` read-only mappings. A changed test is a new record
+    (:meth:`predicting`).
+    """
 
     hypothesis: str
     subject: str
@@ -55,12 +63,28 @@ class HypothesisTest:
     estimate: float
     replicates: np.ndarray
     predicted: int
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: Mapping[str, int] = field(default_factory=dict)
     measure: str = ""
     stage: str = ""
     region: str = ""
-    notes: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    notes: Sequence[str] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        reps = np.array(self.replicates, dtype=float)
+        reps.setflags(write=False)
+        object.__setattr__(self, "replicates", reps)
+        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+
+    def predicting(self, sign: int, statement: str | None = None,
+                   note: str | None = None) -> HypothesisTest:
+        """A copy of this test with the predicted ``sign`` (and a new statement or note)."""
+        return replace(self, predicted=int(sign),
+                       statement=self.statement if statement is None else statement,
+                       notes=(*self.notes, note) if note else self.notes,
+                       counts=dict(self.counts), extra=dict(self.extra))
 
 
 def layer_stage(layer: str) -> str:
@@ -127,12 +151,11 @@ def _pooled(values: np.ndarray, se: np.ndarray, row_levels: list, col_levels: li
 # --- H1: agents --------------------------------------------------------------------------
 
 
-def _model_geometry(results: pd.DataFrame, level: float) -> pd.DataFrame:
+def _model_geometry(results: pd.DataFrame) -> pd.DataFrame:
     """A of every (agent, family, seed, layer), once, with its stage and standard error."""
-    sub = results[results["measure"] == "A.model"]
-    sub = sub.drop_duplicates(["agent", "seed", "layer"]).copy()
+    sub = side_statistics(results, "model", "A").copy()
     sub["stage"] = [layer_stage(x) for x in sub["layer"]]
-    sub["se"] = se_from_interval(sub["ci_low"], sub["ci_high"], level)
+    sub["se"] = cell_se(sub)
     return sub
 
 
@@ -168,7 +191,7 @@ def h1_tests(results: pd.DataFrame, *, n_boot: int, level: float,
     Per stage: each trunk layer (``trunk.0``, ``trunk.1``: one architecture
     for every agent) and the readouts of each family together.
     """
-    geo = _model_geometry(results, level)
+    geo = _model_geometry(results)
     tests: list[HypothesisTest] = []
     for stage in sorted(set(geo["stage"])):
         leaves = {f: _family_leaves(geo, f, stage) for f in FAMILIES}
@@ -207,11 +230,10 @@ def h1_tests(results: pd.DataFrame, *, n_boot: int, level: float,
 # --- H2: regions -------------------------------------------------------------------------
 
 
-def region_geometry(results: pd.DataFrame, level: float) -> pd.DataFrame:
-    """A of every (session, region), once (the same whichever agent it met)."""
-    sub = results[results["measure"] == "A.brain"].drop_duplicates(["session", "region"])
-    sub = sub.copy()
-    sub["se"] = se_from_interval(sub["ci_low"], sub["ci_high"], level)
+def region_geometry(results: pd.DataFrame) -> pd.DataFrame:
+    """A of every (session, region): one row per side (the same whichever agent it met)."""
+    sub = side_statistics(results, "brain", "A").copy()
+    sub["se"] = cell_se(sub)
     return sub
 
 
@@ -219,7 +241,7 @@ def h2_tests(results: pd.DataFrame, *, n_boot: int, level: float,
              rng: np.random.Generator) -> list[HypothesisTest]:
     """H2: each region's pooled A, tested against 0 (predicted > 0: walls around danger,
     the signature the claim gives value-learners)."""
-    geo = region_geometry(results, level)
+    geo = region_geometry(results)
     tests = []
     for region, sub in geo.groupby("region", sort=True):
         sub = sub[np.isfinite(sub["estimate"].astype(float))]
@@ -244,13 +266,13 @@ def h2_tests(results: pd.DataFrame, *, n_boot: int, level: float,
 # --- H3 and the best match: similarity tables ----------------------------------------------
 
 
-def _similarity_table(results: pd.DataFrame, measure: str, region: str, level: float,
+def _similarity_table(results: pd.DataFrame, measure: str, region: str,
                       column_keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(values, se) tables brain leaf (session) x model leaf (``column_keys``), and the
     brain leaves. Several rows of one cell (e.g. the layers of a stage) are averaged;
     their standard errors combine as those of a mean of independent values."""
     sub = results[(results["measure"] == measure) & (results["region"] == region)].copy()
-    sub["var"] = se_from_interval(sub["ci_low"], sub["ci_high"], level) ** 2
+    sub["var"] = cell_se(sub) ** 2
     leaves, _ = _brain_leaves(sub)
     grouped = sub.groupby(["session", *column_keys], sort=True, dropna=False).agg(
         estimate=("estimate", "mean"), var=("var", "sum"), n=("estimate", "size"))
@@ -270,7 +292,8 @@ def h3_tests(results: pd.DataFrame, *, n_boot: int, level: float,
     The predicted sign comes from the region's own geometry (H2): a region with
     walls around danger (A > 0) should resemble value-learners more; a region
     whose A is not distinguishable from 0 makes no prediction (inconclusive).
-    The prediction is filled in by :func:`neuroalign.study.run.run_study`.
+    The tests are made without a prediction; :func:`neuroalign.study.run.predict_h3`
+    gives each one its region's corrected H2 verdict.
     """
     tests = []
     present = [m for m in measures if m in set(results["measure"])]
@@ -282,7 +305,7 @@ def h3_tests(results: pd.DataFrame, *, n_boot: int, level: float,
                 part = sub[sub["stage"] == stage]
                 if not set(FAMILIES) <= set(part["family"]):
                     continue
-                values, se, leaves = _similarity_table(part, measure, region, level,
+                values, se, leaves = _similarity_table(part, measure, region,
                                                        ["family", "agent", "seed"])
                 counts, notes = _brain_counts(leaves)
                 cols = list(values.columns)
@@ -334,7 +357,7 @@ def best_match_tests(results: pd.DataFrame, *, n_boot: int, level: float,
     tests = []
     for region in sorted(results.loc[results["measure"] == measure, "region"].unique()):
         part = results[(results["measure"] == measure) & (results["region"] == region)]
-        values, se, leaves = _similarity_table(part, measure, region, level,
+        values, se, leaves = _similarity_table(part, measure, region,
                                                ["agent", "layer", "seed"])
         cols = list(values.columns)
         layers = sorted({(c[0], c[1]) for c in cols})

@@ -298,7 +298,7 @@ def _smallest(fn: Callable[[int], float], target: float, start: int) -> int | No
 
 
 def _region_leaves(results: pd.DataFrame, level: float) -> dict[str, LevelVariances]:
-    geo = region_geometry(results, level)
+    geo = region_geometry(results)
     out = {}
     for region, sub in geo.groupby("region", sort=True):
         sub = sub[np.isfinite(sub["estimate"].astype(float))]
@@ -314,7 +314,7 @@ def _region_leaves(results: pd.DataFrame, level: float) -> dict[str, LevelVarian
 
 def _family_variances(results: pd.DataFrame, level: float
                       ) -> dict[tuple[str, str], LevelVariances]:
-    geo = _model_geometry(results, level)
+    geo = _model_geometry(results)
     out = {}
     for stage in sorted(set(geo["stage"])):
         for family in FAMILIES:
@@ -338,7 +338,7 @@ def _mirroring_variances(results: pd.DataFrame, level: float
                 part = sub[sub["stage"] == stage]
                 if not set(FAMILIES) <= set(part["family"]):
                     continue
-                values, se, leaves = _similarity_table(part, measure, region, level,
+                values, se, leaves = _similarity_table(part, measure, region,
                                                        ["family", "agent", "seed"])
                 cols = list(values.columns)
                 v, s = values.to_numpy(dtype=float), np.nan_to_num(se.to_numpy(dtype=float))
@@ -403,6 +403,9 @@ def plan_rows(results: pd.DataFrame, tests: pd.DataFrame, effect: float | dict[s
     for hyp, value in effects.items():
         if not math.isfinite(value) or value <= 0:
             raise ValidationError(f"effect[{hyp}]: got {value}; expected a positive number")
+    from neuroalign.core.results import results_table
+
+    results = results_table(results)  # the one schema: side statistics once per side
     m = n_tests if n_tests is not None else int(tests["p_value"].notna().sum())
     a = min(corrected_alpha(alpha, max(m, 1)), 1.0 - level)
     trial_level = bool(np.isfinite(results[["ci_low", "ci_high"]].to_numpy(float))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,8 @@ import pandas as pd
 from neuroalign.core.csvsafe import write_csv
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.random import as_rng
-from neuroalign.study.hierarchy import bootstrap_p
+from neuroalign.core.results import results_table
+from neuroalign.study.hierarchy import bootstrap_p, cell_se
 from neuroalign.study.hypotheses import (
     HypothesisTest,
     best_match_tests,
@@ -37,7 +38,8 @@ from neuroalign.study.sensitivity import (
 )
 from neuroalign.study.verdict import CORRECTIONS, adjust_p, format_p, verdict
 
-__all__ = ["STUDY_COLUMNS", "Study", "run_study", "write_study"]
+__all__ = ["STUDY_COLUMNS", "HypothesisResult", "Study", "predict_h3", "run_study",
+           "write_study"]
 
 #: columns of study.csv, in order
 STUDY_COLUMNS = (
@@ -47,16 +49,34 @@ STUDY_COLUMNS = (
     "n_seeds", "n_boot", "verdict", "note",
 )
 
-_REQUIRED = ("measure", "estimate", "ci_low", "ci_high", "session", "region", "agent",
-             "family", "seed", "layer")
+@dataclass(frozen=True)
+class HypothesisResult:
+    """One test with its interval, p-value, correction and verdict (a frozen record).
 
+    Attributes
+    ----------
+    test
+        The test (estimate, replicates, prediction).
+    ci_low, ci_high
+        The hierarchical bootstrap interval at the study's level.
+    p_value
+        The bootstrap p-value, floored at the exact sign test when the cells
+        carry no intervals (NaN: no test).
+    p_adjusted
+        ``p_value`` corrected over every test of the study.
+    verdict
+        ``supported``, ``contradicted``, ``absent`` or ``inconclusive``.
+    notes
+        What to read the numbers with.
+    """
 
-class _Resampling(TypedDict):
-    """The resampling settings every hypothesis test takes."""
-
-    n_boot: int
-    level: float
-    rng: np.random.Generator
+    test: HypothesisTest
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_adjusted: float = float("nan")
+    verdict: str = "inconclusive"
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -75,6 +95,8 @@ class Study:
         of its margin (:func:`neuroalign.study.plan.plan_rows`), else None.
     lines
         The verdict in plain words, one sentence per hypothesis, numbers included.
+    results
+        The tests as frozen records, in the order of ``table``.
     """
 
     table: pd.DataFrame
@@ -86,6 +108,7 @@ class Study:
     power: float = 0.8
     equivalence_margin: dict[str, float] = field(default_factory=dict)
     plan: pd.DataFrame | None = None
+    results: tuple[HypothesisResult, ...] = ()
 
     def verdicts(self, hypothesis: str) -> pd.DataFrame:
         """The rows of one hypothesis (``"H1"``, ``"H2"``, ``"H3"``, ``"best match"``)."""
@@ -118,19 +141,22 @@ def _p(reps: np.ndarray) -> float:
 def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
               alpha: float = 0.05, correction: str = "holm", seed: int | None = 0,
               equivalence_margin: float | Mapping[str, float] | None = None,
-              power: float = 0.8) -> Study:
+              power: float = 0.8, cell_level: float | None = None) -> Study:
     """Every hypothesis test of a results table, corrected together, with verdicts.
 
     Parameters
     ----------
     results
         Per-cell results (``results.parquet`` of a run, or
-        :func:`neuroalign.batch.load_results` of a batch folder).
+        :func:`neuroalign.batch.load_results` of a batch folder; read through
+        :func:`neuroalign.core.results.results_table`).
     n_boot
         Hierarchical bootstrap replicates per test (p-values resolve
         ``2 / (n_boot + 1)``).
     level
-        Interval level.
+        Level of the study's intervals. It sets the interval quantiles only: the
+        cells enter with their own bootstrap standard errors, so the p-values and
+        the corrected p-values do not depend on it.
     alpha
         Level of the corrected tests in the verdict rule.
     correction
@@ -144,6 +170,9 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
         others) is ``absent``. ``None``: no equivalence test, no ``absent``.
     power
         Power of the minimum detectable effect (``mde``).
+    cell_level
+        The cells' interval level, for a results table written without its
+        ``level`` column (see :func:`~neuroalign.core.results.results_table`).
 
     Returns
     -------
@@ -154,10 +183,8 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     ValidationError
         A results table without the columns the study reads, or bad settings.
     """
-    missing = [c for c in _REQUIRED if c not in results.columns]
-    if missing:
-        raise ValidationError(f"results: missing columns {missing}; expected the columns of "
-                              "a neuroalign run or batch results table")
+    results = results_table(results, cell_level=cell_level)
+    read_notes = list(results.attrs.get("notes", []))
     if correction not in CORRECTIONS:
         raise ValidationError(f"correction: got {correction!r}; expected one of "
                               f"{list(CORRECTIONS)}")
@@ -169,35 +196,77 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
     if not 0 < power < 1:
         raise ValidationError(f"power: got {power}; expected a number in (0, 1)")
     rng = as_rng(seed)
-    kw: _Resampling = {"n_boot": int(n_boot), "level": float(level), "rng": rng}
-    h2 = h2_tests(results, **kw)
-    # H2 is decided first so that H3 can take each region's sign as its prediction;
-    # the correction below still runs over every test together
-    for t in h2:
-        low, high = _interval(t.replicates, level)
-        t.extra["verdict"] = verdict(t.predicted, _p(t.replicates), low, high, alpha)
-    tests: list[HypothesisTest] = h1_tests(results, **kw) + h2
-    h3 = h3_tests(results, **kw)
-    for t in h3:
-        sign, family = _region_sign(h2, t.region)
-        t.predicted = sign
-        if sign:
-            t.statement += f" {'>' if sign > 0 else '<'} 0 (the region's geometry " \
-                           f"matches {family}-learners')"
-        else:
-            t.notes.append("no prediction: the region's A is not distinguishable from 0 "
-                           "(H2), so it matches neither family's geometry")
-    tests += h3
-    tests += best_match_tests(results, **kw)
+    n, lv = int(n_boot), float(level)
+    # the draws run in a fixed order (H2, H1, H3, best match); the table lists H1 first.
+    # H3 is made without a prediction: predict_h3 gives it the corrected H2 verdicts
+    h2 = h2_tests(results, n_boot=n, level=lv, rng=rng)
+    h1 = h1_tests(results, n_boot=n, level=lv, rng=rng)
+    h3 = h3_tests(results, n_boot=n, level=lv, rng=rng)
+    best = best_match_tests(results, n_boot=n, level=lv, rng=rng)
     # cells run without resampling (n_boot = 0) carry no interval: the trial level cannot
     # be redrawn and the bootstrap rests on the top-level units alone
-    trial_level = bool(np.isfinite(results[["ci_low", "ci_high"]].to_numpy(float)).all(1).any())
-    table = _table(tests, level, alpha, correction, int(n_boot), trial_level, margins, power)
+    trial_level = bool((cell_se(results) > 0).any())
+    table, tests = _table([*h1, *h2, *h3, *best], level, alpha, correction, n, trial_level,
+                          margins, power, read_notes)
     plan = _plan_margins(results, table, margins, power, alpha, level, int(n_boot))
     study = Study(table=table, correction=correction, alpha=alpha, level=level,
-                  n_boot=int(n_boot), power=power, equivalence_margin=margins, plan=plan)
-    study.lines = verdict_lines(study)
+                  n_boot=int(n_boot), power=power, equivalence_margin=margins, plan=plan,
+                  results=_records(table, tests))
+    study.lines = [*verdict_lines(study), *read_notes]
     return study
+
+
+def _records(table: pd.DataFrame, tests: list[HypothesisTest]) -> tuple[HypothesisResult, ...]:
+    """The rows of ``table`` as frozen records with their tests."""
+    return tuple(
+        HypothesisResult(test=t, ci_low=float(r.ci_low), ci_high=float(r.ci_high),
+                         p_value=float(r.p_value), p_adjusted=float(r.p_adjusted),
+                         verdict=str(r.verdict),
+                         notes=tuple(str(r.note).split("; ")) if isinstance(r.note, str)
+                         else ())
+        for t, r in zip(tests, table.itertuples(), strict=True))
+
+
+def predict_h3(table: pd.DataFrame, tests: list[HypothesisTest],
+               alpha: float) -> list[HypothesisTest]:
+    """Give each H3 test its prediction from its region's *corrected* H2 verdict.
+
+    A region whose H2 test is supported (A > 0: walls around danger, the
+    value-learners' signature) predicts that it resembles value-learners more
+    (+1); contradicted (A < 0) predicts policy-learners (-1); any other H2 verdict
+    (after the correction and the sign-test floor, exactly as ``study.csv``
+    reports it) makes no prediction, and the H3 test stays inconclusive. Updates
+    the H3 rows of ``table`` (statement, note, verdict) and returns the tests with
+    their predictions (new frozen records).
+    """
+    h2 = {t.region: str(v) for t, v in zip(tests, table["verdict"], strict=True)
+          if t.hypothesis == "H2"}
+    out = []
+    for i, t in enumerate(tests):
+        if t.hypothesis != "H3":
+            out.append(t)
+            continue
+        sign = {"supported": 1, "contradicted": -1}.get(h2.get(t.region, ""), 0)
+        if sign:
+            family = "value" if sign > 0 else "policy"
+            new = t.predicting(sign, statement=(
+                f"{t.statement} {'>' if sign > 0 else '<'} 0 (the region's geometry "
+                f"matches {family}-learners')"))
+            note = None
+        else:
+            note = ("no prediction: the region's A is not distinguishable from 0 (H2, "
+                    "corrected), so it matches neither family's geometry")
+            new = t.predicting(0, note=note)
+        row = table.iloc[i]
+        table.at[i, "statement"] = new.statement
+        table.at[i, "predicted"] = sign
+        if note:
+            table.at[i, "note"] = "; ".join(x for x in (note, row["note"])
+                                            if isinstance(x, str) and x)
+        table.at[i, "verdict"] = verdict(sign, row["p_adjusted"], row["ci_low"],
+                                         row["ci_high"], alpha, row["p_equivalence_adjusted"])
+        out.append(new)
+    return out
 
 
 def _plan_margins(results: pd.DataFrame, table: pd.DataFrame, margins: Mapping[str, float],
@@ -228,13 +297,6 @@ def _plan_margins(results: pd.DataFrame, table: pd.DataFrame, margins: Mapping[s
     return plan_table(rows)
 
 
-def _region_sign(h2: list[HypothesisTest], region: str) -> tuple[int, str]:
-    for t in h2:
-        if t.region == region and t.extra.get("verdict") in ("supported", "contradicted"):
-            return (1, "value") if t.extra["verdict"] == "supported" else (-1, "policy")
-    return 0, ""
-
-
 def _top_units(t: HypothesisTest) -> int:
     counts = [t.counts.get(k) for k in ("n_animals", "n_algorithms")]
     return min((int(c) for c in counts if c), default=1)
@@ -242,7 +304,8 @@ def _top_units(t: HypothesisTest) -> int:
 
 def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: str,
            n_boot: int, trial_level: bool = True, margins: Mapping[str, float] | None = None,
-           power: float = 0.8) -> pd.DataFrame:
+           power: float = 0.8, read_notes: list[str] | None = None
+           ) -> tuple[pd.DataFrame, list[HypothesisTest]]:
     margins = margins or {}
     rows = []
     for t in tests:
@@ -280,6 +343,7 @@ def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: 
         if t.hypothesis == "H3":
             notes.append(f"value-learners {t.extra['value']:.3f}, policy-learners "
                          f"{t.extra['policy']:.3f}")
+        notes += list(read_notes or [])
         rows.append({
             "hypothesis": t.hypothesis, "subject": t.subject, "statement": t.statement,
             "measure": t.measure, "stage": t.stage, "level": t.level,
@@ -293,7 +357,7 @@ def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: 
         })
     table = pd.DataFrame(rows, columns=[*STUDY_COLUMNS, *_WORK_COLUMNS])
     if table.empty:
-        return table.drop(columns=list(_WORK_COLUMNS))
+        return table.drop(columns=list(_WORK_COLUMNS)), list(tests)
     # the equivalence tests are corrected together with the tests of 0: one family
     both = np.r_[table["p_value"].to_numpy(dtype=float),
                  table["p_equivalence"].to_numpy(dtype=float)]
@@ -304,10 +368,11 @@ def _table(tests: list[HypothesisTest], level: float, alpha: float, correction: 
     table["verdict"] = [verdict(int(r.predicted), r.p_adjusted, r.ci_low, r.ci_high, alpha,
                                 r.p_equivalence_adjusted)
                         for r in table.itertuples()]
+    tests = predict_h3(table, list(tests), alpha)  # after the correction, explicitly
     _add_sensitivity(table, corrected_alpha(alpha, int(np.isfinite(both).sum())), power, n_boot)
     for col in ("n_animals", "n_sessions", "n_algorithms", "n_seeds"):
         table[col] = table[col].astype("Int64")
-    return table[list(STUDY_COLUMNS)]
+    return table[list(STUDY_COLUMNS)], tests
 
 
 #: per-test working columns of _table, not written

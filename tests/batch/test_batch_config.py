@@ -52,6 +52,32 @@ def test_expansion_order_and_count(sources: Path) -> None:
     assert (cells[0].agent, cells[-1].agent) == ("dqn", "ppo")
 
 
+def test_each_side_is_owned_by_one_cell_that_holds_it(sources: Path) -> None:
+    """A side's own statistics are written once: by the first cell of the grid holding it."""
+    cfg = validate_config(_raw(str(sources / "*.npz")))
+    s1, s2 = (str((sources / n).resolve()) for n in ("s1.npz", "s2.npz"))
+
+    def owners(cells, side):
+        out: dict[tuple, list] = {}
+        for c in cells:
+            if side in c.sides:
+                key = (c.agent, c.task, c.seed, c.layer) if side == "model" else (c.source,
+                                                                                  c.region)
+                out.setdefault(key, set()).add((c.source, c.region, c.agent, c.layer, c.seed))
+        return out
+
+    cells = expand_cells(cfg)
+    models, brains = owners(cells, "model"), owners(cells, "brain")
+    assert len(models) == 2 * 2 * 2 and all(len(v) == 1 for v in models.values())
+    assert len(brains) == 2 * 2 and all(len(v) == 1 for v in brains.values())
+    assert {next(iter(v))[:2] for v in models.values()} == {(s1, "A")}
+    assert {next(iter(v))[2:] for v in brains.values()} == {("dqn", "l1", 0)}
+    # s1 lacks region A: each model side is written by its cell of s1/B instead
+    moved = owners(expand_cells(cfg, held={s1: {"B"}, s2: {"A", "B"}}), "model")
+    assert {next(iter(v))[:2] for v in moved.values()} == {(s1, "B")}
+    assert [c.key for c in expand_cells(cfg, held={s1: {"B"}})] == [c.key for c in cells]
+
+
 def test_keys_are_stable_and_depend_on_every_input(sources: Path, monkeypatch) -> None:
     raw = _raw(str(sources / "*.npz"))
     keys = [c.key for c in expand_cells(validate_config(raw))]

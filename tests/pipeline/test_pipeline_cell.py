@@ -9,8 +9,10 @@ import xarray as xr
 
 from neuroalign.core.contracts import condition_coords
 from neuroalign.core.errors import ConfigError, ValidationError
+from neuroalign.core.results import Estimate
 from neuroalign.pipeline import cell as cell_mod
 from neuroalign.pipeline.cell import ROW_COLUMNS, align_conditions, compute_cell, derive_seed
+from neuroalign.pipeline.measures import Measure, Score
 
 
 def _patterns(n_rep: int | None, n_units: int, seed: int, approaches=range(6)) -> xr.DataArray:
@@ -28,14 +30,17 @@ def _fake_measure(model, brain, labels, *, n_boot, n_perm, seed, options):
     """Stands in for a compare measure: a deterministic function of its inputs and seed."""
     rng = np.random.default_rng(seed)
     value = float(model.aligned(labels).mean() - brain.aligned(labels).mean()) + rng.normal()
-    return [{"measure": "fake", "kind": "similarity", "estimate": value, "ci_low": value - 1,
-             "ci_high": value + 1, "p_value": 0.5, "n": brain.n_rep,
-             "method": "fake", "higher_is_similar": True}]
+    return Score(Estimate(value, ci_low=value - 1, ci_high=value + 1, level=0.95, boot_se=0.5,
+                          p_value=0.5, n=brain.n_rep, method="fake"))
+
+
+def _fake_spec(name):
+    return Measure(name, "similarity", True, score=_fake_measure)
 
 
 @pytest.fixture
 def fake_measures(monkeypatch):
-    monkeypatch.setitem(cell_mod.MEASURE_FUNCTIONS, "fake", _fake_measure)
+    monkeypatch.setitem(cell_mod.MEASURE_SPECS, "fake", _fake_spec("fake"))
 
 
 def test_align_reorders_model_to_brain_order_and_keeps_shared():
@@ -104,7 +109,7 @@ def test_each_measure_gets_its_own_stable_stream(fake_measures, monkeypatch):
     b = compute_cell(model, brain, ["fake"], seed=5, **kwargs)
     c = compute_cell(model, brain, ["fake"], seed=6, **kwargs)
     assert a == b and a[0]["estimate"] != c[0]["estimate"]
-    monkeypatch.setitem(cell_mod.MEASURE_FUNCTIONS, "other", _fake_measure)
+    monkeypatch.setitem(cell_mod.MEASURE_SPECS, "other", _fake_spec("other"))
     both = compute_cell(model, brain, ["other", "fake"], seed=5, **kwargs)
     assert both[1]["estimate"] == a[0]["estimate"]  # adding a measure changes nothing else
     assert derive_seed(5, "fake") == derive_seed(5, "fake") != derive_seed(5, "other")
@@ -200,25 +205,37 @@ def test_geometry_rows_are_valence_geometry_of_each_side():
     from neuroalign.geometry import valence_geometry
 
     model, brain = _signal_pair()
-    rows = compute_cell(model, brain, ["geometry"], n_boot=30, n_perm=19, seed=4, meta={})
-    by = {r["measure"]: r for r in rows}
+    meta = {"agent": "dqn", "task": "pavlovian", "seed": 1, "layer": "trunk.0",
+            "session": "s1", "region": "BLA"}
+    rows = compute_cell(model, brain, ["geometry"], n_boot=30, n_perm=19, seed=4, meta=meta)
+    by = {(r["measure"], r["side"]): r for r in rows}
+    assert len(by) == len(rows)  # one row per statistic and side, the side a column
     for side, da in (("model", model), ("brain", brain)):
         ref = valence_geometry(da, n_boot=30, n_perm=19, seed=derive_seed(4, "geometry"))
         for name in ("A", "S_reward", "S_danger"):
-            row = by[f"{name}.{side}"]
-            assert row["side"] == side and row["kind"] == "geometry"
+            row = by[(name, side)]
+            assert row["kind"] == "geometry" and row["higher_is_similar"] is None
             assert row["estimate"] == pytest.approx(ref[name].estimate)
             assert (row["ci_low"], row["ci_high"]) == pytest.approx(
                 (ref[name].ci_low, ref[name].ci_high))
+            assert row["boot_se"] == pytest.approx(ref[name].boot_se)
+            assert row["level"] == 0.95 and row["n_resamples"] == ref[name].n_resamples
+            # keyed by its own side only: a region's geometry names no agent
+            own = ("agent", "task", "seed", "layer") if side == "model" else ("session",
+                                                                               "region")
+            other = ("session", "region") if side == "model" else ("agent", "task", "layer")
+            assert all(row[k] == meta[k] for k in own)
+            assert all(row[k] is None for k in other)
 
 
 def test_undefined_geometry_is_a_noted_nan_row():
     _, brain = _signal_pair()
     flat = brain.copy(data=np.zeros(brain.shape))  # no change along the approach
     rows = compute_cell(brain, flat, ["geometry"], n_boot=0, n_perm=0, seed=0, meta={})
-    a = next(r for r in rows if r["measure"] == "A.brain")
+    a = next(r for r in rows if r["measure"] == "A" and r["side"] == "brain")
     assert np.isnan(a["estimate"]) and "path length" in a["note"]
-    assert np.isfinite(next(r for r in rows if r["measure"] == "A.model")["estimate"])
+    assert np.isfinite(next(r for r in rows
+                            if r["measure"] == "A" and r["side"] == "model")["estimate"])
 
 
 def test_one_measure_at_a_time_equals_all_at_once():

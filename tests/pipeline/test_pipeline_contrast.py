@@ -80,7 +80,7 @@ def test_a_session_and_an_agent_use_every_condition_of_the_grid(tmp_path):
     geometry = res[res["kind"] == "geometry"]
     assert set(geometry["side"]) == {"model", "brain"}
     assert (geometry["n_conditions"] == 2 * 4).all()  # each side's valence x approach grid
-    assert set(res["task"]) == {"contrast"}
+    assert set(res.loc[res["side"] != "brain", "task"]) == {"contrast"}
     page = (result.out / "report.html").read_text()
     assert "Verdict" in page
     assert "task each agent learned: ppo-gru (contrast)" in page
@@ -170,9 +170,9 @@ def test_h1_names_the_agents_whose_geometry_is_undefined():
                                   ("ppo-gru", "policy", -0.2), ("ppo", "policy", np.nan)):
         for seed in range(3):
             est = centre + rng.normal(0, 0.05)
-            rows.append({"measure": "A.model", "agent": agent, "family": family, "seed": seed,
-                         "layer": "trunk.1", "estimate": est, "ci_low": est - 0.1,
-                         "ci_high": est + 0.1})
+            rows.append({"measure": "A", "side": "model", "agent": agent, "family": family,
+                         "seed": seed, "layer": "trunk.1", "estimate": est,
+                         "ci_low": est - 0.1, "ci_high": est + 0.1, "level": 0.95})
     table = pd.DataFrame(rows)
     got = {t.subject: t for t in h1_tests(table, n_boot=200, level=0.95,
                                           rng=np.random.default_rng(0))}

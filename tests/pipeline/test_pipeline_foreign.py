@@ -155,13 +155,14 @@ def test_batch_takes_foreign_agents_beside_zoo_agents(run, tmp_path):
     assert {("dqn", "value", "trunk.0"), ("my-dqn", "value", "trunk.0"),
             ("jax-agent", "value", "readout.q")} <= got
     # the activations file's rows equal the main job's rows of the same zoo agent layer
-    ours = table[(table["agent"] == "jax-agent") & (table["measure"] == "A.model")]
+    ours = table[(table["agent"] == "jax-agent") & (table["measure"] == "A")
+                 & (table["side"] == "model")]
     main = run.results[(run.results["agent"] == "dqn") & (run.results["layer"] == "readout.q")
-                       & (run.results["measure"] == "A.model")]
-    # one A per model side, repeated on each region's rows
-    assert len(ours) >= 1 and len(main) >= 1 and main["estimate"].nunique() == 1
-    np.testing.assert_allclose(ours["estimate"].to_numpy(float)[:1],
-                               main["estimate"].to_numpy(float)[:1], rtol=1e-12)
+                       & (run.results["measure"] == "A") & (run.results["side"] == "model")]
+    # one A per model side, written once (the side a column)
+    assert len(ours) == 1 and len(main) == 1
+    np.testing.assert_allclose(ours["estimate"].to_numpy(float),
+                               main["estimate"].to_numpy(float), rtol=1e-12)
 
 
 def test_allow_code_reaches_only_sb3_entries():

@@ -52,7 +52,9 @@ def test_report_folder_holds_every_file(report):
     with_ci = study[study["ci_low"].notna()]
     assert len(with_ci) and (with_ci["mde"] > 0).all() and with_ci["mde"].notna().all()
     assert set(study["verdict"]) <= {"supported", "contradicted", "absent", "inconclusive"}
-    assert set(report.results["animal"]) == {"synthetic-mouse-0"}
+    assert set(report.results["animal"].dropna()) == {"synthetic-mouse-0"}
+    model_side = report.results["side"] == "model"  # a model's own rows name no animal
+    assert report.results.loc[~model_side, "animal"].notna().all()
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert figs == sorted(p.name for p in report.figures)
     assert {"verdict.png", "similarity_rsa.png", "similarity_shape.png", "asymmetry.png",
@@ -65,16 +67,24 @@ def test_one_row_per_model_region_measure(report):
     res = report.results
     # 2 layers x (walls seeds 0 and 1, funnels seed 0) x 3 regions of the one session
     assert report.n_cells == 6 * 3
-    per_cell = res.groupby(["agent", "seed", "layer", "session", "region"]).size()
+    pairs = res[res["side"] == "pair"]
+    per_cell = pairs.groupby(["agent", "seed", "layer", "session", "region"]).size()
     assert len(per_cell) == 18
-    assert (per_cell == 2 + 16).all()  # rsa, shape, 8 geometry statistics x 2 sides
-    assert not res.duplicated(["agent", "seed", "layer", "session", "region", "measure"]).any()
+    assert (per_cell == 2).all()  # rsa, shape
+    assert not res.duplicated(["agent", "task", "seed", "layer", "session", "region",
+                               "measure", "side"]).any()
+    # geometry: 8 statistics, once per side (6 agent layers, 3 regions), keyed by that side
+    models = res[res["side"] == "model"]
+    brains = res[res["side"] == "brain"]
+    assert len(models) == 6 * 8 and len(brains) == 3 * 8
+    assert models["session"].isna().all() and models["task"].notna().all()
+    assert brains["agent"].isna().all() and brains["region"].notna().all()
     rsa = res[res["measure"] == "rsa"]
     assert rsa["estimate"].between(-1, 1).all()
     assert (rsa["ci_low"] <= rsa["estimate"] + 1e-12).all()
     assert (rsa["estimate"] <= rsa["ci_high"] + 1e-12).all()
     assert rsa["p_value"].between(0, 1).all() and rsa["ceiling_low"].notna().all()
-    assert set(res["family"]) == {"value", "policy"}
+    assert set(res["family"].dropna()) == {"value", "policy"}
 
 
 def test_tables_round_trip(report):
@@ -100,8 +110,8 @@ def test_html_is_self_contained(report):
 
 def test_planted_geometry_shows_in_the_results(report):
     """The default sessions plant a wall around danger in BLA and around reward in NAc."""
-    a = report.results[report.results["measure"] == "A.brain"].drop_duplicates("region")
-    a = a.set_index("region")["estimate"]
+    res = report.results
+    a = res[(res["measure"] == "A") & (res["side"] == "brain")].set_index("region")["estimate"]
     assert a["BLA"] > 0 > a["NAc"]
 
 

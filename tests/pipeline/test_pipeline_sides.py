@@ -44,14 +44,14 @@ def test_region_geometry_does_not_depend_on_its_partner():
     ref = valence_geometry(brain, n_boot=40, n_perm=19, seed=derive_seed(3, "geometry"))
     for agent in agents:
         rows = compute_cell(agent, brain, ["rsa", "geometry"], **KW)
-        by = {r["measure"]: r for r in rows}
+        by = {(r["measure"], r["side"]): r for r in rows}
         for name in ("A", "S_reward", "S_danger"):
-            row = by[f"{name}.brain"]
+            row = by[(name, "brain")]
             for col, val in (("estimate", ref[name].estimate), ("ci_low", ref[name].ci_low),
                              ("ci_high", ref[name].ci_high)):
                 assert abs(row[col] - val) < 1e-12
             assert row["n_conditions"] == 22  # the region's own full grid
-        rsa = by["rsa"]
+        rsa = by[("rsa", "pair")]
         assert rsa["n_conditions"] == 12
         assert "grids differ: compared the 12 shared conditions" in rsa["note"]
         assert "brain-only" in rsa["note"] and "reward:10" in rsa["note"]
@@ -82,7 +82,7 @@ def test_one_unit_region_has_no_cka_or_shape():
 
 def test_two_repetitions_give_noted_nan_geometry():
     rows = compute_cell(_grid(6, 10, 5, 8), _grid(2, 20, 5, 9, wall=-1), ["geometry"], **KW)
-    a = next(r for r in rows if r["measure"] == "A.brain")
+    a = next(r for r in rows if r["measure"] == "A" and r["side"] == "brain")
     assert np.isnan(a["estimate"]) and np.isnan(a["ci_low"])
     assert "at least 3" in a["note"]
 

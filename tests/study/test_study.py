@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from neuroalign.cli import app
 from neuroalign.core.errors import SourceError, ValidationError
+from neuroalign.core.results import results_table
 from neuroalign.study import (
     adjust_p,
     bootstrap_p,
@@ -214,7 +215,8 @@ def test_study_of_a_batch_folder_equals_the_study_of_its_rows(tmp_path):
     for key, (_, cell) in zip(keys, cells, strict=True):
         store.write_part(key, rows_table(cell.to_dict("records"), key))
     loaded = load_study_input(tmp_path / "batch")
-    assert len(loaded) == len(table)
+    # the legacy per-pair copies of each side's A are read once per side
+    assert len(loaded) == len(results_table(table))
     from_batch = run_study(loaded, n_boot=500, seed=5).table
     direct = run_study(loaded.drop(columns=["cell_key", "cell_row"]), n_boot=500, seed=5).table
     pd.testing.assert_frame_equal(from_batch, direct)
@@ -285,3 +287,142 @@ def test_cells_without_intervals_floor_p_at_the_sign_test_of_the_top_level():
     with_intervals = run_study(_table({"W": 0.6}, n_animals=2, n_sessions=1), n_boot=500,
                                seed=5).verdicts("H2").iloc[0]
     assert with_intervals["p_value"] < 0.5
+
+
+# --- the study reads what the cells computed ------------------------------------------------
+
+
+def _current(table: pd.DataFrame) -> pd.DataFrame:
+    """A table as run and batch write it now: each cell's interval level and bootstrap se."""
+    return table.assign(level=0.95, boot_se=(table["ci_high"] - table["ci_low"]) / 3.92)
+
+
+@pytest.mark.parametrize("layout", ["current", "legacy"])
+def test_p_values_do_not_depend_on_the_interval_level_asked_for(tmp_path, layout):
+    table = _table({"W": 0.3, "R": -0.2, "S": 0.05}, n_animals=2)
+    if layout == "current":
+        table = _current(table)
+    else:  # an older folder: no level column; the run's config records its ci
+        (tmp_path / "config.yaml").write_text("ci: 0.9\n")
+    table.to_parquet(tmp_path / "results.parquet")
+    tables = {}
+    for level in (0.5, 0.68, 0.9, 0.95):
+        out = tmp_path / f"study-{level}.csv"
+        result = CliRunner().invoke(app, ["study", str(tmp_path), "--n-boot", "999",
+                                          "--level", str(level), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        tables[level] = pd.read_csv(out)
+        notes = tables[level]["note"].fillna("")
+        assert ((layout == "legacy") == notes.str.contains("read as 90% intervals")).all()
+    first = tables[0.5]
+    assert np.isfinite(first["p_value"]).sum() >= 8
+    for level, t in tables.items():
+        np.testing.assert_array_equal(t["p_value"], first["p_value"], err_msg=str(level))
+        np.testing.assert_array_equal(t["p_adjusted"], first["p_adjusted"], err_msg=str(level))
+        np.testing.assert_array_equal(t["estimate"], first["estimate"])
+    # the level sets the study's own interval: wider at a higher level
+    width = {lv: (t["ci_high"] - t["ci_low"]).to_numpy() for lv, t in tables.items()}
+    assert (width[0.95] > width[0.5])[np.isfinite(width[0.5])].all()
+    direct = {lv: run_study(table, n_boot=999, level=lv, seed=0, cell_level=0.9).table
+              for lv in (0.6, 0.99)}
+    np.testing.assert_array_equal(direct[0.6]["p_value"], direct[0.99]["p_value"])
+
+
+def test_cells_bootstrap_se_is_used_rather_than_the_interval_width():
+    """A cell's boot_se, not its (here deliberately wide) interval, sets the bottom-level
+    redraw: the pooled A over few animals is then decided."""
+    table = _current(_table({"W": 0.15}, n_animals=2, n_sessions=2, seed=3))
+    wide = table.assign(ci_low=table["estimate"] - 5.0, ci_high=table["estimate"] + 5.0)
+    h2_se = run_study(wide, n_boot=999, seed=2).verdicts("H2").iloc[0]
+    h2_width = run_study(wide.drop(columns="boot_se"), n_boot=999,
+                         seed=2).verdicts("H2").iloc[0]
+    assert h2_se["ci_high"] - h2_se["ci_low"] < 0.5 < h2_width["ci_high"] - h2_width["ci_low"]
+
+
+def test_h3_predicts_from_the_corrected_h2_verdict():
+    """H2 of W is significant before the correction only: H3 makes no prediction from it."""
+    study = run_study(_table({"W": 0.08}, seed=1), n_boot=2000, seed=1)
+    h2 = study.verdicts("H2").iloc[0]
+    assert h2["p_value"] < study.alpha <= h2["p_adjusted"] and h2["ci_low"] > 0  # the setup
+    assert h2["verdict"] == "inconclusive"
+    h3 = study.verdicts("H3")
+    assert len(h3) == 2
+    assert (h3["verdict"] == "inconclusive").all()
+    assert h3["note"].str.contains("no prediction").all()
+    assert not h3["statement"].str.contains("matches").any()
+    assert all(r.test.predicted == 0 for r in study.results if r.test.hypothesis == "H3")
+    # decided after the correction, the same region predicts: W at 0.6 is supported
+    strong = run_study(_table({"W": 0.6}, seed=1), n_boot=2000, seed=1)
+    assert (strong.verdicts("H3")["verdict"] == "supported").all()
+    assert strong.verdicts("H3")["statement"].str.contains("> 0").all()
+
+
+def test_test_records_are_frozen():
+    import dataclasses
+
+    study = run_study(_table({"W": 0.6}), n_boot=200, seed=1)
+    record = study.results[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.verdict = "supported"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.test.predicted = 1  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        record.test.extra["verdict"] = "supported"  # type: ignore[index]
+    with pytest.raises(ValueError, match="read-only"):
+        record.test.replicates[0] = 0.0
+
+
+def test_study_options_come_from_the_recorded_config_and_flags_override_them(tmp_path):
+    import yaml
+
+    from neuroalign.core.errors import ConfigError
+
+    _current(_table({"W": 0.6, "R": -0.6}, n_animals=2)).to_parquet(
+        tmp_path / "results.parquet")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(
+        {"ci": 0.9, "seed": 5, "study": {"n_boot": 199, "correction": "bh", "alpha": 0.1}}))
+    runner = CliRunner()
+    result = runner.invoke(app, ["study", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    recorded = pd.read_csv(tmp_path / "study.csv")
+    assert (recorded["n_boot"] == 199).all()
+    assert "BH-corrected together (alpha = 0.1); intervals 90%" in " ".join(
+        result.output.split())
+    # the same as run_study with the recorded settings: level = the cells' ci, seed = theirs
+    direct = run_study(_current(_table({"W": 0.6, "R": -0.6}, n_animals=2)), n_boot=199,
+                       correction="bh", alpha=0.1, level=0.9, seed=5).table
+    np.testing.assert_allclose(recorded["p_value"], direct["p_value"])
+    result = runner.invoke(app, ["study", str(tmp_path), "--n-boot", "299", "--correction",
+                                 "holm", "--level", "0.8"])
+    assert result.exit_code == 0, result.output
+    flagged = pd.read_csv(tmp_path / "study.csv")
+    assert (flagged["n_boot"] == 299).all()
+    assert "Holm-corrected together (alpha = 0.1); intervals 80%" in " ".join(
+        result.output.split())
+    result = runner.invoke(app, ["study", str(tmp_path), "--n-boot", "10"])
+    assert isinstance(result.exception, ConfigError)
+    assert "n_boot: got 10; expected greater than or equal to 99" in str(result.exception)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"study": {"correction": "bonf"}}))
+    from neuroalign.study.cli import study_settings
+
+    with pytest.raises(ConfigError, match=r"study: correction: got 'bonf'; expected 'holm' "
+                                          r"or 'bh'"):
+        study_settings(tmp_path)
+
+
+def test_run_and_batch_configs_hold_a_study_section():
+    from neuroalign.batch import validate_config
+    from neuroalign.core.config import StudyOptions, validate_model
+    from neuroalign.core.errors import ConfigError
+    from neuroalign.pipeline.config import RunConfig
+
+    run = validate_model(RunConfig, {"study": {"n_boot": 999, "correction": "bh"}})
+    assert run.study == StudyOptions(n_boot=999, correction="bh")
+    assert run.study.study_kwargs(ci=run.ci, seed=run.seed) == {
+        "n_boot": 999, "level": 0.95, "alpha": 0.05, "correction": "bh", "seed": 0}
+    batch = validate_config(dict(agents=["dqn"], tasks=["pavlovian"], seeds=[0],
+                                 layers=["trunk.1"], sources=["x.nwb"], regions=["BLA"],
+                                 measures=["rsa"], study={"level": 0.9, "seed": 3}))
+    assert batch.study.study_kwargs(ci=0.95, seed=0)["level"] == 0.9
+    with pytest.raises(ConfigError, match=r"study\.n_boot: got 10; expected greater than"):
+        validate_model(RunConfig, {"study": {"n_boot": 10}})

@@ -27,8 +27,9 @@ CONFIG = {
     "n_splits": 5,
     "seed": 7,
 }
-#: columns that identify a row, and the numbers compared
-KEYS = ["agent", "seed", "layer", "session", "region", "measure"]
+#: columns that identify a row (empty for the other side of a side statistic), and the
+#: numbers compared
+KEYS = ["agent", "seed", "layer", "session", "region", "measure", "side"]
 NUMBERS = ["estimate", "ci_low", "ci_high", "p_value", "ceiling_low", "ceiling_high",
            "n_conditions", "n_units_model", "n_units_brain"]
 
@@ -45,7 +46,10 @@ def golden_frame(out: Path) -> pd.DataFrame:
     result = run_pipeline(RunConfig(**cfg), out=out, progress=False, figures=False)
     frame = result.results
     cols = [c for c in KEYS + NUMBERS if c in frame.columns]
-    return frame[cols].sort_values(KEYS, kind="stable").reset_index(drop=True)
+    frame = frame[cols].copy()
+    for key in KEYS:
+        frame[key] = frame[key].astype(object).where(frame[key].notna(), "").astype(str)
+    return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
 def main() -> int:
