@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from pathlib import Path
 
@@ -252,12 +253,13 @@ def test_exception_in_the_middle_of_the_comparisons(tmp_path, monkeypatch):
 def test_exception_in_a_worker_process_reaches_the_caller(tmp_path, monkeypatch):
     import neuroalign.pipeline.run as run_mod
 
-    real = run_mod.score_cell
+    real, parent = run_mod.score_cell, os.getpid()
 
-    def flaky(model, brain, measures, *, meta):
+    def flaky(model, brain, measures, *, meta, **kwargs):
         if meta["agent"] == "funnels":  # raised in a worker process, not here
+            assert os.getpid() != parent, "scored in the main process"
             raise _Boom(f"worker lost at {meta['agent']}/{meta['layer']}")
-        return real(model, brain, measures, meta=meta)
+        return real(model, brain, measures, meta=meta, **kwargs)
 
     monkeypatch.setattr(run_mod, "score_cell", flaky)
     with pytest.raises(_Boom, match="worker lost at funnels/"):
