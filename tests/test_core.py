@@ -121,3 +121,57 @@ def test_the_deprecated_rng_keyword_takes_a_generator_or_an_int_seed_only() -> N
     with pytest.warns(DeprecationWarning), pytest.raises(
             ValidationError, match="f: rng: got str; expected a numpy Generator or an int seed"):
         seed_argument(None, "7", "f")
+
+
+class _WorkerError(RuntimeError):
+    pass
+
+
+def test_forked_map_keeps_order_and_uses_other_processes() -> None:
+    import os
+
+    from neuroalign.core.workers import forked_map
+
+    offset = np.arange(5.0)  # a closure over prepared data: inherited, not pickled
+
+    def work(i: int) -> tuple[int, float, int]:
+        return i, float(offset.sum()) * i, os.getpid()
+
+    items = list(range(12))
+    here = list(forked_map(work, items, workers=1))
+    forked = list(forked_map(work, items, workers=2))
+    assert [r[:2] for r in here] == [r[:2] for r in forked] == [(i, 10.0 * i) for i in items]
+    assert {r[2] for r in here} == {os.getpid()}
+    assert os.getpid() not in {r[2] for r in forked}
+    assert list(forked_map(work, [], workers=2)) == []
+
+
+def test_forked_map_raises_the_error_of_a_worker() -> None:
+    from neuroalign.core.workers import forked_map
+
+    def work(i: int) -> int:
+        if i == 3:
+            raise _WorkerError(f"item {i} failed")
+        return i
+
+    with pytest.raises(_WorkerError, match="item 3 failed"):
+        list(forked_map(work, list(range(6)), workers=2))
+
+
+def test_usable_cpus_is_positive() -> None:
+    from neuroalign.core.workers import usable_cpus
+
+    assert usable_cpus() >= 1
+
+
+def _forked_map_in_a_pool_worker(n: int) -> list[int]:
+    from neuroalign.core.workers import forked_map
+
+    return list(forked_map(lambda i: i * i, list(range(n)), workers=2))
+
+
+def test_forked_map_runs_in_process_inside_a_daemonic_worker() -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_forked_map_in_a_pool_worker, (5,)) == [0, 1, 4, 9, 16]

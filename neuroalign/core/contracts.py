@@ -23,14 +23,16 @@ up by label.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-import numpy as np
-
 from neuroalign.core.errors import ValidationError
 
-if TYPE_CHECKING:  # xarray is imported where it is used: the command line starts fast
+# numpy and xarray are imported where they are used: the command line, whose options take
+# the defaults below, starts without them
+if TYPE_CHECKING:
+    import numpy as np
     import xarray as xr
 
 __all__ = [
@@ -94,7 +96,7 @@ def valence_code(value: int | str) -> int:
     if isinstance(value, str):
         if value in VALENCE_CODES:
             return VALENCE_CODES[value]
-    elif isinstance(value, (int, np.integer)) and int(value) in VALENCE_NAMES:
+    elif isinstance(value, numbers.Integral) and int(value) in VALENCE_NAMES:
         return int(value)
     raise ValidationError(
         f"valence: got {value!r}; expected one of {sorted(VALENCE_NAMES)} "
@@ -138,6 +140,8 @@ def condition_coords(
         ``{"valence": ..., "approach": ..., "label": ...}`` ready for
         ``DataArray.assign_coords``, each on the ``condition`` dim.
     """
+    import numpy as np
+
     vals = [valence_code(v) for v in valences]
     apps = sorted((int(a) for a in approaches), reverse=True)
     v = np.repeat(np.asarray(vals, dtype=np.int64), len(apps))
@@ -170,6 +174,8 @@ def contrast_level(c_left: object, c_right: object, by: str = "diff") -> np.ndar
     ``by="diff"``: the signed difference ``c_right - c_left`` rounded to 0.01;
     ``by="side"``: its sign (-1 left higher, 0 equal, +1 right higher).
     """
+    import numpy as np
+
     diff = np.round(np.asarray(c_right, dtype=np.float64)
                     - np.asarray(c_left, dtype=np.float64), 2)
     return np.sign(diff) if _check_by(by) == "side" else diff + 0.0  # no -0.0
@@ -177,6 +183,8 @@ def contrast_level(c_left: object, c_right: object, by: str = "diff") -> np.ndar
 
 def contrast_levels(by: str = "diff") -> list[float]:
     """Every level of :func:`contrast_level` for contrasts 0, 0.25, 0.5, 1, ascending."""
+    import numpy as np
+
     cl, cr = np.meshgrid(_CONTRASTS, _CONTRASTS)
     return sorted({float(v) for v in contrast_level(cl.ravel(), cr.ravel(), by)})
 
@@ -206,6 +214,8 @@ def contrast_condition_coords(
         ``time_s`` (bin start after stimulus onset, seconds), ``label``
         (:func:`contrast_condition_label`).
     """
+    import numpy as np
+
     vals = [valence_code(v) for v in valences]
     lev = np.repeat(np.asarray(levels, dtype=np.float64), len(vals) * len(times_s))
     val = np.tile(np.repeat(np.asarray(vals, dtype=np.int64), len(times_s)), len(levels))
@@ -276,6 +286,8 @@ def condition_labels(da: Any, name: str = "data", missing: str = "index"
     ValidationError
         ``da`` has no ``condition`` dim, or no label source with ``missing="error"``.
     """
+    import numpy as np
+
     coords = getattr(da, "coords", None)
     dims = tuple(getattr(da, "dims", ()))
     if coords is not None and "condition" in dims:

@@ -27,6 +27,7 @@ from neuroalign.core.atomic import atomic_dir, prepare_output_dir
 from neuroalign.core.config import check_agent_names
 from neuroalign.core.errors import ConfigError, DataError, ValidationError
 from neuroalign.core.progress import progress_bar
+from neuroalign.core.workers import forked_map
 from neuroalign.pipeline.cell import ROW_COLUMNS, score_cell, side_rows
 from neuroalign.pipeline.config import RunConfig
 from neuroalign.pipeline.loaders import (
@@ -213,6 +214,11 @@ def _advance(prog: Any, task: Any, description: str | None = None) -> None:
         prog.update(task, advance=1, **({"description": description} if description else {}))
 
 
+def _advance_by(prog: Any, task: Any, steps: int) -> None:
+    if prog is not None and steps:
+        prog.update(task, advance=steps)
+
+
 def _add_task(prog: Any, description: str, total: int) -> Any:
     return prog.add_task(description, total=total) if prog is not None else None
 
@@ -288,44 +294,90 @@ def load_inputs(config: RunConfig, *, prog: Any = None,
                      geometry=geometry)
 
 
-def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> None:
-    """Prepare every side once (RDM, geometry on its own grid) into ``inputs``."""
+def prepare_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
+                workers: int | None = None) -> None:
+    """Prepare every side once (RDM, geometry on its own grid) into ``inputs``.
+
+    The valence geometries, most of the work, are computed in forked worker
+    processes where possible (``workers``, default one per CPU; see
+    :func:`neuroalign.core.workers.forked_map`): each worker computes them from
+    the sides made here and only the results come back.
+    """
+    from neuroalign.pipeline.measures import MEASURE_SPECS
+
     options = config.measure_options()
+    measures = list(config.measures)
+
+    def needs_geometry(measure: str) -> bool:
+        return measure in MEASURE_SPECS and "geometry" in MEASURE_SPECS[measure].prepares
+
+    # here: every per-side work but the geometries (made below, in the workers)
     prepare = partial(prepare_side, n_boot=config.n_boot, n_perm=config.n_perm,
-                      seed=config.seed, options=options, measures=list(config.measures))
+                      seed=config.seed, options=options,
+                      measures=[m for m in measures if not needs_geometry(m)])
     task = _add_task(prog, "preparing sides", len(inputs.brain) + len(inputs.models))
+    new: list[Side] = []
     for key, da in inputs.brain.items():
         if key not in inputs.brain_sides:
             inputs.brain_sides[key] = prepare(
                 da, "brain", geometry_patterns=inputs.geometry.get(key))
-        _advance(prog, task)
+            new.append(inputs.brain_sides[key])
     for mkey, da in inputs.models.items():
         if mkey not in inputs.model_sides:
             inputs.model_sides[mkey] = prepare(
                 da, "model", geometry_patterns=inputs.geometry.get(mkey))
+            new.append(inputs.model_sides[mkey])
+    _advance_by(prog, task, len(inputs.brain) + len(inputs.models) - len(new))
+    if not any(needs_geometry(m) for m in measures):
+        _advance_by(prog, task, len(new))
+        return
+    # the workers get positions, not sides: each computes on the side made here (the
+    # first one here, so that the workers inherit the geometry's imports)
+    positions = list(range(len(new)))
+    geometries = forked_map(lambda i: new[i].geometry(), positions, workers, here_first=1)
+    for i, geometry in zip(positions, geometries, strict=True):
+        new[i].keep_geometry(geometry)
         _advance(prog, task)
 
 
-def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None) -> pd.DataFrame:
+def compute_all(config: RunConfig, inputs: RunInputs, *, prog: Any = None,
+                workers: int | None = None) -> pd.DataFrame:
     """Every cell of ``inputs`` as one tidy results table (columns of ``ROW_COLUMNS``).
 
     Each side is prepared once (:func:`prepare_all`); each pair is then scored
-    from the prepared sides, and the statistics of each side alone (its
-    geometry) are written once per side, keyed by that side.
+    from the prepared sides, one agent layer against every region per piece of
+    work, in forked worker processes where possible (``workers``, default one per
+    CPU; see :func:`neuroalign.core.workers.forked_map`), and the statistics of each
+    side alone (its geometry) are written once per side, keyed by that side. The
+    table is the same, row for row, for any number of workers.
     """
-    prepare_all(config, inputs, prog=prog)
+    prepare_all(config, inputs, prog=prog, workers=workers)
     measures = list(config.measures)
-    cells = [(mk, bk) for mk in inputs.models for bk in inputs.brain]
-    task = _add_task(prog, "comparing", len(cells))
+    brain_keys = list(inputs.brain)
+
+    def score_model(mkey: ModelKey) -> list[dict[str, Any]]:
+        agent, family, agent_task, seed, layer = mkey
+        rows: list[dict[str, Any]] = []
+        for session, region in brain_keys:
+            brain = inputs.brain_sides[(session, region)]
+            meta = {"agent": agent, "family": family, "task": agent_task, "seed": seed,
+                    "layer": layer, "animal": brain.attrs.get("animal"), "session": session,
+                    "region": region}
+            rows += score_cell(inputs.model_sides[mkey], brain, measures, meta=meta,
+                               sides=())
+        return rows
+
+    model_keys = list(inputs.models)
+    task = _add_task(prog, "comparing", len(model_keys) * len(brain_keys))
     rows: list[dict[str, Any]] = []
-    for (agent, family, agent_task, seed, layer), (session, region) in cells:
-        brain = inputs.brain_sides[(session, region)]
-        meta = {"agent": agent, "family": family, "task": agent_task, "seed": seed,
-                "layer": layer, "animal": brain.attrs.get("animal"), "session": session,
-                "region": region}
-        rows += score_cell(inputs.model_sides[(agent, family, agent_task, seed, layer)],
-                           brain, measures, meta=meta, sides=())
-        _advance(prog, task, f"comparing {agent}/{layer} ~ {session}/{region}")
+    # the first agent layer is scored here: the workers inherit its imports and the
+    # regions' caches it fills
+    scored = forked_map(score_model, model_keys, workers, here_first=1)
+    for mkey, got in zip(model_keys, scored, strict=True):
+        rows += got
+        if prog is not None:
+            prog.update(task, advance=len(brain_keys),
+                        description=f"comparing {mkey[0]}/{mkey[4]} ~ every region")
     for mkey, side in inputs.model_sides.items():
         rows += side_rows(side, seam.ModelKey(*mkey), measures)
     for (session, region), side in inputs.brain_sides.items():
@@ -380,6 +432,7 @@ def run_pipeline(
     console: Any = None,
     figures: bool = True,
     max_memory: int | str | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Run the main job and write its report folder.
 
@@ -402,6 +455,9 @@ def run_pipeline(
     max_memory
         Refuse a recording whose responses would exceed this (bytes or text such as
         ``"16GiB"``; default ``$NEUROALIGN_MAX_MEMORY``, else 8 GiB), before reading it.
+    workers
+        Processes scoring the cells and drawing the figures (default: one per CPU this
+        process may use; 1: all in this process). The results are the same for any number.
 
     Returns
     -------
@@ -421,14 +477,15 @@ def run_pipeline(
     start = time.perf_counter()
     with _progress(progress, console) as prog, _single_threaded_blas():
         inputs = load_inputs(config, prog=prog, max_memory=max_memory)
-        results = compute_all(config, inputs, prog=prog)
+        results = compute_all(config, inputs, prog=prog, workers=workers)
         study = run_study(results, **config.study.study_kwargs(ci=config.ci, seed=config.seed),
                           equivalence_margin=config.equivalence_margin)
         elapsed = time.perf_counter() - start
         with atomic_dir(target, overwrite=overwrite) as tmp:
             _ordinary_permissions(tmp)
             figs = write_report(tmp, results, artifacts(inputs), config, elapsed_s=elapsed,
-                                figures=figures, prog=prog, study=study)
+                                figures=figures, prog=prog, study=study,
+                                workers=workers)
     elapsed = time.perf_counter() - start
     return RunResult(out=target, results=results, elapsed_s=elapsed,
                      n_cells=len(inputs.models) * len(inputs.brain),

@@ -241,6 +241,11 @@ class Side:
             self._geometry = self._compute_geometry()
         return self._geometry
 
+    def keep_geometry(self, result: Any) -> None:
+        """Take ``result`` as this side's :meth:`geometry`: what :meth:`geometry` of
+        this same side returned in another process (a forked worker)."""
+        self._geometry = result
+
     @property
     def has_geometry(self) -> bool:
         """True once :meth:`geometry` was computed (nothing is computed by asking)."""

@@ -14,10 +14,7 @@ Layout of the folder::
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ import xarray as xr
 from neuroalign.core.csvsafe import write_csv
 from neuroalign.core.provenance import provenance_attrs
 from neuroalign.core.results import results_table, side_statistics
+from neuroalign.core.workers import forked_map
 from neuroalign.report.figures import (
     plot_approach_profiles,
     plot_asymmetry,
@@ -85,33 +83,22 @@ def _draw(build: Callable[..., Any], args: tuple[Any, ...], path: Path) -> Path:
     return path
 
 
-def _workers(n_jobs: int) -> int:
-    """Processes for drawing: the CPUs this process may use, at most one per figure."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(n_jobs, cpus or 1))
-
-
 def render_figures(jobs: Sequence[Job], workers: int | None = None) -> dict[str, Path]:
     """Draw and save every figure of ``jobs``, in parallel processes where possible.
 
     Text layout and rasterisation (matplotlib Agg) take almost all of a report's time
     and hold the interpreter, so the figures are drawn in forked worker processes (one
-    per CPU, the slowest figures first); where ``fork`` is not available, or with one
-    CPU or one figure, they are drawn here. The files are identical either way.
+    per CPU by default, the first figures first: put the slowest first); where ``fork``
+    is not available, or with one CPU or one figure, they are drawn here
+    (:func:`neuroalign.core.workers.forked_map`). The files are identical either way.
 
     Returns
     -------
     dict
         Figure name -> file written.
     """
-    workers = _workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return {name: _draw(build, args, path) for name, build, args, path in jobs}
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {name: pool.submit(_draw, build, args, path)
-                   for name, build, args, path in jobs}
-        return {name: future.result() for name, future in futures.items()}
+    paths = forked_map(lambda job: _draw(*job[1:]), list(jobs), workers)
+    return {job[0]: path for job, path in zip(jobs, paths, strict=True)}
 
 
 def _fmt_stat(row: Any, name: str) -> str:
@@ -277,7 +264,8 @@ _CAPTIONS = {
 
 def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, config: Any, *,
                  elapsed_s: float = float("nan"), figures: bool = True,
-                 prog: Any = None, study: Any = None) -> list[Path]:
+                 prog: Any = None, study: Any = None,
+                 workers: int | None = None) -> list[Path]:
     """Write the whole report into ``folder`` (an existing, empty folder).
 
     The report computes nothing: it reads the results table, the study and
@@ -306,6 +294,8 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
     study
         The :class:`~neuroalign.study.Study` of the results: written to
         ``study.csv`` and shown first, as the Verdict section.
+    workers
+        Processes drawing the figures (see :func:`render_figures`).
 
     Returns
     -------
@@ -343,7 +333,7 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
             jobs.append(rdm)
         # the most text-heavy figures first, so that the workers finish together
         jobs.sort(key=lambda job: _DRAW_ORDER.index(job[0]))
-        figs.update(render_figures(jobs))
+        figs.update(render_figures(jobs, workers))
     if prog is not None:
         prog.update(task, advance=1)
     brain_keys = sorted({k[1:] for k in artifacts.means if k[0] == "brain"})

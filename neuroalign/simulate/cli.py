@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from neuroalign.simulate.model import DEFAULT_TRIALS_PER_VALENCE, DEFAULT_UNITS_PER_REGION
+from neuroalign.simulate.sizes import DEFAULT_TRIALS_PER_VALENCE, DEFAULT_UNITS_PER_REGION
 
 
 def register(app: typer.Typer) -> None:

@@ -68,6 +68,11 @@ from neuroalign.core.contracts import VALENCE_NAMES, valence_code
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.random import as_rng, seed_argument
 from neuroalign.core.validation import check_positive_float, check_positive_int
+from neuroalign.simulate.sizes import (
+    DEFAULT_NEUTRAL_TRIALS,
+    DEFAULT_TRIALS_PER_VALENCE,
+    DEFAULT_UNITS_PER_REGION,
+)
 
 __all__ = [
     "DEFAULT_NEUTRAL_TRIALS",
@@ -83,15 +88,6 @@ __all__ = [
     "planted_summary",
     "step_profile",
 ]
-
-#: planting name -> wall fraction lambda per valence (``None``: no valence coding)
-#: units per simulated region: the one default size of every simulated population
-#: (``simulate_session``, ``make_dataset``, ``neuroalign simulate``, the samplers)
-DEFAULT_UNITS_PER_REGION = 40
-#: sucrose and shock trials each per session, i.e. repetitions per condition
-DEFAULT_TRIALS_PER_VALENCE = 60
-#: neutral trials per simulated session
-DEFAULT_NEUTRAL_TRIALS = 20
 
 #: planting name -> valence code -> wall fraction ``lambda_v`` (1 a wall, 0 a funnel;
 #: None: no approach change)

@@ -12,8 +12,8 @@ next study needs.
 
 from neuroalign.core.lazy import lazy_exports
 
-# imported now (numpy only): the function ``verdict`` shares its module's name, which a
-# later import of the submodule would otherwise bind on the package
+# imported now (light: numpy on first use): the function ``verdict`` shares its module's
+# name, which a later import of the submodule would otherwise bind on the package
 from neuroalign.study.verdict import adjust_p, format_p, verdict
 
 #: public name -> submodule that defines it (imported on first use, so the command

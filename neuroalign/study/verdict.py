@@ -17,10 +17,12 @@ The verdict of one test, at family-wise level ``alpha`` (default 0.05):
 from __future__ import annotations
 
 import math
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from neuroalign.core.errors import ValidationError
+
+if TYPE_CHECKING:  # numpy is imported on use: the command line starts without it
+    import numpy as np
 
 __all__ = ["CORRECTIONS", "VERDICTS", "adjust_p", "format_p", "verdict"]
 
@@ -37,6 +39,8 @@ def adjust_p(p_values: np.ndarray, method: str = "holm") -> np.ndarray:
     """
     if method not in CORRECTIONS:
         raise ValidationError(f"correction: got {method!r}; expected one of {list(CORRECTIONS)}")
+    import numpy as np
+
     p = np.asarray(p_values, dtype=float)
     out = np.full_like(p, np.nan)
     ok = np.isfinite(p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from pathlib import Path
 
@@ -245,5 +246,32 @@ def test_exception_in_the_middle_of_the_comparisons(tmp_path, monkeypatch):
 
     monkeypatch.setattr(run_mod, "score_cell", flaky)
     with pytest.raises(_Boom):
-        _run(tmp_path, monkeypatch, out=tmp_path / "r")
+        _run(tmp_path, monkeypatch, out=tmp_path / "r", workers=1)
     assert len(calls) == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+def test_exception_in_a_worker_process_reaches_the_caller(tmp_path, monkeypatch):
+    import neuroalign.pipeline.run as run_mod
+
+    real, parent = run_mod.score_cell, os.getpid()
+
+    def flaky(model, brain, measures, *, meta, **kwargs):
+        if meta["agent"] == "funnels":  # raised in a worker process, not here
+            assert os.getpid() != parent, "scored in the main process"
+            raise _Boom(f"worker lost at {meta['agent']}/{meta['layer']}")
+        return real(model, brain, measures, meta=meta, **kwargs)
+
+    monkeypatch.setattr(run_mod, "score_cell", flaky)
+    with pytest.raises(_Boom, match="worker lost at funnels/"):
+        _run(tmp_path, monkeypatch, out=tmp_path / "r", workers=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+def test_results_are_the_same_for_any_number_of_workers(tmp_path, monkeypatch):
+    install(monkeypatch)
+    cfg = _config(tmp_path, n_boot=5, n_perm=19)
+    tables = [run_pipeline(cfg, out=tmp_path / f"r{n}", progress=False, figures=False,
+                           workers=n).results for n in (1, 2, 3)]
+    assert len(tables[0]) > 0
+    for table in tables[1:]:
+        pd.testing.assert_frame_equal(table, tables[0], check_exact=True)
