@@ -129,9 +129,11 @@ def cell_standard_errors(n_sessions: int, n_boot: int) -> np.ndarray:
 
 def planted_table(effects: dict[str, float], n_animals: int, cell_se: np.ndarray,
                   rng: np.random.Generator) -> pd.DataFrame:
-    """A.brain rows of one planted study: per region, A = effect + animal + session +
-    the cell's own noise, with the cell's 95% normal interval."""
+    """Brain-side A rows of one planted study: per region, A = effect + animal + session +
+    the cell's own noise, with the cell's bootstrap se and 95% normal interval."""
     from scipy.stats import norm
+
+    from neuroalign.core.results import results_table
 
     z = norm.ppf(0.975)
     rows = []
@@ -141,11 +143,12 @@ def planted_table(effects: dict[str, float], n_animals: int, cell_se: np.ndarray
             for s in range(SESSIONS):
                 se = float(rng.choice(cell_se))
                 est = effect + animal + rng.normal(0.0, SD_SESSION) + rng.normal(0.0, se)
-                rows.append({"measure": "A.brain", "estimate": est, "ci_low": est - z * se,
-                             "ci_high": est + z * se, "animal": f"m{a}",
-                             "session": f"m{a}-s{s}", "region": region, "agent": None,
-                             "family": None, "seed": None, "layer": None})
-    return pd.DataFrame(rows)
+                rows.append({"measure": "A", "side": "brain", "estimate": est,
+                             "ci_low": est - z * se, "ci_high": est + z * se, "level": 0.95,
+                             "boot_se": se, "animal": f"m{a}", "session": f"m{a}-s{s}",
+                             "region": region, "agent": None, "family": None, "seed": None,
+                             "layer": None})
+    return results_table(pd.DataFrame(rows), name="planted study")
 
 
 def _h2(table: pd.DataFrame, seed: int, n_boot: int, margin: float | None = None

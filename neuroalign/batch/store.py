@@ -249,14 +249,21 @@ class BatchStore:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "unknown"
+                # the holder names itself right after taking the lock: give it a moment
+                holder = ""
+                for _ in range(40):
+                    holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+                    if holder:
+                        break
+                    time.sleep(0.025)
+                holder = holder or "unknown"
                 raise OutputError(
                     f"batch folder {self.root}: another run is writing into it ({holder}); "
                     "wait for it to finish or choose another folder") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, (f"pid {os.getpid()} on {socket.gethostname()}, started "
-                           f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n").encode(),
-                      0)
+            name = (f"pid {os.getpid()} on {socket.gethostname()}, started "
+                    f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n").encode()
+            os.pwrite(fd, name, 0)  # written over, then cut: never empty while held
+            os.ftruncate(fd, len(name))
             yield
         finally:
             os.close(fd)  # releases the lock
