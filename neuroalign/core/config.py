@@ -39,7 +39,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from neuroalign.core.contracts import CONTRAST_STEP_S as STEP_S
 from neuroalign.core.contracts import DEFAULT_BIN_SIZE, DEFAULT_N_APPROACH, DEFAULT_WINDOW
-from neuroalign.core.errors import ConfigError
+from neuroalign.core.errors import ConfigError, ValidationError
+from neuroalign.core.validation import margins_by_hypothesis
 from neuroalign.core.vocabulary import (
     COMPARE_ALIASES,
     GEOMETRY_ALIASES,
@@ -509,13 +510,30 @@ class StudyOptions(BaseModel):
         "test of the study.")
     seed: int | None = Field(None, description="Seed of the study's resampling (default: "
                              "the run's seed).")
+    equivalence_margin: float | dict[str, float] | None = Field(
+        None,
+        description="Equivalence margin: a test whose quantity lies inside +-margin (two "
+        "one-sided tests, corrected with the others) is `absent`; one number, or one per "
+        "hypothesis, e.g. {H2: 0.2, H1: 0.2} (default: none, no `absent`).",
+    )
+
+    @field_validator("equivalence_margin")
+    @classmethod
+    def _margin(cls, value: float | dict[str, float] | None
+                ) -> float | dict[str, float] | None:
+        try:
+            margins_by_hypothesis(value)
+        except ValidationError as err:
+            raise ValueError(str(err)) from None
+        return value
 
     def study_kwargs(self, *, ci: float, seed: int) -> dict[str, Any]:
         """Keyword arguments of :func:`neuroalign.study.run_study`, the unset level and
         seed taken from the cells' ``ci`` and ``seed``."""
         return {"n_boot": self.n_boot, "level": ci if self.level is None else self.level,
                 "alpha": self.alpha, "correction": self.correction,
-                "seed": seed if self.seed is None else self.seed}
+                "seed": seed if self.seed is None else self.seed,
+                "equivalence_margin": self.equivalence_margin}
 
 
 def check_windows(sources: Iterable[SourceSpec], n_approach: int) -> None:

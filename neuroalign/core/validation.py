@@ -7,14 +7,21 @@ write its own copy of a check.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import SupportsFloat, SupportsIndex
 
 import numpy as np
 
 from neuroalign.core.errors import ValidationError
+from neuroalign.core.vocabulary import HYPOTHESES
 
-__all__ = ["check_choice", "check_level", "check_positive_float", "check_positive_int"]
+__all__ = [
+    "check_choice",
+    "check_level",
+    "check_positive_float",
+    "check_positive_int",
+    "margins_by_hypothesis",
+]
 
 
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
@@ -68,3 +75,35 @@ def check_choice(value: object, name: str, valid: Iterable[object]) -> object:
         listed = ", ".join(repr(v) for v in valid)
         raise ValidationError(f"{name}: got {value!r}; expected one of {listed}")
     return value
+
+
+def margins_by_hypothesis(margin: float | Mapping[str, float] | None) -> dict[str, float]:
+    """The declared equivalence margin of each hypothesis (absent: none declared).
+
+    ``margin`` is one positive number for every hypothesis, or a mapping from
+    hypothesis (``"H1"``, ``"H2"``, ``"H3"``, ``"best match"``) to its margin
+    (in the unit of that hypothesis' quantity: A, or a difference of
+    similarities).
+
+    Raises
+    ------
+    ValidationError
+        An unknown hypothesis or a margin that is not a positive number.
+    """
+    if margin is None:
+        return {}
+    items = margin.items() if isinstance(margin, Mapping) else ((h, margin) for h in HYPOTHESES)
+    out: dict[str, float] = {}
+    for hyp, value in items:
+        if hyp not in HYPOTHESES:
+            raise ValidationError(f"equivalence_margin: got hypothesis {hyp!r}; expected one "
+                                  f"of {list(HYPOTHESES)}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or number <= 0:
+            raise ValidationError(f"equivalence_margin[{hyp}]: got {value!r}; expected a "
+                                  "positive number")
+        out[str(hyp)] = number
+    return out

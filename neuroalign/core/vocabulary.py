@@ -39,6 +39,7 @@ __all__ = [
     "DATASET_PROFILES",
     "GEOMETRY_ALIASES",
     "GEOMETRY_DISTANCES",
+    "HYPOTHESES",
     "MEASURES",
     "MEASURE_ALIASES",
     "PATTERN_MEASURES",
@@ -103,6 +104,9 @@ MEASURE_ALIASES: Mapping[str, str] = {
 #: learning families of agents: H1 pools ``value`` and ``policy``; ``other`` is compared
 #: but pooled into no family
 AGENT_FAMILIES: tuple[str, ...] = ("value", "policy", "other")
+
+#: the hypotheses a study tests (the ``hypothesis`` column of study.csv)
+HYPOTHESES: tuple[str, ...] = ("H1", "H2", "H3", "best match")
 
 #: distances between condition patterns along the approach (valence geometry)
 GEOMETRY_DISTANCES: tuple[str, ...] = ("crossnobis", "euclidean")

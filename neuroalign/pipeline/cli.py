@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
         n_perm: int | None = typer.Option(None, "--n-perm", help="Override n_perm."),
         seed: int | None = typer.Option(None, "--seed", help="Override seed."),
         equivalence_margin: str | None = typer.Option(
-            None, "--equivalence-margin", help="Override equivalence_margin: a number, or "
+            None, "--equivalence-margin", help="Override study.equivalence_margin: a number, or "
             "per hypothesis, e.g. H2=0.2,H1=0.2."),
         no_figures: bool = typer.Option(
             False, "--no-figures", help="Tables and HTML only, no figures."),
@@ -108,10 +108,12 @@ def register(app: typer.Typer) -> None:
         from neuroalign.study.sensitivity import parse_margin
 
         overrides = {k: v for k, v in (("n_boot", n_boot), ("n_perm", n_perm),
-                                       ("seed", seed),
-                                       ("equivalence_margin", parse_margin(equivalence_margin)))
-                     if v is not None}
+                                       ("seed", seed)) if v is not None}
         cfg = load_config(config, overrides=overrides)
+        margin = parse_margin(equivalence_margin)
+        if margin is not None:  # validated by parse_margin; the rest of study: is kept
+            cfg = cfg.model_copy(update={"study": cfg.study.model_copy(
+                update={"equivalence_margin": margin})})
         if allow_code and cfg.agents:
             from neuroalign.core.config import with_code_allowed
 

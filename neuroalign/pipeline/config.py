@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from neuroalign.core.config import (
     AgentSpec,
@@ -32,7 +32,7 @@ from neuroalign.core.config import (
     validate_model,
 )
 from neuroalign.core.config import config_help as _model_help
-from neuroalign.core.errors import ConfigError, ValidationError
+from neuroalign.core.errors import ConfigError
 from neuroalign.core.resources import package_data
 
 __all__ = [
@@ -88,29 +88,11 @@ class RunConfig(MeasureOptions, InferenceOptions, GridOptions, _RunInputs):
         description="The study of the run's results (n_boot, level, alpha, correction, "
         "seed); neuroalign study flags override it.",
     )
-    equivalence_margin: float | dict[str, float] | None = Field(
-        None,
-        description="Equivalence margin of the study: a test whose quantity lies inside "
-        "+-margin (two one-sided tests, corrected with the others) is `absent`; one number, "
-        "or one per hypothesis, e.g. {H2: 0.2, H1: 0.2} (default: none, no `absent`).",
-    )
     output: str = Field(
         "neuroalign-report",
         description="Report folder to write (relative to the working directory; "
         "--out overrides it).",
     )
-
-    @field_validator("equivalence_margin")
-    @classmethod
-    def _margin(cls, value: float | dict[str, float] | None
-                ) -> float | dict[str, float] | None:
-        from neuroalign.study.sensitivity import margins_by_hypothesis
-
-        try:
-            margins_by_hypothesis(value)
-        except ValidationError as err:
-            raise ValueError(str(err)) from None
-        return value
 
     @model_validator(mode="after")
     def _window_holds_grid(self) -> RunConfig:

@@ -478,8 +478,7 @@ def run_pipeline(
     with _progress(progress, console) as prog, _single_threaded_blas():
         inputs = load_inputs(config, prog=prog, max_memory=max_memory)
         results = compute_all(config, inputs, prog=prog, workers=workers)
-        study = run_study(results, **config.study.study_kwargs(ci=config.ci, seed=config.seed),
-                          equivalence_margin=config.equivalence_margin)
+        study = run_study(results, **config.study.study_kwargs(ci=config.ci, seed=config.seed))
         elapsed = time.perf_counter() - start
         with atomic_dir(target, overwrite=overwrite) as tmp:
             _ordinary_permissions(tmp)

@@ -66,9 +66,9 @@ def register(app: typer.Typer) -> None:
         from neuroalign.study.sensitivity import parse_margin
 
         kwargs = study_settings(folder, n_boot=n_boot, level=level, alpha=alpha,
-                                correction=correction, seed=seed)
-        study = run_study(results, **kwargs,
-                          equivalence_margin=parse_margin(equivalence_margin))
+                                correction=correction, seed=seed,
+                                equivalence_margin=parse_margin(equivalence_margin))
+        study = run_study(results, **kwargs)
         target = write_study(out if out is not None else folder, study)
         console = Console()
         print_verdict(study, console)

@@ -538,8 +538,8 @@ def plan_study(source: str | Path | pd.DataFrame, effect: float | dict[str, floa
     ValidationError
         Bad settings, or an unknown hypothesis.
     """
+    from neuroalign.core.vocabulary import HYPOTHESES
     from neuroalign.study.run import run_study
-    from neuroalign.study.sensitivity import HYPOTHESES
 
     if hypothesis is not None and hypothesis not in HYPOTHESES:
         raise ValidationError(f"hypothesis: got {hypothesis!r}; expected one of "

@@ -20,6 +20,7 @@ from neuroalign.core.csvsafe import write_csv
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.random import as_rng
 from neuroalign.core.results import results_table
+from neuroalign.core.validation import margins_by_hypothesis
 from neuroalign.study.hierarchy import bootstrap_p, cell_se
 from neuroalign.study.hypotheses import (
     HypothesisTest,
@@ -31,7 +32,6 @@ from neuroalign.study.hypotheses import (
 from neuroalign.study.sensitivity import (
     corrected_alpha,
     equivalence_p,
-    margins_by_hypothesis,
     minimum_detectable_effect,
     replicate_se,
     sign_test_floor,

@@ -11,7 +11,7 @@ Pure functions on one test's hierarchical bootstrap replicates:
 - :func:`equivalence_p`: the two one-sided tests (TOST) of "the quantity lies
   inside ``(-margin, +margin)``" on the same replicates;
 - :func:`corrected_alpha`: the per-test alpha the correction guarantees;
-- :func:`margins_by_hypothesis` / :func:`parse_margin`: the declared
+- :func:`neuroalign.core.validation.margins_by_hypothesis` / :func:`parse_margin`: the declared
   equivalence margins, one number or one per hypothesis.
 
 The power model behind :func:`minimum_detectable_effect`: the test rejects
@@ -25,18 +25,16 @@ standard error ``se`` does so with probability ``Phi(d / se - z(1 - a/2))``
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import numpy as np
 from scipy import stats as _st
 
 from neuroalign.core.errors import ValidationError
+from neuroalign.core.validation import margins_by_hypothesis
 
 __all__ = [
-    "HYPOTHESES",
     "corrected_alpha",
     "equivalence_p",
-    "margins_by_hypothesis",
     "minimum_detectable_effect",
     "parse_margin",
     "replicate_se",
@@ -44,7 +42,6 @@ __all__ = [
 ]
 
 #: hypotheses a margin can be declared for
-HYPOTHESES = ("H1", "H2", "H3", "best match")
 
 
 def sign_test_floor(n_top: int) -> float:
@@ -138,38 +135,6 @@ def equivalence_p(replicates: np.ndarray, margin: float) -> float:
     below = (1 + np.sum(r <= -margin)) / (1 + r.size)
     above = (1 + np.sum(r >= margin)) / (1 + r.size)
     return float(max(below, above))
-
-
-def margins_by_hypothesis(margin: float | Mapping[str, float] | None) -> dict[str, float]:
-    """The declared equivalence margin of each hypothesis (absent: none declared).
-
-    ``margin`` is one positive number for every hypothesis, or a mapping from
-    hypothesis (``"H1"``, ``"H2"``, ``"H3"``, ``"best match"``) to its margin
-    (in the unit of that hypothesis' quantity: A, or a difference of
-    similarities).
-
-    Raises
-    ------
-    ValidationError
-        An unknown hypothesis or a margin that is not a positive number.
-    """
-    if margin is None:
-        return {}
-    items = margin.items() if isinstance(margin, Mapping) else ((h, margin) for h in HYPOTHESES)
-    out: dict[str, float] = {}
-    for hyp, value in items:
-        if hyp not in HYPOTHESES:
-            raise ValidationError(f"equivalence_margin: got hypothesis {hyp!r}; expected one "
-                                  f"of {list(HYPOTHESES)}")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not math.isfinite(number) or number <= 0:
-            raise ValidationError(f"equivalence_margin[{hyp}]: got {value!r}; expected a "
-                                  "positive number")
-        out[str(hyp)] = number
-    return out
 
 
 def parse_margin(text: str | None) -> float | dict[str, float] | None:

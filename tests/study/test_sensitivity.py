@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from neuroalign.cli import app
 from neuroalign.core.errors import ConfigError, ValidationError
+from neuroalign.core.validation import margins_by_hypothesis
 from neuroalign.study import run_study, verdict
 from neuroalign.study.sensitivity import (
     corrected_alpha,
     equivalence_p,
-    margins_by_hypothesis,
     minimum_detectable_effect,
     parse_margin,
     replicate_se,
@@ -148,9 +148,27 @@ def test_equivalence_margin_from_the_cli_and_the_config(tmp_path):
     assert out.loc["N", "verdict"] == "absent" and np.isfinite(out.loc["N", "mde"])
     from neuroalign.pipeline.config import load_config
 
-    assert load_config({"equivalence_margin": {"H2": 0.2}}).equivalence_margin == {"H2": 0.2}
-    with pytest.raises(ConfigError, match="equivalence_margin"):
-        load_config({"equivalence_margin": {"H7": 0.2}})
+    margin = load_config({"study": {"equivalence_margin": {"H2": 0.2}}}).study.equivalence_margin
+    assert margin == {"H2": 0.2}
+    with pytest.raises(ConfigError, match=r"study\.equivalence_margin.*'H7'"):
+        load_config({"study": {"equivalence_margin": {"H7": 0.2}}})
+
+
+def test_a_recorded_margin_is_the_study_commands_default(tmp_path):
+    """The margin is part of the study: section, so `neuroalign study` on a folder gives
+    the verdict its run gave, and the flag overrides it."""
+    table = _table({"N": 0.0, "W": 0.6}, n_animals=20, n_sessions=1, seed=3)
+    table[table["measure"] == "A.brain"].to_parquet(tmp_path / "results.parquet")
+    (tmp_path / "config.yaml").write_text("study:\n  equivalence_margin: {H2: 0.1}\n")
+    result = CliRunner().invoke(app, ["study", str(tmp_path), "--n-boot", "2000"])
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(tmp_path / "study.csv").set_index("subject")
+    assert out.loc["N", "verdict"] == "absent" and out.loc["N", "equivalence_margin"] == 0.1
+    result = CliRunner().invoke(app, ["study", str(tmp_path), "--n-boot", "2000",
+                                      "--equivalence-margin", "H2=0.01"])
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(tmp_path / "study.csv").set_index("subject")
+    assert out.loc["N", "equivalence_margin"] == 0.01 and out.loc["N", "verdict"] != "absent"
 
 
 def test_replicate_se():

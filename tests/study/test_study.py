@@ -419,7 +419,8 @@ def test_run_and_batch_configs_hold_a_study_section():
     run = validate_model(RunConfig, {"study": {"n_boot": 999, "correction": "bh"}})
     assert run.study == StudyOptions(n_boot=999, correction="bh")
     assert run.study.study_kwargs(ci=run.ci, seed=run.seed) == {
-        "n_boot": 999, "level": 0.95, "alpha": 0.05, "correction": "bh", "seed": 0}
+        "n_boot": 999, "level": 0.95, "alpha": 0.05, "correction": "bh", "seed": 0,
+        "equivalence_margin": None}
     batch = validate_config(dict(agents=["dqn"], tasks=["pavlovian"], seeds=[0],
                                  layers=["trunk.1"], sources=["x.nwb"], regions=["BLA"],
                                  measures=["rsa"], study={"level": 0.9, "seed": 3}))
