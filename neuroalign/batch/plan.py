@@ -169,7 +169,11 @@ def _expand_sources(config: BatchConfig) -> list[tuple[str, SourceSpec]]:
     out: list[tuple[str, SourceSpec]] = []
     seen: set[tuple[str, str]] = set()
     for spec in config.sources:
-        if spec.path.startswith(_REMOTE_PREFIXES):
+        if spec.path.startswith("dandi://"):
+            from neuroalign.io.source import expand_dandi_uri
+
+            locations = expand_dandi_uri(spec.path)  # a pattern lists the matching assets
+        elif spec.path.startswith(_REMOTE_PREFIXES):
             locations = [spec.path]
         else:
             raw = Path(spec.path).expanduser()

@@ -25,6 +25,7 @@ from neuroalign.io.profiles import get_profile as get_profile
 from neuroalign.io.regions import REGION_GROUPS as REGION_GROUPS
 from neuroalign.io.regions import group_regions as group_regions
 from neuroalign.io.regions import parse_region as parse_region
+from neuroalign.io.source import expand_dandi_uri as expand_dandi_uri
 from neuroalign.io.source import open_nwb as open_nwb
 from neuroalign.io.source import parse_dandi_uri as parse_dandi_uri
 from neuroalign.io.source import resolve_source as resolve_source
@@ -51,6 +52,7 @@ __all__ = [
     "describe_profile",
     "detect_profile",
     "event_edges",
+    "expand_dandi_uri",
     "generic_profile",
     "get_profile",
     "group_regions",

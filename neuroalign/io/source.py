@@ -34,6 +34,7 @@ __all__ = [
     "DANDI_API_URL",
     "ResolvedSource",
     "cache_root",
+    "expand_dandi_uri",
     "http_probe",
     "make_dandi_client",
     "open_nwb",
@@ -102,11 +103,9 @@ def make_dandi_client() -> Any:
     return DandiAPIClient(api_url=DANDI_API_URL)
 
 
-def _resolve_dandi(uri: str) -> ResolvedSource:
+def _probe_archive(uri: str) -> None:
     import requests
-    from dandi.exceptions import HTTP404Error, NotFoundError
 
-    dandiset, version, path = parse_dandi_uri(uri)
     try:
         http_probe(DANDI_API_URL)
     except requests.RequestException as err:
@@ -115,6 +114,54 @@ def _resolve_dandi(uri: str) -> ResolvedSource:
             f"(offline or blocked: {type(err).__name__}); download the asset and pass "
             "its local path, or retry when online"
         ) from None
+
+
+def expand_dandi_uri(uri: str) -> list[str]:
+    """The ``dandi://`` URIs of every asset a pattern names, sorted by path.
+
+    A URI whose asset path holds glob characters (``*``, ``?``, ``[...]``), such as
+    ``dandi://000017/sub-*/*.nwb``, is matched against the dandiset's asset paths
+    by the archive (:meth:`dandi.dandiapi.RemoteDandiset.get_assets_by_glob`); any
+    other URI is returned alone, unchecked (:func:`resolve_source` checks it).
+
+    Raises
+    ------
+    SourceError
+        A malformed URI, an unreachable archive, an unknown dandiset or version, a
+        pattern that matches no asset.
+    """
+    import glob
+
+    import requests
+    from dandi.exceptions import HTTP404Error, NotFoundError
+
+    dandiset, version, pattern = parse_dandi_uri(uri)
+    if not glob.has_magic(pattern):
+        return [uri]
+    _probe_archive(uri)
+    try:
+        found = sorted(asset.path for asset in make_dandi_client().get_dandiset(
+            dandiset, version).get_assets_by_glob(pattern))
+    except (NotFoundError, HTTP404Error) as err:
+        raise SourceError(f"source {uri!r}: dandiset {dandiset} version "
+                          f"{version or 'latest'} not found ({err})") from None
+    except requests.RequestException as err:
+        raise SourceError(
+            f"source {uri!r}: DANDI request failed ({type(err).__name__}: {err})"
+        ) from None
+    if not found:
+        raise SourceError(f"source {uri!r}: no asset of dandiset {dandiset} version "
+                          f"{version or 'latest'} matches {pattern!r}")
+    at = f"@{version}" if version else ""
+    return [f"dandi://{dandiset}{at}/{path}" for path in found]
+
+
+def _resolve_dandi(uri: str) -> ResolvedSource:
+    import requests
+    from dandi.exceptions import HTTP404Error, NotFoundError
+
+    dandiset, version, path = parse_dandi_uri(uri)
+    _probe_archive(uri)
     try:
         client = make_dandi_client()
         asset = client.get_dandiset(dandiset, version).get_asset_by_path(path)

@@ -386,6 +386,28 @@ def _pooled_asymmetry(study: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+_ASYMMETRY_TEXT = ("Valence asymmetry A per brain session and region and per agent seed and "
+                   "layer. p: valence-label permutation per entity, uncorrected, at the "
+                   "resolution of its permutations; the Verdict pools and corrects.")
+
+
+def _asymmetry_details(asym: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The per-session (brain) and per-seed (model) rows of the asymmetry table, each with
+    the summary line of its collapsed block."""
+    if asym.empty:
+        return []
+    asym = asym.drop(columns=["note", "p_value"])
+    brain, model = asym[asym["group"] == "brain"], asym[asym["group"] != "brain"]
+    out = []
+    if len(brain):
+        out.append((f"Per-session rows: valence asymmetry A of each brain region in each "
+                    f"session ({len(brain)} rows)", brain))
+    if len(model):
+        out.append((f"Per-seed rows: valence asymmetry A of each agent seed and layer "
+                    f"({len(model)} rows)", model))
+    return out
+
+
 def _verdict_section(study: Any, image: Path | None = None) -> Section:
     table = study.table[["hypothesis", "subject", "estimate", "ci_low", "ci_high",
                          "p_display", "p_adjusted", "mde", "verdict", "note"]].copy()
@@ -433,6 +455,12 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
     notes.append("Walls and funnels are neuroalign's operational definition of a hypothesis "
                  "(docs/parts/geometry.md), not an established measure.")
     sections = [_verdict_section(study, figs.get("verdict"))] if study is not None else []
+    rows = _asymmetry_details(asymmetry_table(results))
+    if sections:  # the long per-session and per-seed rows, collapsed under the verdict
+        sections[0].details = rows
+    elif rows:
+        sections.append(Section("Valence asymmetry per session and per seed",
+                                text=_ASYMMETRY_TEXT, details=rows))
     sections += [Section("Summary: best-matching agent per region",
                         text="Similarities averaged over sessions and seeds; the full per-cell "
                              "table is in results.csv / results.parquet. A region: the "
@@ -461,11 +489,4 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
                 caption += (" Single-unit layers are not drawn (a PCA of one unit is not a "
                             f"trajectory): {', '.join(skipped)}.")
             sections.append(Section(titles[name], image=figs[name], caption=caption))
-    asym = asymmetry_table(results)
-    if len(asym):
-        sections.append(Section("Valence asymmetry table",
-                                text="p: valence-label permutation per entity, uncorrected, "
-                                     "at the resolution of its permutations; the Verdict "
-                                     "pools and corrects.",
-                                table=asym.drop(columns=["note", "p_value"])))
     return render_html("neuroalign report", meta, sections, notes)

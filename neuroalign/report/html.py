@@ -27,6 +27,7 @@ img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 .meta{color:#555;font-size:.9em}.caption{color:#444;font-size:.9em;margin-top:0}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em .8em;font-size:.9em}
 code{background:#f5f5f5;padding:0 .2em}
+details{margin:.5em 0}summary{cursor:pointer;color:#333;font-size:.95em}
 """.replace("PAGE_WIDTH", str(PAGE_WIDTH_PX))
 
 
@@ -40,6 +41,8 @@ class Section:
     caption: str = ""
     table: pd.DataFrame | None = None
     raw_html: str = ""
+    #: long tables shown collapsed after the section's own: (summary line, table) pairs
+    details: Sequence[tuple[str, pd.DataFrame]] = ()
 
 
 def _img_tag(path: Path, alt: str) -> str:
@@ -94,5 +97,9 @@ def render_html(title: str, meta_lines: Sequence[str], sections: Sequence[Sectio
                 parts.append(f'<p class="caption">{html.escape(sec.caption)}</p>')
         if sec.table is not None and len(sec.table):
             parts.append(_table_html(sec.table))
+        for summary, frame in sec.details:
+            if len(frame):
+                parts.append(f"<details><summary>{html.escape(summary)}</summary>"
+                             f"{_table_html(frame)}</details>")
     parts.append("</body></html>")
     return "\n".join(parts)

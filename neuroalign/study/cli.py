@@ -165,4 +165,4 @@ def print_verdict(study, console) -> None:
     """The verdict in plain words on a rich console."""
     console.print("[bold]Verdict[/bold]")
     for line in study.lines:
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {line}", highlight=False, markup=False)

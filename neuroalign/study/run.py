@@ -481,20 +481,35 @@ def _sensitivity_text(rows: pd.DataFrame, study: Study) -> str:
             f"|{_quantity(next(rows.itertuples()))}| >= {size} with {study.power:.0%} power")
     if np.isinf(mde).any():
         text += f" ({int(np.isinf(mde).sum())} could detect no effect at all)"
-    if study.plan is not None and not study.plan.empty:
-        plan = study.plan.set_index(["hypothesis", "subject"])
-        keys = [(r.hypothesis, r.subject) for r in rows.itertuples()]
-        planned = plan.loc[[k for k in keys if k in plan.index]]
-        for col, unit in (("animals", "animals"), ("seeds", "seeds per algorithm")):
-            if col == "seeds" and not (planned.index.get_level_values(0) == "H1").any():
-                continue
-            n = planned[col].dropna()
-            if len(n):
-                span = (f"{n.min()}" if n.min() == n.max() else f"{n.min()} to {n.max()}")
-                text += (f"; n for |{_quantity(next(rows.itertuples()))}| = "
-                         f"{planned['effect'].iloc[0]:g}: {span} {unit}")
-                break
-    return text
+    needed = (_needed_text(rows, study.plan) if study.plan is not None
+              and not study.plan.empty else "")
+    return text + (needed or "; `neuroalign plan DIR --effect E` gives the n that detects "
+                             "an effect E")
+
+
+def _needed_text(rows: pd.DataFrame, plan_table: pd.DataFrame) -> str:
+    """The n the plan gives the inconclusive tests ``rows``, in words: one design when
+    they agree (``"; n for |A| = 0.2: 9 animals (2 sessions each)"``), else the range."""
+    from neuroalign.study.plan import needed_text
+
+    plan = plan_table.set_index(["hypothesis", "subject"])
+    keys = [(r.hypothesis, r.subject) for r in rows.itertuples()]
+    planned = plan.loc[[k for k in keys if k in plan.index]].reset_index()
+    if planned.empty:
+        return ""
+    head = f"; n for |{_quantity(next(rows.itertuples()))}| = {planned['effect'].iloc[0]:g}: "
+    designs = [d for d in (needed_text(r) for r in planned.itertuples()) if d]
+    if not designs:
+        return ""
+    if len(set(designs)) == 1:
+        return head + designs[0]
+    for col, unit in (("animals", "animals"), ("seeds", "seeds per algorithm")):
+        n = planned[col].dropna()
+        if len(n):
+            span = (f"{int(n.min())}" if n.min() == n.max()
+                    else f"{int(n.min())} to {int(n.max())}")
+            return head + f"{span} {unit}"
+    return ""
 
 
 def write_study(target: str | Path, study: Study) -> Path:

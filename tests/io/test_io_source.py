@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import fnmatch
 import http.server
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 import pytest
 import requests
+from io_builders import poisson_spikes, write_ephys
 
 from neuroalign.core.errors import NWBFormatError, SourceError
-from neuroalign.io import load_responses, open_nwb, parse_dandi_uri, read_units
+from neuroalign.io import (
+    expand_dandi_uri,
+    load_responses,
+    open_nwb,
+    parse_dandi_uri,
+    read_units,
+)
 from neuroalign.io import source as source_mod
 
 
@@ -203,3 +212,99 @@ def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("NEUROALIGN_CACHE", str(tmp_path / "envcache"))
     assert source_mod.cache_root() == tmp_path / "envcache"
     assert source_mod.cache_root(tmp_path / "arg") == tmp_path / "arg"
+
+
+# --- the shipped DANDI config of the Steinmetz et al. sessions (dandiset 000017) -----------
+
+
+class _GlobAsset(_FakeAsset):
+    def __init__(self, path: str, url: str) -> None:
+        super().__init__(url)
+        self.path = path
+
+
+class _GlobClient(_FakeClient):
+    """A DANDI client over a fixed asset list, each asset served by the range server."""
+
+    def __init__(self, base: str, paths: list[str]) -> None:
+        super().__init__(base)
+        self.paths = paths
+
+    def get_dandiset(self, dandiset_id: str, version_id: str | None = None) -> Any:
+        client = self
+
+        class _Set(_FakeDandiset):
+            def get_asset_by_path(self, path: str) -> _FakeAsset:
+                self.calls.append((*self.key, path))
+                return _FakeAsset(f"{client.url}/{path}")
+
+            def get_assets_by_glob(self, pattern: str) -> Iterator[_GlobAsset]:
+                self.calls.append((*self.key, "glob", pattern))
+                return iter(_GlobAsset(p, f"{client.url}/{p}") for p in client.paths
+                            if fnmatch.fnmatch(p, pattern))
+
+        return _Set(self.url, self.calls, (dandiset_id, str(version_id)))
+
+
+def _steinmetz_session(path: Path, seed: int) -> Path:
+    """A small session in the layout of dandiset 000017: spike times, a trials table with
+    feedback_type / feedback_time / visual_stimulus_time, regions on the units' peak
+    channel."""
+    rng = np.random.default_rng(seed)
+    t0 = 5.0 + 6.0 * np.arange(12)
+    trials = {"start_time": list(t0), "stop_time": list(t0 + 4.0),
+              "visual_stimulus_time": list(t0 + 0.5), "feedback_time": list(t0 + 2.0),
+              "feedback_type": [1, -1] * 6}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_ephys(path, spikes=poisson_spikes(rng, 4, 90.0), trials=trials,
+                       unit_columns={"peak_channel": [0, 1, 2, 3]},
+                       electrode_locations=["BLA", "BLA", "ACA", "ACA"])
+
+
+def test_shipped_steinmetz_dandi_config_lists_and_streams_its_sessions(
+        amygdala_file: Path, http_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from neuroalign.batch import plan_batch
+    from neuroalign.batch.config import load_config
+    from neuroalign.batch.plan import _expand_sources
+    from neuroalign.core.resources import package_data
+
+    cfg = load_config(package_data("configs", "steinmetz-dandi.yaml"))
+    (spec,) = cfg.sources
+    assert spec.path == "dandi://000017/sub-*/*.nwb" and spec.is_remote
+    assert (spec.profile, spec.align) == ("steinmetz", "outcome")
+    root = amygdala_file.parent  # the folder the range server serves
+    paths = ["sub-Cori/sub-Cori_ses-20161214_behavior+ecephys.nwb",
+             "sub-Hench/sub-Hench_ses-20170615_behavior+ecephys.nwb"]
+    for i, p in enumerate(paths):
+        _steinmetz_session(root / p, seed=i)
+    client = _GlobClient(http_server, [paths[1], "dandiset.yaml", paths[0]])
+    monkeypatch.setattr(source_mod, "make_dandi_client", lambda: client)
+    monkeypatch.setattr(source_mod, "http_probe", lambda url, timeout=5.0: None)
+
+    expanded = _expand_sources(cfg)
+    assert [loc for loc, _ in expanded] == [f"dandi://000017/{p}" for p in paths]
+    cells, _ = plan_batch(cfg)  # names, measures and options checked as neuroalign batch does
+    assert len(cells) == (len(cfg.agents) * len(cfg.tasks) * len(cfg.seeds)
+                          * len(cfg.layers) * len(paths) * len(cfg.regions) * len(cfg.measures))
+    assert sorted({c.source for c in cells}) == [loc for loc, _ in expanded]
+    assert ("000017", "None", "glob", "sub-*/*.nwb") in client.calls
+    loc, spec = expanded[0]
+    remote = load_responses(loc, **spec.options())
+    local = load_responses(root / paths[0], **spec.options())
+    assert remote.attrs["source"] == loc
+    np.testing.assert_array_equal(remote.values, local.values)
+    assert remote.sizes["trial"] == 12 and set(remote["region"].values) == {"BLA", "ACA"}
+    # outcome-locked: 6 bins of 0.25 s from 1.25 s before feedback_time
+    np.testing.assert_allclose(remote["time"].values, -1.25 + 0.25 * np.arange(6) + 0.125)
+
+
+def test_a_dandi_pattern_that_matches_nothing_is_a_source_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client = _GlobClient("http://127.0.0.1:9", ["dandiset.yaml"])
+    monkeypatch.setattr(source_mod, "make_dandi_client", lambda: client)
+    monkeypatch.setattr(source_mod, "http_probe", lambda url, timeout=5.0: None)
+    assert expand_dandi_uri("dandi://000017/sub-a/a.nwb") == ["dandi://000017/sub-a/a.nwb"]
+    assert client.calls == []  # no pattern, no listing
+    with pytest.raises(SourceError, match=r"no asset of dandiset 000017 version 0\.1 "
+                                          r"matches 'sub-\*/\*\.nwb'"):
+        expand_dandi_uri("dandi://000017@0.1/sub-*/*.nwb")

@@ -109,6 +109,27 @@ def test_html_is_self_contained(report):
     assert page.index("<h2>Verdict") < page.index("Summary: best-matching")
 
 
+def test_per_session_and_per_seed_rows_are_collapsed_under_the_verdict(report):
+    from neuroalign.report.tables import asymmetry_table
+
+    page = (report.out / "report.html").read_text()
+    asym = asymmetry_table(report.results)
+    blocks = re.findall(r"<details><summary>([^<]*)</summary>(.*?)</details>", page, re.S)
+    summaries = {s.split(":")[0]: (s, body) for s, body in blocks}
+    n_brain = int((asym["group"] == "brain").sum())
+    n_model = len(asym) - n_brain
+    assert n_brain and n_model
+    session, body = summaries["Per-session rows"]
+    assert f"({n_brain} rows)" in session and body.count("<tr>") == n_brain
+    assert all(f"<td>{name}</td>" in body for name in asym["name"][asym["group"] == "brain"])
+    seed, body = summaries["Per-seed rows"]
+    assert f"({n_model} rows)" in seed and body.count("<tr>") == n_model
+    # below the verdict figure, above the next section; no longer a section of its own
+    verdict_img = page.index("<img", page.index("<h2>Verdict"))
+    assert verdict_img < page.index("<details>") < page.index("Summary: best-matching")
+    assert "Valence asymmetry table" not in page
+
+
 def test_planted_geometry_shows_in_the_results(report):
     """The default sessions plant a wall around danger in BLA and around reward in NAc."""
     res = report.results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import numpy as np
 import pandas as pd
@@ -159,6 +160,18 @@ def test_html_embeds_images_and_escapes_text(tmp_path):
     data = page.split('src="data:image/png;base64,')[1].split('"')[0]
     assert base64.b64decode(data) == png.read_bytes()
     assert "1.235" in page and "SYNTHETIC" in page
+
+
+def test_html_collapses_the_details_of_a_section_and_skips_empty_ones():
+    page = render_html("t", [], [
+        Section("s", table=pd.DataFrame({"x": [1.0]}),
+                details=[("rows <a> (2 rows)", pd.DataFrame({"y": [7.5, 8.5]})),
+                         ("nothing", pd.DataFrame({"y": []}))]),
+    ])
+    (block,) = re.findall(r"<details><summary>(.*?)</summary>(.*?)</details>", page, re.S)
+    assert block[0] == "rows &lt;a&gt; (2 rows)"
+    assert "7.500" in block[1] and "8.500" in block[1] and "nothing" not in page
+    assert page.index("1.000") < page.index("<details>")
 
 
 def test_rdm_ticks_read_the_condition_labels_like_every_part():

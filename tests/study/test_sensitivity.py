@@ -316,6 +316,30 @@ def test_inconclusive_tests_with_a_margin_name_the_n_the_plan_gives():
     assert any("n for |A| = 0.05:" in line for line in study.lines)
 
 
+def test_the_console_verdict_names_the_n_of_an_underpowered_test():
+    from rich.console import Console
+
+    from neuroalign.study.cli import print_verdict
+
+    study = run_study(_table({"W": 0.1}, n_animals=3), n_boot=2000, seed=1,
+                      equivalence_margin={"H2": 0.05})
+    row = study.verdicts("H2").iloc[0]
+    assert row["verdict"] == "inconclusive"
+    n = int(study.plan.set_index("subject").loc["W", "animals"])
+    console = Console(record=True, width=1000)
+    print_verdict(study, console)
+    (line,) = [ln for ln in console.export_text().splitlines()
+               if ln.strip().startswith("H2 (regions):")]
+    assert "1 of 1 test(s) inconclusive" in line
+    assert f"could detect |A| >= {row['mde']:.2g} with 80% power" in line
+    assert line.endswith(f"n for |A| = 0.05: {n} animals (2 sessions each).")
+    # no margin, no planned effect: the line says how to get the n
+    bare = run_study(_table({"W": 0.0}, n_animals=3), n_boot=2000, seed=1)
+    (line,) = [ln for ln in bare.lines if ln.startswith("H2 (regions):")]
+    assert "1 of 1 test(s) inconclusive" in line
+    assert "`neuroalign plan DIR --effect E` gives the n" in line
+
+
 # --- intervals inside their parameter's range -----------------------------------------------
 
 
