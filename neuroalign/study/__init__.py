@@ -12,13 +12,13 @@ next study needs.
 
 from neuroalign.core.lazy import lazy_exports
 
-# imported now (light: numpy on first use): the function ``verdict`` shares its module's
-# name, which a later import of the submodule would otherwise bind on the package
-from neuroalign.study.verdict import adjust_p, format_p, verdict
-
 #: public name -> submodule that defines it (imported on first use, so the command
-#: line and ``import neuroalign.study`` stay fast)
+#: line and ``import neuroalign.study`` stay fast; ``verdict`` keeps meaning the function
+#: after an import of its same-named submodule, see :mod:`neuroalign.core.lazy`)
 _EXPORTS: dict[str, str] = {
+    "adjust_p": "verdict",
+    "format_p": "verdict",
+    "verdict": "verdict",
     "bootstrap_p": "hierarchy",
     "hierarchical_weights": "hierarchy",
     "pooled_replicates": "hierarchy",

@@ -110,5 +110,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_exports(
-    __name__, {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
