@@ -122,3 +122,102 @@ def register(app: typer.Typer) -> None:
                               console=Console(stderr=True), figures=not no_figures,
                               max_memory=limit)
         _print_summary(result, Console())
+
+    register_replicate(app)
+
+
+_REPLICATE_HELP = (
+    "Replicate the claim's agents' side: train the missing checkpoints (the sweep), probe "
+    "every one, test H1 for each task x architecture and pooled.\n\n"
+    "CONFIG is a YAML file or the name of a shipped config (replication: 5 algorithms x 3 "
+    "tasks x 2 trunks x 2 layouts x 10 seeds). The folder holds replication.csv (one row "
+    "per family x layer stage x task x architecture, and the pooled rows), results.parquet "
+    "(every layer's geometry), replication.png, timing.json and replication.md (the page, "
+    "rendered from replication.csv and timing.json); it is written to a temporary folder "
+    "and renamed into place when complete.\n\n"
+    "Config fields (YAML):\n\n"
+)
+
+
+def _replicate_help_text() -> str:
+    from rich.markup import escape
+
+    from neuroalign.pipeline.replication_config import replication_help
+
+    lines = replication_help().splitlines()
+    return escape(_REPLICATE_HELP + "\n\n".join(f"- {line.strip()}" for line in lines))
+
+
+def _print_replication(result: Any, console: Any) -> None:
+    """The table of the replication: one line per test, pooled rows last."""
+    import math
+
+    from rich.table import Table
+
+    view = Table(title="H1 per task x architecture and pooled (A = S_danger - S_reward)")
+    for col in ("task", "architecture", "family", "stage", "A [interval]", "adj. p",
+                "verdict", "seeds", "left out"):
+        view.add_column(col, justify="right" if col in ("adj. p", "seeds", "left out")
+                        else "left")
+    for r in result.table.to_dict("records"):
+        ci = (f" [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+              if math.isfinite(r["ci_low"]) else "")
+        p = r["p_adjusted"]
+        view.add_row(str(r["task"]), str(r["architecture"]), str(r["family"]),
+                     str(r["stage"]), f"{r['estimate']:+.2f}{ci}",
+                     "" if not math.isfinite(p) else f"{p:.2g}", str(r["verdict"]),
+                     str(r["n_seeds"]), str(r["n_left_out"]))
+    console.print(view)
+    t = result.timing
+    console.print(f"{t['n_jobs']} networks ({t['n_trained']} trained, {t['n_failed']} failed) "
+                  f"in {t['total_s']:.0f} s; projected on {t['projection']['workers']} "
+                  f"workers: {t['projection']['wall_s']:.0f} s. Page: "
+                  f"[bold]{result.out / 'replication.md'}[/bold]")
+
+
+def register_replicate(app: typer.Typer) -> None:
+    """Add ``neuroalign replicate`` to the top-level ``app``."""
+
+    @app.command("replicate", cls=lazy_help_command(_replicate_help_text),
+                 help=_REPLICATE_HELP, short_help=_REPLICATE_HELP.split("\n")[0])
+    def replicate_command(
+        config: Path = typer.Argument(
+            ..., help="YAML config, or the name of a shipped one (replication).",
+            show_default=False),
+        out: Path | None = typer.Option(
+            None, "--out", help="Folder to write (default: the config's `output`)."),
+        workers: int | None = typer.Option(
+            None, "--workers", help="Training and probing processes (default: the "
+            "config's sweep.workers)."),
+        scheduler: str | None = typer.Option(
+            None, "--scheduler", help="dask.distributed scheduler address to train on."),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Replace an existing folder."),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print the table and the timing as JSON on standard "
+            "output (no progress, no table)."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    ) -> None:
+        import json
+        import shlex
+
+        from rich.console import Console
+
+        from neuroalign.pipeline.replication import run_replication
+        from neuroalign.pipeline.replication_config import load_replication_config
+
+        cfg = load_replication_config(config)
+        args = ["neuroalign", "replicate", str(config)]
+        for flag, value in (("--out", out), ("--workers", workers),
+                            ("--scheduler", scheduler)):
+            args += [flag, str(value)] if value is not None else []
+        command = shlex.join(args)
+        result = run_replication(cfg, out=out, overwrite=overwrite, workers=workers,
+                                 scheduler=scheduler, progress=not (quiet or as_json),
+                                 console=Console(stderr=True), command=command)
+        if as_json:
+            table = result.table.astype(object).where(result.table.notna(), None)
+            typer.echo(json.dumps({"out": str(result.out), "table": table.to_dict("records"),
+                                   "timing": result.timing}, indent=2))
+            return
+        _print_replication(result, Console())

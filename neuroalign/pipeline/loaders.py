@@ -7,6 +7,7 @@ call them itself (data move once, as names, not as arrays).
 from __future__ import annotations
 
 import glob
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -306,7 +307,7 @@ def valence_time_grid(patterns: xr.DataArray) -> xr.DataArray:
 def model_patterns_by_layer(
     agent: str, task: str, seed: int, layers: Sequence[str] | None = None,
     include_neutral: bool = False, by: str = "diff", steps: Sequence[int] | None = None,
-    spec: AgentSpec | None = None,
+    spec: AgentSpec | None = None, cache_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, xr.DataArray]:
     """Probe one trained agent and split its activations by layer.
 
@@ -315,7 +316,8 @@ def model_patterns_by_layer(
     (Pavlovian task); ``by`` and ``steps`` choose the contrast levels and the
     0.1 s time steps of the ``contrast`` task's grid (see :func:`neuroalign.zoo.probe`).
     ``spec``, a foreign agent's config entry, probes its ``sb3`` file or reads its
-    ``activations`` file instead of a zoo checkpoint.
+    ``activations`` file instead of a zoo checkpoint. ``cache_dir``: a folder of trained
+    checkpoints searched after the shipped zoo (a sweep's output; default the user cache).
 
     Returns
     -------
@@ -334,7 +336,7 @@ def model_patterns_by_layer(
         target = agent
     acts = probe(target, task, int(seed), layers=list(layers) if layers else None,
                  average=False, include_neutral=include_neutral, train_if_missing=False,
-                 **extra)
+                 cache_dir=cache_dir, **extra)
     if task == "contrast":
         # a cell the agent never produced (e.g. no error at the easiest level) is NaN:
         # left out, so the comparison names it among the conditions one side lacks

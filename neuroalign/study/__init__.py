@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "STUDY_COLUMNS": "run",
     "Study": "run",
     "run_study": "run",
+    "score_tests": "run",
     "write_study": "run",
     "plan_study": "plan",
     "equivalence_p": "sensitivity",
@@ -43,6 +44,7 @@ __all__ = [
     "plan_study",
     "pooled_replicates",
     "run_study",
+    "score_tests",
     "verdict",
     "write_study",
 ]
