@@ -103,11 +103,20 @@ class ReplicationResult:
 # --- the zoo's names and the sweep (one function each) ---------------------------------
 
 
+def _zoo_function(module: str, name: str) -> Any:
+    """``neuroalign.<module>.<name>``, or None where this version lacks it."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
 def _agent_name(algorithm: str, trunk: str, layout: str) -> str:
     """The zoo's agent of ``algorithm`` with this trunk and layout."""
-    try:
-        from neuroalign.zoo import agent_name  # type: ignore[attr-defined]
-    except ImportError:
+    agent_name = _zoo_function("neuroalign.zoo", "agent_name")
+    if agent_name is None:
         return algorithm + ("-gru" if trunk == "gru" else "") + (
             "-sep" if layout == "separate" else "")
     return str(agent_name(algorithm, trunk=trunk, layout=layout))
@@ -115,9 +124,8 @@ def _agent_name(algorithm: str, trunk: str, layout: str) -> str:
 
 def _agent_parts(name: str) -> tuple[str, str, str]:
     """``(algorithm, trunk, layout)`` of a zoo agent."""
-    try:
-        from neuroalign.zoo import agent_parts  # type: ignore[attr-defined]
-    except ImportError:
+    agent_parts = _zoo_function("neuroalign.zoo", "agent_parts")
+    if agent_parts is None:
         base, trunk, layout = name, "mlp", "shared"
         if base.endswith("-sep"):
             base, layout = base.removesuffix("-sep"), "separate"
@@ -139,9 +147,8 @@ class _Plan:
 
 def _plan(config: ReplicationConfig) -> _Plan:
     """Every agent x task x seed of ``config`` the zoo can train, and what it cannot."""
-    try:
-        from neuroalign.zoo.sweep import plan_sweep  # type: ignore[import-not-found]
-    except ImportError:
+    plan_sweep = _zoo_function("neuroalign.zoo.sweep", "plan_sweep")
+    if plan_sweep is None:
         return _plan_here(config)
     plan = plan_sweep(list(config.algorithms), list(config.tasks), list(config.seeds),
                       trunks=tuple(config.trunks), layouts=tuple(config.layouts))
@@ -190,9 +197,8 @@ def _sweep(plan: _Plan, config: ReplicationConfig, workers: int, scheduler: str 
            progress: bool) -> list[dict[str, Any]]:
     """Train every missing checkpoint of ``plan``: one record per job (agent, task, seed,
     status, path, wall_time_s, error)."""
-    try:
-        from neuroalign.zoo.sweep import run_sweep  # type: ignore[import-not-found]
-    except ImportError:
+    run_sweep = _zoo_function("neuroalign.zoo.sweep", "run_sweep")
+    if run_sweep is None:
         return _sweep_here(plan, config.sweep.out)
     summary = run_sweep(plan.native, config.sweep.out, workers=workers, scheduler=scheduler,
                         progress=progress, retry_failed=config.sweep.retry_failed)
@@ -265,9 +271,10 @@ def probe_checkpoint(ck: Checkpoint, config: ReplicationConfig) -> list[dict[str
     from neuroalign.pipeline.loaders import model_patterns_by_layer, valence_time_grid
     from neuroalign.pipeline.sides import prepare_side
 
-    grid = {"by": "side"} if ck.task == "contrast" else {}
+    grid = ck.task == "contrast"  # probed by contrast side, geometry on valence x time
     by_layer = model_patterns_by_layer(ck.agent, ck.task, ck.seed, None,
-                                       cache_dir=config.sweep.out, **grid)
+                                       by="side" if grid else "diff",
+                                       cache_dir=config.sweep.out)
     wanted = [x for x in by_layer if config.layers is None or x in config.layers]
     extra = {"algorithm": ck.algorithm, "trunk": ck.trunk, "layout": ck.layout,
              "criterion_met": ck.criterion_met}
@@ -445,7 +452,8 @@ def _timing(checkpoints: Sequence[Checkpoint], probe_s: dict[tuple[str, str, int
                      "train_s_from": "this sweep" if c.status == "trained" else "checkpoint",
                      "probe_s": None if not math.isfinite(p) else round(p, 3),
                      "error": c.error})
-    cost = [(j["train_s"] or 0.0) + (j["probe_s"] or 0.0) for j in jobs]
+    cost = [(0.0 if not math.isfinite(c.train_s) else c.train_s)
+            + probe_s.get((c.agent, c.task, c.seed), 0.0) for c in checkpoints]
     n_proj = 64
     study = config.study.study_kwargs(ci=config.ci, seed=config.seed)
     return {
