@@ -149,30 +149,35 @@ def _replicate_help_text() -> str:
 
 
 def _print_replication(result: Any, console: Any) -> None:
-    """The table of the replication: one line per test, pooled rows last."""
+    """The tables of the replication, one per task x architecture and the pooled one
+    last (each fits 80 columns)."""
     import math
 
     from rich.table import Table
 
-    view = Table(title="H1 per task x architecture and pooled (A = S_danger - S_reward)")
-    for col in ("task", "architecture", "family", "stage", "A [interval]", "adj. p",
-                "verdict", "seeds", "left out"):
-        view.add_column(col, justify="right" if col in ("adj. p", "seeds", "left out")
-                        else "left")
-    for r in result.table.to_dict("records"):
-        ci = (f" [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
-              if math.isfinite(r["ci_low"]) else "")
-        p = r["p_adjusted"]
-        view.add_row(str(r["task"]), str(r["architecture"]), str(r["family"]),
-                     str(r["stage"]), f"{r['estimate']:+.2f}{ci}",
-                     "" if not math.isfinite(p) else f"{p:.2g}", str(r["verdict"]),
-                     str(r["n_seeds"]), str(r["n_left_out"]))
-    console.print(view)
+    table = result.table
+    groups = list(dict.fromkeys(zip(table["task"], table["architecture"], strict=True)))
+    for task, arch in groups:
+        title = ("H1 pooled over every task and architecture" if task == "all"
+                 else f"H1, {task}, {arch}")
+        view = Table(title=title, title_justify="left")
+        for col in ("family", "stage", "A [interval]", "adj. p", "verdict", "n (out)"):
+            view.add_column(col, justify="right" if col in ("adj. p", "n (out)") else "left",
+                            no_wrap=col in ("A [interval]", "verdict"))
+        sub = table[(table["task"] == task) & (table["architecture"] == arch)]
+        for r in sub.to_dict("records"):
+            ci = (f" [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+                  if math.isfinite(r["ci_low"]) else "")
+            p = r["p_adjusted"]
+            view.add_row(str(r["family"]), str(r["stage"]), f"{r['estimate']:+.2f}{ci}",
+                         "" if not math.isfinite(p) else f"{p:.2g}", str(r["verdict"]),
+                         f"{r['n_seeds']} ({r['n_left_out']})")
+        console.print(view)
     t = result.timing
-    console.print(f"{t['n_jobs']} networks ({t['n_trained']} trained, {t['n_failed']} failed) "
-                  f"in {t['total_s']:.0f} s; projected on {t['projection']['workers']} "
-                  f"workers: {t['projection']['wall_s']:.0f} s. Page: "
-                  f"[bold]{result.out / 'replication.md'}[/bold]")
+    console.print(f"A = S_danger - S_reward. {t['n_jobs']} networks ({t['n_trained']} "
+                  f"trained, {t['n_failed']} failed) in {t['total_s']:.0f} s; projected on "
+                  f"{t['projection']['workers']} workers: {t['projection']['wall_s']:.0f} s. "
+                  f"Page: [bold]{result.out / 'replication.md'}[/bold]")
 
 
 def register_replicate(app: typer.Typer) -> None:
@@ -191,6 +196,19 @@ def register_replicate(app: typer.Typer) -> None:
             "config's sweep.workers)."),
         scheduler: str | None = typer.Option(
             None, "--scheduler", help="dask.distributed scheduler address to train on."),
+        algorithms: str | None = typer.Option(
+            None, "--algorithms", help="Override algorithms, e.g. dqn,ppo."),
+        tasks: str | None = typer.Option(None, "--tasks", help="Override tasks, e.g. "
+                                         "pavlovian,gridworld."),
+        trunks: str | None = typer.Option(None, "--trunks", help="Override trunks: mlp,gru."),
+        layouts: str | None = typer.Option(
+            None, "--layouts", help="Override layouts: shared,separate."),
+        seeds: str | None = typer.Option(None, "--seeds", help="Override seeds: a range "
+                                         "such as 0-19 or a list such as 0,3,5."),
+        docs: Path | None = typer.Option(
+            None, "--docs", help="Also write the page as DOCS/replication.md, its figure "
+            "beside it and its table and timing in DOCS/replication/ (the documentation's "
+            "copy)."),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="Replace an existing folder."),
         as_json: bool = typer.Option(
@@ -206,15 +224,28 @@ def register_replicate(app: typer.Typer) -> None:
         from neuroalign.pipeline.replication import run_replication
         from neuroalign.pipeline.replication_config import load_replication_config
 
-        cfg = load_replication_config(config)
+        lists = {"algorithms": algorithms, "tasks": tasks, "trunks": trunks,
+                 "layouts": layouts}
+        overrides: dict[str, Any] = {k: [x.strip() for x in v.split(",") if x.strip()]
+                                     for k, v in lists.items() if v is not None}
+        if seeds is not None:
+            overrides["seeds"] = seeds if "-" in seeds else [
+                int(x) if x.strip().isdigit() else x.strip() for x in seeds.split(",")]
+        cfg = load_replication_config(config, overrides=overrides)
         args = ["neuroalign", "replicate", str(config)]
-        for flag, value in (("--out", out), ("--workers", workers),
-                            ("--scheduler", scheduler)):
+        for flag, value in (("--algorithms", algorithms), ("--tasks", tasks),
+                            ("--trunks", trunks), ("--layouts", layouts), ("--seeds", seeds),
+                            ("--out", out), ("--workers", workers),
+                            ("--scheduler", scheduler), ("--docs", docs)):
             args += [flag, str(value)] if value is not None else []
         command = shlex.join(args)
         result = run_replication(cfg, out=out, overwrite=overwrite, workers=workers,
                                  scheduler=scheduler, progress=not (quiet or as_json),
                                  console=Console(stderr=True), command=command)
+        if docs is not None:
+            from neuroalign.pipeline.replication_page import copy_to_docs
+
+            copy_to_docs(result.out, docs)
         if as_json:
             table = result.table.astype(object).where(result.table.notna(), None)
             typer.echo(json.dumps({"out": str(result.out), "table": table.to_dict("records"),

@@ -461,6 +461,8 @@ def _timing(checkpoints: Sequence[Checkpoint], probe_s: dict[tuple[str, str, int
         "neuroalign_version": neuroalign_version(),
         "study": {k: study[k] for k in ("n_boot", "level", "alpha", "correction", "seed")},
         "include_failed": bool(config.include_failed),
+        "design": {k: list(getattr(config, k)) for k in ("algorithms", "tasks", "trunks",
+                                                         "layouts", "seeds")},
         "workers": int(workers),
         "cpus": usable_cpus(),
         "n_jobs": len(jobs),

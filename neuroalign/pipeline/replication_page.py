@@ -173,6 +173,29 @@ def _timing_lines(timing: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _design_lines(design: dict[str, Any]) -> list[str]:
+    """What was trained and tested, and a warning when it cannot settle the claim."""
+    if not design:
+        return []
+    seeds = [int(s) for s in design.get("seeds", [])]
+    lines = [f"Design: algorithms {', '.join(design.get('algorithms', []))}; tasks "
+             f"{', '.join(design.get('tasks', []))}; trunks "
+             f"{', '.join(design.get('trunks', []))}; layouts "
+             f"{', '.join(design.get('layouts', []))}; {len(seeds)} seeds "
+             f"({_seed_text(seeds)}).", ""]
+    if len(seeds) < 10:
+        lines += [f"!!! warning \"Provisional\"\n    {len(seeds)} seeds per algorithm: a "
+                  "check of the pipeline, not a test of the claim (at least 10 are needed; "
+                  "`neuroalign replicate replication` runs the full design).", ""]
+    return lines
+
+
+def _seed_text(seeds: list[int]) -> str:
+    if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(str(s) for s in seeds)
+
+
 def render_page(table: pd.DataFrame, timing: dict[str, Any],
                 figure: str = FILES["figure"]) -> str:
     """The Markdown page of a replication, from its table and its timing record only.
@@ -202,10 +225,11 @@ def render_page(table: pd.DataFrame, timing: dict[str, Any],
         "Does the learning algorithm set the valence geometry of an agent's layers? The "
         "claim: value-learners have walls around danger (A = S_danger − S_reward > 0), "
         "policy-learners the opposite (A < 0). This page tests it on the zoo's agents, "
-        "trained from many seeds, on every task and architecture (trunk x actor-critic "
+        "trained from many seeds, for each task and architecture (trunk x actor-critic "
         "layout), with neuroalign's own definition of A ([geometry](parts/geometry.md)). "
         "Every number on it comes from the outputs of the command below.",
         "",
+        *_design_lines(timing.get("design", {})),
         "```bash",
         str(timing.get("command", "")),
         "```",

@@ -4,7 +4,8 @@
 - :func:`plot_approach_profiles`: the wall/funnel picture, cumulative path per valence;
 - :func:`plot_trajectories`: condition means along the approach in two PCA dimensions;
 - :func:`plot_similarity_matrix`: agent/layer x region similarity, with the noise ceiling;
-- :func:`plot_asymmetry`: valence asymmetry ``A`` of every region and agent, with intervals.
+- :func:`plot_asymmetry`: valence asymmetry ``A`` of every region and agent, with intervals;
+- :func:`plot_replication`: H1 per family x layer stage, one panel per task x architecture.
 
 Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state,
 no global backend switch), so they work the same in scripts, workers and
