@@ -158,18 +158,8 @@ def _plan(config: ReplicationConfig) -> _Plan:
 
 def _skip_text(entry: Any) -> str:
     """A skipped combination of the sweep's plan, in words."""
-    if isinstance(entry, str):
-        return entry
-    if isinstance(entry, dict):
-        reason = entry.get("reason", "")
-        what = ", ".join(str(v) for k, v in entry.items() if k != "reason")
-        return f"{what}: {reason}" if reason else what
-    if isinstance(entry, tuple | list):
-        return ", ".join(str(x) for x in entry[:-1]) + f": {entry[-1]}"
-    reason = getattr(entry, "reason", "")
-    what = ", ".join(str(getattr(entry, k)) for k in ("agent", "algorithm", "task", "trunk",
-                                                      "layout") if hasattr(entry, k))
-    return f"{what}: {reason}" if what else str(entry)
+    describe = getattr(entry, "describe", None)
+    return str(describe()) if callable(describe) else str(entry)
 
 
 def _plan_here(config: ReplicationConfig) -> _Plan:
@@ -182,52 +172,78 @@ def _plan_here(config: ReplicationConfig) -> _Plan:
                 name = _agent_name(algorithm, trunk, layout)
                 spec = AGENTS.get(name)
                 if spec is None:
-                    skipped.append(f"{algorithm}, {trunk}, {layout}: no such agent in the zoo")
+                    skipped.append(f"skipped {algorithm} (trunk {trunk}, layout {layout}): "
+                                   "no such agent in the zoo")
                     continue
                 for task in config.tasks:
                     if spec.tasks is not None and task not in spec.tasks:
-                        skipped.append(f"{name}, {task}: the agent learns only "
-                                       f"{', '.join(spec.tasks)}")
+                        skipped.append(f"skipped {algorithm} (trunk {trunk}, layout "
+                                       f"{layout}) on {task}: {name} learns only "
+                                       f"{list(spec.tasks)}")
                         continue
                     jobs += [(name, task, int(s)) for s in config.seeds]
     return _Plan(jobs=jobs, skipped=skipped)
 
 
+def _found(agent: str, task: str, seed: int, out: str | None) -> str | None:
+    """The checkpoint a probe of ``(agent, task, seed)`` reads (shipped first, then the
+    sweep's folder), or None."""
+    from neuroalign.zoo import checkpoint_path
+
+    path = checkpoint_path(agent, task, seed, out)
+    return None if path is None else str(path)
+
+
 def _sweep(plan: _Plan, config: ReplicationConfig, workers: int, scheduler: str | None,
            progress: bool) -> list[dict[str, Any]]:
-    """Train every missing checkpoint of ``plan``: one record per job (agent, task, seed,
-    status, path, wall_time_s, error)."""
+    """Train every checkpoint of ``plan`` that neither the shipped zoo nor the sweep's
+    folder holds: one record per job (agent, task, seed, status, path, wall_time_s,
+    error), in plan order. A found checkpoint is what the probe reads, so it is never
+    trained again."""
+    out = config.sweep.out
+    found = {job: _found(*job, out) for job in plan.jobs}
+    records = {job: {"agent": job[0], "task": job[1], "seed": job[2], "status": "existing",
+                     "path": path, "wall_time_s": math.nan, "error": None}
+               for job, path in found.items() if path is not None}
+    missing = [job for job in plan.jobs if found[job] is None]
     run_sweep = _zoo_function("neuroalign.zoo.sweep", "run_sweep")
-    if run_sweep is None:
-        return _sweep_here(plan, config.sweep.out)
-    summary = run_sweep(plan.native, config.sweep.out, workers=workers, scheduler=scheduler,
-                        progress=progress, retry_failed=config.sweep.retry_failed)
-    return [{"agent": str(j.agent), "task": str(j.task), "seed": int(j.seed),
-             "status": str(j.status), "path": None if j.path is None else str(j.path),
-             "wall_time_s": float(j.wall_time_s) if j.wall_time_s is not None else math.nan,
-             "error": getattr(j, "error", None)} for j in summary.jobs]
+    if missing and run_sweep is None:
+        records.update({(r["agent"], r["task"], r["seed"]): r
+                        for r in _sweep_here(missing, out)})
+    elif missing:
+        todo = set(missing)
+        native = replace(plan.native, jobs=[j for j in plan.native.jobs
+                                            if (j.agent, j.task, int(j.seed)) in todo])
+        summary = run_sweep(native, out, workers=None if scheduler else workers,
+                            scheduler=scheduler, progress=progress,
+                            retry_failed=config.sweep.retry_failed)
+        for j in summary.jobs:
+            job = (str(j.agent), str(j.task), int(j.seed))
+            ok = j.status != "failed"
+            records[job] = {"agent": job[0], "task": job[1], "seed": job[2],
+                            "status": str(j.status),
+                            # the file the probe reads (checkpoint_path), as for found ones
+                            "path": _found(*job, out) if ok else None,
+                            "wall_time_s": float(j.wall_time_s) if j.status == "trained"
+                            else math.nan, "error": j.error}
+    return [records[job] for job in plan.jobs]
 
 
-def _sweep_here(plan: _Plan, out: str | None) -> list[dict[str, Any]]:
+def _sweep_here(jobs: list[tuple[str, str, int]], out: str | None) -> list[dict[str, Any]]:
     """Train the missing checkpoints one after the other (``load_agent``)."""
-    from neuroalign.zoo import checkpoint_path, load_agent
+    from neuroalign.zoo import load_agent
 
     records = []
-    for agent, task, seed in plan.jobs:
-        path = checkpoint_path(agent, task, seed, out)
-        status, error, wall = "existing", None, math.nan
-        if path is None:
-            start = time.perf_counter()
-            try:
-                load_agent(agent, task, seed, cache_dir=out, train_if_missing=True)
-                status = "trained"
-            except Exception as err:  # recorded with its seed, as the sweep does
-                status, error = "failed", f"{type(err).__name__}: {err}"
-            wall = time.perf_counter() - start
-            path = checkpoint_path(agent, task, seed, out)
+    for agent, task, seed in jobs:
+        status, error = "trained", None
+        start = time.perf_counter()
+        try:
+            load_agent(agent, task, seed, cache_dir=out, train_if_missing=True)
+        except Exception as err:  # recorded with its seed, as the sweep does
+            status, error = "failed", f"{type(err).__name__}: {err}"
         records.append({"agent": agent, "task": task, "seed": seed, "status": status,
-                        "path": None if path is None else str(path), "wall_time_s": wall,
-                        "error": error})
+                        "path": _found(agent, task, seed, out),
+                        "wall_time_s": time.perf_counter() - start, "error": error})
     return records
 
 

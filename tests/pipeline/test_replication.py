@@ -156,6 +156,22 @@ def test_a_checkpoint_below_criterion_is_left_out_and_counted(zoo_copy, tmp_path
     assert (policy["n_left_out"] == 0).all()
 
 
+def test_a_missing_checkpoint_is_trained_once_then_found(tmp_path):
+    fields = _config(tmp_path / "ckpt", algorithms=["ppo"], seeds=[7])
+    fields["sweep"]["workers"] = 1
+    cfg = load_replication_config(fields)
+    first = run_replication(cfg, out=tmp_path / "first", progress=False)
+    (job,) = first.timing["jobs"]
+    assert (job["status"], job["train_s_from"]) == ("trained", "this sweep")
+    assert job["train_s"] > 0 and first.timing["sweep_s"] >= job["train_s"]
+    assert any((tmp_path / "ckpt").glob("ppo_pavlovian_s7*.safetensors"))
+    again = run_replication(cfg, out=tmp_path / "again", progress=False)
+    (job2,) = again.timing["jobs"]
+    assert job2["status"] == "existing"
+    assert job2["train_s"] == pytest.approx(job["train_s"], abs=0.5)  # as recorded
+    pd.testing.assert_frame_equal(first.results, again.results)
+
+
 def test_an_existing_output_folder_is_refused_before_any_work(small):
     cfg = load_replication_config(_config(small.out.parent / "checkpoints"))
     with pytest.raises(OutputExistsError, match="exists and is not empty"):
