@@ -50,6 +50,12 @@ __all__ = [
 #: the task, trunk, layout and architecture of the pooled rows
 POOLED = "all"
 
+#: power of the minimum detectable effect (``mde``) of every test
+POWER = 0.8
+
+#: workers of the projected wall time
+PROJECTED_WORKERS = 64
+
 #: columns of replication.csv, in order
 REPLICATION_COLUMNS: tuple[str, ...] = (
     "task", "trunk", "layout", "architecture", "family", "stage", "estimate", "ci_low",
@@ -404,7 +410,7 @@ def replication_table(results: pd.DataFrame, checkpoints: Sequence[Checkpoint],
     scored = score_tests(tests, level=kwargs["level"], alpha=kwargs["alpha"],
                          correction=kwargs["correction"], n_boot=kwargs["n_boot"],
                          trial_level=trial_level,
-                         equivalence_margin=kwargs["equivalence_margin"])
+                         equivalence_margin=kwargs["equivalence_margin"], power=POWER)
     rows = []
     for (task, trunk, layout, family, stage), rec in zip(where, scored.to_dict("records"),
                                                           strict=True):
@@ -470,12 +476,13 @@ def _timing(checkpoints: Sequence[Checkpoint], probe_s: dict[tuple[str, str, int
                      "error": c.error})
     cost = [(0.0 if not math.isfinite(c.train_s) else c.train_s)
             + probe_s.get((c.agent, c.task, c.seed), 0.0) for c in checkpoints]
-    n_proj = 64
+    n_proj = PROJECTED_WORKERS
     study = config.study.study_kwargs(ci=config.ci, seed=config.seed)
     return {
         "command": command,
         "neuroalign_version": neuroalign_version(),
-        "study": {k: study[k] for k in ("n_boot", "level", "alpha", "correction", "seed")},
+        "study": {**{k: study[k] for k in ("n_boot", "level", "alpha", "correction", "seed")},
+                  "power": POWER},
         "include_failed": bool(config.include_failed),
         "design": {k: list(getattr(config, k)) for k in ("algorithms", "tasks", "trunks",
                                                          "layouts", "seeds")},
