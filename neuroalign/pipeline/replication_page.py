@@ -241,7 +241,8 @@ def render_page(table: pd.DataFrame, timing: dict[str, Any],
         f"algorithm > seed > repetition with {study.get('n_boot', '?')} replicates; mde: the "
         f"smallest |A| (or difference) each test detects with "
         f"{float(study.get('power', math.nan)):.0%} power at its corrected alpha. Per task "
-        "x architecture the leaves are the seeds; pooled, every trained network is a leaf under its algorithm. Stages: each trunk (or actor / critic) "
+        "x architecture the leaves are the seeds; pooled, every trained network is a leaf "
+        "under its algorithm. Stages: each trunk (or actor / critic) "
         "layer, and the readouts together.",
         "",
         "## Results",
