@@ -12,11 +12,11 @@ from neuroalign.core.errors import ConfigError, ValidationError
 from neuroalign.zoo import (
     AGENTS,
     A2CConfig,
-    agent_parts,
     DQNConfig,
     PPOConfig,
     QRDQNConfig,
     ReinforceConfig,
+    agent_parts,
     describe,
     seeded,
     train,
