@@ -209,3 +209,32 @@ def test_h1_stages_of_the_separate_layout():
         "actor.0", "actor.1", "critic.0", "critic.1", "readout", "readout"]
     assert [layer_stage(x) for x in ("trunk.0", "trunk.1", "readout.q")] == [
         "trunk.0", "trunk.1", "readout"]
+
+
+def test_cli_trains_and_probes_a_separate_agent_by_layer(tmp_path, monkeypatch):
+    import xarray as xr
+    from typer.testing import CliRunner
+
+    from neuroalign.cli import app
+
+    monkeypatch.setenv("NEUROALIGN_ZOO", str(tmp_path / "no_zoo"))
+    monkeypatch.setenv("NEUROALIGN_CACHE", str(tmp_path / "cache"))
+    runner = CliRunner()
+    result = runner.invoke(app, ["zoo", "train", "reinforce-sep", "--task", "pavlovian",
+                                 "--seed", "4", "--budget", "60", "--full-budget",
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "acts.nc"
+    result = runner.invoke(app, ["zoo", "probe", "reinforce-sep", "--task", "pavlovian",
+                                 "--seed", "4", "--out", str(out), "--layer", "actor.1",
+                                 "--layer", "critic.0", "--average"])
+    assert result.exit_code == 0, result.output
+    da = xr.load_dataarray(out, engine="h5netcdf")
+    assert list(dict.fromkeys(da["layer"].values)) == ["actor.1", "critic.0"]
+    assert da.sizes["unit"] == 128
+    result = runner.invoke(app, ["zoo", "probe", "reinforce-sep", "--task", "pavlovian",
+                                 "--seed", "4", "--out", str(tmp_path / "b.nc"),
+                                 "--layer", "trunk.1"])
+    assert isinstance(result.exception, ValidationError)
+    assert "reinforce-sep has layers ['actor.0', 'actor.1', 'critic.0'" in str(
+        result.exception)
