@@ -119,25 +119,10 @@ def _zoo_function(module: str, name: str) -> Any:
         return None
 
 
-def _agent_name(algorithm: str, trunk: str, layout: str) -> str:
-    """The zoo's agent of ``algorithm`` with this trunk and layout."""
-    agent_name = _zoo_function("neuroalign.zoo", "agent_name")
-    if agent_name is None:
-        return algorithm + ("-gru" if trunk == "gru" else "") + (
-            "-sep" if layout == "separate" else "")
-    return str(agent_name(algorithm, trunk=trunk, layout=layout))
-
-
 def _agent_parts(name: str) -> tuple[str, str, str]:
     """``(algorithm, trunk, layout)`` of a zoo agent."""
-    agent_parts = _zoo_function("neuroalign.zoo", "agent_parts")
-    if agent_parts is None:
-        base, trunk, layout = name, "mlp", "shared"
-        if base.endswith("-sep"):
-            base, layout = base.removesuffix("-sep"), "separate"
-        if base.endswith("-gru"):
-            base, trunk = base.removesuffix("-gru"), "gru"
-        return base, trunk, layout
+    from neuroalign.zoo import agent_parts
+
     algorithm, trunk, layout = agent_parts(name)
     return str(algorithm), str(trunk), str(layout)
 
@@ -169,18 +154,19 @@ def _skip_text(entry: Any) -> str:
 
 
 def _plan_here(config: ReplicationConfig) -> _Plan:
-    from neuroalign.zoo import AGENTS
+    from neuroalign.zoo import AGENTS, agent_name
 
     jobs, skipped = [], []
     for algorithm in config.algorithms:
         for trunk in config.trunks:
             for layout in config.layouts:
-                name = _agent_name(algorithm, trunk, layout)
-                spec = AGENTS.get(name)
-                if spec is None:
+                try:
+                    name = agent_name(algorithm, trunk, layout)
+                except ValidationError as err:
                     skipped.append(f"skipped {algorithm} (trunk {trunk}, layout {layout}): "
-                                   "no such agent in the zoo")
+                                   f"{err}")
                     continue
+                spec = AGENTS[name]
                 for task in config.tasks:
                     if spec.tasks is not None and task not in spec.tasks:
                         skipped.append(f"skipped {algorithm} (trunk {trunk}, layout "

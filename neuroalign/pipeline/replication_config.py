@@ -38,17 +38,14 @@ from neuroalign.core.config import config_help as _model_help
 from neuroalign.core.errors import ConfigError
 
 __all__ = [
-    "LAYOUTS",
     "ReplicationConfig",
     "SweepOptions",
     "load_replication_config",
     "replication_help",
 ]
 
-#: actor-critic layouts of the zoo: one shared trunk, or separate actor and critic networks
-LAYOUTS: tuple[str, ...] = ("shared", "separate")
-
-#: base algorithms (the zoo's agents with the MLP trunk and the shared layout)
+#: the default algorithms: every learning algorithm of the zoo (each with the trunks and
+#: layouts it has: ``neuroalign.zoo.agent_name``)
 ALGORITHMS: tuple[str, ...] = ("dqn", "qrdqn", "reinforce", "a2c", "ppo")
 
 #: measure options that the replication does not use (it measures the geometry alone)
@@ -109,7 +106,7 @@ class ReplicationConfig(MeasureOptions, InferenceOptions):
     trunks: list[str] = Field(["mlp", "gru"], description="Trunks: mlp (feedforward) or "
                               "gru (recurrent).")
     layouts: list[str] = Field(
-        list(LAYOUTS), description="Actor-critic layouts: shared (one trunk) or separate "
+        ["shared", "separate"], description="Actor-critic layouts: shared (one trunk) or separate "
         "(actor and critic networks); value-learners have one network only.")
     seeds: Annotated[list[int], BeforeValidator(_seed_list)] = Field(
         list(range(10)), description="Training seeds, a list or a range such as '0-9' "
@@ -131,9 +128,11 @@ class ReplicationConfig(MeasureOptions, InferenceOptions):
     @field_validator("algorithms")
     @classmethod
     def _algorithms(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if v not in ALGORITHMS]
-        if bad:
-            raise ValueError(f"expected names from {list(ALGORITHMS)}")
+        from neuroalign.zoo import AGENTS, agent_parts
+
+        names = list(dict.fromkeys(agent_parts(name)[0] for name in AGENTS))
+        if any(v not in names for v in value):
+            raise ValueError(f"expected names from {names}")
         return _unique(value, "algorithm")
 
     @field_validator("tasks")
@@ -158,6 +157,8 @@ class ReplicationConfig(MeasureOptions, InferenceOptions):
     @field_validator("layouts")
     @classmethod
     def _layouts(cls, value: list[str]) -> list[str]:
+        from neuroalign.zoo.networks import LAYOUTS
+
         if any(v not in LAYOUTS for v in value):
             raise ValueError(f"expected names from {list(LAYOUTS)}")
         return _unique(value, "layout")
