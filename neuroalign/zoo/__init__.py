@@ -7,6 +7,9 @@ Agents (torch, one shared trunk): value-learners ``dqn`` and ``qrdqn``,
 policy-learners ``reinforce``, ``a2c`` and ``ppo`` with an MLP trunk, and each with
 a recurrent GRU trunk (``dqn-gru`` ... ``ppo-gru``, ``contrast`` task).
 
+Seed sweeps (``neuroalign zoo sweep``, :func:`run_sweep`) train many seeds in
+parallel into content-addressed checkpoints that :func:`load_agent` finds.
+
 Typical use::
 
     from neuroalign.zoo import load_agent, probe
@@ -62,6 +65,18 @@ _EXPORTS: dict[str, str] = {
     "task_names": "tasks",
     "train": "training",
     "zoo_dir": "registry",
+    "JobKind": "sweep",
+    "JobResult": "sweep",
+    "SweepJob": "sweep",
+    "SweepPlan": "sweep",
+    "SweepSummary": "sweep",
+    "TrainSettings": "addressing",
+    "checkpoint_key": "addressing",
+    "code_version": "addressing",
+    "plan_sweep": "sweep",
+    "register_job_kind": "sweep",
+    "run_sweep": "sweep",
+    "sweep_checkpoint": "sweep",
 }
 
 __all__ = [
@@ -78,15 +93,23 @@ __all__ = [
     "ContrastTask",
     "DQNConfig",
     "GridworldEnv",
+    "JobKind",
+    "JobResult",
     "PPOConfig",
     "PavlovianEnv",
     "QRDQNConfig",
     "ReinforceConfig",
+    "SweepJob",
+    "SweepPlan",
+    "SweepSummary",
     "Task",
+    "TrainSettings",
     "ZooAgent",
     "build_agent",
+    "checkpoint_key",
     "checkpoint_name",
     "checkpoint_path",
+    "code_version",
     "default_cache_dir",
     "describe",
     "evaluate_behaviour",
@@ -97,13 +120,17 @@ __all__ = [
     "load_agent",
     "load_checkpoint",
     "make_env",
+    "plan_sweep",
     "probe",
     "probe_agent",
     "psychometric",
     "read_metadata",
+    "register_job_kind",
+    "run_sweep",
     "save_checkpoint",
     "seeded",
     "shipped_seeds",
+    "sweep_checkpoint",
     "task_names",
     "train",
     "zoo_dir",
