@@ -10,11 +10,12 @@ Usage::
 Both runs train the same jobs (the full budget, not stopping at criterion, so every job
 does the same work) into two temporary folders through :func:`neuroalign.zoo.run_sweep`,
 each on a LocalCluster opened, and its workers warmed up (imports, one short training),
-before the clock starts: a worker's start-up is paid once per worker, not per job. It prints the speed-up (1 worker / 2 workers, target >= 1.7 on 2 cores), the
-training cost per agent (mean seconds per job on its worker), the projected wall time of
-the same jobs on 64 workers (total cost / 64: jobs are independent), the load average
-(other processes sharing the cores slow both runs) and whether the two folders hold
-byte-identical checkpoints (they must: the same keys give the same bytes).
+before the clock starts: a worker's start-up is paid once per worker, not per job. It
+prints the speed-up (1 worker / 2 workers, target >= 1.7 on 2 cores), the training cost
+per agent (mean seconds per job on its worker), the projected wall time of the same jobs
+on 64 workers (total cost / 64, at least the longest job: jobs are independent), the load
+average (other processes sharing the cores slow both runs) and whether the two folders
+hold byte-identical checkpoints (they must: the same keys give the same bytes).
 """
 
 from __future__ import annotations

@@ -208,11 +208,36 @@ def test_workers_and_scheduler_exclude_each_other(tmp_path: Path) -> None:
         run_sweep(plan, tmp_path, workers=0)
 
 
+def test_cli_says_what_it_skips_and_refuses_an_empty_sweep(swept: Path) -> None:
+    from typer.testing import CliRunner
+
+    from neuroalign.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["zoo", "sweep", "--agents", "dqn", "--tasks", "pavlovian",
+                                 "--seeds", "0", "--trunk", "gru"])
+    assert isinstance(result.exception, ValidationError)
+    assert "sweep: no agent x task combination exists in the zoo" in str(result.exception)
+    result = runner.invoke(app, ["zoo", "sweep", "--agents", "dqn", "--tasks", "pavlovian",
+                                 "--seeds", "0", "--workers", "2", "--scheduler", "tcp://x:1"])
+    assert isinstance(result.exception, ValidationError)
+    assert "--workers, --scheduler: got both" in str(result.exception)
+    # a sweep with nothing to train: skipped lines, then the summary of existing files
+    result = runner.invoke(app, ["zoo", "sweep", "--agents", AGENTS, "--tasks", TASK,
+                                 "--seeds", SEEDS, "--trunk", "mlp,gru", "--out", str(swept),
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert ("skipped reinforce (trunk gru, layout shared) on pavlovian: reinforce-gru learns "
+            "only ['contrast']") in result.output
+    assert result.output.count("│ 2/2 ") == 2  # per agent: both checkpoints met the criterion
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "neuroalign.cli", "zoo", "sweep", "--agents", AGENTS,
             "--tasks", TASK, "--seeds", SEEDS, "--no-progress", *args]
 
 
+@pytest.mark.slow
 def test_sigkilled_sweep_resumes_without_retraining_and_equals_uninterrupted(
         swept: Path, tmp_path: Path) -> None:
     out = tmp_path / "killed"
