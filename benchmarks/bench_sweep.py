@@ -3,7 +3,7 @@
 Usage::
 
     nice python benchmarks/bench_sweep.py            # 8 jobs (reinforce, a2c x 4 seeds,
-                                                     # pavlovian, 3000 steps each)
+                                                     # pavlovian, 6000 steps each)
     python benchmarks/bench_sweep.py --json          # one JSON object
     python benchmarks/bench_sweep.py --smoke         # 2 jobs of 200 steps: checks the script
 
@@ -60,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", default="reinforce,a2c")
     parser.add_argument("--seeds", default="0-3")
-    parser.add_argument("--budget", type=int, default=3000)
+    parser.add_argument("--budget", type=int, default=6000)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--smoke", action="store_true",
                         help="2 jobs of 200 steps: checks the script in a few seconds")
