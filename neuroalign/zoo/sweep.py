@@ -49,7 +49,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "FAILURES_FILE",
-    "LAYOUTS",
     "SUMMARY_FILE",
     "JobKind",
     "JobResult",
@@ -58,7 +57,6 @@ __all__ = [
     "SweepPlan",
     "SweepSummary",
     "TrainSettings",
-    "agent_name",
     "job_kinds",
     "plan_sweep",
     "register_job_kind",
@@ -70,22 +68,8 @@ __all__ = [
 SUMMARY_FILE = "sweep.json"
 #: failure records, one JSON line per failed job (as the batch engine's)
 FAILURES_FILE = "failures.jsonl"
-#: actor-critic layouts: one trunk for actor and critic, or two networks
-LAYOUTS: tuple[str, ...] = ("shared", "separate")
-#: trunks a sweep can ask for
-_TRUNKS: tuple[str, ...] = ("mlp", "gru")
 #: job statuses in a summary
 STATUSES: tuple[str, ...] = ("trained", "existing", "failed")
-
-
-def agent_name(algorithm: str, trunk: str = "mlp", layout: str = "shared") -> str:
-    """The zoo's name for ``algorithm`` with ``trunk`` and ``layout``.
-
-    ``{algo}`` / ``{algo}-gru`` with a shared trunk, ``{algo}-sep`` /
-    ``{algo}-gru-sep`` with separate actor and critic networks. The name may not be
-    an agent of this zoo (see :func:`plan_sweep`, which says why it is skipped).
-    """
-    return f"{algorithm}{'-gru' if trunk == 'gru' else ''}{'-sep' if layout == 'separate' else ''}"
 
 
 # -- jobs and plans ----------------------------------------------------------------------
@@ -260,7 +244,7 @@ def _algorithms() -> dict[str, Any]:
     from neuroalign.zoo.agents import AGENTS
 
     return {name: spec for name, spec in AGENTS.items()
-            if spec.trunk == "mlp" and getattr(spec, "layout", "shared") == "shared"}
+            if spec.trunk == "mlp" and spec.layout == "shared"}
 
 
 def plan_sweep(agents: str | Iterable[str], tasks: str | Iterable[str],
@@ -303,7 +287,8 @@ def plan_sweep(agents: str | Iterable[str], tasks: str | Iterable[str],
     ConfigError
         A ``config`` field some agent's config does not have.
     """
-    from neuroalign.zoo.agents import AGENTS
+    from neuroalign.zoo.agents import AGENTS, agent_name
+    from neuroalign.zoo.networks import LAYOUTS, TRUNKS
     from neuroalign.zoo.registry import list_agents
     from neuroalign.zoo.tasks import task_names
 
@@ -321,7 +306,7 @@ def plan_sweep(agents: str | Iterable[str], tasks: str | Iterable[str],
             raise ValidationError(f"tasks: got {name!r}; expected one of {task_names()}")
     trunk_list = _names(trunks, "trunks")
     layout_list = _names(layouts, "layouts")
-    for name, valid, what in [(t, _TRUNKS, "trunks") for t in trunk_list] + \
+    for name, valid, what in [(t, TRUNKS, "trunks") for t in trunk_list] + \
                              [(x, LAYOUTS, "layouts") for x in layout_list]:
         if name not in valid:
             raise ValidationError(f"{what}: got {name!r}; expected one of {list(valid)}")
@@ -333,25 +318,20 @@ def plan_sweep(agents: str | Iterable[str], tasks: str | Iterable[str],
     for algo in algos:
         for trunk in trunk_list:
             for layout in layout_list:
-                name = agent_name(algo, trunk, layout)
-                reason = None
-                if layout == "separate" and algorithms[algo].family == "value":
-                    reason = ("a value-learner has one Q network and no critic to separate; "
-                              "only layout shared exists")
-                elif name not in AGENTS:
-                    reason = f"no agent {name!r} in this zoo (agents: {list(AGENTS)})"
-                else:
+                name: str | None = None
+                reason = ("a value-learner has one Q network and no critic to separate; "
+                          "only layout shared exists")
+                if not (layout == "separate" and algorithms[algo].family == "value"):
+                    name = agent_name(algo, trunk, layout)
                     resolve_config(name, config)  # a bad field fails here, once
                 for task in task_list:
-                    why = reason
-                    if why is None and task not in learns[name]:
-                        why = f"{name} learns only {learns[name]}"
-                    if why is not None:
-                        skipped.append(SkippedJob(algo, trunk, layout, task, why))
+                    if name is not None and task in learns[name]:
+                        jobs.extend(SweepJob(name, task, seed, algo, trunk, layout,
+                                             dict(config) if config else None, settings)
+                                    for seed in seed_list)
                         continue
-                    jobs.extend(SweepJob(name, task, seed, algo, trunk, layout,
-                                         dict(config) if config else None, settings)
-                                for seed in seed_list)
+                    why = reason if name is None else f"{name} learns only {learns[name]}"
+                    skipped.append(SkippedJob(algo, trunk, layout, task, why))
     if not jobs:
         lines = "; ".join(s.describe() for s in skipped)
         raise ValidationError(f"sweep: no agent x task combination exists in the zoo "
