@@ -294,22 +294,22 @@ def plan_sweep(agents: str | Iterable[str], tasks: str | Iterable[str],
 
     algorithms = _algorithms()
     algos = _names(agents, "agents")
-    for name in algos:
-        if name not in algorithms:
+    for given in algos:
+        if given not in algorithms:
             hint = ("; give algorithm names, the trunk and layout come from trunks/--trunk "
-                    "and layouts/--layout" if name in AGENTS else "")
-            raise ValidationError(f"agents: got {name!r}; expected algorithms from "
+                    "and layouts/--layout" if given in AGENTS else "")
+            raise ValidationError(f"agents: got {given!r}; expected algorithms from "
                                   f"{list(algorithms)}{hint}")
     task_list = _names(tasks, "tasks")
-    for name in task_list:
-        if name not in task_names():
-            raise ValidationError(f"tasks: got {name!r}; expected one of {task_names()}")
+    for given in task_list:
+        if given not in task_names():
+            raise ValidationError(f"tasks: got {given!r}; expected one of {task_names()}")
     trunk_list = _names(trunks, "trunks")
     layout_list = _names(layouts, "layouts")
-    for name, valid, what in [(t, TRUNKS, "trunks") for t in trunk_list] + \
-                             [(x, LAYOUTS, "layouts") for x in layout_list]:
-        if name not in valid:
-            raise ValidationError(f"{what}: got {name!r}; expected one of {list(valid)}")
+    for given, valid, what in [(t, TRUNKS, "trunks") for t in trunk_list] + \
+                              [(x, LAYOUTS, "layouts") for x in layout_list]:
+        if given not in valid:
+            raise ValidationError(f"{what}: got {given!r}; expected one of {list(valid)}")
     seed_list = _seeds(seeds)
     settings = settings or TrainSettings()
     learns = {rec["name"]: list(rec["tasks"]) for rec in list_agents()}

@@ -67,7 +67,8 @@ def test_plan_expands_and_says_why_it_skips() -> None:
     combos = sorted({(j.agent, j.task) for j in plan.jobs})
     # value-learners only have the shared layout; GRU agents learn only contrast
     assert ("dqn", "pavlovian") in combos and ("dqn-gru", "contrast") in combos
-    assert ("ppo-gru", "contrast") in combos
+    assert ("ppo-gru", "contrast") in combos and ("ppo-gru-sep", "contrast") in combos
+    assert ("ppo-sep", "pavlovian") in combos and ("ppo-sep", "contrast") in combos
     assert not any(a.startswith("dqn") and a.endswith("-sep") for a, _ in combos)
     assert not any("-gru" in a and t != "contrast" for a, t in combos)
     assert all(sorted(j.seed for j in plan.jobs if (j.agent, j.task) == c) == [0, 1]
