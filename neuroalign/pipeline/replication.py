@@ -28,13 +28,16 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from neuroalign.core.errors import ConfigError, ValidationError
 from neuroalign.pipeline.replication_config import ReplicationConfig
+
+if TYPE_CHECKING:  # the zoo (torch) is imported on use
+    from neuroalign.zoo.sweep import SweepPlan
 
 __all__ = [
     "POOLED",
@@ -109,16 +112,6 @@ class ReplicationResult:
 # --- the zoo's names and the sweep (one function each) ---------------------------------
 
 
-def _zoo_function(module: str, name: str) -> Any:
-    """``neuroalign.<module>.<name>``, or None where this version lacks it."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
 def _agent_parts(name: str) -> tuple[str, str, str]:
     """``(algorithm, trunk, layout)`` of a zoo agent."""
     from neuroalign.zoo import agent_parts
@@ -127,54 +120,26 @@ def _agent_parts(name: str) -> tuple[str, str, str]:
     return str(algorithm), str(trunk), str(layout)
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """The jobs ``(agent, task, seed)`` and the combinations skipped, with their reason."""
+def _plan(config: ReplicationConfig) -> SweepPlan:
+    """The sweep's plan of ``config``: every agent x task x seed the zoo can train, and the
+    combinations it cannot, with the reason.
 
-    jobs: list[tuple[str, str, int]]
-    skipped: list[str]
-    native: Any = None
+    Raises
+    ------
+    ConfigError
+        No combination of ``config`` exists in the zoo.
+    """
+    from neuroalign.zoo.sweep import plan_sweep
 
-
-def _plan(config: ReplicationConfig) -> _Plan:
-    """Every agent x task x seed of ``config`` the zoo can train, and what it cannot."""
-    plan_sweep = _zoo_function("neuroalign.zoo.sweep", "plan_sweep")
-    if plan_sweep is None:
-        return _plan_here(config)
-    plan = plan_sweep(list(config.algorithms), list(config.tasks), list(config.seeds),
-                      trunks=tuple(config.trunks), layouts=tuple(config.layouts))
-    jobs = [(str(j.agent), str(j.task), int(j.seed)) for j in plan.jobs]
-    return _Plan(jobs=jobs, skipped=[_skip_text(s) for s in plan.skipped], native=plan)
+    try:
+        return plan_sweep(list(config.algorithms), list(config.tasks), list(config.seeds),
+                          trunks=tuple(config.trunks), layouts=tuple(config.layouts))
+    except ValidationError as err:
+        raise ConfigError(f"algorithms, tasks, trunks, layouts: {err}") from None
 
 
-def _skip_text(entry: Any) -> str:
-    """A skipped combination of the sweep's plan, in words."""
-    describe = getattr(entry, "describe", None)
-    return str(describe()) if callable(describe) else str(entry)
-
-
-def _plan_here(config: ReplicationConfig) -> _Plan:
-    from neuroalign.zoo import AGENTS, agent_name
-
-    jobs, skipped = [], []
-    for algorithm in config.algorithms:
-        for trunk in config.trunks:
-            for layout in config.layouts:
-                try:
-                    name = agent_name(algorithm, trunk, layout)
-                except ValidationError as err:
-                    skipped.append(f"skipped {algorithm} (trunk {trunk}, layout {layout}): "
-                                   f"{err}")
-                    continue
-                spec = AGENTS[name]
-                for task in config.tasks:
-                    if spec.tasks is not None and task not in spec.tasks:
-                        skipped.append(f"skipped {algorithm} (trunk {trunk}, layout "
-                                       f"{layout}) on {task}: {name} learns only "
-                                       f"{list(spec.tasks)}")
-                        continue
-                    jobs += [(name, task, int(s)) for s in config.seeds]
-    return _Plan(jobs=jobs, skipped=skipped)
+def _jobs(plan: SweepPlan) -> list[tuple[str, str, int]]:
+    return [(str(j.agent), str(j.task), int(j.seed)) for j in plan.jobs]
 
 
 def _found(agent: str, task: str, seed: int, out: str | None) -> str | None:
@@ -186,29 +151,27 @@ def _found(agent: str, task: str, seed: int, out: str | None) -> str | None:
     return None if path is None else str(path)
 
 
-def _sweep(plan: _Plan, config: ReplicationConfig, workers: int, scheduler: str | None,
-           progress: bool) -> list[dict[str, Any]]:
+def _sweep(plan: SweepPlan, config: ReplicationConfig, workers: int, scheduler: str | None,
+           progress: bool, console: Any) -> list[dict[str, Any]]:
     """Train every checkpoint of ``plan`` that neither the shipped zoo nor the sweep's
-    folder holds: one record per job (agent, task, seed, status, path, wall_time_s,
-    error), in plan order. A found checkpoint is what the probe reads, so it is never
-    trained again."""
+    folder holds (:func:`neuroalign.zoo.sweep.run_sweep`): one record per job (agent,
+    task, seed, status, path, wall_time_s, error), in plan order. A found checkpoint is
+    what the probe reads, so it is never trained again."""
+    from neuroalign.zoo.sweep import run_sweep
+
     out = config.sweep.out
-    found = {job: _found(*job, out) for job in plan.jobs}
+    jobs = _jobs(plan)
+    found = {job: _found(*job, out) for job in jobs}
     records = {job: {"agent": job[0], "task": job[1], "seed": job[2], "status": "existing",
                      "path": path, "wall_time_s": math.nan, "error": None}
                for job, path in found.items() if path is not None}
-    missing = [job for job in plan.jobs if found[job] is None]
-    run_sweep = _zoo_function("neuroalign.zoo.sweep", "run_sweep")
-    if missing and run_sweep is None:
-        records.update({(r["agent"], r["task"], r["seed"]): r
-                        for r in _sweep_here(missing, out)})
-    elif missing:
-        todo = set(missing)
-        native = replace(plan.native, jobs=[j for j in plan.native.jobs
-                                            if (j.agent, j.task, int(j.seed)) in todo])
-        summary = run_sweep(native, out, workers=None if scheduler else workers,
+    todo = {job for job in jobs if found[job] is None}
+    if todo:
+        missing = replace(plan, jobs=[j for j in plan.jobs
+                                      if (j.agent, j.task, int(j.seed)) in todo])
+        summary = run_sweep(missing, out, workers=None if scheduler else workers,
                             scheduler=scheduler, progress=progress,
-                            retry_failed=config.sweep.retry_failed)
+                            retry_failed=config.sweep.retry_failed, console=console)
         for j in summary.jobs:
             job = (str(j.agent), str(j.task), int(j.seed))
             ok = j.status != "failed"
@@ -218,25 +181,7 @@ def _sweep(plan: _Plan, config: ReplicationConfig, workers: int, scheduler: str 
                             "path": _found(*job, out) if ok else None,
                             "wall_time_s": float(j.wall_time_s) if j.status == "trained"
                             else math.nan, "error": j.error}
-    return [records[job] for job in plan.jobs]
-
-
-def _sweep_here(jobs: list[tuple[str, str, int]], out: str | None) -> list[dict[str, Any]]:
-    """Train the missing checkpoints one after the other (``load_agent``)."""
-    from neuroalign.zoo import load_agent
-
-    records = []
-    for agent, task, seed in jobs:
-        status, error = "trained", None
-        start = time.perf_counter()
-        try:
-            load_agent(agent, task, seed, cache_dir=out, train_if_missing=True)
-        except Exception as err:  # recorded with its seed, as the sweep does
-            status, error = "failed", f"{type(err).__name__}: {err}"
-        records.append({"agent": agent, "task": task, "seed": seed, "status": status,
-                        "path": _found(agent, task, seed, out),
-                        "wall_time_s": time.perf_counter() - start, "error": error})
-    return records
+    return [records[job] for job in jobs]
 
 
 def _checkpoints(records: Iterable[dict[str, Any]]) -> list[Checkpoint]:
@@ -457,7 +402,8 @@ def _timing(checkpoints: Sequence[Checkpoint], probe_s: dict[tuple[str, str, int
         jobs.append({"agent": c.agent, "task": c.task, "seed": c.seed, "status": c.status,
                      "criterion_met": c.criterion_met,
                      "train_s": None if not math.isfinite(c.train_s) else round(c.train_s, 3),
-                     "train_s_from": "this sweep" if c.status == "trained" else "checkpoint",
+                     "train_s_from": ("this sweep" if c.status == "trained" else
+                                      "checkpoint" if math.isfinite(c.train_s) else None),
                      "probe_s": None if not math.isfinite(p) else round(p, 3),
                      "error": c.error})
     cost = [(0.0 if not math.isfinite(c.train_s) else c.train_s)
@@ -489,6 +435,11 @@ def _timing(checkpoints: Sequence[Checkpoint], probe_s: dict[tuple[str, str, int
             "wall_s": round(lpt_makespan(cost, n_proj) + study_s, 3),
             "one_worker_s": round(sum(cost) + study_s, 3),
             "this_machine_s": round(lpt_makespan(cost, max(1, int(workers))) + study_s, 3),
+            # a sweep's checkpoint is written reproducibly, without its training time: one
+            # trained by an earlier run enters the projection with its probing alone
+            "jobs_without_training_time": sum(1 for c in checkpoints
+                                              if c.status != "failed"
+                                              and not math.isfinite(c.train_s)),
         },
         "skipped": list(skipped),
         "jobs": jobs,
@@ -550,10 +501,7 @@ def run_replication(config: ReplicationConfig, *, out: str | Path | None = None,
         console = Console(stderr=True)
     start = time.perf_counter()
     plan = _plan(config)
-    if not plan.jobs:
-        raise ConfigError("algorithms, tasks, trunks, layouts: no agent of the zoo "
-                          f"learns these; skipped: {plan.skipped}")
-    records = _sweep(plan, config, n_workers, address, progress)
+    records = _sweep(plan, config, n_workers, address, progress, console)
     sweep_s = time.perf_counter() - start
     checkpoints = _checkpoints(records)
     used = [c for c in checkpoints if c.status != "failed"
@@ -574,7 +522,8 @@ def run_replication(config: ReplicationConfig, *, out: str | Path | None = None,
     probe_s = {(c.agent, c.task, c.seed): s for c, s in zip(used, seconds, strict=True)}
     timing = _timing(checkpoints, probe_s, sweep_s, probing_s, study_s,
                      time.perf_counter() - start, n_workers,
-                     command or f"run_replication(out={str(target)!r})", plan.skipped, config)
+                     command or f"run_replication(out={str(target)!r})",
+                     [s.describe() for s in plan.skipped], config)
     with atomic_dir(target, overwrite=overwrite) as tmp:
         page = write_outputs(tmp, table, results, timing)
     return ReplicationResult(out=target, table=table, results=results, timing=timing,

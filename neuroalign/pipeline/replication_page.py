@@ -154,8 +154,8 @@ def _timing_lines(timing: dict[str, Any]) -> list[str]:
         f"| total | {_seconds(timing.get('total_s'))} |", "",
     ]
     if not jobs.empty:
-        lines += ["Per-job costs (training time as measured by the sweep, or as recorded in "
-                  "a checkpoint found; probing as measured here):", "",
+        lines += ["Per-job costs (training time as measured by this run's sweep, or as "
+                  "recorded in a shipped checkpoint; probing as measured here):", "",
                   "| agent | task | jobs | training, mean | training, max | probing, mean |",
                   "|---|---|---:|---:|---:|---:|"]
         for (agent, task), sub in jobs.groupby(["agent", "task"], sort=True):
@@ -170,6 +170,12 @@ def _timing_lines(timing: dict[str, Any]) -> list[str]:
                   f"{_seconds(proj.get('one_worker_s'))} on one worker, "
                   f"{_seconds(proj.get('this_machine_s'))} on {timing.get('workers')} "
                   "worker(s)."]
+        unknown = int(proj.get("jobs_without_training_time", 0))
+        if unknown:
+            lines += ["", f"{unknown} network(s) were trained by an earlier run, whose "
+                      "checkpoints do not record their training time: the projection counts "
+                      "their probing only and is a lower bound. Run from an empty sweep "
+                      "folder to measure every job."]
     return lines
 
 
