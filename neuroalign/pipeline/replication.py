@@ -109,7 +109,7 @@ class ReplicationResult:
     page: str = ""
 
 
-# --- the zoo's names and the sweep (one function each) ---------------------------------
+# --- the sweep ---------------------------------------------------------------------------
 
 
 def _agent_parts(name: str) -> tuple[str, str, str]:

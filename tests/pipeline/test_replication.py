@@ -174,6 +174,15 @@ def test_a_missing_checkpoint_is_trained_once_then_found(tmp_path):
     pd.testing.assert_frame_equal(first.results, again.results)
 
 
+def test_a_design_the_zoo_cannot_train_is_refused_naming_why(tmp_path):
+    cfg = load_replication_config(_config(tmp_path / "ckpt", algorithms=["dqn"],
+                                          trunks=["gru"]))
+    with pytest.raises(ConfigError, match=r"algorithms, tasks, trunks, layouts: .*dqn-gru "
+                                          r"learns only \['contrast'\]"):
+        run_replication(cfg, out=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_existing_output_folder_is_refused_before_any_work(small):
     cfg = load_replication_config(_config(small.out.parent / "checkpoints"))
     with pytest.raises(OutputExistsError, match="exists and is not empty"):
