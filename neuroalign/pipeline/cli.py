@@ -203,8 +203,8 @@ def register_replicate(app: typer.Typer) -> None:
         trunks: str | None = typer.Option(None, "--trunks", help="Override trunks: mlp,gru."),
         layouts: str | None = typer.Option(
             None, "--layouts", help="Override layouts: shared,separate."),
-        seeds: str | None = typer.Option(None, "--seeds", help="Override seeds: a range "
-                                         "such as 0-19 or a list such as 0,3,5."),
+        seeds: str | None = typer.Option(None, "--seeds", help="Override seeds: values and "
+                                         "ranges such as 0-19 or 0-4,7."),
         docs: Path | None = typer.Option(
             None, "--docs", help="Also write the page as DOCS/replication.md, its figure "
             "beside it and its table and timing in DOCS/replication/ (the documentation's "
@@ -229,8 +229,7 @@ def register_replicate(app: typer.Typer) -> None:
         overrides: dict[str, Any] = {k: [x.strip() for x in v.split(",") if x.strip()]
                                      for k, v in lists.items() if v is not None}
         if seeds is not None:
-            overrides["seeds"] = seeds if "-" in seeds else [
-                int(x) if x.strip().isdigit() else x.strip() for x in seeds.split(",")]
+            overrides["seeds"] = seeds
         cfg = load_replication_config(config, overrides=overrides)
         args = ["neuroalign", "replicate", str(config)]
         for flag, value in (("--algorithms", algorithms), ("--tasks", tasks),

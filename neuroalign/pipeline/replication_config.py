@@ -14,7 +14,6 @@ Unknown fields are refused; the shipped example is ``neuroalign/data/configs/rep
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,7 +34,8 @@ from neuroalign.core.config import (
     validate_model,
 )
 from neuroalign.core.config import config_help as _model_help
-from neuroalign.core.errors import ConfigError
+from neuroalign.core.errors import ConfigError, ValidationError
+from neuroalign.core.validation import parse_int_ranges
 
 __all__ = [
     "ReplicationConfig",
@@ -51,19 +51,14 @@ ALGORITHMS: tuple[str, ...] = ("dqn", "qrdqn", "reinforce", "a2c", "ppo")
 #: measure options that the replication does not use (it measures the geometry alone)
 _UNUSED_MEASURE_OPTIONS = ("rsa_method", "rdm_method", "shape_alpha", "n_splits")
 
-_RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
-
-
 def _seed_list(value: Any) -> Any:
-    """``"0-9"`` (a range, both ends included) or a list of seeds."""
+    """Seeds as a list, or as text of values and inclusive ranges (``"0-9"``, ``"0-4,7"``:
+    :func:`neuroalign.core.validation.parse_int_ranges`)."""
     if isinstance(value, str):
-        match = _RANGE.match(value)
-        if match is None:
-            raise ValueError("expected a list of seeds or a range 'FIRST-LAST', e.g. '0-9'")
-        first, last = int(match[1]), int(match[2])
-        if last < first:
-            raise ValueError(f"expected FIRST <= LAST in the range, got {first}-{last}")
-        return list(range(first, last + 1))
+        try:
+            return parse_int_ranges(value, "seeds")
+        except ValidationError as err:  # the field and the value are named by pydantic
+            raise ValueError(str(err).split("; ", 1)[-1]) from None
     return value
 
 
@@ -109,8 +104,8 @@ class ReplicationConfig(MeasureOptions, InferenceOptions):
         ["shared", "separate"], description="Actor-critic layouts: shared (one trunk) or separate "
         "(actor and critic networks); value-learners have one network only.")
     seeds: Annotated[list[int], BeforeValidator(_seed_list)] = Field(
-        list(range(10)), description="Training seeds, a list or a range such as '0-9' "
-        "(at least 10 to test the claim).")
+        list(range(10)), description="Training seeds: a list, or values and ranges such as "
+        "'0-9' or '0-4,7' (at least 10 to test the claim).")
     layers: list[str] | None = Field(
         None, description="Layers to probe (default: every probed layer of each agent).")
     include_failed: bool = Field(

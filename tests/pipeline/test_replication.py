@@ -264,8 +264,10 @@ def test_the_shipped_config_is_found_by_its_name_and_holds_ten_seeds():
     ({"trunks": ["lstm"]}, "trunks: got ['lstm']; expected names from ['mlp', 'gru']"),
     ({"layouts": ["split"]}, "layouts: got ['split']; expected names from ['shared', "
                              "'separate']"),
-    ({"seeds": "9-0"}, "seeds: got '9-0'; expected FIRST <= LAST in the range, got 9-0"),
-    ({"seeds": "a few"}, "seeds: got 'a few'; expected a list of seeds or a range"),
+    ({"seeds": "9-0"}, "seeds: got '9-0'; expected its end to be >= its start"),
+    ({"seeds": "a few"}, "seeds: got 'a few'; expected an integer or a range A-B such as "
+                         "'0-4'"),
+    ({"seeds": [-1]}, "seeds: got [-1]; expected seeds >= 0"),
     ({"sweep": {"workers": 0}}, "sweep.workers: got 0; expected greater than or equal to 1"),
     ({"sweep": {"cores": 2}}, "sweep.cores: unknown field; expected one of ['out', "
                               "'retry_failed', 'scheduler', 'workers']"),
@@ -282,10 +284,10 @@ def test_bad_config_fields_give_the_exact_error(fields, message):
 
 def test_a_yaml_config_reads_a_seed_range_and_relative_checkpoints(tmp_path):
     path = tmp_path / "r.yaml"
-    path.write_text("algorithms: [ppo]\ntasks: [gridworld]\nseeds: 3-5\n"
+    path.write_text("algorithms: [ppo]\ntasks: [gridworld]\nseeds: 3-5,8\n"
                     "sweep:\n  out: ckpt\n  workers: 1\n")
     cfg = load_replication_config(path, overrides={"sweep": {"workers": 3}})
-    assert cfg.seeds == [3, 4, 5]
+    assert cfg.seeds == [3, 4, 5, 8]
     assert cfg.sweep.out == str(tmp_path / "ckpt") and cfg.sweep.workers == 3
 
 
@@ -301,14 +303,16 @@ def test_the_command_writes_the_folder_and_prints_json(tmp_path):
     cfg.write_text(yaml.safe_dump(fields))
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["replicate", str(cfg), "--out", str(out), "--json",
-                                      "--workers", "1"])
+                                      "--workers", "1", "--seeds", "0,2"])
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
     assert got["out"] == str(out)
     assert len(got["table"]) == len(pd.read_csv(out / FILES["table"]))
-    assert got["timing"]["command"] == (f"neuroalign replicate {cfg} --out {out} "
+    assert got["timing"]["command"] == (f"neuroalign replicate {cfg} --seeds 0,2 --out {out} "
                                         "--workers 1")
     assert got["timing"]["workers"] == 1
+    assert {(j["agent"], j["seed"]) for j in got["timing"]["jobs"]} == {
+        (a, s) for a in ("qrdqn", "a2c") for s in (0, 2)}
     bad = CliRunner().invoke(app, ["replicate", str(tmp_path / "missing.yaml")])
     assert isinstance(bad.exception, ConfigError)
     assert "missing.yaml" in str(bad.exception)
