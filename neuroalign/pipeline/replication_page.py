@@ -202,6 +202,19 @@ def _seed_text(seeds: list[int]) -> str:
     return ", ".join(str(s) for s in seeds)
 
 
+def _floor_lines(study: dict[str, Any], n_tests: int) -> list[str]:
+    """A warning when the bootstrap's resolution keeps Holm's correction from alpha."""
+    n_boot, alpha = int(study.get("n_boot", 0) or 0), float(study.get("alpha", 0.05))
+    if study.get("correction") != "holm" or n_boot <= 0 or not n_tests:
+        return []
+    floor = 2.0 / (n_boot + 1)
+    if floor * n_tests < alpha:
+        return []
+    return [f"!!! warning \"Resolution\"\n    With {n_boot} replicates the smallest p is "
+            f"{floor:.2g}; Holm over {n_tests} tests cannot reach alpha = {alpha:g}. Raise "
+            "`study.n_boot`.", ""]
+
+
 def render_page(table: pd.DataFrame, timing: dict[str, Any],
                 figure: str = FILES["figure"]) -> str:
     """The Markdown page of a replication, from its table and its timing record only.
@@ -251,6 +264,7 @@ def render_page(table: pd.DataFrame, timing: dict[str, Any],
         "under its algorithm. Stages: each trunk (or actor / critic) "
         "layer, and the readouts together.",
         "",
+        *_floor_lines(study, n_tests),
         "## Results",
         "",
         *_results_table(table),

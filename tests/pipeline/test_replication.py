@@ -210,6 +210,14 @@ def test_the_page_changes_with_its_data(small):
     assert "+0.99" not in render_folder(small.out)
 
 
+def test_the_page_warns_when_holm_cannot_reach_alpha(small):
+    table, timing = read_outputs(small.out)
+    assert "Resolution" not in render_page(table, timing)  # 999 replicates, 18 tests
+    timing["study"]["n_boot"] = 99
+    assert ("With 99 replicates the smallest p is 0.02; Holm over 18 tests cannot reach "
+            "alpha = 0.05") in render_page(table, timing)
+
+
 def test_docs_replication_is_the_render_of_the_committed_data():
     data = ROOT / "docs" / "replication"
     if not (data / FILES["table"]).exists():
