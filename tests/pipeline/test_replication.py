@@ -121,6 +121,15 @@ def test_a_group_is_h1_applied_by_hand_to_its_rows(small):
     assert int(row["n_seeds"]) == len(SEEDS)
 
 
+def test_one_process_gives_the_same_rows_and_table(small, tmp_path):
+    fields = _config(small.out.parent / "checkpoints")
+    fields["sweep"]["workers"] = 1
+    one = run_replication(load_replication_config(fields), out=tmp_path / "one",
+                          progress=False)
+    pd.testing.assert_frame_equal(one.results, small.results)
+    pd.testing.assert_frame_equal(one.table, small.table)
+
+
 def test_results_are_side_rows_of_the_one_schema(small):
     from neuroalign.core.results import RESULT_COLUMNS
 
