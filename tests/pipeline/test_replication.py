@@ -271,6 +271,16 @@ def test_the_shipped_config_is_found_by_its_name_and_holds_ten_seeds():
     assert cfg.tasks == ["pavlovian", "gridworld", "contrast"] and not cfg.include_failed
 
 
+def test_neuroalign_run_names_the_command_a_replication_config_is_for():
+    from neuroalign.pipeline.config import load_config
+
+    with pytest.raises(ConfigError, match=r"replication.yaml: got the fields \['algorithms', "
+                                          r".*\] of a replication config; expected a config "
+                                          r"of `neuroalign run` \(run this one with "
+                                          r"`neuroalign replicate`\)"):
+        load_config("replication")
+
+
 @pytest.mark.parametrize("fields, message", [
     ({"algoritms": ["dqn"]}, "config: algoritms: unknown field; expected one of "),
     ({"algorithms": ["sac"]}, "algorithms: got ['sac']; expected names from ['dqn', "
