@@ -232,12 +232,12 @@ def read_sb3_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _global_random_kept() -> Iterator[None]:
     """Restore Python's and numpy's global random state on exit (SB3's ``seed`` sets them;
     torch's is restored by :func:`~neuroalign.zoo.training.seeded`)."""
-    py_state, np_state = random.getstate(), np.random.get_state()
+    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002 (SB3's global)
     try:
         yield
     finally:
         random.setstate(py_state)
-        np.random.set_state(np_state)
+        np.random.set_state(np_state)  # noqa: NPY002
 
 
 def _greedy(model: Any, obs_dim: int) -> Callable[[np.ndarray], np.ndarray]:
