@@ -1,0 +1,195 @@
+"""The zoo against its Stable-Baselines3 twins, from training to the table of differences.
+
+:func:`sb3_comparison` trains what is missing (the zoo agents through
+:func:`neuroalign.zoo.load_agent`, which caches them; the SB3 twins through
+:func:`neuroalign.zoo.foreign.sb3_train.train_sb3`, content-addressed under ``out``),
+probes every agent, computes each layer's valence geometry as ``neuroalign run``
+computes a model side's (:func:`neuroalign.pipeline.sides.prepare_side`,
+:func:`neuroalign.pipeline.cell.side_rows`; the contrast task on its valence x time
+grid), and compares the implementations with
+:func:`neuroalign.study.implementations.implementation_differences`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from neuroalign.core.errors import ValidationError
+from neuroalign.core.validation import check_choice
+
+__all__ = ["SIDES_FILE", "TABLE_FILE", "implementation_sides", "sb3_comparison"]
+
+#: the comparison table :func:`sb3_comparison` writes in ``out``
+TABLE_FILE = "sb3_comparison.csv"
+#: the side rows (A and the other geometry statistics of every agent x seed x layer)
+SIDES_FILE = "sb3_comparison_sides.csv"
+
+_Job = tuple[str, str, str, int]  # implementation, algorithm, task, seed
+
+
+def _check(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]
+           ) -> tuple[list[str], list[str], list[int]]:
+    from neuroalign.zoo.foreign.sb3_train import SB3_ALGORITHMS, SB3_TASKS
+
+    algos = [str(a).lower().replace("-", "") for a in algorithms]
+    for a in algos:
+        check_choice(a, "algorithms", list(SB3_ALGORITHMS))
+    for t in tasks:
+        check_choice(t, "tasks", SB3_TASKS)
+    clean = []
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ValidationError(f"seeds: got {s!r}; expected non-negative integers")
+        clean.append(int(s))
+    if not algos or not tasks or not clean:
+        raise ValidationError("algorithms, tasks, seeds: expected at least one of each")
+    return list(dict.fromkeys(algos)), list(dict.fromkeys(tasks)), sorted(set(clean))
+
+
+def _train(job: _Job, out: Path) -> tuple[str | None, bool]:
+    """Train (or find) one agent: its file (SB3: the .zip; zoo: None, it is cached)
+    and whether it met the task's criterion."""
+    impl, algorithm, task, seed = job
+    if impl == "sb3":
+        from neuroalign.zoo.foreign.sb3_train import read_sb3_metrics, train_sb3
+
+        path = train_sb3(algorithm, task, seed, out)
+        return str(path), bool(read_sb3_metrics(path)["criterion_met"])
+    from neuroalign.zoo import load_agent
+
+    agent = load_agent(algorithm, task, seed, train_if_missing=True)
+    return None, bool(agent.metrics.get("criterion_met", False))
+
+
+def implementation_sides(job: _Job, path: str | None, criterion_met: bool, *,
+                         n_boot: int = 200, n_perm: int = 0, rng_seed: int = 0
+                         ) -> list[dict[str, Any]]:
+    """The geometry side rows of every layer of one trained agent.
+
+    Parameters
+    ----------
+    job
+        ``(implementation, algorithm, task, seed)``; implementation ``zoo`` or ``sb3``.
+    path
+        The SB3 twin's ``.zip`` (``None`` for a zoo agent).
+    criterion_met
+        Written on every row.
+    n_boot, n_perm, rng_seed
+        The cells' resampling, as ``neuroalign run``'s (``n_perm = 0``: no permutation
+        p-value of A, its interval and standard error are what the comparison uses).
+
+    Returns
+    -------
+    list of dict
+        Result rows (:func:`neuroalign.core.results.side_row`) with the extra columns
+        ``implementation``, ``algorithm`` and ``criterion_met``; the agent is named
+        ``<algorithm>`` (zoo) or ``sb3-<algorithm>``.
+    """
+    from neuroalign.core.config import AgentSpec
+    from neuroalign.core.results import ModelKey
+    from neuroalign.pipeline.cell import side_rows
+    from neuroalign.pipeline.loaders import model_patterns_by_layer, valence_time_grid
+    from neuroalign.pipeline.sides import prepare_side
+
+    impl, algorithm, task, seed = job
+    family = "value" if algorithm in ("dqn", "qrdqn") else "policy"
+    name = algorithm if impl == "zoo" else f"sb3-{algorithm}"
+    spec = (AgentSpec(name=name, task=task, sb3=path, family=family) if impl == "sb3"
+            else None)
+    extra = {"implementation": impl, "algorithm": algorithm, "criterion_met": criterion_met}
+    rows: list[dict[str, Any]] = []
+    for layer, patterns in model_patterns_by_layer(name, task, seed, spec=spec).items():
+        grid = valence_time_grid(patterns) if task == "contrast" else None
+        side = prepare_side(patterns, "model", n_boot=n_boot, n_perm=n_perm, seed=rng_seed,
+                            options=None, measures=["geometry"], geometry_patterns=grid)
+        rows += side_rows(side, ModelKey(name, family, task, seed, layer), ["geometry"],
+                          extra=extra)
+    return rows
+
+
+def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
+                   out: str | os.PathLike[str], *, workers: int | None = None,
+                   n_boot: int = 200, study_boot: int = 4000, level: float = 0.95,
+                   correction: str = "holm", by: Literal["stage", "layer"] = "stage",
+                   criterion_only: bool = True, rng_seed: int = 0) -> pd.DataFrame:
+    """Train, probe and compare the zoo agents and their SB3 twins: SB3 - zoo of A.
+
+    Parameters
+    ----------
+    algorithms
+        Of ``dqn``, ``qrdqn``, ``a2c``, ``ppo``.
+    tasks
+        Of ``pavlovian``, ``gridworld``, ``contrast``.
+    seeds
+        Training seeds, the same for both implementations (zoo seeds beyond the shipped
+        ones are trained and cached by :func:`neuroalign.zoo.load_agent`).
+    out
+        Folder of the SB3 models (``out/sb3``) and the two tables, :data:`TABLE_FILE`
+        and :data:`SIDES_FILE`, written atomically.
+    workers
+        Processes for the training and for the probes and geometries (default: one per
+        usable CPU; 1: all in this process).
+    n_boot
+        Bootstrap resamples of each side's A (its interval and standard error).
+    study_boot, level, correction, by
+        Of :func:`~neuroalign.study.implementations.implementation_differences`.
+    criterion_only
+        Leave out the agents that did not meet their task's criterion (how many: in
+        each row's note).
+    rng_seed
+        Seed of every resampling.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table of :func:`~neuroalign.study.implementations.implementation_differences`
+        (columns :data:`~neuroalign.study.implementations.COMPARISON_COLUMNS`).
+
+    Raises
+    ------
+    ValidationError
+        An unknown algorithm or task, a bad seed.
+    """
+    from neuroalign.core.atomic import check_output_path
+    from neuroalign.core.csvsafe import write_csv
+    from neuroalign.core.results import results_table
+    from neuroalign.core.workers import forked_map
+    from neuroalign.study.implementations import implementation_differences
+
+    algos, task_list, seed_list = _check(algorithms, tasks, seeds)
+    folder = check_output_path(out, kind="folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    models = folder / "sb3"
+    jobs: list[_Job] = [(impl, a, t, s) for impl in ("zoo", "sb3") for t in task_list
+                        for a in algos for s in seed_list]
+    trained = list(forked_map(lambda job: _train(job, models), jobs, workers))
+
+    def sides(i: int) -> list[dict[str, Any]]:
+        path, met = trained[i]
+        return implementation_sides(jobs[i], path, met, n_boot=n_boot, rng_seed=rng_seed)
+
+    rows = [row for part in forked_map(sides, list(range(len(jobs))), workers,
+                                       here_first=1) for row in part]
+    table = results_table(pd.DataFrame(rows))
+    write_csv(table, folder / SIDES_FILE, index=False)
+    missed = table[~table["criterion_met"].astype(bool)] if criterion_only else table.iloc[:0]
+    used = table.drop(index=missed.index)
+    result = implementation_differences(used, by=by, n_boot=study_boot, level=level,
+                                        correction=correction, seed=rng_seed)
+    if not missed.empty:
+        left = (missed.drop_duplicates(["implementation", "algorithm", "task", "seed"])
+                .groupby(["algorithm", "task", "implementation"]).size())
+        notes = []
+        for rec in result.itertuples():
+            parts = [f"{n} {impl} seed(s) below the criterion left out"
+                     for (a, t, impl), n in left.items() if a == rec.algorithm
+                     and t == rec.task]
+            notes.append("; ".join([p for p in [rec.note, *parts] if p]) or None)
+        result["note"] = notes
+    write_csv(result, folder / TABLE_FILE, index=False)
+    return result
