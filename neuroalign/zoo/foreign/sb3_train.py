@@ -273,8 +273,11 @@ def _build(name: str, task: str, seed: int, settings: dict[str, Any]) -> Any:
 
     from neuroalign.zoo.tasks import make_env
 
+    cls: Any
     if name == "qrdqn":
-        from sb3_contrib import QRDQN as cls
+        import sb3_contrib
+
+        cls = sb3_contrib.QRDQN
     else:
         import stable_baselines3
 
