@@ -130,3 +130,30 @@ def test_bad_input():
         implementation_differences(rows, measure="S_danger")
     with pytest.raises(ValidationError, match="by: got 'seed'"):
         implementation_differences(rows, by="seed")  # type: ignore[arg-type]
+
+
+def test_sb3_comparison_from_training_to_table(tmp_path, monkeypatch):
+    """Two shipped zoo seeds of A2C against two SB3 twins on the Pavlovian task."""
+    pytest.importorskip("stable_baselines3")
+    from neuroalign.study.twins import SIDES_FILE, TABLE_FILE, sb3_comparison
+
+    monkeypatch.setenv("NEUROALIGN_CACHE", str(tmp_path / "cache"))
+    table = sb3_comparison(["A2C"], ["pavlovian"], [1, 0], tmp_path / "cmp", workers=1,
+                           n_boot=30, study_boot=199)
+    assert list(table.columns) == list(COMPARISON_COLUMNS)
+    assert table["stage"].tolist() == ["readout", "trunk.0", "trunk.1"]
+    assert (table["n_seeds_zoo"] == 2).all() and (table["n_seeds_sb3"] == 2).all()
+    written = pd.read_csv(tmp_path / "cmp" / TABLE_FILE)
+    assert np.allclose(written["difference"], table["difference"], equal_nan=True)
+    sides = pd.read_csv(tmp_path / "cmp" / SIDES_FILE)
+    a = sides[sides["measure"] == "A"]
+    assert set(a["implementation"]) == {"zoo", "sb3"}
+    assert set(a["agent"]) == {"a2c", "sb3-a2c"}
+    assert len(list((tmp_path / "cmp" / "sb3").glob("sb3-a2c_pavlovian_s*.zip"))) == 2
+    # the estimate is the plain difference of the seeds' stage means in the side rows
+    a = a.assign(stage=["readout" if x.startswith("readout") else x for x in a["layer"]])
+    t0 = a[a["stage"] == "trunk.0"].groupby("implementation")["estimate"].mean()
+    row = table[table["stage"] == "trunk.0"].iloc[0]
+    assert row["difference"] == pytest.approx(t0["sb3"] - t0["zoo"], abs=1e-9)
+    with pytest.raises(ValidationError, match="tasks: got 'maze'"):
+        sb3_comparison(["a2c"], ["maze"], [0], tmp_path / "bad")
