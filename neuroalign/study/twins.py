@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from neuroalign.core.errors import ValidationError
@@ -43,7 +44,7 @@ def _check(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]
         check_choice(t, "tasks", SB3_TASKS)
     clean = []
     for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
             raise ValidationError(f"seeds: got {s!r}; expected non-negative integers")
         clean.append(int(s))
     if not algos or not tasks or not clean:
