@@ -5,7 +5,9 @@ withdraw), ``gridworld`` (an arena with a reward site and a hazard) and
 ``contrast`` (the mice's two-choice visual contrast task, Steinmetz et al. 2019).
 Agents (torch, one shared trunk): value-learners ``dqn`` and ``qrdqn``,
 policy-learners ``reinforce``, ``a2c`` and ``ppo`` with an MLP trunk, and each with
-a recurrent GRU trunk (``dqn-gru`` ... ``ppo-gru``, ``contrast`` task).
+a recurrent GRU trunk (``dqn-gru`` ... ``ppo-gru``, ``contrast`` task); the
+policy-learners also with separate actor and critic networks (``reinforce-sep`` ...
+``ppo-gru-sep``; :func:`agent_name` maps ``(algorithm, trunk, layout)`` to a name).
 
 Typical use::
 
@@ -41,6 +43,9 @@ _EXPORTS: dict[str, str] = {
     "Task": "tasks",
     "ZooAgent": "agent",
     "build_agent": "agent",
+    "agent_name": "agents",
+    "agent_parts": "agents",
+    "LAYOUTS": "networks",
     "CheckpointMetadata": "checkpoint",
     "checkpoint_name": "checkpoint",
     "checkpoint_path": "registry",
@@ -67,6 +72,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "AGENTS",
     "FORMAT_VERSION",
+    "LAYOUTS",
     "SUCCESS_THRESHOLD",
     "TRIAL_TYPES",
     "TRUNKS",
@@ -84,6 +90,8 @@ __all__ = [
     "ReinforceConfig",
     "Task",
     "ZooAgent",
+    "agent_name",
+    "agent_parts",
     "build_agent",
     "checkpoint_name",
     "checkpoint_path",

@@ -4,6 +4,8 @@ from neuroalign.zoo.agent import ZooAgent as ZooAgent
 from neuroalign.zoo.agent import build_agent as build_agent
 from neuroalign.zoo.agents import AGENTS as AGENTS
 from neuroalign.zoo.agents import AlgorithmSpec as AlgorithmSpec
+from neuroalign.zoo.agents import agent_name as agent_name
+from neuroalign.zoo.agents import agent_parts as agent_parts
 from neuroalign.zoo.behaviour import evaluate_behaviour as evaluate_behaviour
 from neuroalign.zoo.behaviour import psychometric as psychometric
 from neuroalign.zoo.checkpoint import FORMAT_VERSION as FORMAT_VERSION
@@ -22,6 +24,7 @@ from neuroalign.zoo.configs import describe as describe
 from neuroalign.zoo.contrast import ContrastEnv as ContrastEnv
 from neuroalign.zoo.contrast_task import ContrastTask as ContrastTask
 from neuroalign.zoo.gridworld import GridworldEnv as GridworldEnv
+from neuroalign.zoo.networks import LAYOUTS as LAYOUTS
 from neuroalign.zoo.networks import TRUNKS as TRUNKS
 from neuroalign.zoo.nwb import TRIAL_TYPES as TRIAL_TYPES
 from neuroalign.zoo.nwb import export_nwb as export_nwb

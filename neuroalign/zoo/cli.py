@@ -55,7 +55,7 @@ def _load(agent: str, task: str, seed: int, train: bool) -> ZooAgent:
 def list_command(
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
 ) -> None:
-    """List agents (name, family, tasks, shipped seeds) and tasks."""
+    """List agents (name, family, trunk, layout, shipped seeds) and tasks."""
     import json
 
     from neuroalign.zoo.registry import list_agents, list_tasks
@@ -68,12 +68,12 @@ def list_command(
     from rich.table import Table
 
     table = Table(title="neuroalign zoo agents")
-    for col in ("agent", "family", "description", "shipped seeds"):
+    for col in ("agent", "family", "trunk", "layout", "description", "shipped seeds"):
         table.add_column(col)
     for a in agents:
         seeds = "; ".join(f"{t}: {s or '-'}" for t, s in a["shipped_seeds"].items()
                           if t in a["tasks"])
-        table.add_row(a["name"], a["family"], a["description"], seeds)
+        table.add_row(a["name"], a["family"], a["trunk"], a["layout"], a["description"], seeds)
     tasks_table = Table(title="tasks")
     for col in ("task", "budget", "criterion"):
         tasks_table.add_column(col)

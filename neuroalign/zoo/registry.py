@@ -68,14 +68,17 @@ def _agent_tasks(name: str) -> list[str]:
 
 
 def list_agents() -> list[dict[str, Any]]:
-    """Every agent: ``name``, ``family``, ``trunk``, ``description``, ``config``, ``tasks``,
-    ``shipped_seeds``.
+    """Every agent: ``name``, ``family``, ``trunk``, ``layout``, ``description``, ``config``,
+    ``tasks``, ``shipped_seeds``.
+
+    ``layout`` is ``"shared"`` (one trunk) or ``"separate"`` (actor and critic
+    networks; :func:`neuroalign.zoo.agent_name` finds an agent by its parts).
 
     ``tasks`` are the tasks the agent can learn; ``shipped_seeds`` maps every task
     to the seeds with a shipped checkpoint (empty for tasks the agent cannot learn).
     """
     return [
-        {"name": spec.name, "family": spec.family, "trunk": spec.trunk,
+        {"name": spec.name, "family": spec.family, "trunk": spec.trunk, "layout": spec.layout,
          "description": spec.description, "config": spec.config_cls.__name__,
          "tasks": _agent_tasks(spec.name),
          "shipped_seeds": {t: shipped_seeds(spec.name, t) for t in task_names()}}
