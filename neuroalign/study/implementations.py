@@ -20,8 +20,9 @@ Per algorithm x task x layer stage (:func:`~neuroalign.study.hypotheses.layer_st
   (:func:`~neuroalign.study.hierarchy.bootstrap_p`,
   :func:`~neuroalign.study.verdict.format_p`);
 - correction over every difference of the table (Holm by default,
-  :func:`~neuroalign.study.verdict.adjust_p`); ``differs`` is true where the adjusted
-  p-value is below ``alpha`` and the interval excludes 0.
+  :func:`~neuroalign.study.verdict.adjust_p`); ``differs`` is true where the verdict
+  rule decides (:func:`~neuroalign.study.verdict.verdict`): the adjusted p-value is
+  below ``alpha`` and the interval excludes 0.
 
 A difference whose replicates cannot vary (one seed per implementation and cells
 without intervals) or that lacks one implementation is NaN with a note.
@@ -138,7 +139,7 @@ def implementation_differences(results: pd.DataFrame, *, measure: str = "A",
     from neuroalign.pipeline.sides import derive_seed
     from neuroalign.study.hierarchy import bootstrap_p, cell_se
     from neuroalign.study.hypotheses import layer_stage
-    from neuroalign.study.verdict import CORRECTIONS, adjust_p, format_p
+    from neuroalign.study.verdict import CORRECTIONS, adjust_p, format_p, verdict
 
     check_choice(by, "by", ["stage", "layer"])
     check_choice(correction, "correction", list(CORRECTIONS))
@@ -196,7 +197,9 @@ def implementation_differences(results: pd.DataFrame, *, measure: str = "A",
                                        if c not in ("p_adjusted", "p_display", "differs")])
     table["p_adjusted"] = adjust_p(table["p_value"].to_numpy(dtype=float), correction)
     table["p_display"] = [format_p(p, n_boot) for p in table["p_value"]]
-    table["differs"] = [bool(np.isfinite(p) and p < alpha and (lo > 0 or hi < 0))
+    # the verdict rule with either sign predicted: decided (supported or contradicted)
+    # when the adjusted p is below alpha and the interval lies on one side of 0
+    table["differs"] = [verdict(1, p, lo, hi, alpha) != "inconclusive"
                         for p, lo, hi in zip(table["p_adjusted"], table["ci_low"],
                                              table["ci_high"], strict=True)]
     for col in ("n_seeds_zoo", "n_seeds_sb3"):
