@@ -30,16 +30,28 @@ TABLE_FILE = "sb3_comparison.csv"
 #: the side rows (A and the other geometry statistics of every agent x seed x layer)
 SIDES_FILE = "sb3_comparison_sides.csv"
 
-_Job = tuple[str, str, str, int]  # implementation, algorithm, task, seed
+_Job = tuple[str, str, str, int]  # implementation, zoo agent ("ppo", "ppo-sep"), task, seed
+
+#: SB3's names of the critic network's activations in the separate layout, by depth
+#: (``create_mlp``: linear, activation, linear, activation ...)
+_CRITIC = "mlp_extractor.value_net.{}"
 
 
-def _check(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]
-           ) -> tuple[list[str], list[str], list[int]]:
+def _check(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
+           layouts: Sequence[str]) -> tuple[list[str], list[str], list[int]]:
+    """The zoo agents compared (value-learners once, actor-critics once per layout),
+    tasks and seeds, validated."""
+    from neuroalign.zoo.agents import agent_name
     from neuroalign.zoo.foreign.sb3_train import SB3_ALGORITHMS, SB3_TASKS
+    from neuroalign.zoo.networks import LAYOUTS
 
     algos = [str(a).lower().replace("-", "") for a in algorithms]
     for a in algos:
         check_choice(a, "algorithms", list(SB3_ALGORITHMS))
+    for lay in layouts:
+        check_choice(lay, "layouts", LAYOUTS)
+    agents = [agent_name(a, "mlp", lay) for a in algos
+              for lay in (["shared"] if a in ("dqn", "qrdqn") else layouts)]
     for t in tasks:
         check_choice(t, "tasks", SB3_TASKS)
     clean = []
@@ -47,23 +59,27 @@ def _check(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
             raise ValidationError(f"seeds: got {s!r}; expected non-negative integers")
         clean.append(int(s))
-    if not algos or not tasks or not clean:
-        raise ValidationError("algorithms, tasks, seeds: expected at least one of each")
-    return list(dict.fromkeys(algos)), list(dict.fromkeys(tasks)), sorted(set(clean))
+    if not agents or not tasks or not clean:
+        raise ValidationError("algorithms, tasks, seeds, layouts: expected at least one of "
+                              "each")
+    return list(dict.fromkeys(agents)), list(dict.fromkeys(tasks)), sorted(set(clean))
 
 
 def _train(job: _Job, out: Path) -> tuple[str | None, bool]:
     """Train (or find) one agent: its file (SB3: the .zip; zoo: None, it is cached)
     and whether it met the task's criterion."""
-    impl, algorithm, task, seed = job
+    from neuroalign.zoo.agents import agent_parts
+
+    impl, name, task, seed = job
     if impl == "sb3":
         from neuroalign.zoo.foreign.sb3_train import read_sb3_metrics, train_sb3
 
-        path = train_sb3(algorithm, task, seed, out)
+        algorithm, _, layout = agent_parts(name)
+        path = train_sb3(algorithm, task, seed, out, layout=layout)
         return str(path), bool(read_sb3_metrics(path)["criterion_met"])
     from neuroalign.zoo import load_agent
 
-    agent = load_agent(algorithm, task, seed, train_if_missing=True)
+    agent = load_agent(name, task, seed, train_if_missing=True)
     return None, bool(agent.metrics.get("criterion_met", False))
 
 
@@ -75,7 +91,8 @@ def implementation_sides(job: _Job, path: str | None, criterion_met: bool, *,
     Parameters
     ----------
     job
-        ``(implementation, algorithm, task, seed)``; implementation ``zoo`` or ``sb3``.
+        ``(implementation, agent, task, seed)``: implementation ``zoo`` or ``sb3``, the
+        zoo agent (``dqn``, ``ppo``, ``ppo-sep`` ...; for ``sb3`` the one it twins).
     path
         The SB3 twin's ``.zip`` (``None`` for a zoo agent).
     criterion_met
@@ -88,23 +105,42 @@ def implementation_sides(job: _Job, path: str | None, criterion_met: bool, *,
     -------
     list of dict
         Result rows (:func:`neuroalign.core.results.side_row`) with the extra columns
-        ``implementation``, ``algorithm`` and ``criterion_met``; the agent is named
-        ``<algorithm>`` (zoo) or ``sb3-<algorithm>``.
+        ``implementation``, ``algorithm`` (the zoo agent's name, so the two layouts of
+        an algorithm are compared apart), ``layout`` and ``criterion_met``; the agent is
+        named as the zoo's (``ppo-sep``) or ``sb3-`` and that name. A separate-layout
+        twin's layers take the zoo's names: the actor's ``trunk.<i>`` become
+        ``actor.<i>``, the critic's ``mlp_extractor.value_net`` activations
+        ``critic.<i>``.
     """
     from neuroalign.core.config import AgentSpec
     from neuroalign.core.results import ModelKey
     from neuroalign.pipeline.cell import side_rows
     from neuroalign.pipeline.loaders import model_patterns_by_layer, valence_time_grid
     from neuroalign.pipeline.sides import prepare_side
+    from neuroalign.zoo.agents import agent_parts, get_agent_spec
 
-    impl, algorithm, task, seed = job
-    family = "value" if algorithm in ("dqn", "qrdqn") else "policy"
-    name = algorithm if impl == "zoo" else f"sb3-{algorithm}"
+    impl, agent, task, seed = job
+    algorithm, _, layout = agent_parts(agent)
+    family = get_agent_spec(agent).family
+    name = agent if impl == "zoo" else f"sb3-{agent}"
     spec = (AgentSpec(name=name, task=task, sb3=path, family=family) if impl == "sb3"
             else None)
-    extra = {"implementation": impl, "algorithm": algorithm, "criterion_met": criterion_met}
+    layers: list[str] | None = None
+    rename: dict[str, str] = {}
+    if impl == "sb3" and layout == "separate":
+        from neuroalign.zoo.foreign.sb3_train import sb3_settings
+
+        depth = len(sb3_settings(algorithm, task, layout=layout)["policy_kwargs"]
+                    ["net_arch"]["vf"])
+        rename = {**{f"trunk.{i}": f"actor.{i}" for i in range(depth)},
+                  **{_CRITIC.format(2 * i + 1): f"critic.{i}" for i in range(depth)}}
+        layers = [*rename, "readout.pi", "readout.v"]
+    extra = {"implementation": impl, "algorithm": agent, "layout": layout,
+             "criterion_met": criterion_met}
     rows: list[dict[str, Any]] = []
-    for layer, patterns in model_patterns_by_layer(name, task, seed, spec=spec).items():
+    for probed, patterns in model_patterns_by_layer(name, task, seed, layers,
+                                                    spec=spec).items():
+        layer = rename.get(probed, probed)
         grid = valence_time_grid(patterns) if task == "contrast" else None
         side = prepare_side(patterns, "model", n_boot=n_boot, n_perm=n_perm, seed=rng_seed,
                             options=None, measures=["geometry"], geometry_patterns=grid)
@@ -117,7 +153,8 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
                    out: str | os.PathLike[str], *, workers: int | None = None,
                    n_boot: int = 200, study_boot: int = 4000, level: float = 0.95,
                    correction: str = "holm", by: Literal["stage", "layer"] = "stage",
-                   criterion_only: bool = True, rng_seed: int = 0) -> pd.DataFrame:
+                   layouts: Sequence[str] = ("shared",), criterion_only: bool = True,
+                   rng_seed: int = 0) -> pd.DataFrame:
     """Train, probe and compare the zoo agents and their SB3 twins: SB3 - zoo of A.
 
     Parameters
@@ -139,6 +176,9 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
         Bootstrap resamples of each side's A (its interval and standard error).
     study_boot, level, correction, by
         Of :func:`~neuroalign.study.implementations.implementation_differences`.
+    layouts
+        Actor-critic layouts compared (``"shared"``, ``"separate"``): each is its own
+        ``algorithm`` in the table (``ppo``, ``ppo-sep``); value-learners have one.
     criterion_only
         Leave out the agents that did not meet their task's criterion (how many: in
         each row's note).
@@ -154,7 +194,7 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
     Raises
     ------
     ValidationError
-        An unknown algorithm or task, a bad seed.
+        An unknown algorithm, task or layout, a bad seed.
     """
     from neuroalign.core.atomic import check_output_path
     from neuroalign.core.csvsafe import write_csv
@@ -162,12 +202,12 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
     from neuroalign.core.workers import forked_map
     from neuroalign.study.implementations import implementation_differences
 
-    algos, task_list, seed_list = _check(algorithms, tasks, seeds)
+    agents, task_list, seed_list = _check(algorithms, tasks, seeds, layouts)
     folder = check_output_path(out, kind="folder")
     folder.mkdir(parents=True, exist_ok=True)
     models = folder / "sb3"
     jobs: list[_Job] = [(impl, a, t, s) for impl in ("zoo", "sb3") for t in task_list
-                        for a in algos for s in seed_list]
+                        for a in agents for s in seed_list]
     trained = list(forked_map(lambda job: _train(job, models), jobs, workers))
 
     def sides(i: int) -> list[dict[str, Any]]:

@@ -157,3 +157,19 @@ def test_sb3_comparison_from_training_to_table(tmp_path, monkeypatch):
     assert row["difference"] == pytest.approx(t0["sb3"] - t0["zoo"], abs=1e-9)
     with pytest.raises(ValidationError, match="tasks: got 'maze'"):
         sb3_comparison(["a2c"], ["maze"], [0], tmp_path / "bad")
+
+
+def test_separate_layout_twin_takes_the_zoo_layer_names(tmp_path):
+    pytest.importorskip("stable_baselines3")
+    from neuroalign.study.twins import implementation_sides
+    from neuroalign.zoo.foreign.sb3_train import train_sb3
+
+    path = train_sb3("ppo", "pavlovian", 0, tmp_path, budget=300, layout="separate")
+    rows = implementation_sides(("sb3", "ppo-sep", "pavlovian", 0), str(path), False,
+                                n_boot=20)
+    a = [r for r in rows if r["measure"] == "A"]
+    assert [r["layer"] for r in a] == ["actor.0", "actor.1", "critic.0", "critic.1",
+                                       "readout.pi", "readout.v"]
+    assert {r["agent"] for r in a} == {"sb3-ppo-sep"}
+    assert {r["algorithm"] for r in a} == {"ppo-sep"} and {r["layout"] for r in a} == \
+        {"separate"}

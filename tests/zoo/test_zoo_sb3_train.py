@@ -191,3 +191,22 @@ def test_bad_input(tmp_path, kwargs, match):
     with pytest.raises(ValidationError, match=match):
         train_sb3(args["algorithm"], args["task"], args["seed"], tmp_path,
                   budget=kwargs.get("budget", 100))
+
+
+def test_separate_layout_twin_has_the_zoo_actor_and_critic(tmp_path):
+    path = train_sb3("a2c", "pavlovian", 0, tmp_path, budget=200, layout="separate")
+    assert path.name.startswith("sb3-a2c-sep_pavlovian_s0_")
+    assert read_sb3_metrics(path)["layout"] == "separate"
+    policy, _ = load_sb3_policy(path, "pavlovian")
+    zoo = build_agent("a2c-sep", "pavlovian", 0).net
+    zoo_actor = [tuple(m.weight.shape) for name, m in zoo.named_modules()
+                 if name.startswith("actor.") and isinstance(m, torch.nn.Linear)]
+    assert _linear_shapes(policy.mlp_extractor.policy_net) == zoo_actor
+    assert _linear_shapes(policy.mlp_extractor.value_net) == zoo_actor
+    assert not isinstance(policy.features_extractor, ZooTrunk)
+    assert sb3_checkpoint_name("a2c", "pavlovian", 0) != \
+        sb3_checkpoint_name("a2c", "pavlovian", 0, layout="separate")
+    with pytest.raises(ValidationError, match="layout: got 'separate' for dqn"):
+        sb3_settings("dqn", "pavlovian", layout="separate")
+    with pytest.raises(ValidationError, match="layout: got 'split'"):
+        sb3_settings("ppo", "pavlovian", layout="split")

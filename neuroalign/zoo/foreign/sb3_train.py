@@ -7,7 +7,9 @@ zoo task with what the zoo agent of the same name has:
   (:class:`~neuroalign.zoo.configs.AgentConfig`). DQN and QR-DQN: the Q-network's
   MLP (``net_arch``), linear output. A2C and PPO: one trunk shared by actor and critic,
   built as a shared features extractor (:class:`~neuroalign.zoo.foreign.sb3_trunk.ZooTrunk`,
-  ``share_features_extractor=True``) with linear heads (``net_arch`` empty);
+  ``share_features_extractor=True``) with linear heads (``net_arch`` empty); with
+  ``layout="separate"``, actor and critic MLPs of the trunk's size (SB3's default
+  architecture; the twins of the zoo's ``a2c-sep``, ``ppo-sep``);
 - the hyper-parameters SB3 has (:func:`sb3_settings`; the mapping is the table in
   docs/parts/zoo.md, "Stable-Baselines3 twins"); SB3's defaults for the rest;
 - the task's budget, and the zoo's stopping rule: every ``budget // 20`` steps the
@@ -82,6 +84,17 @@ def _algorithm(algorithm: str) -> str:
     return name
 
 
+def _layout(name: str, layout: str) -> str:
+    from neuroalign.zoo.networks import LAYOUTS
+
+    check_choice(layout, "layout", LAYOUTS)
+    if layout == "separate" and name in ("dqn", "qrdqn"):
+        raise ValidationError(f"layout: got 'separate' for {name}; only the actor-critic "
+                              "algorithms ('a2c', 'ppo') have separate actor and critic "
+                              "networks")
+    return layout
+
+
 def _budget(task: str, budget: int | None) -> int:
     from neuroalign.zoo.tasks import get_task
 
@@ -111,7 +124,8 @@ def _hyperparameters(name: str, cfg: Any) -> dict[str, Any]:
     return {**ac, "use_rms_prop": False, "normalize_advantage": False}
 
 
-def sb3_settings(algorithm: str, task: str, *, budget: int | None = None) -> dict[str, Any]:
+def sb3_settings(algorithm: str, task: str, *, budget: int | None = None,
+                 layout: str = "shared") -> dict[str, Any]:
     """Everything :func:`train_sb3` sets, as plain JSON values.
 
     Parameters
@@ -123,20 +137,27 @@ def sb3_settings(algorithm: str, task: str, *, budget: int | None = None) -> dic
         ``pavlovian``, ``gridworld`` or ``contrast``.
     budget
         Environment steps (the task's budget when ``None``).
+    layout
+        A2C and PPO: ``"shared"`` (one trunk, a shared features extractor, linear
+        heads: the zoo's ``a2c``, ``ppo``) or ``"separate"`` (actor and critic MLPs of
+        the trunk's size on SB3's default extractor: SB3's default architecture and the
+        zoo's ``a2c-sep``, ``ppo-sep``).
 
     Returns
     -------
     dict
-        ``class`` (the SB3 class), ``hyperparameters`` (constructor arguments),
-        ``policy_kwargs`` (classes by name), ``budget``, ``eval_every``, ``patience``.
+        ``class`` (the SB3 class), ``layout``, ``hyperparameters`` (constructor
+        arguments), ``policy_kwargs`` (classes by name), ``budget``, ``eval_every``,
+        ``patience``.
 
     Raises
     ------
     ValidationError
-        An unknown algorithm or task (the message lists the valid ones) or a budget
-        that is not a positive integer.
+        An unknown algorithm, task or layout (the message lists the valid ones), the
+        separate layout for a value-learner, or a budget that is not a positive integer.
     """
     name = _algorithm(algorithm)
+    layout = _layout(name, layout)
     steps = _budget(task, budget)
     cfg = _CONFIGS[name]()
     trunk = {"hidden": cfg.hidden, "n_layers": cfg.n_layers}
@@ -149,11 +170,16 @@ def sb3_settings(algorithm: str, task: str, *, budget: int | None = None) -> dic
                 raise ValidationError(f"kappa: the zoo's QR-DQN has {cfg.kappa}; sb3-contrib's "
                                       "loss has 1.0")
             policy["n_quantiles"] = cfg.n_quantiles
+    elif layout == "separate":
+        policy = {"net_arch": {"pi": [cfg.hidden] * cfg.n_layers,
+                               "vf": [cfg.hidden] * cfg.n_layers},
+                  "activation_fn": "torch.nn.Tanh"}
     else:
         policy = {"features_extractor_class": "neuroalign.zoo.foreign.sb3_trunk.ZooTrunk",
                   "features_extractor_kwargs": trunk, "share_features_extractor": True,
                   "net_arch": {"pi": [], "vf": []}, "activation_fn": "torch.nn.Tanh"}
-    return {"class": SB3_ALGORITHMS[name], "hyperparameters": _hyperparameters(name, cfg),
+    return {"class": SB3_ALGORITHMS[name], "layout": layout,
+            "hyperparameters": _hyperparameters(name, cfg),
             "policy_kwargs": policy, "budget": steps,
             "eval_every": max(1, steps // EVALUATIONS), "patience": PATIENCE}
 
@@ -171,7 +197,7 @@ def _versions(name: str) -> dict[str, str]:
 
 
 def sb3_content_key(algorithm: str, task: str, seed: int, *,
-                    budget: int | None = None) -> str:
+                    budget: int | None = None, layout: str = "shared") -> str:
     """The content key of a twin: 16 hex digits of the SHA-256 of the canonical JSON of
     its algorithm, task, seed, :func:`sb3_settings` and the package versions
     (neuroalign, stable-baselines3, torch; sb3-contrib for QR-DQN).
@@ -181,7 +207,7 @@ def sb3_content_key(algorithm: str, task: str, seed: int, *,
     """
     name = _algorithm(algorithm)
     payload = {"algorithm": name, "task": task, "seed": _seed(seed),
-               "settings": sb3_settings(name, task, budget=budget),
+               "settings": sb3_settings(name, task, budget=budget, layout=layout),
                "versions": _versions(name)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -194,12 +220,14 @@ def _seed(seed: object) -> int:
 
 
 def sb3_checkpoint_name(algorithm: str, task: str, seed: int, *,
-                        budget: int | None = None) -> str:
-    """File name of a twin: ``sb3-<algorithm>_<task>_s<seed>_<key>.zip``
-    (``key``: :func:`sb3_content_key`); the sidecar is the same stem with ``.json``."""
+                        budget: int | None = None, layout: str = "shared") -> str:
+    """File name of a twin: ``sb3-<agent>_<task>_s<seed>_<key>.zip``, ``agent`` the
+    zoo agent it twins (``ppo``, ``ppo-sep`` ...; ``key``: :func:`sb3_content_key`); the
+    sidecar is the same stem with ``.json``."""
     name = _algorithm(algorithm)
-    key = sb3_content_key(name, task, seed, budget=budget)
-    return f"sb3-{name}_{task}_s{_seed(seed)}_{key}.zip"
+    key = sb3_content_key(name, task, seed, budget=budget, layout=layout)
+    suffix = "-sep" if layout == "separate" else ""
+    return f"sb3-{name}{suffix}_{task}_s{_seed(seed)}_{key}.zip"
 
 
 def _sidecar(path: Path) -> Path:
@@ -293,7 +321,8 @@ def _build(name: str, task: str, seed: int, settings: dict[str, Any]) -> Any:
 
 
 def train_sb3(algorithm: str, task: str, seed: int, out: str | os.PathLike[str], *,
-              budget: int | None = None, progress: bool = False) -> Path:
+              budget: int | None = None, layout: str = "shared",
+              progress: bool = False) -> Path:
     """Train the Stable-Baselines3 twin of a zoo agent (see the module docs) and save it.
 
     Parameters
@@ -309,6 +338,10 @@ def train_sb3(algorithm: str, task: str, seed: int, out: str | os.PathLike[str],
     budget
         Environment steps (the task's budget when ``None``); training stops earlier at
         the task's criterion (evaluated every ``budget // 20`` steps, patience 2).
+    layout
+        A2C and PPO: ``"shared"`` (the default: the zoo's ``a2c``, ``ppo``) or
+        ``"separate"`` (SB3's default actor and critic networks, the zoo's ``a2c-sep``,
+        ``ppo-sep``); see :func:`sb3_settings`.
     progress
         Show the zoo's progress bar (steps, training return, success rate).
 
@@ -324,7 +357,7 @@ def train_sb3(algorithm: str, task: str, seed: int, out: str | os.PathLike[str],
     Raises
     ------
     ValidationError
-        An unknown algorithm or task, a bad seed or budget.
+        An unknown algorithm, task or layout, a bad seed or budget.
     DependencyError
         stable-baselines3 (or sb3-contrib for QR-DQN) is not installed.
     OutputError
@@ -332,9 +365,9 @@ def train_sb3(algorithm: str, task: str, seed: int, out: str | os.PathLike[str],
     """
     name = _algorithm(algorithm)
     seed = _seed(seed)
-    settings = sb3_settings(name, task, budget=budget)
+    settings = sb3_settings(name, task, budget=budget, layout=layout)
     folder = check_output_path(out, kind="folder")
-    path = folder / sb3_checkpoint_name(name, task, seed, budget=budget)
+    path = folder / sb3_checkpoint_name(name, task, seed, budget=budget, layout=layout)
     if path.is_file() and _sidecar(path).is_file():
         return path
     versions = _versions(name)
@@ -364,7 +397,8 @@ def train_sb3(algorithm: str, task: str, seed: int, out: str | os.PathLike[str],
         final = monitor.history[-1] if monitor.history else task_obj.evaluate(
             _greedy(model, obs_dim))
         metrics = {
-            "algorithm": name, "sb3_class": settings["class"], "task": task, "seed": seed,
+            "algorithm": name, "sb3_class": settings["class"], "layout": settings["layout"],
+            "task": task, "seed": seed,
             "family": "value" if name in ("dqn", "qrdqn") else "policy",
             "budget": steps, "steps": monitor.steps, "episodes": monitor.episodes,
             "wall_time_s": round(wall, 3), "steps_to_criterion": monitor.steps_to_criterion,
