@@ -9,6 +9,9 @@ a recurrent GRU trunk (``dqn-gru`` ... ``ppo-gru``, ``contrast`` task); the
 policy-learners also with separate actor and critic networks (``reinforce-sep`` ...
 ``ppo-gru-sep``; :func:`agent_name` maps ``(algorithm, trunk, layout)`` to a name).
 
+Seed sweeps (``neuroalign zoo sweep``, :func:`run_sweep`) train many seeds in
+parallel into content-addressed checkpoints that :func:`load_agent` finds.
+
 Typical use::
 
     from neuroalign.zoo import load_agent, probe
@@ -67,6 +70,18 @@ _EXPORTS: dict[str, str] = {
     "task_names": "tasks",
     "train": "training",
     "zoo_dir": "registry",
+    "JobKind": "sweep",
+    "JobResult": "sweep",
+    "SweepJob": "sweep",
+    "SweepPlan": "sweep",
+    "SweepSummary": "sweep",
+    "TrainSettings": "addressing",
+    "checkpoint_key": "addressing",
+    "code_version": "addressing",
+    "plan_sweep": "sweep",
+    "register_job_kind": "sweep",
+    "run_sweep": "sweep",
+    "sweep_checkpoint": "sweep",
 }
 
 __all__ = [
@@ -84,17 +99,25 @@ __all__ = [
     "ContrastTask",
     "DQNConfig",
     "GridworldEnv",
+    "JobKind",
+    "JobResult",
     "PPOConfig",
     "PavlovianEnv",
     "QRDQNConfig",
     "ReinforceConfig",
+    "SweepJob",
+    "SweepPlan",
+    "SweepSummary",
     "Task",
+    "TrainSettings",
     "ZooAgent",
     "agent_name",
     "agent_parts",
     "build_agent",
+    "checkpoint_key",
     "checkpoint_name",
     "checkpoint_path",
+    "code_version",
     "default_cache_dir",
     "describe",
     "evaluate_behaviour",
@@ -105,13 +128,17 @@ __all__ = [
     "load_agent",
     "load_checkpoint",
     "make_env",
+    "plan_sweep",
     "probe",
     "probe_agent",
     "psychometric",
     "read_metadata",
+    "register_job_kind",
+    "run_sweep",
     "save_checkpoint",
     "seeded",
     "shipped_seeds",
+    "sweep_checkpoint",
     "task_names",
     "train",
     "zoo_dir",

@@ -3,7 +3,8 @@
 A checkpoint is one ``.safetensors`` file. Its header metadata holds one key,
 ``neuroalign.zoo``, a JSON object with ``format_version``, ``agent``, ``family``,
 ``task``, ``seed``, ``config`` (the dataclass fields), ``metrics`` (training
-metrics), ``neuroalign_version`` and ``created``, ``trunk`` (``"gru"``) for a
+metrics), ``neuroalign_version`` and ``created`` (left out of content-addressed
+checkpoints, whose bytes are a function of their key), ``trunk`` (``"gru"``) for a
 recurrent agent (absent: the MLP trunk) and ``layout`` (``"separate"``) for separate
 actor and critic networks (absent: the shared trunk). A GRU trunk's weights are the
 tensors ``rnn.*`` beside ``trunk.*`` and ``heads.*``; the separate layout has
@@ -75,7 +76,9 @@ class CheckpointMetadata(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict,
                                     description="Training metrics (JSON values).")
     neuroalign_version: StrictStr = Field(description="Version that wrote the file.")
-    created: StrictStr = Field(description="UTC time of writing (ISO 8601).")
+    created: StrictStr | None = Field(
+        None, description="UTC time of writing (ISO 8601); absent from a content-addressed "
+        "checkpoint, whose bytes depend only on what it was trained from.")
     trunk: Literal["mlp", "gru"] = Field("mlp", description="Trunk of the network.")
     layout: Literal["shared", "separate"] = Field(
         "shared", description="Actor-critic layout: one shared trunk or separate actor and "
@@ -104,8 +107,25 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def save_checkpoint(agent: ZooAgent, path: str | os.PathLike[str]) -> Path:
-    """Write ``agent`` to ``path`` atomically; return the path."""
+def save_checkpoint(agent: ZooAgent, path: str | os.PathLike[str], *,
+                    reproducible: bool = False) -> Path:
+    """Write ``agent`` to ``path`` atomically; return the path.
+
+    Parameters
+    ----------
+    agent
+        The trained agent.
+    path
+        Target file.
+    reproducible
+        Leave out what differs between two runs of the same training (the time of
+        writing, ``created``, and the training's wall time, ``metrics.wall_time_s``),
+        so that the same training writes the same bytes: the form of the
+        content-addressed checkpoints (:mod:`neuroalign.zoo.addressing`).
+    """
+    metrics = dict(agent.metrics)
+    if reproducible:
+        metrics.pop("wall_time_s", None)
     meta = {
         "format_version": FORMAT_VERSION,
         "agent": agent.name,
@@ -113,10 +133,11 @@ def save_checkpoint(agent: ZooAgent, path: str | os.PathLike[str]) -> Path:
         "task": agent.task.name,
         "seed": agent.seed,
         "config": _clean(vars(agent.config)),
-        "metrics": _clean(agent.metrics),
+        "metrics": _clean(metrics),
         "neuroalign_version": neuroalign_version(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if not reproducible:
+        meta["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     if agent.trunk != "mlp":
         meta["trunk"] = agent.trunk
     if agent.layout != "shared":  # absent for the shared layout: its files are unchanged

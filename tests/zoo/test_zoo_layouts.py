@@ -185,7 +185,11 @@ def test_checkpoint_of_the_other_layout_is_refused(tmp_path):
 def test_load_agent_trains_a_missing_separate_agent_into_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROALIGN_ZOO", str(tmp_path / "empty_zoo"))
     first = load_agent("a2c-sep", "pavlovian", 0, cache_dir=tmp_path / "cache")
-    assert first.path == tmp_path / "cache" / "a2c-sep_pavlovian_s0.safetensors"
+    from neuroalign.zoo.addressing import addressed_name, checkpoint_key
+
+    # saved under its content-addressed name (the one a default sweep writes)
+    key = checkpoint_key("a2c-sep", "pavlovian", 0)
+    assert first.path == tmp_path / "cache" / addressed_name("a2c-sep", "pavlovian", 0, key)
     assert first.metrics["criterion_met"]
     again = load_agent("a2c-sep", "pavlovian", 0, cache_dir=tmp_path / "cache",
                        train_if_missing=False)
