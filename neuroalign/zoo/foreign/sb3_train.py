@@ -53,11 +53,22 @@ from neuroalign.core.atomic import atomic_file, check_output_path
 from neuroalign.core.errors import CheckpointError, DependencyError, ValidationError
 from neuroalign.core.provenance import neuroalign_version
 from neuroalign.core.validation import check_choice, check_positive_int
+from neuroalign.zoo.addressing import code_version
 from neuroalign.zoo.configs import A2CConfig, AgentConfig, DQNConfig, PPOConfig, QRDQNConfig
+from neuroalign.zoo.sweep import (
+    JobKind,
+    SweepJob,
+    SweepPlan,
+    TrainSettings,
+    plan_sweep,
+    register_job_kind,
+)
 
 __all__ = [
     "SB3_ALGORITHMS",
+    "SB3_JOB_KIND",
     "SB3_TASKS",
+    "plan_sb3_sweep",
     "read_sb3_metrics",
     "sb3_checkpoint_name",
     "sb3_content_key",
@@ -185,7 +196,7 @@ def sb3_settings(algorithm: str, task: str, *, budget: int | None = None,
 
 
 def _versions(name: str) -> dict[str, str]:
-    out = {"neuroalign": neuroalign_version()}
+    out = {"neuroalign": neuroalign_version(), "zoo_code": code_version()}
     packages = ["stable-baselines3", "torch", *(["sb3-contrib"] if name == "qrdqn" else [])]
     for package in packages:
         try:
@@ -199,8 +210,9 @@ def _versions(name: str) -> dict[str, str]:
 def sb3_content_key(algorithm: str, task: str, seed: int, *,
                     budget: int | None = None, layout: str = "shared") -> str:
     """The content key of a twin: 16 hex digits of the SHA-256 of the canonical JSON of
-    its algorithm, task, seed, :func:`sb3_settings` and the package versions
-    (neuroalign, stable-baselines3, torch; sb3-contrib for QR-DQN).
+    its algorithm, task, seed, :func:`sb3_settings` and the versions: neuroalign's, the
+    zoo's training code (:func:`~neuroalign.zoo.addressing.code_version`: its tasks,
+    configs and training loop), stable-baselines3's and torch's (sb3-contrib's for QR-DQN).
 
     Any change to what the model would be trained with gives another key, hence
     another file; the same inputs give the same key in every process.
@@ -410,10 +422,11 @@ def train_sb3(algorithm: str, task: str, seed: int, out: str | os.PathLike[str],
             "torch_threads": 1,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
+        # the sidecar first: a model file always has its sidecar (what the sweep reads)
+        with atomic_file(_sidecar(path), suffix=".json") as tmp:
+            tmp.write_text(json.dumps(metrics, indent=1, default=_json_value) + "\n")
         with atomic_file(path, suffix=".zip") as tmp:
             model.save(tmp)
-    with atomic_file(_sidecar(path), suffix=".json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=1, default=_json_value) + "\n")
     return path
 
 
@@ -421,3 +434,97 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+# -- the "sb3" job kind of the seed sweeps ---------------------------------------------------
+
+
+def _sweep_settings(job: SweepJob) -> int | None:
+    """The budget of an ``sb3`` job; its other settings must be the ones the twins use."""
+    if job.config:
+        raise ValidationError(f"sb3 job {job.label()}: got config fields {sorted(job.config)}; "
+                              "the twins take the zoo agent's default config")
+    if job.trunk != "mlp":
+        raise ValidationError(f"sb3 job {job.label()}: got trunk {job.trunk!r}; the twins are "
+                              "feedforward ('mlp')")
+    st = job.settings
+    if not st.stop_at_criterion or st.patience != PATIENCE or st.eval_every is not None:
+        raise ValidationError(f"sb3 job {job.label()}: got settings {st}; the twins stop at "
+                              f"the criterion with patience {PATIENCE}, evaluating every "
+                              f"budget // {EVALUATIONS} steps")
+    return st.budget
+
+
+def _sweep_key(job: SweepJob) -> str:
+    return sb3_content_key(job.algorithm, job.task, job.seed, budget=_sweep_settings(job),
+                           layout=job.layout)
+
+
+def _sweep_path(job: SweepJob, out: Path) -> Path:
+    return out / sb3_checkpoint_name(job.algorithm, job.task, job.seed,
+                                     budget=_sweep_settings(job), layout=job.layout)
+
+
+def _sweep_train(job: SweepJob, out: Path) -> dict[str, Any]:
+    existing = _sweep_path(job, out).is_file()
+    path = train_sb3(job.algorithm, job.task, job.seed, out, budget=_sweep_settings(job),
+                     layout=job.layout)
+    metrics = read_sb3_metrics(path)
+    return {"status": "existing" if existing else "trained",
+            "wall_time_s": 0.0 if existing else float(metrics["wall_time_s"]),
+            "criterion_met": bool(metrics["criterion_met"])}
+
+
+def _sweep_criterion(path: Path) -> bool | None:
+    value = read_sb3_metrics(path).get("criterion_met")
+    return None if value is None else bool(value)
+
+
+#: the ``sb3`` job kind of :func:`neuroalign.zoo.run_sweep` (registered on import)
+SB3_JOB_KIND = JobKind("sb3", _sweep_key, _sweep_path, _sweep_train, _sweep_criterion)
+register_job_kind(SB3_JOB_KIND, replace=True)
+
+
+def plan_sb3_sweep(algorithms: str | list[str], tasks: str | list[str],
+                   seeds: str | int | list[int], layouts: str | list[str] = ("shared",),
+                   *, budget: int | None = None) -> SweepPlan:
+    """The sweep of SB3 twins: :func:`~neuroalign.zoo.plan_sweep`'s jobs of the zoo
+    agents they twin (feedforward), as ``sb3`` jobs for :func:`~neuroalign.zoo.run_sweep`.
+
+    Parameters
+    ----------
+    algorithms
+        Of ``dqn``, ``qrdqn``, ``a2c``, ``ppo`` (a list or a comma-separated string).
+    tasks
+        Of ``pavlovian``, ``gridworld``, ``contrast``.
+    seeds
+        Integers, or a string of values and ranges (``"0-4"``).
+    layouts
+        ``"shared"`` and/or ``"separate"`` (A2C and PPO; value-learners have one).
+    budget
+        Environment steps (the task's budget when ``None``).
+
+    Returns
+    -------
+    SweepPlan
+        One ``sb3`` job per algorithm x layout x task x seed; the value-learners'
+        separate layout listed as skipped.
+
+    Raises
+    ------
+    ValidationError
+        An algorithm or task the twins do not have (the message lists them), or what
+        :func:`~neuroalign.zoo.plan_sweep` refuses.
+    """
+    import dataclasses
+
+    names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
+    for given in (a.strip() for n in names for a in n.split(",")):
+        check_choice(given, "algorithms", list(SB3_ALGORITHMS))
+    task_list = [tasks] if isinstance(tasks, str) else list(tasks)
+    for given in (t.strip() for n in task_list for t in n.split(",")):
+        check_choice(given, "tasks", SB3_TASKS)
+    plan = plan_sweep(algorithms, tasks, seeds, ("mlp",), layouts,
+                      settings=TrainSettings(budget=budget))
+    return SweepPlan([dataclasses.replace(job, kind="sb3") for job in plan.jobs],
+                     plan.skipped)
