@@ -65,22 +65,37 @@ def _check(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]
     return list(dict.fromkeys(agents)), list(dict.fromkeys(tasks)), sorted(set(clean))
 
 
-def _train(job: _Job, out: Path) -> tuple[str | None, bool]:
-    """Train (or find) one agent: its file (SB3: the .zip; zoo: None, it is cached)
-    and whether it met the task's criterion."""
-    from neuroalign.zoo.agents import agent_parts
-
-    impl, name, task, seed = job
-    if impl == "sb3":
-        from neuroalign.zoo.foreign.sb3_train import read_sb3_metrics, train_sb3
-
-        algorithm, _, layout = agent_parts(name)
-        path = train_sb3(algorithm, task, seed, out, layout=layout)
-        return str(path), bool(read_sb3_metrics(path)["criterion_met"])
+def _train_all(algos: list[str], tasks: list[str], seeds: list[int], layouts: list[str],
+               models: Path, workers: int | None
+               ) -> tuple[dict[_Job, tuple[str | None, bool]], list[_Job]]:
+    """Train what is missing through the seed sweeps (:func:`neuroalign.zoo.run_sweep`):
+    the zoo seeds that are not shipped into the zoo cache (where ``load_agent`` finds
+    them), the SB3 twins into ``models``. Returns every trained agent's file (``None``
+    for a zoo agent) and criterion, and the jobs that failed."""
     from neuroalign.zoo import load_agent
+    from neuroalign.zoo.foreign.sb3_train import plan_sb3_sweep
+    from neuroalign.zoo.registry import shipped_seeds
+    from neuroalign.zoo.sweep import SweepPlan, plan_sweep, run_sweep
 
-    agent = load_agent(name, task, seed, train_if_missing=True)
-    return None, bool(agent.metrics.get("criterion_met", False))
+    zoo_plan = plan_sweep(algos, tasks, seeds, ("mlp",), layouts)
+    missing = [j for j in zoo_plan.jobs if j.seed not in shipped_seeds(j.agent, j.task)]
+    if missing:
+        run_sweep(SweepPlan(missing), None, workers=workers, progress=False)
+    sb3 = run_sweep(plan_sb3_sweep(algos, tasks, seeds, layouts), models, workers=workers,
+                    progress=False)
+    found: dict[_Job, tuple[str | None, bool]] = {}
+    failed: list[_Job] = []
+    for res in sb3.jobs:
+        job = ("sb3", res.agent, res.task, int(res.seed))
+        if res.status == "failed":
+            failed.append(job)
+        else:
+            found[job] = (res.path, bool(res.criterion_met))
+    for zjob in zoo_plan.jobs:
+        agent = load_agent(zjob.agent, zjob.task, zjob.seed, train_if_missing=False)
+        found[("zoo", zjob.agent, zjob.task, zjob.seed)] = (
+            None, bool(agent.metrics.get("criterion_met", False)))
+    return found, failed
 
 
 def implementation_sides(job: _Job, path: str | None, criterion_met: bool, *,
@@ -170,8 +185,9 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
         Folder of the SB3 models (``out/sb3``) and the two tables, :data:`TABLE_FILE`
         and :data:`SIDES_FILE`, written atomically.
     workers
-        Processes for the training and for the probes and geometries (default: one per
-        usable CPU; 1: all in this process).
+        Workers of the training sweeps (:func:`neuroalign.zoo.run_sweep`, a dask
+        LocalCluster) and processes of the probes and geometries (default: one per
+        usable CPU).
     n_boot
         Bootstrap resamples of each side's A (its interval and standard error).
     study_boot, level, correction, by
@@ -208,10 +224,12 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
     models = folder / "sb3"
     jobs: list[_Job] = [(impl, a, t, s) for impl in ("zoo", "sb3") for t in task_list
                         for a in agents for s in seed_list]
-    trained = list(forked_map(lambda job: _train(job, models), jobs, workers))
+    base = list(dict.fromkeys(a.split("-")[0] for a in agents))
+    found, failed = _train_all(base, task_list, seed_list, list(layouts), models, workers)
+    jobs = [job for job in jobs if job in found]
 
     def sides(i: int) -> list[dict[str, Any]]:
-        path, met = trained[i]
+        path, met = found[jobs[i]]
         return implementation_sides(jobs[i], path, met, n_boot=n_boot, rng_seed=rng_seed)
 
     rows = [row for part in forked_map(sides, list(range(len(jobs))), workers,
@@ -222,15 +240,21 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
     used = table.drop(index=missed.index)
     result = implementation_differences(used, by=by, n_boot=study_boot, level=level,
                                         correction=correction, seed=rng_seed)
+    more: dict[tuple[str, str], list[str]] = {}
+    for _, agent, task, seed in failed:
+        more.setdefault((agent, task), []).append(
+            f"sb3 seed {seed} failed to train (see sb3/failures.jsonl)")
     if not missed.empty:
         left = (missed.drop_duplicates(["implementation", "algorithm", "task", "seed"])
                 .groupby(["algorithm", "task", "implementation"]).size())
-        notes = []
-        for rec in result.itertuples():
-            parts = [f"{n} {impl} seed(s) below the criterion left out"
-                     for (a, t, impl), n in left.items() if a == rec.algorithm
-                     and t == rec.task]
-            notes.append("; ".join([p for p in [rec.note, *parts] if p]) or None)
-        result["note"] = notes
+        for (agent, task, impl), n in left.items():
+            more.setdefault((agent, task), []).append(
+                f"{n} {impl} seed(s) below the criterion left out")
+    if more:
+        result["note"] = [
+            "; ".join([*([note] if isinstance(note, str) and note else []),
+                       *more.get((agent, task), [])]) or None
+            for note, agent, task in zip(result["note"], result["algorithm"],
+                                         result["task"], strict=True)]
     write_csv(result, folder / TABLE_FILE, index=False)
     return result

@@ -210,3 +210,27 @@ def test_separate_layout_twin_has_the_zoo_actor_and_critic(tmp_path):
         sb3_settings("dqn", "pavlovian", layout="separate")
     with pytest.raises(ValidationError, match="layout: got 'split'"):
         sb3_settings("ppo", "pavlovian", layout="split")
+
+
+def test_sb3_jobs_train_through_the_sweep_and_resume(tmp_path):
+    import dataclasses
+
+    from neuroalign.zoo.foreign.sb3_train import plan_sb3_sweep
+    from neuroalign.zoo.sweep import job_kinds, run_sweep
+
+    assert "sb3" in job_kinds()
+    plan = plan_sb3_sweep("a2c,dqn", "pavlovian", "0", ["shared", "separate"], budget=200)
+    assert [(j.agent, j.kind) for j in plan.jobs] == [("a2c", "sb3"), ("a2c-sep", "sb3"),
+                                                      ("dqn", "sb3")]
+    assert [s.algorithm for s in plan.skipped] == ["dqn"]  # no separate value-learner
+    first = run_sweep(plan, tmp_path, workers=1, progress=False)
+    assert [r.status for r in first.jobs] == ["trained"] * 3
+    direct = train_sb3("a2c", "pavlovian", 0, tmp_path, budget=200)  # the same file
+    assert first.jobs[0].path == str(direct)
+    again = run_sweep(plan, tmp_path, workers=1, progress=False)
+    assert [r.status for r in again.jobs] == ["existing"] * 3
+    assert [r.criterion_met for r in again.jobs] == [r.criterion_met for r in first.jobs]
+    with pytest.raises(ValidationError, match="the twins take the zoo agent's default"):
+        _ = dataclasses.replace(plan.jobs[0], config={"lr": 0.1}).key
+    with pytest.raises(ValidationError, match="tasks: got 'maze'"):
+        plan_sb3_sweep("a2c", "maze", "0")
