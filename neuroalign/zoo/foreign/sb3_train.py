@@ -42,7 +42,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -485,8 +485,8 @@ SB3_JOB_KIND = JobKind("sb3", _sweep_key, _sweep_path, _sweep_train, _sweep_crit
 register_job_kind(SB3_JOB_KIND, replace=True)
 
 
-def plan_sb3_sweep(algorithms: str | list[str], tasks: str | list[str],
-                   seeds: str | int | list[int], layouts: str | list[str] = ("shared",),
+def plan_sb3_sweep(algorithms: str | Sequence[str], tasks: str | Sequence[str],
+                   seeds: str | int | Sequence[int], layouts: str | Sequence[str] = ("shared",),
                    *, budget: int | None = None) -> SweepPlan:
     """The sweep of SB3 twins: :func:`~neuroalign.zoo.plan_sweep`'s jobs of the zoo
     agents they twin (feedforward), as ``sb3`` jobs for :func:`~neuroalign.zoo.run_sweep`.
