@@ -18,7 +18,9 @@ from neuroalign.zoo.foreign.hooks import LayerAlias, TorchAgent, default_action
 from neuroalign.zoo.foreign.sb3 import SUPPORTED, is_sb3_model, load_sb3_policy, sb3_agent
 from neuroalign.zoo.foreign.sb3_train import (
     SB3_ALGORITHMS,
+    SB3_JOB_KIND,
     SB3_TASKS,
+    plan_sb3_sweep,
     read_sb3_metrics,
     sb3_checkpoint_name,
     sb3_content_key,
@@ -28,6 +30,7 @@ from neuroalign.zoo.foreign.sb3_train import (
 
 __all__ = [
     "SB3_ALGORITHMS",
+    "SB3_JOB_KIND",
     "SB3_TASKS",
     "SUPPORTED",
     "LayerAlias",
@@ -35,6 +38,7 @@ __all__ = [
     "default_action",
     "is_sb3_model",
     "load_sb3_policy",
+    "plan_sb3_sweep",
     "read_activations",
     "read_sb3_metrics",
     "sb3_agent",
