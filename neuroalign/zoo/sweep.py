@@ -14,7 +14,9 @@ written as ``sweep.json`` in the output folder; failures are appended to
 
 Job kinds are pluggable: :func:`register_job_kind` maps a kind name to the
 functions that give a job's key, its file and its training. ``"zoo"`` (the zoo's
-own learners) is built in.
+own learners) is built in; ``"sb3"`` (the Stable-Baselines3 twins of the zoo agents,
+:mod:`neuroalign.zoo.foreign.sb3_train`, jobs from its ``plan_sb3_sweep``) registers
+itself when first asked for.
 """
 
 from __future__ import annotations
@@ -162,12 +164,16 @@ class JobKind:
         ``train(job, out) -> dict``: train the job into ``out`` (atomically) unless its
         file exists; returns ``status`` (``"trained"`` / ``"existing"``),
         ``wall_time_s`` and ``criterion_met``. Runs on a dask worker.
+    criterion
+        ``criterion(path) -> bool | None``: whether an existing checkpoint met its task's
+        criterion (``None``: read from a zoo checkpoint's metadata).
     """
 
     name: str
     key: Callable[[SweepJob], str]
     path: Callable[[SweepJob, Path], Path]
     train: Callable[[SweepJob, Path], dict[str, Any]]
+    criterion: Callable[[Path], bool | None] | None = None
 
 
 def _zoo_key(job: SweepJob) -> str:
@@ -185,6 +191,9 @@ def _zoo_train(job: SweepJob, out: Path) -> dict[str, Any]:
 
 
 _JOB_KINDS: dict[str, JobKind] = {"zoo": JobKind("zoo", _zoo_key, _zoo_path, _zoo_train)}
+#: kinds defined in a module of their own, which registers them when imported (on first
+#: use, here and on every worker)
+_KIND_MODULES: dict[str, str] = {"sb3": "neuroalign.zoo.foreign.sb3_train"}
 
 
 def register_job_kind(kind: JobKind, *, replace: bool = False) -> None:
@@ -206,10 +215,14 @@ def register_job_kind(kind: JobKind, *, replace: bool = False) -> None:
 
 def job_kinds() -> list[str]:
     """Names of the registered job kinds."""
-    return list(_JOB_KINDS)
+    return list(dict.fromkeys([*_JOB_KINDS, *_KIND_MODULES]))
 
 
 def _kind(name: str) -> JobKind:
+    if name not in _JOB_KINDS and name in _KIND_MODULES:
+        import importlib
+
+        importlib.import_module(_KIND_MODULES[name])
     if name not in _JOB_KINDS:
         raise ValidationError(f"job kind: got {name!r}; expected one of {list(_JOB_KINDS)}")
     return _JOB_KINDS[name]
@@ -600,7 +613,9 @@ def run_sweep(plan: SweepPlan, out: str | os.PathLike[str] | None = None, *,
         result = JobResult(job.agent, job.task, job.seed, key, str(path), "existing",
                            kind=job.kind)
         if path.is_file():
-            result.criterion_met = read_metadata(path).get("metrics", {}).get("criterion_met")
+            criterion = _kind(job.kind).criterion
+            result.criterion_met = (criterion(path) if criterion is not None else
+                                    read_metadata(path).get("metrics", {}).get("criterion_met"))
         elif key in failed_earlier and not retry_failed:
             result.status, result.path = "failed", ""
             result.error = str(failed_earlier[key].get("error", "failed in an earlier run"))
