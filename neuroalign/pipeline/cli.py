@@ -205,6 +205,10 @@ def register_replicate(app: typer.Typer) -> None:
             None, "--layouts", help="Override layouts: shared,separate."),
         seeds: str | None = typer.Option(None, "--seeds", help="Override seeds: values and "
                                          "ranges such as 0-19 or 0-4,7."),
+        checkpoints: Path | None = typer.Option(
+            None, "--checkpoints", help="Folder of the trained checkpoints (overrides "
+            "sweep.out; default: the zoo's user cache). An empty folder measures every "
+            "job's training time."),
         docs: Path | None = typer.Option(
             None, "--docs", help="Also write the page as DOCS/replication.md, its figure "
             "beside it and its table and timing in DOCS/replication/ (the documentation's "
@@ -230,11 +234,13 @@ def register_replicate(app: typer.Typer) -> None:
                                      for k, v in lists.items() if v is not None}
         if seeds is not None:
             overrides["seeds"] = seeds
+        if checkpoints is not None:
+            overrides["sweep"] = {"out": str(checkpoints)}
         cfg = load_replication_config(config, overrides=overrides)
         args = ["neuroalign", "replicate", str(config)]
         for flag, value in (("--algorithms", algorithms), ("--tasks", tasks),
                             ("--trunks", trunks), ("--layouts", layouts), ("--seeds", seeds),
-                            ("--out", out), ("--workers", workers),
+                            ("--checkpoints", checkpoints), ("--out", out), ("--workers", workers),
                             ("--scheduler", scheduler), ("--docs", docs)):
             args += [flag, str(value)] if value is not None else []
         command = shlex.join(args)

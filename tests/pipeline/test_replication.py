@@ -328,15 +328,16 @@ def test_the_command_writes_the_folder_and_prints_json(tmp_path):
     fields = _config(tmp_path / "ckpt")
     fields["algorithms"] = ["qrdqn", "a2c"]
     cfg.write_text(yaml.safe_dump(fields))
-    out = tmp_path / "out"
+    out, ckpt = tmp_path / "out", tmp_path / "elsewhere"
     result = CliRunner().invoke(app, ["replicate", str(cfg), "--out", str(out), "--json",
-                                      "--workers", "1", "--seeds", "0,2"])
+                                      "--workers", "1", "--seeds", "0,2",
+                                      "--checkpoints", str(ckpt)])
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
     assert got["out"] == str(out)
     assert len(got["table"]) == len(pd.read_csv(out / FILES["table"]))
-    assert got["timing"]["command"] == (f"neuroalign replicate {cfg} --seeds 0,2 --out {out} "
-                                        "--workers 1")
+    assert got["timing"]["command"] == (f"neuroalign replicate {cfg} --seeds 0,2 "
+                                        f"--checkpoints {ckpt} --out {out} --workers 1")
     assert got["timing"]["workers"] == 1
     assert {(j["agent"], j["seed"]) for j in got["timing"]["jobs"]} == {
         (a, s) for a in ("qrdqn", "a2c") for s in (0, 2)}
