@@ -73,13 +73,17 @@ Job = tuple[str, Callable[..., Any], tuple[Any, ...], Path]
 
 #: resolution of the figures, lowered for figures wider than the page shows
 _DPI = 120
+#: zlib level of the PNG files: 3 writes them about twice as fast as the default (6),
+#: a few per cent larger
+_PNG_COMPRESSION = 3
 
 
 def _draw(build: Callable[..., Any], args: tuple[Any, ...], path: Path) -> Path:
     """Build one figure and write it as PNG (Agg), no wider than the page shows it."""
     fig = build(*args)
     width_in = float(fig.get_figwidth())
-    fig.savefig(path, dpi=min(_DPI, max(72, PAGE_WIDTH_PX / width_in)))
+    fig.savefig(path, dpi=min(_DPI, max(72, PAGE_WIDTH_PX / width_in)),
+                pil_kwargs={"compress_level": _PNG_COMPRESSION})
     return path
 
 
