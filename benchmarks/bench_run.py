@@ -52,8 +52,10 @@ config = load_config(sys.argv[1]) if sys.argv[1] != "-" else RunConfig()
 workers = None if sys.argv[2] == "-" else int(sys.argv[2])
 out, marks = {}, [("imports", time.perf_counter())]
 with _single_threaded_blas():
-    inputs = load_inputs(config); marks.append(("load", time.perf_counter()))
-    results = compute_all(config, inputs, workers=workers); marks.append(("cells", time.perf_counter()))
+    inputs = load_inputs(config)
+    marks.append(("load", time.perf_counter()))
+    results = compute_all(config, inputs, workers=workers)
+    marks.append(("cells", time.perf_counter()))
     study = run_study(results, **config.study.study_kwargs(ci=config.ci, seed=config.seed))
     marks.append(("study", time.perf_counter()))
     with tempfile.TemporaryDirectory() as folder:
