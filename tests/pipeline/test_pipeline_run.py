@@ -111,6 +111,16 @@ def test_html_is_self_contained(report):
     assert page.index("<h2>Verdict") < page.index("Summary: best-matching")
 
 
+def test_the_report_draws_exactly_the_figures_its_page_shows(report):
+    """Every figure file is embedded in report.html, once, and the page shows no other."""
+    page = (report.out / "report.html").read_text()
+    embedded = sorted(base64.b64decode(data) for data in
+                      re.findall(r'src="data:image/png;base64,([^"]+)"', page))
+    files = sorted((report.out / "figures").iterdir())
+    assert embedded == sorted(path.read_bytes() for path in files)
+    assert sorted(report.figures) == files
+
+
 def test_per_session_and_per_seed_rows_are_collapsed_under_the_verdict(report):
     from neuroalign.report.tables import asymmetry_table
 
