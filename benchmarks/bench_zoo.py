@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_zoo.py                  # seed 0, every agent x task
     python benchmarks/bench_zoo.py --seeds 0 1 2    # more seeds
     python benchmarks/bench_zoo.py --probe-only     # probing the shipped zoo only
+    python benchmarks/bench_zoo.py --layouts --seeds 0 1 2   # separate vs shared layout
     python benchmarks/bench_zoo.py --smoke          # a few seconds
 
 Training and probing run one process, one torch thread; training stops once two consecutive
@@ -59,6 +60,53 @@ def bench_training(agents: list[str], tasks: list[str], seeds: list[int]) -> Non
     total = sum(r[7] for r in rows)
     print(f"total training wall time {total:.1f} s for {len(rows)} runs "
           f"({total / max(len(rows), 1):.1f} s per run)")
+
+
+def bench_layouts(seeds: list[int], tasks: list[str] | None = None,
+                  algorithms: list[str] | None = None) -> None:
+    """Every actor-critic algorithm trained to criterion in both layouts, side by side.
+
+    Per task x trunk x algorithm x seed: steps to criterion, success rate and wall time
+    of the shared-trunk agent and of its separate-layout twin, trained in this run, and
+    the ratio of their wall times.
+    """
+    from neuroalign.zoo import agent_name, agent_parts, list_agents, train
+
+    combos = []
+    for entry in list_agents():
+        name = entry["name"]
+        if entry["layout"] != "separate":
+            continue
+        algorithm, trunk, _ = agent_parts(name)
+        for task in entry["tasks"]:
+            if (tasks is None or task in tasks) and (algorithms is None
+                                                     or algorithm in algorithms):
+                combos.append((task, trunk, algorithm))
+    print("\nShared vs separate layout, trained to criterion at the task's budget "
+          "(1 process, 1 torch thread); crit = steps to criterion, '-' = not met")
+    print(f"{'task':<10}{'trunk':<6}{'algorithm':<10}{'seed':>5}{'crit shared':>12}"
+          f"{'crit sep':>10}{'success sh':>11}{'success sep':>12}{'wall sh':>9}{'wall sep':>9}"
+          f"{'sep/sh':>8}")
+    failures = 0
+    ratios = []
+    for task, trunk, algorithm in combos:
+        for seed in seeds:
+            row = {}
+            for layout in ("shared", "separate"):
+                name = agent_name(algorithm, trunk, layout)
+                start = time.perf_counter()
+                m = train(name, task, seed, stop_at_criterion=True, progress=False).metrics
+                row[layout] = (m["steps_to_criterion"], m["success_rate"],
+                               time.perf_counter() - start, m["criterion_met"])
+            sh, sep = row["shared"], row["separate"]
+            failures += not sep[3]
+            ratios.append(sep[2] / sh[2])
+            print(f"{task:<10}{trunk:<6}{algorithm:<10}{seed:>5}"
+                  f"{sh[0] if sh[3] else '-':>12}{sep[0] if sep[3] else '-':>10}"
+                  f"{sh[1]:>11.0%}{sep[1]:>12.0%}{sh[2]:>9.1f}{sep[2]:>9.1f}"
+                  f"{sep[2] / sh[2]:>8.1f}", flush=True)
+    print(f"separate layout: {len(ratios) - failures}/{len(ratios)} runs met the criterion; "
+          f"wall time separate / shared: median {statistics.median(ratios):.2f}")
 
 
 def bench_probe(pairs: list[tuple[str, str]], repeat: int = 7) -> None:
@@ -118,11 +166,18 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=task_names())
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--probe-only", action="store_true")
+    parser.add_argument("--layouts", action="store_true",
+                        help="train every actor-critic algorithm in both layouts (shared, "
+                             "separate) to criterion and compare")
     parser.add_argument("--smoke", action="store_true",
                         help="a few seconds: probe dqn and a2c-gru once each, no training")
     args = parser.parse_args()
     if args.smoke:
         bench_probe([("pavlovian", "dqn"), ("contrast", "ppo")], repeat=1)
+        bench_layouts([0], ["pavlovian"], ["ppo"])
+        return
+    if args.layouts:
+        bench_layouts(args.seeds, None if args.tasks == task_names() else args.tasks)
         return
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"cpus {os.cpu_count()}, load average at start {load:.1f} "

@@ -7,8 +7,9 @@ Usage::
     python data/train_zoo.py --jobs 1 --agents dqn ppo --tasks pavlovian --seeds 0
 
 Feedforward agents learn every task; the recurrent (``-gru``) agents learn the
-``contrast`` task only. Runs are independent and seeded, so the result does not
-depend on ``--jobs`` or on the order the runs finish in.
+``contrast`` task only. The separate-layout (``-sep``) agents are not shipped and
+not trained by default (name them with ``--agents``). Runs are independent and
+seeded, so the result does not depend on ``--jobs`` or on the order the runs finish in.
 
 Each run trains with the task's shared step budget as an upper bound and stops
 once two consecutive evaluations meet the task's success criterion (the default
@@ -50,7 +51,9 @@ def main() -> None:
     from neuroalign.zoo.tasks import task_names
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", nargs="+", default=list(AGENTS))
+    # the shipped zoo: every agent of the shared layout (the -sep agents train on demand)
+    parser.add_argument("--agents", nargs="+",
+                        default=[n for n, spec in AGENTS.items() if spec.layout == "shared"])
     parser.add_argument("--tasks", nargs="+", default=task_names())
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="parallel processes")

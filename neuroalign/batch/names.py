@@ -2,7 +2,8 @@
 
 A mistyped name would otherwise fail every cell that holds it, one by one, at run
 time. Only cheap metadata is read: the layer list of one zoo checkpoint per
-(agent, task) and the region table of each local recording (no binning).
+(agent, task), or of the agent's network built without memory when none is trained
+yet, and the region table of each local recording (no binning).
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ __all__ = ["check_layer_names", "check_names", "check_region_names", "regions_he
 
 
 def _agent_layers(agent: str, task: str, seeds: list[int]) -> list[str] | None:
-    """Layers the probe returns for ``(agent, task)``, from the first seed with a checkpoint.
+    """Layers the probe returns for ``(agent, task)``: from the first seed with a
+    checkpoint, else from the agent's network built on torch's ``meta`` device (no
+    memory, no training; e.g. the separate layout's ``actor.<i>`` / ``critic.<i>``).
 
-    ``None`` when no checkpoint of these seeds can be read (those cells then fail
-    with the zoo's own message).
+    ``None`` when neither works (those cells then fail with the zoo's own message).
     """
-    from neuroalign.zoo import checkpoint_path, load_checkpoint
+    import torch
+
+    from neuroalign.zoo import build_agent, checkpoint_path, load_checkpoint
 
     for seed in seeds:
         try:
@@ -29,7 +33,11 @@ def _agent_layers(agent: str, task: str, seeds: list[int]) -> list[str] | None:
             return list(load_checkpoint(path, agent, task, int(seed)).layers)
         except NeuroalignError:
             continue
-    return None
+    try:
+        with torch.device("meta"):
+            return list(build_agent(agent, task, 0).layers)
+    except NeuroalignError:
+        return None
 
 
 def check_layer_names(config: BatchConfig) -> None:

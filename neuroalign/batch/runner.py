@@ -35,7 +35,8 @@ from neuroalign.batch.worker import (
     failure_record,
 )
 from neuroalign.core.atomic import check_output_path
-from neuroalign.core.errors import ConfigError, DependencyError
+from neuroalign.core.cluster import DEFAULT_DASHBOARD, DEFAULT_HOST, open_client, slurm_cluster
+from neuroalign.core.errors import ConfigError
 from neuroalign.core.progress import progress_bar
 from neuroalign.core.provenance import neuroalign_version
 
@@ -46,9 +47,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["BatchSummary", "plan_batch", "run_batch", "run_serial", "slurm_cluster"]
 
-#: where a LocalCluster listens, and its dashboard: this machine only
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_DASHBOARD = "127.0.0.1:0"
 #: worker threads assumed for the automatic chunk size while a cluster has none yet
 FALLBACK_THREADS = 64
 
@@ -164,22 +162,6 @@ def _through_parquet(table: Any) -> Any:
     pq.write_table(table, buf)
     buf.seek(0)
     return pq.read_table(buf)
-
-
-def _open_client(scheduler: str | None, workers: int | None, host: str,
-                 dashboard: str | None) -> tuple[Client, Any]:
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        return Client(scheduler), None
-    import dask
-
-    n = workers or os.cpu_count() or 1
-    # one task per worker thread at a time: a worker that dies takes only its own chunk
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host=host,
-                               dashboard_address=dashboard or None, silence_logs=40)
-    return Client(cluster), cluster
 
 
 def _progress(console: Console | None, enabled: bool) -> Any:
@@ -298,7 +280,7 @@ def _run_locked(config: BatchConfig, store: BatchStore, cells: list[Cell],
         own_client = client is None
         cluster = None
         if client is None:
-            client, cluster = _open_client(scheduler, workers, host, dashboard)
+            client, cluster = open_client(scheduler, workers, host, dashboard)
         try:
             threads = sum(client.nthreads().values()) or FALLBACK_THREADS
             size = chunk_size or config.chunk_size or auto_chunk_size(len(todo), threads)
@@ -410,45 +392,3 @@ def _record_lost(store: BatchStore, cell: Cell, err: BaseException,
     store.write_failure(cell.key, record)
     summary.failed += 1
     summary.failures[cell.key] = f"{type(err).__name__}: {err}"
-
-
-def slurm_cluster(jobs: int = 1, *, dashboard: str | None = "127.0.0.1:8787",
-                  **kwargs: Any) -> Any:
-    """A dask-jobqueue SLURM cluster scaled to ``jobs`` batch jobs (the HPC recipe).
-
-    Parameters
-    ----------
-    jobs
-        SLURM jobs to submit (each runs ``processes`` worker processes).
-    dashboard
-        Address of the scheduler's dashboard; by default it listens on the login node's
-        loopback interface only (reach it through ``ssh -L 8787:127.0.0.1:8787``);
-        ``None`` for none. The scheduler itself must listen where the compute nodes
-        can reach it (dask-jobqueue's ``interface`` / ``scheduler_options``).
-    **kwargs
-        Passed to :class:`dask_jobqueue.SLURMCluster`, e.g. ``queue``, ``account``,
-        ``cores``, ``processes``, ``memory``, ``walltime``.
-
-    Returns
-    -------
-    dask_jobqueue.SLURMCluster
-        Pass ``Client(cluster)`` as ``client`` to :func:`run_batch`.
-
-    Raises
-    ------
-    DependencyError
-        If dask-jobqueue is not installed (``pip install "neuroalign[jobqueue]"``).
-    """
-    try:
-        from dask_jobqueue import SLURMCluster
-    except ImportError:
-        raise DependencyError(
-            "slurm_cluster needs dask-jobqueue, which is not installed; install it with "
-            "pip install \"neuroalign[jobqueue]\""
-        ) from None
-    options = dict(kwargs.pop("scheduler_options", None) or {})
-    if dashboard is not None:
-        options.setdefault("dashboard_address", dashboard)
-    cluster = SLURMCluster(scheduler_options=options, **kwargs)
-    cluster.scale(jobs=jobs)
-    return cluster

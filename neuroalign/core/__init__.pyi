@@ -7,6 +7,8 @@ from neuroalign.core.atomic import check_regular_file as check_regular_file
 from neuroalign.core.atomic import prepare_output_dir as prepare_output_dir
 from neuroalign.core.atomic import sweep_stale as sweep_stale
 from neuroalign.core.cache import cache_root as cache_root
+from neuroalign.core.cluster import open_client as open_client
+from neuroalign.core.cluster import slurm_cluster as slurm_cluster
 from neuroalign.core.contracts import DIMS as DIMS
 from neuroalign.core.contracts import VALENCE_CODES as VALENCE_CODES
 from neuroalign.core.contracts import VALENCE_NAMES as VALENCE_NAMES
@@ -65,11 +67,13 @@ __all__ = [
     "condition_labels",
     "max_memory",
     "neuroalign_version",
+    "open_client",
     "parse_condition_label",
     "parse_size",
     "prepare_output_dir",
     "provenance_attrs",
     "require_dims",
+    "slurm_cluster",
     "sweep_stale",
     "valence_code",
 ]

@@ -7,6 +7,7 @@ write its own copy of a check.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import SupportsFloat, SupportsIndex
 
@@ -15,13 +16,19 @@ import numpy as np
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.vocabulary import HYPOTHESES
 
+_RANGE = re.compile(r"^(?P<start>[0-9]+)(?:-(?P<end>[0-9]+))?$")
+
 __all__ = [
     "check_choice",
     "check_level",
     "check_positive_float",
     "check_positive_int",
     "margins_by_hypothesis",
+    "parse_int_ranges",
 ]
+
+#: the most integers one range list may expand to (``0-999999999`` is a typo, not a plan)
+MAX_RANGE_ITEMS = 100_000
 
 
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
@@ -107,3 +114,53 @@ def margins_by_hypothesis(margin: float | Mapping[str, float] | None) -> dict[st
                                   "positive number")
         out[str(hyp)] = number
     return out
+
+
+def parse_int_ranges(text: str, name: str, minimum: int = 0) -> list[int]:
+    """The integers of a list of values and inclusive ranges, e.g. ``"0-4,7"``.
+
+    Parameters
+    ----------
+    text
+        Comma-separated items, each an integer ``N`` or an inclusive range ``A-B``
+        with ``A <= B``; spaces around items are ignored.
+    name
+        Names the parameter in error messages (e.g. ``"--seeds"``).
+    minimum
+        Smallest integer allowed.
+
+    Returns
+    -------
+    list of int
+        Sorted, without duplicates.
+
+    Raises
+    ------
+    ValidationError
+        An empty list, an item that is not an integer or a range, a range whose end
+        is below its start, a value below ``minimum``, or more than
+        :data:`MAX_RANGE_ITEMS` integers.
+    """
+    items = [item.strip() for item in str(text).split(",")]
+    if not any(items):
+        raise ValidationError(f"{name}: got {text!r}; expected integers and ranges such as "
+                              "'0-4,7'")
+    out: set[int] = set()
+    for item in items:
+        match = _RANGE.match(item)
+        if match is None:
+            raise ValidationError(f"{name}: got {item!r} in {text!r}; expected an integer "
+                                  "or a range A-B such as '0-4'")
+        start = int(match["start"])
+        end = int(match["end"]) if match["end"] is not None else start
+        if end < start:
+            raise ValidationError(f"{name}: got the range {item!r}; expected its end to be "
+                                  f">= its start")
+        if start < minimum:
+            raise ValidationError(f"{name}: got {start} in {text!r}; expected integers >= "
+                                  f"{minimum}")
+        if end - start + 1 + len(out) > MAX_RANGE_ITEMS:
+            raise ValidationError(f"{name}: {text!r} expands to more than {MAX_RANGE_ITEMS} "
+                                  "integers")
+        out.update(range(start, end + 1))
+    return sorted(out)

@@ -7,7 +7,8 @@ match, corrects over every test (Holm or Benjamini-Hochberg) and gives each
 test a verdict: supported, contradicted, absent (inside a declared equivalence
 margin) or inconclusive, with the smallest effect each test could detect
 (docs/parts/study.md). :func:`plan_study` says how many animals or seeds a
-next study needs.
+next study needs. :func:`implementation_differences` compares two implementations of
+each algorithm (the zoo and its Stable-Baselines3 twins, :func:`sb3_comparison`).
 """
 
 from neuroalign.core.lazy import lazy_exports
@@ -28,10 +29,14 @@ _EXPORTS: dict[str, str] = {
     "write_study": "run",
     "plan_study": "plan",
     "equivalence_p": "sensitivity",
+    "COMPARISON_COLUMNS": "implementations",
+    "implementation_differences": "implementations",
+    "sb3_comparison": "twins",
     "minimum_detectable_effect": "sensitivity",
 }
 
 __all__ = [
+    "COMPARISON_COLUMNS",
     "STUDY_COLUMNS",
     "Study",
     "adjust_p",
@@ -39,10 +44,12 @@ __all__ = [
     "equivalence_p",
     "format_p",
     "hierarchical_weights",
+    "implementation_differences",
     "minimum_detectable_effect",
     "plan_study",
     "pooled_replicates",
     "run_study",
+    "sb3_comparison",
     "verdict",
     "write_study",
 ]

@@ -88,13 +88,23 @@ class HypothesisTest:
 
 
 def layer_stage(layer: str) -> str:
-    """Stage of a layer: trunk layers by name (one architecture for every agent), the
-    ``readout.*`` layers together as ``"readout"`` (heads differ per family), and any
-    other layer (a foreign agent's module named directly) a stage of its own."""
+    """Stage of a layer: hidden layers by name, the ``readout.*`` layers together as
+    ``"readout"`` (heads differ per family), and any other layer (a foreign agent's
+    module named directly) a stage of its own.
+
+    The shared trunk's layers (``trunk.0``, ``trunk.1``: one architecture for every
+    agent) pool value- and policy-learners layer by layer. The separate layout's
+    actor and critic layers (``actor.0`` ... ``critic.1``) are each a stage of their
+    own, apart from the shared trunk's layer of the same depth: the actor network
+    never learns values and the critic never learns a policy, so pooling either with
+    a trunk that learns both would mix two different things. Only policy-learners
+    have them, so their stages test the policy family alone. ``readout.pi`` and
+    ``readout.v`` pool with the other readouts whatever the layout.
+    """
     name = str(layer)
-    if name.startswith("trunk"):
-        return name
-    return "readout" if name.startswith("readout") else name
+    if name.startswith("readout"):
+        return "readout"
+    return name
 
 
 def _animals(frame: pd.DataFrame) -> tuple[pd.Series, list[str]]:
@@ -188,8 +198,10 @@ def h1_tests(results: pd.DataFrame, *, n_boot: int, level: float,
              rng: np.random.Generator) -> list[HypothesisTest]:
     """H1: value-learners have A > 0, policy-learners A < 0, and the contrast is > 0.
 
-    Per stage: each trunk layer (``trunk.0``, ``trunk.1``: one architecture
-    for every agent) and the readouts of each family together.
+    Per stage (:func:`layer_stage`): each trunk layer (``trunk.0``, ``trunk.1``: one
+    architecture for every agent), each layer of the separate layout's actor and critic
+    networks (``actor.0`` ... ``critic.1``, policy-learners only) and the readouts of
+    each family together.
     """
     geo = _model_geometry(results)
     tests: list[HypothesisTest] = []

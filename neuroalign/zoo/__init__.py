@@ -5,7 +5,12 @@ withdraw), ``gridworld`` (an arena with a reward site and a hazard) and
 ``contrast`` (the mice's two-choice visual contrast task, Steinmetz et al. 2019).
 Agents (torch, one shared trunk): value-learners ``dqn`` and ``qrdqn``,
 policy-learners ``reinforce``, ``a2c`` and ``ppo`` with an MLP trunk, and each with
-a recurrent GRU trunk (``dqn-gru`` ... ``ppo-gru``, ``contrast`` task).
+a recurrent GRU trunk (``dqn-gru`` ... ``ppo-gru``, ``contrast`` task); the
+policy-learners also with separate actor and critic networks (``reinforce-sep`` ...
+``ppo-gru-sep``; :func:`agent_name` maps ``(algorithm, trunk, layout)`` to a name).
+
+Seed sweeps (``neuroalign zoo sweep``, :func:`run_sweep`) train many seeds in
+parallel into content-addressed checkpoints that :func:`load_agent` finds.
 
 Typical use::
 
@@ -41,6 +46,9 @@ _EXPORTS: dict[str, str] = {
     "Task": "tasks",
     "ZooAgent": "agent",
     "build_agent": "agent",
+    "agent_name": "agents",
+    "agent_parts": "agents",
+    "LAYOUTS": "networks",
     "CheckpointMetadata": "checkpoint",
     "checkpoint_name": "checkpoint",
     "checkpoint_path": "registry",
@@ -62,11 +70,24 @@ _EXPORTS: dict[str, str] = {
     "task_names": "tasks",
     "train": "training",
     "zoo_dir": "registry",
+    "JobKind": "sweep",
+    "JobResult": "sweep",
+    "SweepJob": "sweep",
+    "SweepPlan": "sweep",
+    "SweepSummary": "sweep",
+    "TrainSettings": "addressing",
+    "checkpoint_key": "addressing",
+    "code_version": "addressing",
+    "plan_sweep": "sweep",
+    "register_job_kind": "sweep",
+    "run_sweep": "sweep",
+    "sweep_checkpoint": "sweep",
 }
 
 __all__ = [
     "AGENTS",
     "FORMAT_VERSION",
+    "LAYOUTS",
     "SUCCESS_THRESHOLD",
     "TRIAL_TYPES",
     "TRUNKS",
@@ -78,15 +99,25 @@ __all__ = [
     "ContrastTask",
     "DQNConfig",
     "GridworldEnv",
+    "JobKind",
+    "JobResult",
     "PPOConfig",
     "PavlovianEnv",
     "QRDQNConfig",
     "ReinforceConfig",
+    "SweepJob",
+    "SweepPlan",
+    "SweepSummary",
     "Task",
+    "TrainSettings",
     "ZooAgent",
+    "agent_name",
+    "agent_parts",
     "build_agent",
+    "checkpoint_key",
     "checkpoint_name",
     "checkpoint_path",
+    "code_version",
     "default_cache_dir",
     "describe",
     "evaluate_behaviour",
@@ -97,13 +128,17 @@ __all__ = [
     "load_agent",
     "load_checkpoint",
     "make_env",
+    "plan_sweep",
     "probe",
     "probe_agent",
     "psychometric",
     "read_metadata",
+    "register_job_kind",
+    "run_sweep",
     "save_checkpoint",
     "seeded",
     "shipped_seeds",
+    "sweep_checkpoint",
     "task_names",
     "train",
     "zoo_dir",

@@ -1,9 +1,14 @@
 """Types of ``neuroalign.zoo``, whose names ``__init__.py`` imports on first use."""
 
+from neuroalign.zoo.addressing import TrainSettings as TrainSettings
+from neuroalign.zoo.addressing import checkpoint_key as checkpoint_key
+from neuroalign.zoo.addressing import code_version as code_version
 from neuroalign.zoo.agent import ZooAgent as ZooAgent
 from neuroalign.zoo.agent import build_agent as build_agent
 from neuroalign.zoo.agents import AGENTS as AGENTS
 from neuroalign.zoo.agents import AlgorithmSpec as AlgorithmSpec
+from neuroalign.zoo.agents import agent_name as agent_name
+from neuroalign.zoo.agents import agent_parts as agent_parts
 from neuroalign.zoo.behaviour import evaluate_behaviour as evaluate_behaviour
 from neuroalign.zoo.behaviour import psychometric as psychometric
 from neuroalign.zoo.checkpoint import FORMAT_VERSION as FORMAT_VERSION
@@ -22,6 +27,7 @@ from neuroalign.zoo.configs import describe as describe
 from neuroalign.zoo.contrast import ContrastEnv as ContrastEnv
 from neuroalign.zoo.contrast_task import ContrastTask as ContrastTask
 from neuroalign.zoo.gridworld import GridworldEnv as GridworldEnv
+from neuroalign.zoo.networks import LAYOUTS as LAYOUTS
 from neuroalign.zoo.networks import TRUNKS as TRUNKS
 from neuroalign.zoo.nwb import TRIAL_TYPES as TRIAL_TYPES
 from neuroalign.zoo.nwb import export_nwb as export_nwb
@@ -35,6 +41,15 @@ from neuroalign.zoo.registry import list_tasks as list_tasks
 from neuroalign.zoo.registry import load_agent as load_agent
 from neuroalign.zoo.registry import shipped_seeds as shipped_seeds
 from neuroalign.zoo.registry import zoo_dir as zoo_dir
+from neuroalign.zoo.sweep import JobKind as JobKind
+from neuroalign.zoo.sweep import JobResult as JobResult
+from neuroalign.zoo.sweep import SweepJob as SweepJob
+from neuroalign.zoo.sweep import SweepPlan as SweepPlan
+from neuroalign.zoo.sweep import SweepSummary as SweepSummary
+from neuroalign.zoo.sweep import plan_sweep as plan_sweep
+from neuroalign.zoo.sweep import register_job_kind as register_job_kind
+from neuroalign.zoo.sweep import run_sweep as run_sweep
+from neuroalign.zoo.sweep import sweep_checkpoint as sweep_checkpoint
 from neuroalign.zoo.tasks import SUCCESS_THRESHOLD as SUCCESS_THRESHOLD
 from neuroalign.zoo.tasks import Task as Task
 from neuroalign.zoo.tasks import get_task as get_task

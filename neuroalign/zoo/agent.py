@@ -121,15 +121,21 @@ class ZooAgent:
         return self.spec.trunk
 
     @property
+    def layout(self) -> str:
+        """``"shared"`` (one trunk) or ``"separate"`` (actor and critic networks)."""
+        return self.spec.layout
+
+    @property
     def layers(self) -> list[str]:
-        """Names of the layers :meth:`activations` can return, trunk first."""
-        trunk = [f"trunk.{i}" for i in range(self.net.n_trunk_layers)]
-        return trunk + list(self.spec.roles)
+        """Names of the layers :meth:`activations` can return, hidden layers first
+        (``trunk.<i>``, or ``actor.<i>`` then ``critic.<i>``), then the readouts."""
+        return self.net.feature_layers + list(self.spec.roles)
 
     def role(self, layer: str) -> str:
-        """What ``layer`` is: ``trunk``, ``recurrent`` (the GRU state), ``q``, ``actor``
-        or ``critic``."""
-        if self.net.recurrent and layer == f"trunk.{self.net.n_trunk_layers - 1}":
+        """What ``layer`` is: ``trunk`` (a hidden tanh layer, of the shared trunk or of
+        the separate layout's actor or critic network: the layer's name says which),
+        ``recurrent`` (a GRU state), or the readout's ``q``, ``actor`` or ``critic``."""
+        if layer in self.net.recurrent_layers:
             return "recurrent"
         return self.spec.roles.get(layer, "trunk")
 
@@ -161,7 +167,8 @@ class ZooAgent:
             else:
                 raw = {k: v.reshape(x.shape[0] * x.shape[1], -1)
                        for k, v in net.forward_seq(t)[0].items()}
-            out = {k: v for k, v in raw.items() if k.startswith("trunk.")}
+            hidden = set(net.feature_layers)
+            out = {k: v for k, v in raw.items() if k in hidden}
             out.update(self.spec.readouts(raw, self.config))
         if x.ndim == 3:
             out = {k: v.reshape(x.shape[0], x.shape[1], -1) for k, v in out.items()}
@@ -252,5 +259,5 @@ def build_agent(agent: str, task: str, seed: int,
     n_actions = int(env.action_space.n)
     obs_dim = int(env.observation_space.shape[0])
     net = ZooNet(obs_dim, spec.heads(n_actions, cfg), hidden=cfg.hidden, n_layers=cfg.n_layers,
-                 trunk=spec.trunk)
+                 trunk=spec.trunk, layout=spec.layout)
     return ZooAgent(spec=spec, task=task_obj, seed=int(seed), config=cfg, net=net)

@@ -3,9 +3,13 @@
 A checkpoint is one ``.safetensors`` file. Its header metadata holds one key,
 ``neuroalign.zoo``, a JSON object with ``format_version``, ``agent``, ``family``,
 ``task``, ``seed``, ``config`` (the dataclass fields), ``metrics`` (training
-metrics), ``neuroalign_version`` and ``created``, and ``trunk`` (``"gru"``) for a
-recurrent agent (absent: the MLP trunk). A GRU trunk's weights are the tensors
-``rnn.*`` beside ``trunk.*`` and ``heads.*``. Only tensors and that JSON are
+metrics), ``neuroalign_version`` and ``created`` (left out of content-addressed
+checkpoints, whose bytes are a function of their key), ``trunk`` (``"gru"``) for a
+recurrent agent (absent: the MLP trunk) and ``layout`` (``"separate"``) for separate
+actor and critic networks (absent: the shared trunk). A GRU trunk's weights are the
+tensors ``rnn.*`` beside ``trunk.*`` and ``heads.*``; the separate layout has
+``actor.*`` and ``critic.*`` (and ``actor_rnn.*``, ``critic_rnn.*``) instead of
+``trunk.*`` (and ``rnn.*``). Only tensors and that JSON are
 read back, so a checkpoint cannot execute code.
 
 The metadata are validated by one schema (:class:`CheckpointMetadata`: each field
@@ -38,6 +42,7 @@ from neuroalign.core.limits import check_memory
 from neuroalign.core.provenance import neuroalign_version
 from neuroalign.zoo.agent import ZooAgent, build_agent
 from neuroalign.zoo.configs import config_from_dict
+from neuroalign.zoo.networks import rnn_name, tower_names
 
 __all__ = [
     "FORMAT_VERSION",
@@ -71,8 +76,13 @@ class CheckpointMetadata(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict,
                                     description="Training metrics (JSON values).")
     neuroalign_version: StrictStr = Field(description="Version that wrote the file.")
-    created: StrictStr = Field(description="UTC time of writing (ISO 8601).")
+    created: StrictStr | None = Field(
+        None, description="UTC time of writing (ISO 8601); absent from a content-addressed "
+        "checkpoint, whose bytes depend only on what it was trained from.")
     trunk: Literal["mlp", "gru"] = Field("mlp", description="Trunk of the network.")
+    layout: Literal["shared", "separate"] = Field(
+        "shared", description="Actor-critic layout: one shared trunk or separate actor and "
+        "critic networks.")
 
 
 def checkpoint_name(agent: str, task: str, seed: int) -> str:
@@ -97,8 +107,25 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def save_checkpoint(agent: ZooAgent, path: str | os.PathLike[str]) -> Path:
-    """Write ``agent`` to ``path`` atomically; return the path."""
+def save_checkpoint(agent: ZooAgent, path: str | os.PathLike[str], *,
+                    reproducible: bool = False) -> Path:
+    """Write ``agent`` to ``path`` atomically; return the path.
+
+    Parameters
+    ----------
+    agent
+        The trained agent.
+    path
+        Target file.
+    reproducible
+        Leave out what differs between two runs of the same training (the time of
+        writing, ``created``, and the training's wall time, ``metrics.wall_time_s``),
+        so that the same training writes the same bytes: the form of the
+        content-addressed checkpoints (:mod:`neuroalign.zoo.addressing`).
+    """
+    metrics = dict(agent.metrics)
+    if reproducible:
+        metrics.pop("wall_time_s", None)
     meta = {
         "format_version": FORMAT_VERSION,
         "agent": agent.name,
@@ -106,12 +133,15 @@ def save_checkpoint(agent: ZooAgent, path: str | os.PathLike[str]) -> Path:
         "task": agent.task.name,
         "seed": agent.seed,
         "config": _clean(vars(agent.config)),
-        "metrics": _clean(agent.metrics),
+        "metrics": _clean(metrics),
         "neuroalign_version": neuroalign_version(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if not reproducible:
+        meta["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     if agent.trunk != "mlp":
         meta["trunk"] = agent.trunk
+    if agent.layout != "shared":  # absent for the shared layout: its files are unchanged
+        meta["layout"] = agent.layout
     tensors = {k: v.detach().contiguous() for k, v in agent.net.state_dict().items()}
     target = Path(path)
     with atomic_file(target, suffix=".safetensors") as tmp:
@@ -186,32 +216,37 @@ def _check_finite(weights: dict[str, torch.Tensor], path: str | os.PathLike[str]
 
 
 def _check_trunk(cfg: Any, weights: dict[str, torch.Tensor], path: str | os.PathLike[str],
-                 trunk: str = "mlp") -> None:
+                 trunk: str = "mlp", layout: str = "shared") -> None:
     """Refuse metadata whose trunk (``hidden``, ``n_layers``) the weights do not hold.
 
     Runs before the network is built, so that tampered metadata (``hidden: 100000``,
     ``n_layers: 200000``) costs nothing: the size is checked against the memory
-    limit, then against the tensors actually stored in the file.
+    limit, then against the tensors actually stored in the file, network by network
+    (the shared trunk, or the actor and the critic).
     """
     hidden, n_layers = cfg.hidden, cfg.n_layers
     for name, value in (("hidden", hidden), ("n_layers", n_layers)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise CheckpointError(f"checkpoint {path}: config.{name}: got {value!r}; "
                                   "expected a positive integer")
-    check_memory(4.0 * n_layers * hidden * (hidden + 1),
-                 f"checkpoint {path}: a trunk of {n_layers} layers x {hidden} units (float32)")
+    towers = tower_names(layout)
+    check_memory(4.0 * len(towers) * n_layers * hidden * (hidden + 1),
+                 f"checkpoint {path}: {len(towers)} network(s) of {n_layers} layers x "
+                 f"{hidden} units (float32)")
     parts = [k.split(".") for k in weights]
-    stored = sorted(int(p[1]) for p in parts
-                    if len(p) == 3 and p[0] == "trunk" and p[1].isdigit() and p[2] == "weight")
     recurrent = trunk == "gru"  # tanh layers, then one GRU layer (rnn.*)
-    width_key, axis = ("rnn.weight_hh_l0", 1) if recurrent else ("trunk.0.weight", 0)
-    width = int(weights[width_key].shape[axis]) if width_key in weights else 0
-    if stored != list(range(n_layers - 1 if recurrent else n_layers)) or width != hidden:
-        raise CheckpointError(
-            f"checkpoint {path}: metadata or weights do not fit: the metadata say "
-            f"config.hidden={hidden}, config.n_layers={n_layers}; the weights hold "
-            f"{len(stored)} trunk layer(s){' and a GRU' if recurrent else ''} of {width} units "
-            "(tampered or mismatched metadata)")
+    for tower in towers:
+        stored = sorted(int(p[1]) for p in parts
+                        if len(p) == 3 and p[0] == tower and p[1].isdigit() and p[2] == "weight")
+        width_key, axis = ((f"{rnn_name(tower)}.weight_hh_l0", 1) if recurrent
+                           else (f"{tower}.0.weight", 0))
+        width = int(weights[width_key].shape[axis]) if width_key in weights else 0
+        if stored != list(range(n_layers - 1 if recurrent else n_layers)) or width != hidden:
+            raise CheckpointError(
+                f"checkpoint {path}: metadata or weights do not fit: the metadata say "
+                f"config.hidden={hidden}, config.n_layers={n_layers}; the weights hold "
+                f"{len(stored)} {tower} layer(s){' and a GRU' if recurrent else ''} of "
+                f"{width} units (tampered or mismatched metadata)")
 
 
 def _check_shapes(meta: dict[str, Any], cfg: Any, weights: dict[str, torch.Tensor],
@@ -262,8 +297,13 @@ def load_checkpoint(path: str | os.PathLike[str], agent: str | None = None,
                 f"checkpoint {path}: holds a {meta.get('trunk')!r} trunk; agent "
                 f"{meta['agent']!r} has a {spec.trunk!r} trunk"
             )
+        if meta.get("layout", "shared") != spec.layout:
+            raise CheckpointError(
+                f"checkpoint {path}: holds the {meta.get('layout', 'shared')!r} layout; "
+                f"agent {meta['agent']!r} has the {spec.layout!r} layout"
+            )
         cfg = config_from_dict(spec.config_cls, meta.get("config", {}))
-        _check_trunk(cfg, weights, path, spec.trunk)
+        _check_trunk(cfg, weights, path, spec.trunk, spec.layout)
         _check_shapes(meta, cfg, weights, path)
         zoo_agent = build_agent(meta["agent"], meta["task"], int(meta["seed"]), cfg)
         zoo_agent.net.load_state_dict(weights, strict=True)

@@ -1,4 +1,4 @@
-"""Commands of ``neuroalign.zoo``: ``neuroalign zoo list|train|evaluate|probe|export-nwb``."""
+"""Commands of ``neuroalign.zoo``: ``neuroalign zoo list|train|sweep|evaluate|probe|export-nwb``."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def _load(agent: str, task: str, seed: int, train: bool) -> ZooAgent:
 def list_command(
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
 ) -> None:
-    """List agents (name, family, tasks, shipped seeds) and tasks."""
+    """List agents (name, family, trunk, layout, shipped seeds) and tasks."""
     import json
 
     from neuroalign.zoo.registry import list_agents, list_tasks
@@ -68,12 +68,12 @@ def list_command(
     from rich.table import Table
 
     table = Table(title="neuroalign zoo agents")
-    for col in ("agent", "family", "description", "shipped seeds"):
+    for col in ("agent", "family", "trunk", "layout", "description", "shipped seeds"):
         table.add_column(col)
     for a in agents:
         seeds = "; ".join(f"{t}: {s or '-'}" for t, s in a["shipped_seeds"].items()
                           if t in a["tasks"])
-        table.add_row(a["name"], a["family"], a["description"], seeds)
+        table.add_row(a["name"], a["family"], a["trunk"], a["layout"], a["description"], seeds)
     tasks_table = Table(title="tasks")
     for col in ("task", "budget", "criterion"):
         tasks_table.add_column(col)
@@ -113,6 +113,94 @@ def train_command(
     typer.echo(f"{agent}/{task}/seed {seed}: success {m['success_rate']:.0%} "
                f"(criterion {'met' if m['criterion_met'] else 'NOT met'}), "
                f"{m['steps']} steps in {m['wall_time_s']:.1f} s -> {target}")
+
+
+@zoo_app.command("sweep")
+def sweep_command(
+    agents: str = typer.Option(..., "--agents", help="algorithms, comma-separated, e.g. "
+                               "dqn,ppo"),
+    tasks: str = typer.Option(..., "--tasks", help="tasks, comma-separated, e.g. "
+                              "pavlovian,gridworld"),
+    seeds: str = typer.Option(..., "--seeds", help="seeds: values and ranges, e.g. 0-19 or "
+                              "0-4,7"),
+    trunk: str = typer.Option("mlp", "--trunk", help="trunks, comma-separated: mlp, gru"),
+    layout: str = typer.Option("shared", "--layout", help="actor-critic layouts, "
+                               "comma-separated: shared, separate"),
+    workers: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--workers", help="local worker processes (default: the CPUs)"),
+    scheduler: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--scheduler", help="address of a running dask scheduler, e.g. "
+        "tcp://10.0.0.1:8786 (the folder must be shared with its workers)"),
+    out: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--out", help="checkpoint folder (default: the user zoo cache, where "
+        "load_agent and `neuroalign run` find them)"),
+    budget: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--budget", help="environment steps (default: each task's budget); part of "
+        "each checkpoint's key"),
+    retry_failed: bool = typer.Option(
+        False, "--retry-failed", help="train again the jobs that failed in an earlier run"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bars"),
+) -> None:
+    """Train agents x tasks x seeds in parallel into content-addressed checkpoints.
+
+    Resumable: a checkpoint that exists is never retrained, so a killed sweep is
+    resumed by running it again. Combinations the zoo does not have are skipped with
+    one line each. Writes sweep.json (the summary) and failures.jsonl in --out.
+    Exit status: 0 when every job has its checkpoint, 1 when some failed, 2 on a usage
+    error."""
+    import json
+
+    from neuroalign.core.errors import ValidationError
+    from neuroalign.zoo.sweep import TrainSettings, plan_sweep, run_sweep
+
+    if workers is not None and scheduler:
+        raise ValidationError("--workers, --scheduler: got both; expected local workers "
+                              "or a scheduler address")
+    plan = plan_sweep(agents, tasks, seeds, trunks=trunk, layouts=layout,
+                      settings=TrainSettings(budget=budget))
+    for line in plan.describe_skipped():
+        typer.echo(line, err=True)
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    summary = run_sweep(plan, out, workers=workers, scheduler=scheduler,
+                        progress=progress and not as_json, retry_failed=retry_failed,
+                        console=console)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2, default=str))
+    else:
+        _print_sweep(summary)
+    if not summary.ok:
+        raise typer.Exit(code=1)
+
+
+def _print_sweep(summary: object) -> None:
+    """The per agent x task table of a sweep, and where its files are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from neuroalign.zoo.sweep import SweepSummary
+
+    assert isinstance(summary, SweepSummary)
+    table = Table(title=f"sweep into {summary.out} ({summary.seconds:.1f} s)")
+    for col in ("agent", "task", "jobs", "trained", "existing", "failed", "criterion met",
+                "train time (s)"):
+        table.add_column(col)
+    for row in summary.criterion_table():
+        table.add_row(row["agent"], row["task"], str(row["jobs"]), str(row["trained"]),
+                      str(row["existing"]), str(row["failed"]),
+                      f"{row['criterion_met']}/{row['checkpoints']}",
+                      f"{row['train_time_s']:.1f}")
+    console = Console()
+    console.print(table)
+    for job in summary.jobs:
+        if job.status == "failed":
+            console.print(f"failed {job.agent}/{job.task}/seed {job.seed}: {job.error}",
+                          markup=False, highlight=False)
+    if not summary.ok:
+        console.print(f"failure records: {summary.out}/failures.jsonl; rerun with "
+                      "--retry-failed to train them again", markup=False, highlight=False)
 
 
 @zoo_app.command("evaluate")

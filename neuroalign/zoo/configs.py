@@ -3,7 +3,8 @@
 Every field carries its help text in ``metadata["help"]`` (see :func:`describe`),
 so the documentation and the command line read the same source. All agents share
 the trunk (an MLP with ``n_layers`` hidden layers of ``hidden`` tanh units; for the
-``-gru`` agents the last of them is a GRU layer) and,
+``-gru`` agents the last of them is a GRU layer; the ``-sep`` agents have two such
+networks, an actor and a critic) and,
 per task, the environment-step budget (:attr:`neuroalign.zoo.tasks.Task.budget`).
 """
 
@@ -35,8 +36,10 @@ def _f(default: Any, help: str) -> Any:
 class AgentConfig:
     """Fields shared by every agent."""
 
-    hidden: int = _f(64, "units per hidden layer of the shared trunk")
-    n_layers: int = _f(2, "hidden layers of the shared trunk (GRU trunk: the last is the GRU)")
+    hidden: int = _f(64, "units per hidden layer of the trunk (separate layout: "
+                                 "of the actor and of the critic each)")
+    n_layers: int = _f(2, "hidden layers of the trunk, or of the actor and the critic "
+                              "each (GRU trunk: the last is the GRU)")
     lr: float = _f(1e-3, "Adam learning rate")
     gamma: float = _f(0.99, "discount factor")
     max_grad_norm: float = _f(10.0, "gradient-norm clip per update")
@@ -66,7 +69,8 @@ class QRDQNConfig(DQNConfig):
 
 @dataclass(frozen=True)
 class ReinforceConfig(AgentConfig):
-    """Monte-Carlo policy gradient with a learned state-value baseline (shared trunk)."""
+    """Monte-Carlo policy gradient with a learned state-value baseline (on the shared
+    trunk, or on the critic network of the separate layout)."""
 
     lr: float = _f(3e-3, "Adam learning rate")
     episodes_per_update: int = _f(8, "complete episodes per gradient step")
@@ -76,7 +80,8 @@ class ReinforceConfig(AgentConfig):
 
 @dataclass(frozen=True)
 class PPOConfig(AgentConfig):
-    """Proximal policy optimisation, clipped objective, actor and critic on one trunk."""
+    """Proximal policy optimisation, clipped objective, actor and critic on one trunk
+    (or on separate networks: the ``-sep`` agents)."""
 
     lr: float = _f(3e-3, "Adam learning rate")
     n_steps: int = _f(256, "environment steps per rollout")
@@ -91,7 +96,8 @@ class PPOConfig(AgentConfig):
 
 @dataclass(frozen=True)
 class A2CConfig(AgentConfig):
-    """Synchronous advantage actor-critic, actor and critic on one trunk."""
+    """Synchronous advantage actor-critic, actor and critic on one trunk (or on separate
+    networks: the ``-sep`` agents)."""
 
     lr: float = _f(3e-3, "Adam learning rate")
     n_steps: int = _f(32, "environment steps per rollout (one gradient step each)")

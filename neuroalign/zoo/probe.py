@@ -61,9 +61,10 @@ def probe(agent: str | os.PathLike[str] | ZooAgent | ProbedAgent | Any,
         steps (:mod:`neuroalign.zoo.user_tasks`): a registered id, or an import path
         with ``allow_code``; its grid comes from the labels, closed loop.
     layers
-        Layers to return (all by default): ``trunk.0``, ``trunk.1`` and the named
-        readouts ``readout.q`` / ``readout.quantiles`` (value-learners) or
-        ``readout.pi`` / ``readout.v`` (policy-learners).
+        Layers to return (all by default): ``trunk.0``, ``trunk.1`` (the separate
+        layout's ``-sep`` agents: ``actor.0``, ``actor.1``, ``critic.0``,
+        ``critic.1``) and the named readouts ``readout.q`` / ``readout.quantiles``
+        (value-learners) or ``readout.pi`` / ``readout.v`` (policy-learners).
     average
         Average over repetitions: dims ``(condition, unit)`` instead of
         ``(repetition, condition, unit)``.

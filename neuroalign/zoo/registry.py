@@ -3,9 +3,14 @@
 Checkpoints are looked up first in the shipped zoo folder (``neuroalign/data/zoo``,
 package data, or the folder named by the ``NEUROALIGN_ZOO`` environment variable),
 then in the user cache (``cache_dir`` argument, else ``$NEUROALIGN_CACHE/zoo``, else
-``$XDG_CACHE_HOME/neuroalign/zoo``, else ``~/.cache/neuroalign/zoo``). A missing
-agent is trained like the shipped ones (default config, task budget as upper
-bound, stop at criterion) and saved to the cache.
+``$XDG_CACHE_HOME/neuroalign/zoo``, else ``~/.cache/neuroalign/zoo``). In the cache
+the content-addressed file of the current code comes first
+(``{agent}_{task}_s{seed}-{key12}.safetensors``, see
+:mod:`neuroalign.zoo.addressing`: what ``neuroalign zoo sweep`` and training on
+demand write), then a plain-named file (``{agent}_{task}_s{seed}.safetensors``, as
+``neuroalign zoo train`` and earlier versions write). A missing agent is trained
+like the shipped ones (default config, task budget as upper bound, stop at
+criterion) and saved to the cache under its content-addressed name.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from neuroalign.core.errors import SourceError
 from neuroalign.core.resources import package_data
 from neuroalign.zoo.agent import ZooAgent
 from neuroalign.zoo.agents import AGENTS, get_agent_spec
-from neuroalign.zoo.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
+from neuroalign.zoo.checkpoint import checkpoint_name, load_checkpoint
 from neuroalign.zoo.tasks import get_task, task_names
 
 __all__ = [
@@ -68,14 +73,17 @@ def _agent_tasks(name: str) -> list[str]:
 
 
 def list_agents() -> list[dict[str, Any]]:
-    """Every agent: ``name``, ``family``, ``trunk``, ``description``, ``config``, ``tasks``,
-    ``shipped_seeds``.
+    """Every agent: ``name``, ``family``, ``trunk``, ``layout``, ``description``, ``config``,
+    ``tasks``, ``shipped_seeds``.
+
+    ``layout`` is ``"shared"`` (one trunk) or ``"separate"`` (actor and critic
+    networks; :func:`neuroalign.zoo.agent_name` finds an agent by its parts).
 
     ``tasks`` are the tasks the agent can learn; ``shipped_seeds`` maps every task
     to the seeds with a shipped checkpoint (empty for tasks the agent cannot learn).
     """
     return [
-        {"name": spec.name, "family": spec.family, "trunk": spec.trunk,
+        {"name": spec.name, "family": spec.family, "trunk": spec.trunk, "layout": spec.layout,
          "description": spec.description, "config": spec.config_cls.__name__,
          "tasks": _agent_tasks(spec.name),
          "shipped_seeds": {t: shipped_seeds(spec.name, t) for t in task_names()}}
@@ -96,12 +104,24 @@ def list_tasks() -> list[dict[str, Any]]:
 
 def checkpoint_path(agent: str, task: str, seed: int,
                     cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
-    """Where the checkpoint of ``(agent, task, seed)`` is: shipped, cached, or ``None``."""
+    """Where the checkpoint of ``(agent, task, seed)`` is: shipped, cached, or ``None``.
+
+    In order: the shipped file, the cache's content-addressed file trained as the
+    shipped zoo was (default config and settings) by the current code, the cache's
+    plain-named file.
+    """
+    from neuroalign.zoo.addressing import addressed_name, checkpoint_key
+
     name = checkpoint_name(agent, task, seed)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    for folder in (zoo_dir(), cache):
-        if (folder / name).is_file():
-            return folder / name
+    candidates = [zoo_dir() / name]
+    if agent in AGENTS and task in task_names():
+        key = checkpoint_key(agent, task, int(seed))
+        candidates.append(cache / addressed_name(agent, task, seed, key))
+    candidates.append(cache / name)
+    for path in candidates:
+        if path.is_file():
+            return path
     return None
 
 
@@ -144,9 +164,8 @@ def load_agent(agent: str, task: str, seed: int = 0,
             f"{zoo_dir()} or the cache; shipped seeds are {shipped_seeds(agent, task)}; "
             "pass train_if_missing=True or run `neuroalign zoo train`"
         )
-    from neuroalign.zoo.training import train
+    from neuroalign.zoo.addressing import train_addressed
 
-    trained = train(agent, task, seed, stop_at_criterion=True, progress=progress)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    target = save_checkpoint(trained, cache / checkpoint_name(agent, task, seed))
+    target, _ = train_addressed(agent, task, seed, cache, progress=progress)
     return load_checkpoint(target, agent=agent, task=task, seed=seed)

@@ -264,9 +264,9 @@ def test_dandi_sources_are_loaded_once_per_worker(client, tmp_path: Path) -> Non
 
 
 def test_local_cluster_listens_on_localhost_only() -> None:
-    from neuroalign.batch.runner import _open_client
+    from neuroalign.core.cluster import open_client
 
-    client, cluster = _open_client(None, 1, "127.0.0.1", "127.0.0.1:0")
+    client, cluster = open_client(None, 1, "127.0.0.1", "127.0.0.1:0")
     try:
         assert client.scheduler.address.startswith("tcp://127.0.0.1:")
         assert all(addr.startswith("tcp://127.0.0.1:") for addr in client.nthreads())

@@ -107,7 +107,8 @@ def test_unknown_agent_or_task_lists_valid_ones(tmp_path):
     with pytest.raises(ValidationError,
                        match=r"agent: got 'sarsa'; expected one of \['dqn', 'qrdqn', 'reinforce', "
                              r"'a2c', 'ppo', 'dqn-gru', 'qrdqn-gru', 'reinforce-gru', 'a2c-gru', "
-                             r"'ppo-gru'\]"):
+                             r"'ppo-gru', 'reinforce-sep', 'a2c-sep', 'ppo-sep', "
+                             r"'reinforce-gru-sep', 'a2c-gru-sep', 'ppo-gru-sep'\]"):
         load_agent("sarsa", "pavlovian", 0, cache_dir=tmp_path)
     with pytest.raises(ValidationError,
                        match=r"task: got 'maze'; expected one of \['pavlovian', 'gridworld', "

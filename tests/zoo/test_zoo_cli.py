@@ -22,11 +22,14 @@ def test_list_json_content():
     assert list(agents) == list(AGENTS)
     families = {"dqn": "value", "qrdqn": "value", "reinforce": "policy", "a2c": "policy",
                 "ppo": "policy"}
+    policy = [n for n, f in families.items() if f == "policy"]
     assert {n: a["family"] for n, a in agents.items()} == {
-        **families, **{f"{n}-gru": f for n, f in families.items()}}
+        **families, **{f"{n}-gru": f for n, f in families.items()},
+        **{f"{n}-sep": "policy" for n in policy}, **{f"{n}-gru-sep": "policy" for n in policy}}
     for name, record in agents.items():
-        recurrent = name.endswith("-gru")
+        recurrent = "-gru" in name
         assert record["trunk"] == ("gru" if recurrent else "mlp")
+        assert record["layout"] == ("separate" if name.endswith("-sep") else "shared")
         expected = ["contrast"] if recurrent else ["pavlovian", "gridworld", "contrast"]
         assert record["tasks"] == expected
         for task, seeds in record["shipped_seeds"].items():
@@ -38,6 +41,7 @@ def test_list_json_content():
 def test_list_table():
     result = runner.invoke(app, ["zoo", "list"])
     assert result.exit_code == 0 and "reinforce" in result.output and "policy" in result.output
+    assert "separate" in result.output and "shared" in result.output
 
 
 def test_train_and_probe_commands(tmp_path, monkeypatch):

@@ -128,8 +128,11 @@ class AlgorithmSpec:
     ``heads(n_actions, config)`` gives the head sizes; ``learn(ctx)`` trains
     ``ctx.net`` in place; ``readouts(raw, config)`` turns raw head outputs into the
     named ``readout.*`` layers; ``roles`` labels each layer (trunk, q, actor, critic).
-    ``trunk`` is the network's trunk (``"mlp"`` or ``"gru"``); ``tasks`` the tasks the
-    algorithm can learn (``None``: every task).
+    ``trunk`` is the network's trunk (``"mlp"`` or ``"gru"``); ``layout`` its
+    actor-critic layout (``"shared"``: one trunk under every head, every value-learner
+    included; ``"separate"``: actor and critic networks, see
+    :class:`neuroalign.zoo.networks.ZooNet`); ``tasks`` the tasks the algorithm can learn
+    (``None``: every task).
     """
 
     name: str
@@ -142,6 +145,7 @@ class AlgorithmSpec:
     roles: dict[str, str]
     trunk: str = "mlp"
     tasks: tuple[str, ...] | None = None
+    layout: str = "shared"
 
     def greedy_action(self, readouts: dict[str, torch.Tensor]) -> torch.Tensor:
         """Greedy actions from the readouts (argmax of Q or of the policy)."""

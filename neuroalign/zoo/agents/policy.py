@@ -1,7 +1,11 @@
 """Policy-learners: REINFORCE with a learned baseline, A2C and PPO.
 
-Both put an actor head (action logits) and a critic head (state value) on the
-shared trunk and sample actions from the softmax policy.
+All put an actor head (action logits) and a critic head (state value) on the
+shared trunk, or, in the separate layout (the ``-sep`` agents), the actor head on an
+actor network and the critic head on a critic network (:class:`~neuroalign.zoo.networks.
+ZooNet`), and sample actions from the softmax policy. The learners read the heads by
+name, so one learner serves both layouts; one Adam optimises every parameter (both
+networks in the separate layout, as Stable-Baselines3 does).
 
 REINFORCE
     After ``episodes_per_update`` complete episodes, ascend

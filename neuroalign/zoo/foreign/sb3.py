@@ -12,7 +12,10 @@ mean for zoo agents:
     the output of the ``i``-th activation of the trunk MLP: ``q_net.q_net`` (DQN),
     ``quantile_net.quantile_net`` (QR-DQN), ``mlp_extractor.policy_net`` (A2C, PPO;
     with SB3's default separate actor and critic networks this is the actor's, the
-    critic's layers are ``mlp_extractor.value_net.<j>`` by name);
+    critic's layers are ``mlp_extractor.value_net.<j>`` by name); for A2C and PPO the
+    activations inside the actor's features extractor come first (a trunk built as a
+    shared features extractor, :class:`~neuroalign.zoo.foreign.sb3_trunk.ZooTrunk`,
+    as :func:`~neuroalign.zoo.foreign.sb3_train.train_sb3` builds it);
 ``readout.q``
     action values (QR-DQN: the mean of the quantiles);
 ``readout.quantiles``
@@ -103,6 +106,17 @@ def _activations_of(seq: nn.Module, prefix: str) -> list[str]:
             if type(mod).__module__ == "torch.nn.modules.activation"]
 
 
+def _extractor_activations(policy: Any) -> list[str]:
+    """Names of the activation modules inside the actor's features extractor, in order
+    (none for SB3's default ``FlattenExtractor``; the layers of a trunk built as a shared
+    extractor, e.g. :class:`~neuroalign.zoo.foreign.sb3_trunk.ZooTrunk`)."""
+    shared = bool(getattr(policy, "share_features_extractor", True))
+    extractor = policy.features_extractor if shared else policy.pi_features_extractor
+    prefix = "features_extractor" if shared else "pi_features_extractor"
+    return [f"{prefix}.{name}" for name, mod in extractor.named_modules()
+            if name and type(mod).__module__ == "torch.nn.modules.activation"]
+
+
 def _ac_forward(policy: Any, obs: torch.Tensor) -> torch.Tensor:
     """Logits of an actor-critic policy; the critic runs too (its hooks fire).
 
@@ -189,7 +203,8 @@ def _plan(policy: Any, kind: str) -> tuple[dict[str, LayerAlias],
         def action_of(out: Any) -> torch.Tensor:
             return out.mean(dim=1).argmax(dim=-1)
     else:
-        trunk = _activations_of(policy.mlp_extractor.policy_net, "mlp_extractor.policy_net")
+        trunk = [*_extractor_activations(policy),
+                 *_activations_of(policy.mlp_extractor.policy_net, "mlp_extractor.policy_net")]
         if kind == "recurrent":
             trunk = ["lstm_actor", *trunk]
 

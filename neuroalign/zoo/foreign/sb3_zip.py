@@ -11,8 +11,10 @@ run any code when it is loaded, so by default nothing is unpickled freely:
 * weights are read with ``torch.load(weights_only=True)`` (tensors only);
 * of the pickled fields only ``policy_class`` and ``policy_kwargs`` are read, each
   through an unpickler that resolves nothing but the classes allowed for that field
-  (:data:`POLICY_CLASSES`; torch activation and optimizer classes and SB3's feature
-  extractors; plain containers need no class); anything else is refused in one line
+  (:data:`POLICY_CLASSES`; torch activation and optimizer classes, SB3's feature
+  extractors and the zoo's trunk extractor,
+  :class:`~neuroalign.zoo.foreign.sb3_trunk.ZooTrunk`; plain containers need no
+  class); anything else is refused in one line
   naming the field and the class it asked for;
 * the observation and action spaces are the task's, checked against the readable
   ``_shape`` and ``n`` the archive stores beside their pickles, and the weights'
@@ -78,6 +80,8 @@ KWARG_CLASSES: dict[str, frozenset[str]] = {
     "torch.optim.sgd": frozenset({"SGD"}),
     "stable_baselines3.common.sb2_compat.rmsprop_tf_like": frozenset({"RMSpropTFLike"}),
     "stable_baselines3.common.torch_layers": frozenset({"FlattenExtractor"}),
+    # the zoo's trunk as a shared features extractor (neuroalign.zoo.foreign.train_sb3)
+    "neuroalign.zoo.foreign.sb3_trunk": frozenset({"ZooTrunk"}),
 }
 #: the pickled fields read (the rest of ``data`` stays unread)
 _FIELD_CLASSES = {"policy_class": POLICY_CLASSES, "policy_kwargs": KWARG_CLASSES}
