@@ -90,6 +90,10 @@ def register(app: typer.Typer) -> None:
         no_figures: bool = typer.Option(
             False, "--no-figures", help="Tables and HTML only, no figures."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+        workers: int | None = typer.Option(
+            None, "--workers", min=1, help="Processes computing the geometries and cells and "
+            "drawing the figures (default: one per CPU this process may use; 1: all in this "
+            "process). The results are the same for any number."),
         max_memory: str | None = typer.Option(
             None, "--max-memory", help="Refuse a recording whose responses would exceed "
             "this, e.g. 16GiB (default: $NEUROALIGN_MAX_MEMORY, else 8GiB)."),
@@ -120,7 +124,7 @@ def register(app: typer.Typer) -> None:
             cfg = cfg.model_copy(update={"agents": with_code_allowed(cfg.agents)})
         result = run_pipeline(cfg, out=out, overwrite=overwrite, progress=not quiet,
                               console=Console(stderr=True), figures=not no_figures,
-                              max_memory=limit)
+                              max_memory=limit, workers=workers)
         _print_summary(result, Console())
 
     register_replicate(app)

@@ -55,8 +55,11 @@ _DRAW_ORDER = ("verdict", "asymmetry", "trajectories", "approach_profiles", "rdm
 _MAX_PANELS = 12
 
 
-def write_tables(folder: Path, results: pd.DataFrame, study: Any = None) -> None:
-    """``results.parquet``, ``results.csv`` and ``summary.csv`` under ``folder``."""
+def write_tables(folder: Path, results: pd.DataFrame, study: Any = None,
+                 summary: pd.DataFrame | None = None) -> None:
+    """``results.parquet``, ``results.csv`` and ``summary.csv`` under ``folder``
+    (``summary``: the :func:`~neuroalign.report.summary_table` of ``results`` and
+    ``study`` when already made)."""
     table = results.copy()
     if "higher_is_similar" in table:
         table["higher_is_similar"] = table["higher_is_similar"].astype("boolean")
@@ -64,7 +67,9 @@ def write_tables(folder: Path, results: pd.DataFrame, study: Any = None) -> None
         table["note"] = table["note"].astype("string")
     table.to_parquet(folder / "results.parquet", index=False)
     write_csv(table, folder / "results.csv", index=False)
-    write_csv(summary_table(results, study), folder / "summary.csv", index=False)
+    if summary is None:
+        summary = summary_table(results, study)
+    write_csv(summary, folder / "summary.csv", index=False)
 
 
 #: a figure to draw: its name, the function building it, its arguments, its file
@@ -73,13 +78,17 @@ Job = tuple[str, Callable[..., Any], tuple[Any, ...], Path]
 
 #: resolution of the figures, lowered for figures wider than the page shows
 _DPI = 120
+#: zlib level of the PNG files: 3 writes them about twice as fast as the default (6),
+#: a few per cent larger
+_PNG_COMPRESSION = 3
 
 
 def _draw(build: Callable[..., Any], args: tuple[Any, ...], path: Path) -> Path:
     """Build one figure and write it as PNG (Agg), no wider than the page shows it."""
     fig = build(*args)
     width_in = float(fig.get_figwidth())
-    fig.savefig(path, dpi=min(_DPI, max(72, PAGE_WIDTH_PX / width_in)))
+    fig.savefig(path, dpi=min(_DPI, max(72, PAGE_WIDTH_PX / width_in)),
+                pil_kwargs={"compress_level": _PNG_COMPRESSION})
     return path
 
 
@@ -305,7 +314,9 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
     results = results_table(results)
     folder = Path(folder)
     task = prog.add_task("writing report", total=3) if prog is not None else None
-    write_tables(folder, results, study)
+    summary = summary_table(results, study)  # written and shown: made once
+    asymmetry = asymmetry_table(results)
+    write_tables(folder, results, study, summary)
     if study is not None:
         from neuroalign.study import write_study
 
@@ -323,7 +334,7 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
             jobs.append(("verdict", plot_verdict, (study.table,), fig_dir / "verdict.png"))
         if len(side_statistics(results, "brain", "A")) or len(
                 side_statistics(results, "model", "A")):
-            table = pd.concat([_pooled_asymmetry(study), asymmetry_table(results)],
+            table = pd.concat([_pooled_asymmetry(study), asymmetry],
                               ignore_index=True)
             jobs.append(("asymmetry", plot_asymmetry, (table,), fig_dir / "asymmetry.png"))
         geo, skipped = _geometry_figures(fig_dir, results, artifacts)
@@ -351,7 +362,8 @@ def write_report(folder: str | Path, results: pd.DataFrame, artifacts: Any, conf
     )
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     (folder / "report.html").write_text(_page(results, figs, config, manifest, synthetic,
-                                              study, skipped, artifacts.data_notes))
+                                              study, skipped, artifacts.data_notes,
+                                              summary=summary, asymmetry=asymmetry))
     if prog is not None:
         prog.update(task, advance=1)
     return [figs[name] for name in FIGURE_NAMES if name in figs]
@@ -432,7 +444,8 @@ def _verdict_section(study: Any, image: Path | None = None) -> Section:
 
 def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
           manifest: Mapping[str, Any], synthetic: bool, study: Any = None,
-          skipped: list[str] | None = None, data_notes: Sequence[str] = ()) -> str:
+          skipped: list[str] | None = None, data_notes: Sequence[str] = (), *,
+          summary: pd.DataFrame, asymmetry: pd.DataFrame) -> str:
     meta = [
         f"neuroalign {manifest['neuroalign_version']} · {manifest['created']} · "
         f"compute time {manifest['elapsed_s']} s",
@@ -455,7 +468,7 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
     notes.append("Walls and funnels are neuroalign's operational definition of a hypothesis "
                  "(docs/parts/geometry.md), not an established measure.")
     sections = [_verdict_section(study, figs.get("verdict"))] if study is not None else []
-    rows = _asymmetry_details(asymmetry_table(results))
+    rows = _asymmetry_details(asymmetry)
     if sections:  # the long per-session and per-seed rows, collapsed under the verdict
         sections[0].details = rows
     elif rows:
@@ -467,7 +480,7 @@ def _page(results: pd.DataFrame, figs: Mapping[str, Path], config: Any,
                              "study's pooled A = S_danger - S_reward over animals and "
                              "sessions (hierarchical interval) and its H2 verdict; A match: "
                              "the best match's A, averaged over seeds.",
-                        table=summary_table(results, study))]
+                        table=summary)]
     main = next((m for m in ("rsa", "cka") if m in set(results["measure"])), None)
     if main is not None:
         sections.append(Section(

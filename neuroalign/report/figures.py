@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -306,14 +307,24 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
     fig = Figure(figsize=(6.8, 0.34 * n + 1.8), layout="constrained")
     ax = fig.subplots()
     y = np.arange(n)[::-1]
-    for yi, row in zip(y, table.itertuples(index=False), strict=True):
-        color = FAMILY_COLORS.get(str(row.group), "k")
-        if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
-            ax.plot([row.ci_low, row.ci_high], [yi, yi], color=color, lw=2.2, alpha=0.8)
-        ax.plot(row.estimate, yi, "o", color=color, ms=5, mec="k", mew=0.5)
-        ptext = str(getattr(row, "p", "")) if np.isfinite(row.p_value) else ""
-        ax.text(1.04, yi, ptext, va="center", fontsize=6.5,
-                transform=ax.get_yaxis_transform())
+    est, low, high = (table[c].to_numpy(dtype=float) for c in ("estimate", "ci_low", "ci_high"))
+    groups = table["group"].astype(str).to_numpy()
+    # one artist per colour, not per row: the text layout of many small artists is
+    # most of a figure's drawing time
+    for group in dict.fromkeys(groups.tolist()):
+        color = FAMILY_COLORS.get(group, "k")
+        rows = groups == group
+        ci = rows & np.isfinite(low) & np.isfinite(high)
+        if ci.any():
+            ax.hlines(y[ci], low[ci], high[ci], color=color, lw=2.2, alpha=0.8,
+                      capstyle="projecting")
+        ax.plot(est[rows], y[rows], "o", ls="", color=color, ms=5, mec="k", mew=0.5)
+    p_values = table["p_value"].to_numpy(dtype=float)
+    texts = table["p"].astype(str).to_numpy() if "p" in table else np.full(n, "")
+    for yi, p_value, ptext in zip(y, p_values, texts, strict=True):
+        if np.isfinite(p_value) and ptext:
+            ax.text(1.04, yi, ptext, va="center", fontsize=6.5,
+                    transform=ax.get_yaxis_transform())
     ax.axvline(0, color="0.4", lw=0.8)
     ax.set_yticks(y, table["name"].tolist(), fontsize=7)
     ax.set_xlim(-1.05, 1.05)
@@ -354,22 +365,32 @@ def plot_verdict(table: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(11.5, 0.2 * n + 1.6), layout="constrained")
     ax = fig.subplots()
     y = np.arange(n)[::-1]
-    previous = None
-    for yi, row in zip(y, table.itertuples(index=False), strict=True):
-        if previous is not None and row.hypothesis != previous:
-            ax.axhline(yi + 0.5, color="0.75", lw=0.6)
-        previous = row.hypothesis
-        color = VERDICT_COLORS.get(str(row.verdict), "k")
-        margin = float(row.equivalence_margin)
-        if np.isfinite(margin):
-            ax.fill_betweenx([yi - 0.4, yi + 0.4], -margin, margin, color="0.85", lw=0)
-        mde = float(row.mde)
-        if np.isfinite(mde):
-            ax.plot([-mde, mde], [yi, yi], "|", color="0.35", ms=6)
-        if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
-            ax.plot([row.ci_low, row.ci_high], [yi, yi], color=color, lw=2.2)
-        if np.isfinite(row.estimate):
-            ax.plot(row.estimate, yi, "o", color=color, ms=4, mec="k", mew=0.4)
+    hypothesis = table["hypothesis"].astype(str).to_numpy()
+    for yi in y[1:][hypothesis[1:] != hypothesis[:-1]]:  # a line between hypotheses
+        ax.axhline(yi + 0.5, color="0.75", lw=0.6)
+    est, low, high, mde, margin = (table[c].to_numpy(dtype=float) for c in (
+        "estimate", "ci_low", "ci_high", "mde", "equivalence_margin"))
+    # one artist per kind and colour, not per row (see plot_asymmetry)
+    band = np.isfinite(margin)
+    if band.any():
+        ax.add_collection(PolyCollection(
+            [[(-m, yi - 0.4), (m, yi - 0.4), (m, yi + 0.4), (-m, yi + 0.4)]
+             for m, yi in zip(margin[band], y[band], strict=True)],
+            facecolors="0.85", edgecolors="none", linewidths=0))
+    finite = np.isfinite(mde)
+    if finite.any():
+        ax.plot(np.r_[-mde[finite], mde[finite]], np.r_[y[finite], y[finite]], "|", ls="",
+                color="0.35", ms=6)
+    verdicts = table["verdict"].astype(str).to_numpy()
+    for verdict in dict.fromkeys(verdicts.tolist()):
+        color = VERDICT_COLORS.get(verdict, "k")
+        rows = verdicts == verdict
+        ci = rows & np.isfinite(low) & np.isfinite(high)
+        if ci.any():
+            ax.hlines(y[ci], low[ci], high[ci], color=color, lw=2.2, capstyle="projecting")
+        shown = rows & np.isfinite(est)
+        if shown.any():
+            ax.plot(est[shown], y[shown], "o", ls="", color=color, ms=4, mec="k", mew=0.4)
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_yticks(y, [f"{h}: {sub}" for h, sub in zip(table["hypothesis"], table["subject"],
                                                       strict=True)], fontsize=6.5)

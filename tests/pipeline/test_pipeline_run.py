@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +109,16 @@ def test_html_is_self_contained(report):
     manifest = json.loads((report.out / "manifest.json").read_text())
     assert manifest["synthetic"] == 1 and manifest["n_cells"] == 18
     assert page.index("<h2>Verdict") < page.index("Summary: best-matching")
+
+
+def test_the_report_draws_exactly_the_figures_its_page_shows(report):
+    """Every figure file is embedded in report.html, once, and the page shows no other."""
+    page = (report.out / "report.html").read_text()
+    embedded = sorted(base64.b64decode(data) for data in
+                      re.findall(r'src="data:image/png;base64,([^"]+)"', page))
+    files = sorted((report.out / "figures").iterdir())
+    assert embedded == sorted(path.read_bytes() for path in files)
+    assert sorted(report.figures) == files
 
 
 def test_per_session_and_per_seed_rows_are_collapsed_under_the_verdict(report):
@@ -296,3 +308,46 @@ def test_results_are_the_same_for_any_number_of_workers(tmp_path, monkeypatch):
     assert len(tables[0]) > 0
     for table in tables[1:]:
         pd.testing.assert_frame_equal(table, tables[0], check_exact=True)
+
+
+def test_cli_workers_flag_gives_the_same_results_in_and_out_of_process(tmp_path, monkeypatch):
+    """`neuroalign run --workers 1` scores every cell here, `--workers 2` in forked
+    workers (and the default, one per CPU, as it may); results.parquet is the same."""
+    import neuroalign.pipeline.run as run_mod
+
+    install(monkeypatch)
+    real, parent, pids = run_mod.score_cell, os.getpid(), tmp_path / "pids"
+
+    def tracing(*args, **kwargs):  # a file per process: a worker's memory is its own
+        (pids / str(os.getpid())).touch()
+        return real(*args, **kwargs)
+
+    def where() -> set[bool]:
+        return {int(p.name) == parent for p in pids.iterdir()}
+
+    monkeypatch.setattr(run_mod, "score_cell", tracing)
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"sources:\n  - path: {SESSION}\nagents:\n  - name: walls\n"
+                   f"  - name: funnels\nmeasures: [rsa, cka]\nn_boot: 5\nn_perm: 19\n"
+                   f"cache_dir: {tmp_path / 'cache'}\n")
+    runner = CliRunner()
+    tables = {}
+    for label, extra in (("one", ["--workers", "1"]), ("two", ["--workers", "2"]),
+                         ("default", [])):
+        pids.mkdir()
+        result = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / label),
+                                     "--quiet", "--no-figures", *extra])
+        assert result.exit_code == 0, result.output
+        tables[label] = pd.read_parquet(tmp_path / label / "results.parquet")
+        seen = where()
+        if label == "one":
+            assert seen == {True}  # every cell in this process
+        if label == "two" and "fork" in multiprocessing.get_all_start_methods():
+            assert False in seen  # some cells in a forked worker
+        shutil.rmtree(pids)
+    assert len(tables["one"]) > 0
+    for label in ("two", "default"):
+        pd.testing.assert_frame_equal(tables[label], tables["one"], check_exact=True)
+    bad = runner.invoke(app, ["run", str(cfg), "--out", str(tmp_path / "bad"), "--workers", "0"])
+    assert bad.exit_code == 2 and "--workers" in bad.output
+    assert not (tmp_path / "bad").exists()

@@ -215,3 +215,100 @@ def test_figures_drawn_in_worker_processes_equal_those_drawn_here(tmp_path):
         assert img.width <= PAGE_WIDTH_PX + 1
     with Image.open(here["traj"]) as img:
         assert img.width < PAGE_WIDTH_PX  # narrower ones keep their resolution
+
+
+def _per_row_asymmetry(table: pd.DataFrame) -> Figure:
+    """The forest plot drawn the way it was before, two artists per row (the reference)."""
+    from matplotlib.lines import Line2D
+
+    from neuroalign.report.figures import FAMILY_COLORS
+
+    table = table.reset_index(drop=True)
+    n = len(table)
+    fig = Figure(figsize=(6.8, 0.34 * n + 1.8), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(n)[::-1]
+    for yi, row in zip(y, table.itertuples(index=False), strict=True):
+        color = FAMILY_COLORS.get(str(row.group), "k")
+        if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
+            ax.plot([row.ci_low, row.ci_high], [yi, yi], color=color, lw=2.2, alpha=0.8)
+        ax.plot(row.estimate, yi, "o", color=color, ms=5, mec="k", mew=0.5)
+        ptext = str(getattr(row, "p", "")) if np.isfinite(row.p_value) else ""
+        ax.text(1.04, yi, ptext, va="center", fontsize=6.5,
+                transform=ax.get_yaxis_transform())
+    ax.axvline(0, color="0.4", lw=0.8)
+    ax.set_yticks(y, table["name"].tolist(), fontsize=7)
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_xlabel("A = S_danger \u2212 S_reward\n\u2190 reward sharper (wall around reward)     "
+                  "danger sharper (wall around danger) \u2192", fontsize=8)
+    handles = [Line2D([], [], color=FAMILY_COLORS[g], lw=3, label=lab)
+               for g, lab in (("brain", "brain region"), ("value", "value-learner"),
+                              ("policy", "policy-learner"))
+               if g in set(table["group"].astype(str))]
+    fig.legend(handles=handles, fontsize=7, loc="outside lower center", frameon=False,
+               ncol=len(handles))
+    ax.set_title("Valence asymmetry with bootstrap intervals\n(p: valence-label "
+                 "permutation per entity, uncorrected; the study corrects)", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def test_asymmetry_figure_draws_one_artist_per_colour_and_the_same_pixels(tmp_path):
+    from PIL import Image
+
+    table = asymmetry_table(_results())
+    fig = plot_asymmetry(table)
+    ax = fig.axes[0]
+    groups = list(dict.fromkeys(table["group"].astype(str)))
+    # one interval collection per group with finite intervals, one marker line per group
+    with_ci = table[np.isfinite(table["ci_low"]) & np.isfinite(table["ci_high"])]
+    assert len(ax.collections) == with_ci["group"].nunique()
+    markers = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(markers) == len(groups)
+    y = np.arange(len(table))[::-1]
+    drawn = sorted((float(yy), float(xx)) for line in markers
+                   for xx, yy in zip(line.get_xdata(), line.get_ydata(), strict=True))
+    assert drawn == sorted(zip(y.astype(float), table["estimate"].astype(float), strict=True))
+    segments = sorted(tuple(map(tuple, seg)) for c in ax.collections for seg in c.get_segments())
+    assert segments == sorted(((lo, yy), (hi, yy)) for yy, lo, hi in zip(
+        y[with_ci.index], with_ci["ci_low"], with_ci["ci_high"], strict=True))
+    # the same picture as drawing every row with its own artists
+    for name, figure in (("new", fig), ("old", _per_row_asymmetry(table))):
+        figure.savefig(tmp_path / f"{name}.png", dpi=60)
+    with Image.open(tmp_path / "new.png") as new, Image.open(tmp_path / "old.png") as old:
+        assert new.size == old.size
+        assert np.array_equal(np.asarray(new.convert("RGB")), np.asarray(old.convert("RGB")))
+
+
+def test_verdict_figure_draws_every_test_once():
+    from neuroalign.report.figures import VERDICT_COLORS, plot_verdict
+
+    table = pd.DataFrame({
+        "hypothesis": ["H1", "H1", "H2", "H3"], "subject": ["a", "b", "c", "d"],
+        "estimate": [0.3, -0.2, np.nan, 0.1], "ci_low": [0.1, -0.5, np.nan, -0.2],
+        "ci_high": [0.5, 0.1, np.nan, 0.4], "mde": [0.2, np.inf, np.nan, 0.3],
+        "equivalence_margin": [np.nan, 0.15, np.nan, np.nan],
+        "verdict": ["supported", "inconclusive", "inconclusive", "absent"]})
+    ax = plot_verdict(table).axes[0]
+    y = np.arange(4)[::-1]
+    points = {(float(xx), float(yy), line.get_color()) for line in ax.lines
+              if line.get_marker() == "o" for xx, yy in zip(line.get_xdata(), line.get_ydata(),
+                                                            strict=True)}
+    assert points == {(0.3, 3.0, VERDICT_COLORS["supported"]),
+                      (-0.2, 2.0, VERDICT_COLORS["inconclusive"]),
+                      (0.1, 0.0, VERDICT_COLORS["absent"])}  # no point for a NaN estimate
+    mde = [line for line in ax.lines if line.get_marker() == "|"]
+    assert len(mde) == 1 and sorted(mde[0].get_xdata()) == [-0.3, -0.2, 0.2, 0.3]
+    bands = [c for c in ax.collections if c.get_paths() and len(c.get_paths()) == 1
+             and c.get_facecolor().size and np.allclose(c.get_facecolor()[0][:3], 0.85)]
+    (band,) = bands  # the one declared margin, around the second test
+    assert np.allclose(band.get_paths()[0].vertices[:4], [[-0.15, y[1] - 0.4],
+                                                          [0.15, y[1] - 0.4],
+                                                          [0.15, y[1] + 0.4],
+                                                          [-0.15, y[1] + 0.4]])
+    # a line between hypotheses: after the second row and after the third
+    separators = sorted(float(line.get_ydata()[0]) for line in ax.lines
+                        if line.get_marker() in ("None", "", None)
+                        and np.allclose(line.get_ydata(), line.get_ydata()[0])
+                        and line.get_color() == "0.75")
+    assert separators == [0.5, 1.5]
