@@ -213,6 +213,10 @@ def register_replicate(app: typer.Typer) -> None:
             None, "--checkpoints", help="Folder of the trained checkpoints (overrides "
             "sweep.out; default: the zoo's user cache). An empty folder measures every "
             "job's training time."),
+        from_scratch: bool = typer.Option(
+            False, "--from-scratch", help="Leave the shipped checkpoints aside: train every "
+            "network into the checkpoints folder (with an empty one, the whole replication "
+            "is measured)."),
         docs: Path | None = typer.Option(
             None, "--docs", help="Also write the page as DOCS/replication.md, its figure "
             "beside it and its table and timing in DOCS/replication/ (the documentation's "
@@ -238,8 +242,13 @@ def register_replicate(app: typer.Typer) -> None:
                                      for k, v in lists.items() if v is not None}
         if seeds is not None:
             overrides["seeds"] = seeds
+        sweep: dict[str, Any] = {}
         if checkpoints is not None:
-            overrides["sweep"] = {"out": str(checkpoints)}
+            sweep["out"] = str(checkpoints)
+        if from_scratch:
+            sweep["from_scratch"] = True
+        if sweep:
+            overrides["sweep"] = sweep
         cfg = load_replication_config(config, overrides=overrides)
         args = ["neuroalign", "replicate", str(config)]
         for flag, value in (("--algorithms", algorithms), ("--tasks", tasks),
@@ -247,6 +256,7 @@ def register_replicate(app: typer.Typer) -> None:
                             ("--checkpoints", checkpoints), ("--out", out), ("--workers", workers),
                             ("--scheduler", scheduler), ("--docs", docs)):
             args += [flag, str(value)] if value is not None else []
+        args += ["--from-scratch"] if from_scratch else []
         command = shlex.join(args)
         result = run_replication(cfg, out=out, overwrite=overwrite, workers=workers,
                                  scheduler=scheduler, progress=not (quiet or as_json),

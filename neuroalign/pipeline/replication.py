@@ -22,10 +22,13 @@ the same network.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
+import os
+import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,6 +152,26 @@ def _found(agent: str, task: str, seed: int, out: str | None) -> str | None:
 
     path = checkpoint_path(agent, task, seed, out)
     return None if path is None else str(path)
+
+
+@contextlib.contextmanager
+def _shipped_aside(aside: bool) -> Iterator[None]:
+    """With ``aside``, the zoo's shipped folder reads as an empty one inside the block
+    (``NEUROALIGN_ZOO``, inherited by the sweep's and the probes' processes), so every
+    checkpoint is looked up, and trained, in the sweep's folder only."""
+    if not aside:
+        yield
+        return
+    before = os.environ.get("NEUROALIGN_ZOO")
+    with tempfile.TemporaryDirectory(prefix="neuroalign-no-shipped-") as empty:
+        os.environ["NEUROALIGN_ZOO"] = empty
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("NEUROALIGN_ZOO", None)
+            else:
+                os.environ["NEUROALIGN_ZOO"] = before
 
 
 def _sweep(plan: SweepPlan, config: ReplicationConfig, workers: int, scheduler: str | None,
@@ -501,15 +524,16 @@ def run_replication(config: ReplicationConfig, *, out: str | Path | None = None,
         console = Console(stderr=True)
     start = time.perf_counter()
     plan = _plan(config)
-    records = _sweep(plan, config, n_workers, address, progress, console)
-    sweep_s = time.perf_counter() - start
-    checkpoints = _checkpoints(records)
-    used = [c for c in checkpoints if c.status != "failed"
-            and (config.include_failed or c.criterion_met)]
-    with progress_bar(console, enabled=progress) as prog:
-        t0 = time.perf_counter()
-        rows, seconds = _probe_all(used, config, n_workers, prog)
-        probing_s = time.perf_counter() - t0
+    with _shipped_aside(config.sweep.from_scratch):
+        records = _sweep(plan, config, n_workers, address, progress, console)
+        sweep_s = time.perf_counter() - start
+        checkpoints = _checkpoints(records)
+        used = [c for c in checkpoints if c.status != "failed"
+                and (config.include_failed or c.criterion_met)]
+        with progress_bar(console, enabled=progress) as prog:
+            t0 = time.perf_counter()
+            rows, seconds = _probe_all(used, config, n_workers, prog)
+            probing_s = time.perf_counter() - t0
     if config.layers is not None:
         missing = sorted(set(config.layers) - {r["layer"] for r in rows})
         if missing and used:

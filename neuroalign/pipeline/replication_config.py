@@ -85,6 +85,9 @@ class SweepOptions(BaseModel):
                             "after the shipped zoo (default: the zoo's user cache).")
     retry_failed: bool = Field(False, description="Train again the jobs an earlier sweep "
                                "recorded as failed.")
+    from_scratch: bool = Field(False, description="Leave the shipped checkpoints aside: "
+                               "every network is trained into (or found in) `out`, so a "
+                               "run from an empty `out` measures the whole replication.")
 
 
 class ReplicationConfig(MeasureOptions, InferenceOptions):

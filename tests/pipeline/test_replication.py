@@ -183,6 +183,26 @@ def test_a_missing_checkpoint_is_trained_once_then_found(tmp_path):
     pd.testing.assert_frame_equal(first.results, again.results)
 
 
+def test_from_scratch_trains_a_shipped_seed_into_the_folder_and_probes_that_file(tmp_path):
+    import os
+
+    fields = _config(tmp_path / "ckpt", algorithms=["ppo"], seeds=[0])
+    fields["sweep"].update(workers=1, from_scratch=True)
+    before = os.environ.get("NEUROALIGN_ZOO")
+    result = run_replication(load_replication_config(fields), out=tmp_path / "out",
+                             progress=False)
+    (job,) = result.timing["jobs"]
+    assert job["status"] == "trained"
+    (trained,) = (tmp_path / "ckpt").glob("ppo_pavlovian_s0*.safetensors")
+    assert result.checkpoints[0].path == str(trained)
+    assert os.environ.get("NEUROALIGN_ZOO") == before  # restored
+    shipped = run_replication(load_replication_config(_config(
+        tmp_path / "ckpt2", algorithms=["ppo"], seeds=[0])), out=tmp_path / "shipped",
+        progress=False)
+    assert shipped.timing["jobs"][0]["status"] == "existing"
+    assert "neuroalign/data/zoo" in str(shipped.checkpoints[0].path)
+
+
 def test_a_design_the_zoo_cannot_train_is_refused_naming_why(tmp_path):
     cfg = load_replication_config(_config(tmp_path / "ckpt", algorithms=["dqn"],
                                           trunks=["gru"]))
