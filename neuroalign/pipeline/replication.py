@@ -22,13 +22,11 @@ the same network.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import math
 import os
-import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +38,7 @@ from neuroalign.core.errors import ConfigError, ValidationError
 from neuroalign.pipeline.replication_config import ReplicationConfig
 
 if TYPE_CHECKING:  # the zoo (torch) is imported on use
+    from neuroalign.core.config import AgentSpec, MeasureOptions
     from neuroalign.zoo.sweep import SweepPlan
 
 __all__ = [
@@ -47,6 +46,7 @@ __all__ = [
     "REPLICATION_COLUMNS",
     "Checkpoint",
     "ReplicationResult",
+    "agent_geometry_rows",
     "lpt_makespan",
     "probe_checkpoint",
     "replication_table",
@@ -154,26 +154,6 @@ def _found(agent: str, task: str, seed: int, out: str | None) -> str | None:
     return None if path is None else str(path)
 
 
-@contextlib.contextmanager
-def _shipped_aside(aside: bool) -> Iterator[None]:
-    """With ``aside``, the zoo's shipped folder reads as an empty one inside the block
-    (``NEUROALIGN_ZOO``, inherited by the sweep's and the probes' processes), so every
-    checkpoint is looked up, and trained, in the sweep's folder only."""
-    if not aside:
-        yield
-        return
-    before = os.environ.get("NEUROALIGN_ZOO")
-    with tempfile.TemporaryDirectory(prefix="neuroalign-no-shipped-") as empty:
-        os.environ["NEUROALIGN_ZOO"] = empty
-        try:
-            yield
-        finally:
-            if before is None:
-                os.environ.pop("NEUROALIGN_ZOO", None)
-            else:
-                os.environ["NEUROALIGN_ZOO"] = before
-
-
 def _sweep(plan: SweepPlan, config: ReplicationConfig, workers: int, scheduler: str | None,
            progress: bool, console: Any) -> list[dict[str, Any]]:
     """Train every checkpoint of ``plan`` that neither the shipped zoo nor the sweep's
@@ -233,38 +213,72 @@ def _checkpoints(records: Iterable[dict[str, Any]]) -> list[Checkpoint]:
 # --- probing -----------------------------------------------------------------------------
 
 
-def probe_checkpoint(ck: Checkpoint, config: ReplicationConfig) -> list[dict[str, Any]]:
-    """The valence-geometry side rows of every probed layer of one checkpoint.
+def agent_geometry_rows(agent: str, family: str, task: str, seed: int, *,
+                        layers: Sequence[str] | None = None, keep: Sequence[str] | None = None,
+                        rename: dict[str, str] | None = None, spec: AgentSpec | None = None,
+                        cache_dir: str | os.PathLike[str] | None = None, n_boot: int = 200,
+                        n_perm: int = 0, seed_stats: int = 0,
+                        options: MeasureOptions | Mapping[str, Any] | None = None,
+                        extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The valence-geometry side rows of every probed layer of one trained agent.
 
-    The checkpoint is probed on its own task (on the contrast task, the geometry is
-    measured on its valence x time grid, as ``neuroalign run`` does), each layer is
-    prepared once (:func:`~neuroalign.pipeline.sides.prepare_side`) and its statistics
-    become side rows (columns of :data:`~neuroalign.core.results.RESULT_COLUMNS`, then
-    ``algorithm``, ``trunk``, ``layout``, ``criterion_met``).
+    The agent is probed on its own task (the contrast task by contrast side, its
+    geometry measured on the valence x time grid, as ``neuroalign run`` does), each
+    layer is prepared once (:func:`~neuroalign.pipeline.sides.prepare_side`) and its
+    statistics become side rows (:func:`~neuroalign.pipeline.cell.side_rows`).
+
+    Parameters
+    ----------
+    agent, family, task, seed
+        The agent (a zoo name, or a foreign agent's with ``spec``) and its key.
+    layers
+        Layers the probe returns (default all); ``keep``: of those, the ones kept.
+    rename
+        Probed layer name -> the name in the rows.
+    spec
+        A foreign agent's config entry (an SB3 file).
+    cache_dir
+        Folder of trained checkpoints searched after the shipped zoo.
+    n_boot, n_perm, seed_stats, options
+        Of the geometry's inference (bootstrap, permutations, seed, measure options).
+    extra
+        Columns added to every row.
     """
     from neuroalign.core.results import ModelKey
     from neuroalign.pipeline.cell import side_rows
     from neuroalign.pipeline.loaders import model_patterns_by_layer, valence_time_grid
     from neuroalign.pipeline.sides import prepare_side
 
-    grid = ck.task == "contrast"  # probed by contrast side, geometry on valence x time
-    by_layer = model_patterns_by_layer(ck.agent, ck.task, ck.seed, None,
-                                       by="side" if grid else "diff",
-                                       cache_dir=config.sweep.out)
-    wanted = [x for x in by_layer if config.layers is None or x in config.layers]
-    extra = {"algorithm": ck.algorithm, "trunk": ck.trunk, "layout": ck.layout,
-             "criterion_met": ck.criterion_met}
+    grid = task == "contrast"  # probed by contrast side, geometry on valence x time
+    by_layer = model_patterns_by_layer(agent, task, seed, layers,
+                                       by="side" if grid else "diff", spec=spec,
+                                       cache_dir=cache_dir)
+    names = rename or {}
     rows: list[dict[str, Any]] = []
-    for layer in wanted:
-        da = by_layer[layer]
-        side = prepare_side(da, "model", n_boot=config.n_boot, n_perm=config.n_perm,
-                            seed=config.seed, options=config.measure_options(),
-                            measures=["geometry"],
+    for probed, da in by_layer.items():
+        layer = names.get(probed, probed)
+        if keep is not None and layer not in keep:
+            continue
+        side = prepare_side(da, "model", n_boot=n_boot, n_perm=n_perm, seed=seed_stats,
+                            options=options, measures=["geometry"],
                             geometry_patterns=valence_time_grid(da) if grid else None)
-        key = ModelKey(agent=ck.agent, family=ck.family, task=ck.task, seed=ck.seed,
-                       layer=layer)
+        key = ModelKey(agent=agent, family=family, task=task, seed=seed, layer=layer)
         rows += side_rows(side, key, ["geometry"], extra=extra)
     return rows
+
+
+def probe_checkpoint(ck: Checkpoint, config: ReplicationConfig) -> list[dict[str, Any]]:
+    """The valence-geometry side rows of every probed layer of one checkpoint
+    (:func:`agent_geometry_rows` with the config's layers and inference; columns of
+    :data:`~neuroalign.core.results.RESULT_COLUMNS`, then ``algorithm``, ``trunk``,
+    ``layout``, ``criterion_met``)."""
+    return agent_geometry_rows(
+        ck.agent, ck.family, ck.task, ck.seed,
+        keep=None if config.layers is None else list(config.layers),
+        cache_dir=config.sweep.out, n_boot=config.n_boot, n_perm=config.n_perm,
+        seed_stats=config.seed, options=config.measure_options(),
+        extra={"algorithm": ck.algorithm, "trunk": ck.trunk, "layout": ck.layout,
+               "criterion_met": ck.criterion_met})
 
 
 def _probe_all(checkpoints: Sequence[Checkpoint], config: ReplicationConfig, workers: int,
@@ -524,7 +538,9 @@ def run_replication(config: ReplicationConfig, *, out: str | Path | None = None,
         console = Console(stderr=True)
     start = time.perf_counter()
     plan = _plan(config)
-    with _shipped_aside(config.sweep.from_scratch):
+    from neuroalign.zoo.registry import without_shipped
+
+    with without_shipped(config.sweep.from_scratch):
         records = _sweep(plan, config, n_workers, address, progress, console)
         sweep_s = time.perf_counter() - start
         checkpoints = _checkpoints(records)

@@ -316,8 +316,8 @@ def test_neuroalign_run_names_the_command_a_replication_config_is_for():
                          "'0-4'"),
     ({"seeds": [-1]}, "seeds: got [-1]; expected seeds >= 0"),
     ({"sweep": {"workers": 0}}, "sweep.workers: got 0; expected greater than or equal to 1"),
-    ({"sweep": {"cores": 2}}, "sweep.cores: unknown field; expected one of ['out', "
-                              "'retry_failed', 'scheduler', 'workers']"),
+    ({"sweep": {"cores": 2}}, "sweep.cores: unknown field; expected one of ['from_scratch', "
+                              "'out', 'retry_failed', 'scheduler', 'workers']"),
     ({"study": {"correction": "bonferroni"}}, "study.correction: got 'bonferroni'; "
                                               "expected 'holm' or 'bh'"),
     ({"rsa_method": "pearson"}, "rsa_method: got a value; expected none (the replication "
