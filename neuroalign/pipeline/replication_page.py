@@ -246,7 +246,9 @@ def render_page(table: pd.DataFrame, timing: dict[str, Any],
         "policy-learners the opposite (A < 0). This page tests it on the zoo's agents, "
         "trained from many seeds, for each task and architecture (trunk x actor-critic "
         "layout), with neuroalign's own definition of A ([geometry](parts/geometry.md)). "
-        "Every number on it comes from the outputs of the command below.",
+        "Every number on it comes from the outputs of the command below. The same "
+        "algorithms against their Stable-Baselines3 twins: "
+        "[replication-sb3.md](replication-sb3.md).",
         "",
         *_design_lines(timing.get("design", {})),
         "```bash",
