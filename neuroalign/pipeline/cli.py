@@ -91,8 +91,8 @@ def register(app: typer.Typer) -> None:
             False, "--no-figures", help="Tables and HTML only, no figures."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
         workers: int | None = typer.Option(
-            None, "--workers", min=1, metavar="<int>", help="Processes computing the geometries and cells and "
-            "drawing the figures (default: one per CPU this process may use; 1: all in this "
+            None, "--workers", min=1, metavar="<int>", help="Processes computing the "
+            "geometries and cells and drawing the figures (default: one per CPU this process may use; 1: all in this "
             "process). The results are the same for any number."),
         max_memory: str | None = typer.Option(
             None, "--max-memory", help="Refuse a recording whose responses would exceed "
