@@ -92,8 +92,8 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
         workers: int | None = typer.Option(
             None, "--workers", min=1, metavar="<int>", help="Processes computing the "
-            "geometries and cells and drawing the figures (default: one per CPU this process may use; 1: all in this "
-            "process). The results are the same for any number."),
+            "geometries and cells and drawing the figures (default: one per CPU this "
+            "process may use; 1: all in this process). The results are the same for any number."),
         max_memory: str | None = typer.Option(
             None, "--max-memory", help="Refuse a recording whose responses would exceed "
             "this, e.g. 16GiB (default: $NEUROALIGN_MAX_MEMORY, else 8GiB)."),
