@@ -7,6 +7,7 @@ call them itself (data move once, as names, not as arrays).
 from __future__ import annotations
 
 import glob
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -306,7 +307,7 @@ def valence_time_grid(patterns: xr.DataArray) -> xr.DataArray:
 def model_patterns_by_layer(
     agent: str, task: str, seed: int, layers: Sequence[str] | None = None,
     include_neutral: bool = False, by: str = "diff", steps: Sequence[int] | None = None,
-    spec: AgentSpec | None = None,
+    spec: AgentSpec | None = None, cache_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, xr.DataArray]:
     """Probe one trained agent and split its activations by layer.
 
@@ -315,26 +316,30 @@ def model_patterns_by_layer(
     (Pavlovian task); ``by`` and ``steps`` choose the contrast levels and the
     0.1 s time steps of the ``contrast`` task's grid (see :func:`neuroalign.zoo.probe`).
     ``spec``, a foreign agent's config entry, probes its ``sb3`` file or reads its
-    ``activations`` file instead of a zoo checkpoint.
+    ``activations`` file instead of a zoo checkpoint. A zoo checkpoint's activations
+    come from the probe cache in ``cache_dir`` (:func:`neuroalign.zoo.probe_cache.
+    cached_probe`): probed, with torch, only the first time.
 
     Returns
     -------
     dict
         ``layer -> DataArray (repetition, condition, unit)`` in the probe's layer order.
     """
-    from neuroalign.zoo import probe
-
     extra: dict[str, Any] = {}
     if task == "contrast":
         extra = {"by": by, "steps": None if steps is None else [int(k) for k in steps]}
     if spec is not None and spec.is_foreign:
+        from neuroalign.zoo import probe
+
         extra.update(spec.probe_options())
-        target: Any = spec.path
-    else:
-        target = agent
-    acts = probe(target, task, int(seed), layers=list(layers) if layers else None,
-                 average=False, include_neutral=include_neutral, train_if_missing=False,
-                 **extra)
+        acts = probe(spec.path, task, int(seed), layers=list(layers) if layers else None,
+                     average=False, include_neutral=include_neutral, train_if_missing=False,
+                     **extra)
+    else:  # a zoo checkpoint: its activations from the probe cache (torch on a miss only)
+        from neuroalign.zoo.probe_cache import cached_probe
+
+        acts = cached_probe(agent, task, int(seed), layers=list(layers) if layers else None,
+                            include_neutral=include_neutral, cache_dir=cache_dir, **extra)
     if task == "contrast":
         # a cell the agent never produced (e.g. no error at the easiest level) is NaN:
         # left out, so the comparison names it among the conditions one side lacks
