@@ -49,8 +49,12 @@ def probe_cache_path(agent: str, task: str, seed: int, *,
         No shipped or cached checkpoint of ``(agent, task, seed)``.
     """
     from neuroalign.io.store import cache_key
+    from neuroalign.zoo.agents.table import get_agent_info
     from neuroalign.zoo.registry import checkpoint_path, shipped_seeds, zoo_dir
+    from neuroalign.zoo.tasks import get_task
 
+    get_agent_info(agent)
+    get_task(task)
     found = checkpoint_path(agent, task, int(seed))
     if found is None:
         raise SourceError(
@@ -103,10 +107,11 @@ def cached_probe(agent: str, task: str, seed: int, *,
     if not path.is_file():
         from neuroalign.zoo.probe import probe  # torch: only when something is probed
 
-        extra = {} if task != "contrast" else {"by": by, "steps": steps}
+        contrast = task == "contrast"  # by and steps: the contrast task only
         acts = probe(agent, task, int(seed), layers=None if layers is None else list(layers),
                      average=False, include_neutral=include_neutral,
-                     train_if_missing=False, **extra)
+                     train_if_missing=False, by=by if contrast else "diff",
+                     steps=steps if contrast else None)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_store(acts, path)
     return load_store(path)
