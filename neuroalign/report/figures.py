@@ -96,7 +96,7 @@ def _short_labels(labels: Iterable[str]) -> list[str]:
 _MAX_RDM_TICKS = 12
 
 
-def _rdm_ticks(labels: Sequence[str]) -> tuple[list[float], list[str]]:
+def _rdm_ticks(labels: Sequence[str] | np.ndarray) -> tuple[list[float], list[str]]:
     """Tick positions and texts of an RDM axis: every condition (``"R3"``) on a small
     grid; on a larger one (the contrast grid's 24 cells) one tick per block of
     conditions that differ only in their last label part (the time or approach step),
