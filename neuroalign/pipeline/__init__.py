@@ -4,7 +4,9 @@
 the side's own grid); :func:`score_cell` scores one pair of prepared sides and
 :func:`compute_cell` one pair of pattern sets (pure and deterministic, shared with
 :mod:`neuroalign.batch`);
-:func:`run_pipeline` runs every cell of a :class:`RunConfig` and writes the report.
+:func:`run_pipeline` runs every cell of a :class:`RunConfig` and writes the report;
+:func:`run_replication` tests H1 on many trained seeds of every task and architecture
+(``neuroalign replicate``, a :class:`ReplicationConfig`).
 """
 
 from neuroalign.core.lazy import lazy_exports
@@ -25,6 +27,10 @@ _EXPORTS: dict[str, str] = {
     "load_brain_patterns": "loaders",
     "load_model_patterns": "loaders",
     "model_patterns_by_layer": "loaders",
+    "ReplicationResult": "replication",
+    "run_replication": "replication",
+    "ReplicationConfig": "replication_config",
+    "load_replication_config": "replication_config",
     "RunArtifacts": "run",
     "RunResult": "run",
     "run_pipeline": "run",
@@ -36,6 +42,8 @@ __all__ = [
     "MEASURES",
     "ROW_COLUMNS",
     "AgentSpec",
+    "ReplicationConfig",
+    "ReplicationResult",
     "RunArtifacts",
     "RunConfig",
     "RunResult",
@@ -47,9 +55,11 @@ __all__ = [
     "load_brain_patterns",
     "load_config",
     "load_model_patterns",
+    "load_replication_config",
     "model_patterns_by_layer",
     "prepare_side",
     "run_pipeline",
+    "run_replication",
     "score_cell",
 ]
 

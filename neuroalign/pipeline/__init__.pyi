@@ -13,6 +13,12 @@ from neuroalign.pipeline.config import load_config as load_config
 from neuroalign.pipeline.loaders import load_brain_patterns as load_brain_patterns
 from neuroalign.pipeline.loaders import load_model_patterns as load_model_patterns
 from neuroalign.pipeline.loaders import model_patterns_by_layer as model_patterns_by_layer
+from neuroalign.pipeline.replication import ReplicationResult as ReplicationResult
+from neuroalign.pipeline.replication import run_replication as run_replication
+from neuroalign.pipeline.replication_config import ReplicationConfig as ReplicationConfig
+from neuroalign.pipeline.replication_config import (
+    load_replication_config as load_replication_config,
+)
 from neuroalign.pipeline.run import RunArtifacts as RunArtifacts
 from neuroalign.pipeline.run import RunResult as RunResult
 from neuroalign.pipeline.run import run_pipeline as run_pipeline
@@ -23,6 +29,8 @@ __all__ = [
     "MEASURES",
     "ROW_COLUMNS",
     "AgentSpec",
+    "ReplicationConfig",
+    "ReplicationResult",
     "RunArtifacts",
     "RunConfig",
     "RunResult",
@@ -34,8 +42,10 @@ __all__ = [
     "load_brain_patterns",
     "load_config",
     "load_model_patterns",
+    "load_replication_config",
     "model_patterns_by_layer",
     "prepare_side",
     "run_pipeline",
+    "run_replication",
     "score_cell",
 ]

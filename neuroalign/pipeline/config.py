@@ -181,8 +181,21 @@ def load_config(
         base = path.resolve().parent
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping of fields, got {type(data).__name__}")
+    _refuse_replication_config(data, where)
     config = validate_model(RunConfig, {**data, **(overrides or {})}, where)
     return _check_paths(config, base)
+
+
+def _refuse_replication_config(data: dict[str, Any], where: str) -> None:
+    """A config of ``neuroalign replicate`` given to ``neuroalign run``: one line saying so."""
+    from neuroalign.pipeline.replication_config import ReplicationConfig
+
+    own = set(ReplicationConfig.model_fields) - set(RunConfig.model_fields)
+    found = sorted(own & set(data))
+    if found and not set(data) & {"sources", "agents", "measures"}:
+        raise ConfigError(f"{where}: got the fields {found} of a replication config; "
+                          "expected a config of `neuroalign run` (run this one with "
+                          "`neuroalign replicate`)")
 
 
 def example_names() -> list[str]:

@@ -4,7 +4,8 @@
 - :func:`plot_approach_profiles`: the wall/funnel picture, cumulative path per valence;
 - :func:`plot_trajectories`: condition means along the approach in two PCA dimensions;
 - :func:`plot_similarity_matrix`: agent/layer x region similarity, with the noise ceiling;
-- :func:`plot_asymmetry`: valence asymmetry ``A`` of every region and agent, with intervals.
+- :func:`plot_asymmetry`: valence asymmetry ``A`` of every region and agent, with intervals;
+- :func:`plot_replication`: H1 per family x layer stage, one panel per task x architecture.
 
 Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state,
 no global backend switch), so they work the same in scripts, workers and
@@ -33,6 +34,7 @@ __all__ = [
     "plot_approach_profiles",
     "plot_asymmetry",
     "plot_rdms",
+    "plot_replication",
     "plot_similarity_matrix",
     "plot_trajectories",
     "plot_verdict",
@@ -502,4 +504,67 @@ def plot_verdict(table: pd.DataFrame) -> Figure:
     ax.set_title("The verdict: every test, coloured by its verdict (grey band: equivalence "
                  "margin)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def plot_replication(table: pd.DataFrame, *, ncols: int = 3) -> Figure:
+    """The replication of H1: A per family x layer stage with its interval, one panel per
+    task x architecture (the pooled panel last).
+
+    Parameters
+    ----------
+    table
+        ``replication.csv`` (:data:`neuroalign.pipeline.replication.REPLICATION_COLUMNS`):
+        ``task``, ``architecture``, ``family`` (``value``, ``policy``, ``value - policy``),
+        ``stage``, ``estimate``, ``ci_low``, ``ci_high`` and ``verdict``.
+    ncols
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Points coloured by family, intervals by verdict; the difference ``value -
+        policy`` lies in [-2, 2], the families' A in [-1, 1].
+    """
+    table = table.reset_index(drop=True)
+    panels = list(dict.fromkeys(zip(table["task"].astype(str),
+                                    table["architecture"].astype(str), strict=True)))
+    panels.sort(key=lambda p: (p[0] == "all", p))
+    n = max(1, len(panels))
+    ncols = max(1, min(int(ncols), n))
+    nrows = math.ceil(n / ncols)
+    most = max((int(((table["task"] == t) & (table["architecture"] == a)).sum())
+                for t, a in panels), default=1)
+    fig = Figure(figsize=(3.9 * ncols, (0.22 * most + 1.1) * nrows + 0.6),
+                 layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    colors = {**FAMILY_COLORS, "value - policy": "#4d4d4d"}
+    for ax, (task, arch) in zip(axes, panels, strict=False):
+        sub = table[(table["task"] == task) & (table["architecture"] == arch)]
+        y = np.arange(len(sub))[::-1]
+        for yi, row in zip(y, sub.itertuples(index=False), strict=True):
+            color = colors.get(str(row.family), "k")
+            if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
+                ax.plot([row.ci_low, row.ci_high], [yi, yi], lw=2.2,
+                        color=VERDICT_COLORS.get(str(row.verdict), "0.5"))
+            if np.isfinite(row.estimate):
+                ax.plot(row.estimate, yi, "o", color=color, ms=4.5, mec="k", mew=0.4)
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_yticks(y, [f"{f}, {s}" for f, s in zip(sub["family"], sub["stage"],
+                                                       strict=True)], fontsize=6.5)
+        ax.set_ylim(-0.8, max(len(sub), 1) - 0.2)
+        ax.set_xlim(-2.05, 2.05)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title("pooled over every task and architecture" if task == "all"
+                     else f"{task}, {arch}", fontsize=8)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    handles = [Line2D([], [], color=c, marker="o", ls="", mec="k", mew=0.4, label=f)
+               for f, c in colors.items() if f in set(table["family"].astype(str))]
+    handles += [Line2D([], [], color=c, lw=3, label=v) for v, c in VERDICT_COLORS.items()]
+    fig.legend(handles=handles, fontsize=7, loc="outside lower center", frameon=False,
+               ncol=len(handles))
+    fig.suptitle("H1: valence asymmetry A = S_danger − S_reward per family and layer stage "
+                 "(interval coloured by verdict)", fontsize=9)
     return fig

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "STUDY_COLUMNS": "run",
     "Study": "run",
     "run_study": "run",
+    "score_tests": "run",
     "write_study": "run",
     "plan_study": "plan",
     "equivalence_p": "sensitivity",
@@ -50,6 +51,7 @@ __all__ = [
     "pooled_replicates",
     "run_study",
     "sb3_comparison",
+    "score_tests",
     "verdict",
     "write_study",
 ]

@@ -11,6 +11,7 @@ from neuroalign.study.plan import plan_study as plan_study
 from neuroalign.study.run import STUDY_COLUMNS as STUDY_COLUMNS
 from neuroalign.study.run import Study as Study
 from neuroalign.study.run import run_study as run_study
+from neuroalign.study.run import score_tests as score_tests
 from neuroalign.study.run import write_study as write_study
 from neuroalign.study.sensitivity import equivalence_p as equivalence_p
 from neuroalign.study.sensitivity import minimum_detectable_effect as minimum_detectable_effect
@@ -34,6 +35,7 @@ __all__ = [
     "pooled_replicates",
     "run_study",
     "sb3_comparison",
+    "score_tests",
     "verdict",
     "write_study",
 ]

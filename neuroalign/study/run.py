@@ -39,7 +39,7 @@ from neuroalign.study.sensitivity import (
 from neuroalign.study.verdict import CORRECTIONS, adjust_p, format_p, verdict
 
 __all__ = ["STUDY_COLUMNS", "HypothesisResult", "Study", "predict_h3", "run_study",
-           "write_study"]
+           "score_tests", "write_study"]
 
 #: columns of study.csv, in order
 STUDY_COLUMNS = (
@@ -214,6 +214,46 @@ def run_study(results: pd.DataFrame, *, n_boot: int = 4000, level: float = 0.95,
                   results=_records(table, tests))
     study.lines = [*verdict_lines(study), *read_notes]
     return study
+
+
+def score_tests(tests: list[HypothesisTest], *, level: float = 0.95, alpha: float = 0.05,
+                correction: str = "holm", n_boot: int = 4000, trial_level: bool = True,
+                equivalence_margin: float | Mapping[str, float] | None = None,
+                power: float = 0.8) -> pd.DataFrame:
+    """Intervals, p-values, one correction over every test, verdicts and the minimum
+    detectable effect of tests made elsewhere (e.g. :func:`~neuroalign.study.hypotheses.h1_tests`
+    applied to several parts of one table), exactly as :func:`run_study` scores its own.
+
+    Parameters
+    ----------
+    tests
+        The tests, corrected together (their order is the table's).
+    level, alpha, correction, equivalence_margin, power
+        As in :func:`run_study`.
+    n_boot
+        The replicates each test was made with (the resolution of its p-value).
+    trial_level
+        False when the cells carry no intervals (``n_boot = 0``): p is then floored
+        at the exact sign test of the top-level units.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test, columns :data:`STUDY_COLUMNS`.
+
+    Raises
+    ------
+    ValidationError
+        An unknown correction, or a level or alpha outside (0, 1).
+    """
+    if correction not in CORRECTIONS:
+        raise ValidationError(f"correction: got {correction!r}; expected one of "
+                              f"{list(CORRECTIONS)}")
+    if not 0 < level < 1 or not 0 < alpha < 1:
+        raise ValidationError(f"level, alpha: got {level}, {alpha}; expected both in (0, 1)")
+    table, _ = _table(list(tests), float(level), float(alpha), correction, int(n_boot),
+                      trial_level, margins_by_hypothesis(equivalence_margin), power)
+    return table
 
 
 def _records(table: pd.DataFrame, tests: list[HypothesisTest]) -> tuple[HypothesisResult, ...]:

@@ -66,7 +66,7 @@ def _check(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]
 
 
 def _train_all(algos: list[str], tasks: list[str], seeds: list[int], layouts: list[str],
-               models: Path, workers: int | None
+               models: Path, workers: int | None, checkpoints: str | None
                ) -> tuple[dict[_Job, tuple[str | None, bool]], list[_Job]]:
     """Train what is missing through the seed sweeps (:func:`neuroalign.zoo.run_sweep`):
     the zoo seeds that are not shipped into the zoo cache (where ``load_agent`` finds
@@ -80,7 +80,7 @@ def _train_all(algos: list[str], tasks: list[str], seeds: list[int], layouts: li
     zoo_plan = plan_sweep(algos, tasks, seeds, ("mlp",), layouts)
     missing = [j for j in zoo_plan.jobs if j.seed not in shipped_seeds(j.agent, j.task)]
     if missing:
-        run_sweep(SweepPlan(missing), None, workers=workers, progress=False)
+        run_sweep(SweepPlan(missing), checkpoints, workers=workers, progress=False)
     sb3 = run_sweep(plan_sb3_sweep(algos, tasks, seeds, layouts), models, workers=workers,
                     progress=False)
     found: dict[_Job, tuple[str | None, bool]] = {}
@@ -92,14 +92,16 @@ def _train_all(algos: list[str], tasks: list[str], seeds: list[int], layouts: li
         else:
             found[job] = (res.path, bool(res.criterion_met))
     for zjob in zoo_plan.jobs:
-        agent = load_agent(zjob.agent, zjob.task, zjob.seed, train_if_missing=False)
+        agent = load_agent(zjob.agent, zjob.task, zjob.seed, cache_dir=checkpoints,
+                           train_if_missing=False)
         found[("zoo", zjob.agent, zjob.task, zjob.seed)] = (
             None, bool(agent.metrics.get("criterion_met", False)))
     return found, failed
 
 
 def implementation_sides(job: _Job, path: str | None, criterion_met: bool, *,
-                         n_boot: int = 200, n_perm: int = 0, rng_seed: int = 0
+                         n_boot: int = 200, n_perm: int = 0, rng_seed: int = 0,
+                         cache_dir: str | os.PathLike[str] | None = None
                          ) -> list[dict[str, Any]]:
     """The geometry side rows of every layer of one trained agent.
 
@@ -115,6 +117,9 @@ def implementation_sides(job: _Job, path: str | None, criterion_met: bool, *,
     n_boot, n_perm, rng_seed
         The cells' resampling, as ``neuroalign run``'s (``n_perm = 0``: no permutation
         p-value of A, its interval and standard error are what the comparison uses).
+    cache_dir
+        Folder of the zoo's trained checkpoints, searched after the shipped zoo
+        (default: the user zoo cache).
 
     Returns
     -------
@@ -128,10 +133,7 @@ def implementation_sides(job: _Job, path: str | None, criterion_met: bool, *,
         ``critic.<i>``.
     """
     from neuroalign.core.config import AgentSpec
-    from neuroalign.core.results import ModelKey
-    from neuroalign.pipeline.cell import side_rows
-    from neuroalign.pipeline.loaders import model_patterns_by_layer, valence_time_grid
-    from neuroalign.pipeline.sides import prepare_side
+    from neuroalign.pipeline.replication import agent_geometry_rows
     from neuroalign.zoo.agents import agent_parts, get_agent_spec
 
     impl, agent, task, seed = job
@@ -152,16 +154,9 @@ def implementation_sides(job: _Job, path: str | None, criterion_met: bool, *,
         layers = [*rename, "readout.pi", "readout.v"]
     extra = {"implementation": impl, "algorithm": agent, "layout": layout,
              "criterion_met": criterion_met}
-    rows: list[dict[str, Any]] = []
-    for probed, patterns in model_patterns_by_layer(name, task, seed, layers,
-                                                    spec=spec).items():
-        layer = rename.get(probed, probed)
-        grid = valence_time_grid(patterns) if task == "contrast" else None
-        side = prepare_side(patterns, "model", n_boot=n_boot, n_perm=n_perm, seed=rng_seed,
-                            options=None, measures=["geometry"], geometry_patterns=grid)
-        rows += side_rows(side, ModelKey(name, family, task, seed, layer), ["geometry"],
-                          extra=extra)
-    return rows
+    return agent_geometry_rows(name, family, task, seed, layers=layers, rename=rename,
+                               spec=spec, cache_dir=cache_dir, n_boot=n_boot, n_perm=n_perm,
+                               seed_stats=rng_seed, extra=extra)
 
 
 def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
@@ -169,7 +164,8 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
                    n_boot: int = 200, study_boot: int = 4000, level: float = 0.95,
                    correction: str = "holm", by: Literal["stage", "layer"] = "stage",
                    layouts: Sequence[str] = ("shared",), criterion_only: bool = True,
-                   rng_seed: int = 0) -> pd.DataFrame:
+                   rng_seed: int = 0, checkpoints: str | os.PathLike[str] | None = None,
+                   from_scratch: bool = False) -> pd.DataFrame:
     """Train, probe and compare the zoo agents and their SB3 twins: SB3 - zoo of A.
 
     Parameters
@@ -200,6 +196,13 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
         each row's note).
     rng_seed
         Seed of every resampling.
+    checkpoints
+        Folder of the zoo's trained checkpoints (default: the user zoo cache); with it,
+        the twins go to ``checkpoints/sb3`` (default ``out/sb3``), so a later comparison
+        finds them.
+    from_scratch
+        Leave the shipped zoo checkpoints aside (:func:`neuroalign.zoo.without_shipped`):
+        every zoo seed is trained into (and read from) ``checkpoints``.
 
     Returns
     -------
@@ -217,23 +220,28 @@ def sb3_comparison(algorithms: Sequence[str], tasks: Sequence[str], seeds: Seque
     from neuroalign.core.results import results_table
     from neuroalign.core.workers import forked_map
     from neuroalign.study.implementations import implementation_differences
+    from neuroalign.zoo.registry import without_shipped
 
     agents, task_list, seed_list = _check(algorithms, tasks, seeds, layouts)
     folder = check_output_path(out, kind="folder")
     folder.mkdir(parents=True, exist_ok=True)
-    models = folder / "sb3"
+    ckpt = None if checkpoints is None else str(checkpoints)
+    models = (Path(ckpt) if ckpt is not None else folder) / "sb3"
     jobs: list[_Job] = [(impl, a, t, s) for impl in ("zoo", "sb3") for t in task_list
                         for a in agents for s in seed_list]
     base = list(dict.fromkeys(a.split("-")[0] for a in agents))
-    found, failed = _train_all(base, task_list, seed_list, list(layouts), models, workers)
-    jobs = [job for job in jobs if job in found]
+    with without_shipped(from_scratch):
+        found, failed = _train_all(base, task_list, seed_list, list(layouts), models,
+                                   workers, ckpt)
+        jobs = [job for job in jobs if job in found]
 
-    def sides(i: int) -> list[dict[str, Any]]:
-        path, met = found[jobs[i]]
-        return implementation_sides(jobs[i], path, met, n_boot=n_boot, rng_seed=rng_seed)
+        def sides(i: int) -> list[dict[str, Any]]:
+            path, met = found[jobs[i]]
+            return implementation_sides(jobs[i], path, met, n_boot=n_boot,
+                                        rng_seed=rng_seed, cache_dir=ckpt)
 
-    rows = [row for part in forked_map(sides, list(range(len(jobs))), workers,
-                                       here_first=1) for row in part]
+        rows = [row for part in forked_map(sides, list(range(len(jobs))), workers,
+                                           here_first=1) for row in part]
     table = results_table(pd.DataFrame(rows))
     write_csv(table, folder / SIDES_FILE, index=False)
     missed = table[~table["criterion_met"].astype(bool)] if criterion_only else table.iloc[:0]

@@ -67,6 +67,7 @@ _EXPORTS: dict[str, str] = {
     "save_checkpoint": "checkpoint",
     "seeded": "training",
     "shipped_seeds": "registry",
+    "without_shipped": "registry",
     "task_names": "tasks",
     "train": "training",
     "zoo_dir": "registry",
@@ -141,6 +142,7 @@ __all__ = [
     "sweep_checkpoint",
     "task_names",
     "train",
+    "without_shipped",
     "zoo_dir",
 ]
 

@@ -40,6 +40,7 @@ from neuroalign.zoo.registry import list_agents as list_agents
 from neuroalign.zoo.registry import list_tasks as list_tasks
 from neuroalign.zoo.registry import load_agent as load_agent
 from neuroalign.zoo.registry import shipped_seeds as shipped_seeds
+from neuroalign.zoo.registry import without_shipped as without_shipped
 from neuroalign.zoo.registry import zoo_dir as zoo_dir
 from neuroalign.zoo.sweep import JobKind as JobKind
 from neuroalign.zoo.sweep import JobResult as JobResult

@@ -220,8 +220,10 @@ def _check_trunk(cfg: Any, weights: dict[str, torch.Tensor], path: str | os.Path
                                   "expected a positive integer")
     towers = tower_names(layout)
     check_memory(4.0 * len(towers) * n_layers * hidden * (hidden + 1),
-                 f"checkpoint {path}: {len(towers)} network(s) of {n_layers} layers x "
-                 f"{hidden} units (float32)")
+                 f"checkpoint {path}: "
+                 + ("a trunk" if len(towers) == 1 else f"{len(towers)} networks ("
+                    + " and ".join(towers) + ")")
+                 + f" of {n_layers} layers x {hidden} units (float32)")
     parts = [k.split(".") for k in weights]
     recurrent = trunk == "gru"  # tanh layers, then one GRU layer (rnn.*)
     for tower in towers:

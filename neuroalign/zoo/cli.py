@@ -203,6 +203,98 @@ def _print_sweep(summary: object) -> None:
                       "--retry-failed to train them again", markup=False, highlight=False)
 
 
+@zoo_app.command("twins")
+def twins_command(
+    out: Path = typer.Option(..., "--out", help="folder of the comparison's table, side "
+                             "rows, timing.json and twins.md"),
+    algorithms: str = typer.Option("dqn,qrdqn,a2c,ppo", "--algorithms",
+                                   help="of dqn, qrdqn, a2c, ppo, comma-separated"),
+    tasks: str = typer.Option("pavlovian,gridworld,contrast", "--tasks",
+                              help="of pavlovian, gridworld, contrast, comma-separated"),
+    seeds: str = typer.Option("0-4", "--seeds", help="seeds: values and ranges, e.g. 0-4"),
+    layout: str = typer.Option("shared", "--layout", help="actor-critic layouts, "
+                               "comma-separated: shared, separate"),
+    checkpoints: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--checkpoints", help="folder of the zoo's trained checkpoints (default: the "
+        "user zoo cache); the twins go to its sb3/ subfolder"),
+    from_scratch: bool = typer.Option(
+        False, "--from-scratch", help="leave the shipped zoo checkpoints aside: every zoo "
+        "seed is trained into (and read from) --checkpoints"),
+    workers: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--workers", help="training and probing processes (default: the CPUs)"),
+    n_boot: int = typer.Option(200, "--n-boot", help="bootstrap resamples of each side's A"),
+    study_boot: int = typer.Option(10000, "--study-boot", help="hierarchical bootstrap "
+                                   "replicates of each difference"),
+    docs: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--docs", help="also write the page as DOCS/replication-sb3.md with its data "
+        "in DOCS/replication-sb3/"),
+    as_json: bool = typer.Option(False, "--json", help="print the table as JSON"),
+) -> None:
+    """Compare zoo agents with Stable-Baselines3 twins: SB3 - zoo of A per algorithm x
+    task x layer stage.
+
+    Trains what is missing (zoo seeds through the sweep into --checkpoints, SB3 twins
+    into --checkpoints/sb3; nothing trained is trained again), probes every agent,
+    computes each layer's valence geometry and tests the differences with the
+    hierarchical bootstrap, corrected together. Writes the table, the side rows,
+    timing.json and the page twins.md in --out."""
+    import json
+    import shlex
+    import time
+
+    from neuroalign.core.provenance import neuroalign_version
+    from neuroalign.core.validation import parse_int_ranges
+    from neuroalign.core.workers import usable_cpus
+    from neuroalign.pipeline.twins_page import (
+        copy_twins_to_docs,
+        sb3_training_records,
+        write_twins_outputs,
+    )
+    from neuroalign.study.twins import sb3_comparison
+
+    def _list(text: str) -> list[str]:
+        return [x.strip() for x in text.split(",") if x.strip()]
+
+    seed_list = parse_int_ranges(seeds, "--seeds")
+    start = time.perf_counter()
+    table = sb3_comparison(_list(algorithms), _list(tasks), seed_list, out, workers=workers,
+                           n_boot=n_boot, study_boot=study_boot, layouts=_list(layout),
+                           checkpoints=checkpoints, from_scratch=from_scratch)
+    total = time.perf_counter() - start
+    import stable_baselines3
+
+    models = (Path(checkpoints) if checkpoints is not None else Path(out)) / "sb3"
+    args = ["neuroalign", "zoo", "twins", "--out", str(out), "--algorithms", algorithms,
+            "--tasks", tasks, "--seeds", seeds, "--layout", layout]
+    for flag, value in (("--checkpoints", checkpoints), ("--workers", workers),
+                        ("--docs", docs)):
+        args += [flag, str(value)] if value is not None else []
+    args += ["--from-scratch"] if from_scratch else []
+    args += [] if n_boot == 200 else ["--n-boot", str(n_boot)]
+    args += [] if study_boot == 10000 else ["--study-boot", str(study_boot)]
+    command = shlex.join(args)
+    wanted = {(a.lower(), t, s) for a in _list(algorithms) for t in _list(tasks)
+              for s in seed_list}
+    timing = {"command": command, "neuroalign_version": neuroalign_version(),
+              "sb3_version": stable_baselines3.__version__, "total_s": round(total, 3),
+              "cpus": usable_cpus(), "workers": workers if workers else usable_cpus(),
+              "design": {"algorithms": _list(algorithms), "tasks": _list(tasks),
+                         "layouts": _list(layout), "seeds": seed_list},
+              "sb3_jobs": [r for r in sb3_training_records(models)
+                           if (str(r["agent"]).removesuffix("-sep"), r["task"], r["seed"])
+                           in wanted and ("separate" if str(r["agent"]).endswith("-sep")
+                                          else "shared") in _list(layout)]}
+    write_twins_outputs(out, timing)
+    if docs is not None:
+        copy_twins_to_docs(out, docs)
+    if as_json:
+        clean = table.astype(object).where(table.notna(), None)
+        typer.echo(json.dumps(clean.to_dict("records"), indent=2, default=str))
+    else:
+        typer.echo(f"{len(table)} differences, {int(table['differs'].sum())} differ after "
+                   f"correction; page: {Path(out) / 'twins.md'} ({total:.0f} s)")
+
+
 @zoo_app.command("evaluate")
 def evaluate_command(
     agent: _AgentArg,

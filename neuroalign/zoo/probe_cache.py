@@ -37,7 +37,8 @@ PROBE_SOURCES: tuple[str, ...] = (*TRAINING_SOURCES, "zoo/probe.py", "core/contr
 def probe_cache_path(agent: str, task: str, seed: int, *,
                      layers: Sequence[str] | None = None, include_neutral: bool = False,
                      by: str = "diff", steps: Sequence[int] | None = None,
-                     cache_dir: str | os.PathLike[str] | None = None) -> Path:
+                     cache_dir: str | os.PathLike[str] | None = None,
+                     checkpoints: str | os.PathLike[str] | None = None) -> Path:
     """Where the activations of probing ``(agent, task, seed)`` with these options are
     cached (the file may not exist yet).
 
@@ -55,7 +56,7 @@ def probe_cache_path(agent: str, task: str, seed: int, *,
 
     get_agent_info(agent)
     get_task(task)
-    found = checkpoint_path(agent, task, int(seed))
+    found = checkpoint_path(agent, task, int(seed), checkpoints)
     if found is None:
         raise SourceError(
             f"zoo: no checkpoint for agent {agent!r} on task {task!r} seed {int(seed)} in "
@@ -71,7 +72,8 @@ def probe_cache_path(agent: str, task: str, seed: int, *,
 def cached_probe(agent: str, task: str, seed: int, *,
                  layers: Sequence[str] | None = None, include_neutral: bool = False,
                  by: str = "diff", steps: Sequence[int] | None = None,
-                 cache_dir: str | os.PathLike[str] | None = None) -> xr.DataArray:
+                 cache_dir: str | os.PathLike[str] | None = None,
+                 checkpoints: str | os.PathLike[str] | None = None) -> xr.DataArray:
     """:func:`neuroalign.zoo.probe` of a zoo checkpoint (never trained here), through the
     on-disk cache of activations.
 
@@ -84,8 +86,11 @@ def cached_probe(agent: str, task: str, seed: int, *,
         repetitions, the probe seed and the contrast levels are the probe's defaults.
     cache_dir
         The cache root of the activations, kept in its ``probes/`` folder (see
-        :func:`neuroalign.core.cache.cache_root`); the checkpoint is looked up as
-        :func:`neuroalign.zoo.checkpoint_path` does.
+        :func:`neuroalign.core.cache.cache_root`).
+    checkpoints
+        A folder of trained checkpoints searched after the shipped zoo (default the
+        user cache): the checkpoint is looked up as :func:`neuroalign.zoo.checkpoint_path`
+        does, and probed from there.
 
     Returns
     -------
@@ -103,13 +108,13 @@ def cached_probe(agent: str, task: str, seed: int, *,
     from neuroalign.io.store import load_store, save_store
 
     path = probe_cache_path(agent, task, seed, layers=layers, include_neutral=include_neutral,
-                            by=by, steps=steps, cache_dir=cache_dir)
+                            by=by, steps=steps, cache_dir=cache_dir, checkpoints=checkpoints)
     if not path.is_file():
         from neuroalign.zoo.probe import probe  # torch: only when something is probed
 
         contrast = task == "contrast"  # by and steps: the contrast task only
         acts = probe(agent, task, int(seed), layers=None if layers is None else list(layers),
-                     average=False, include_neutral=include_neutral,
+                     average=False, include_neutral=include_neutral, cache_dir=checkpoints,
                      train_if_missing=False, by=by if contrast else "diff",
                      steps=steps if contrast else None)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,11 @@ criterion) and saved to the cache under its content-addressed name.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +40,7 @@ __all__ = [
     "list_tasks",
     "load_agent",
     "shipped_seeds",
+    "without_shipped",
     "zoo_dir",
 ]
 
@@ -49,6 +53,31 @@ def zoo_dir() -> Path:
     if env:
         return Path(env)
     return package_data("zoo")
+
+
+@contextlib.contextmanager
+def without_shipped(aside: bool = True) -> Iterator[None]:
+    """Inside the block, the shipped folder reads as an empty one (when ``aside``).
+
+    ``NEUROALIGN_ZOO`` points at an empty temporary folder, so every lookup
+    (:func:`checkpoint_path`, :func:`load_agent`), in this process and in the processes
+    it starts or forks inside the block, finds only the cache's checkpoints: a seed
+    sweep run inside it trains every network, the shipped seeds included. The variable
+    is restored on exit.
+    """
+    if not aside:
+        yield
+        return
+    before = os.environ.get("NEUROALIGN_ZOO")
+    with tempfile.TemporaryDirectory(prefix="neuroalign-no-shipped-") as empty:
+        os.environ["NEUROALIGN_ZOO"] = empty
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("NEUROALIGN_ZOO", None)
+            else:
+                os.environ["NEUROALIGN_ZOO"] = before
 
 
 def default_cache_dir() -> Path:
