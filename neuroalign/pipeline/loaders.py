@@ -308,6 +308,7 @@ def model_patterns_by_layer(
     agent: str, task: str, seed: int, layers: Sequence[str] | None = None,
     include_neutral: bool = False, by: str = "diff", steps: Sequence[int] | None = None,
     spec: AgentSpec | None = None, cache_dir: str | os.PathLike[str] | None = None,
+    probe_cache_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, xr.DataArray]:
     """Probe one trained agent and split its activations by layer.
 
@@ -318,25 +319,31 @@ def model_patterns_by_layer(
     ``spec``, a foreign agent's config entry, probes its ``sb3`` file or reads its
     ``activations`` file instead of a zoo checkpoint. ``cache_dir``: a folder of trained
     checkpoints searched after the shipped zoo (a sweep's output; default the user cache).
+    A zoo checkpoint's activations come from the probe cache under ``probe_cache_dir`` (a
+    cache root, see :func:`neuroalign.zoo.probe_cache.cached_probe`): probed, with torch,
+    only the first time.
 
     Returns
     -------
     dict
         ``layer -> DataArray (repetition, condition, unit)`` in the probe's layer order.
     """
-    from neuroalign.zoo import probe
-
     extra: dict[str, Any] = {}
     if task == "contrast":
         extra = {"by": by, "steps": None if steps is None else [int(k) for k in steps]}
     if spec is not None and spec.is_foreign:
+        from neuroalign.zoo import probe
+
         extra.update(spec.probe_options())
-        target: Any = spec.path
-    else:
-        target = agent
-    acts = probe(target, task, int(seed), layers=list(layers) if layers else None,
-                 average=False, include_neutral=include_neutral, train_if_missing=False,
-                 cache_dir=cache_dir, **extra)
+        acts = probe(spec.path, task, int(seed), layers=list(layers) if layers else None,
+                     average=False, include_neutral=include_neutral, train_if_missing=False,
+                     cache_dir=cache_dir, **extra)
+    else:  # a zoo checkpoint: its activations from the probe cache (torch on a miss only)
+        from neuroalign.zoo.probe_cache import cached_probe
+
+        acts = cached_probe(agent, task, int(seed), layers=list(layers) if layers else None,
+                            include_neutral=include_neutral, cache_dir=probe_cache_dir,
+                            checkpoints=cache_dir, **extra)
     if task == "contrast":
         # a cell the agent never produced (e.g. no error at the easiest level) is NaN:
         # left out, so the comparison names it among the conditions one side lacks

@@ -282,7 +282,7 @@ def load_inputs(config: RunConfig, *, prog: Any = None,
         where: dict[str, Any] = {"spec": foreign[name]} if name in foreign else {}
         by_layer = model_patterns_by_layer(name, agent_task, seed, layers,
                                            include_neutral=0 in config.valences, **grid,
-                                           **where)
+                                           **where, probe_cache_dir=config.cache_dir)
         for layer, da in by_layer.items():
             models[(name, family, agent_task, seed, layer)] = da
             if config.grid == "contrast":

@@ -46,11 +46,44 @@ VERDICT_COLORS: dict[str, str] = {"supported": "#1a9850", "contradicted": "#d730
                                   "absent": "#4575b4", "inconclusive": "#8c8c8c"}
 
 
-def _grid(n: int, ncols: int, size: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+#: width of a character and height of a line of text, in font sizes (points); the
+#: figures' margins are computed from their texts with these instead of a layout engine
+#: (constrained layout measured every text twice: about a third of a report's time)
+_CHAR_EM, _LINE_EM = 0.62, 1.45
+
+
+def _text_in(texts: Iterable[object], size: float) -> float:
+    """Width (inches) of the widest line of ``texts`` at font ``size`` (points)."""
+    longest = max((len(line) for t in texts for line in str(t).split("\n")), default=0)
+    return _CHAR_EM * size * longest / 72
+
+
+def _lines_in(text: object, size: float) -> float:
+    """Height (inches) of ``text``'s lines at font ``size`` (points); 0 for no text."""
+    return 0.0 if not str(text) else _LINE_EM * size * (str(text).count("\n") + 1) / 72
+
+
+def _place(fig: Figure, *, left: float, right: float, bottom: float, top: float,
+           wgap: float = 0.0, hgap: float = 0.0, ncols: int = 1, nrows: int = 1
+           ) -> dict[str, float]:
+    """Fixed margins and gaps (inches) as ``subplots`` grid parameters (fractions)."""
+    width, height = fig.get_size_inches()
+    cell_w = max((width - left - right - (ncols - 1) * wgap) / ncols, 0.5)
+    cell_h = max((height - top - bottom - (nrows - 1) * hgap) / nrows, 0.5)
+    return {"left": left / width, "right": 1 - right / width, "bottom": bottom / height,
+            "top": 1 - top / height, "wspace": wgap / cell_w, "hspace": hgap / cell_h}
+
+
+def _grid(n: int, ncols: int, size: tuple[float, float], *, left: float, right: float,
+          bottom: float, top: float, wgap: float, hgap: float) -> tuple[Figure, np.ndarray]:
+    """``n`` panels of ``size`` inches, ``ncols`` per row, with fixed margins (inches)."""
     ncols = max(1, min(ncols, n))
     nrows = max(1, math.ceil(n / ncols))
-    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows + 0.6), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    fig = Figure(figsize=(size[0] * ncols + left + right + (ncols - 1) * wgap,
+                          size[1] * nrows + top + bottom + (nrows - 1) * hgap))
+    axes = fig.subplots(nrows, ncols, squeeze=False, gridspec_kw=_place(
+        fig, left=left, right=right, bottom=bottom, top=top, wgap=wgap, hgap=hgap,
+        ncols=ncols, nrows=nrows))
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     return fig, axes
@@ -59,6 +92,28 @@ def _grid(n: int, ncols: int, size: tuple[float, float]) -> tuple[Figure, np.nda
 def _short_labels(labels: Iterable[str]) -> list[str]:
     """``"reward:3"`` -> ``"R3"``, ``"danger:0"`` -> ``"D0"`` (axis ticks)."""
     return [f"{str(lab).split(':')[0][:1].upper()}{str(lab).split(':')[-1]}" for lab in labels]
+
+
+#: an RDM with more conditions than this is labelled per block, not per condition
+_MAX_RDM_TICKS = 12
+
+
+def _rdm_ticks(labels: Sequence[str] | np.ndarray) -> tuple[list[float], list[str]]:
+    """Tick positions and texts of an RDM axis: every condition (``"R3"``) on a small
+    grid; on a larger one (the contrast grid's 24 cells) one tick per block of
+    conditions that differ only in their last label part (the time or approach step),
+    at the block's centre, named by the rest (``"side+1.00:reward"`` -> ``"side+1.00 R"``)."""
+    if len(labels) <= _MAX_RDM_TICKS:
+        return list(range(len(labels))), _short_labels(labels)
+    keys = [str(lab).rsplit(":", 1)[0] for lab in labels]
+    where, texts, start = [], [], 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            head, _, valence = keys[start].rpartition(":")
+            texts.append(f"{head} {valence[:1].upper()}" if head else keys[start])
+            where.append((start + i - 1) / 2)
+            start = i
+    return where, texts
 
 
 def plot_rdms(pairs: Sequence[tuple[str, xr.DataArray, str, xr.DataArray]],
@@ -75,36 +130,49 @@ def plot_rdms(pairs: Sequence[tuple[str, xr.DataArray, str, xr.DataArray]],
     suptitle
         Figure title.
     """
-    fig, axes = _grid(2 * len(pairs), 2, (3.4, 3.3))
+    panels = [(title, rdm, condition_labels(rdm, str(title)))
+              for lt, left, rt, right in pairs for title, rdm in ((lt, left), (rt, right))]
+    ticks_of = [_rdm_ticks(labels) for _, _, labels in panels]
+    blocked = any(len(where) < len(labels)
+                  for (where, _), (_, _, labels) in zip(ticks_of, panels, strict=True))
+    key = ("R = reward, D = danger; a tick per block of time steps" if blocked else
+           "R = reward, D = danger; number = steps before the outcome")
+    suptitle = suptitle or f"Representational dissimilarity matrices\n({key})"
+    tick_in = _text_in((t for _, ticks in ticks_of for t in ticks), 6) + 0.12
+    title_in = max((_lines_in(title, 8) for title, _, _ in panels), default=0.0) + 0.08
+    fig, axes = _grid(len(panels), 2, (2.6, 2.6), left=tick_in + 0.05, right=1.2,
+                      bottom=tick_in + 0.05, top=_lines_in(suptitle, 10) + title_in + 0.15,
+                      wgap=tick_in + 0.15, hgap=tick_in + title_in + 0.15)
     image = None
-    for row, (lt, left, rt, right) in enumerate(pairs):
-        for col, (title, rdm) in enumerate(((lt, left), (rt, right))):
-            ax = axes[row, col]
-            values = np.asarray(rdm.values, dtype=float)
-            n = values.shape[0]
-            iu = np.triu_indices(n, 1)
-            ranks = np.full_like(values, np.nan)
-            order = pd.Series(values[iu]).rank().to_numpy()
-            scaled = (order - 1) / max(order.size - 1, 1)
-            ranks[iu] = scaled
-            ranks.T[iu] = scaled
-            np.fill_diagonal(ranks, 0.0)
-            image = ax.imshow(ranks, cmap="viridis", vmin=0, vmax=1)
-            labels = condition_labels(rdm, str(title))
-            ticks = _short_labels(labels)
-            ax.set_xticks(range(n), ticks, rotation=90, fontsize=6)
-            ax.set_yticks(range(n), ticks, fontsize=6)
-            valences = [str(lab).split(":")[0] for lab in labels]
-            for i in range(1, n):
-                if valences[i] != valences[i - 1]:
-                    ax.axhline(i - 0.5, color="white", lw=1.5)
-                    ax.axvline(i - 0.5, color="white", lw=1.5)
-            ax.set_title(title, fontsize=8)
-    if image is not None:
-        cbar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.5, pad=0.02)
+    for ax, (title, rdm, labels), (where, ticks) in zip(axes.ravel(), panels, ticks_of,
+                                                        strict=False):
+        values = np.asarray(rdm.values, dtype=float)
+        n = values.shape[0]
+        iu = np.triu_indices(n, 1)
+        ranks = np.full_like(values, np.nan)
+        order = pd.Series(values[iu]).rank().to_numpy()
+        scaled = (order - 1) / max(order.size - 1, 1)
+        ranks[iu] = scaled
+        ranks.T[iu] = scaled
+        np.fill_diagonal(ranks, 0.0)
+        image = ax.imshow(ranks, cmap="viridis", vmin=0, vmax=1)
+        ax.set_xticks(where, ticks, rotation=90, fontsize=6)
+        ax.set_yticks(where, ticks, fontsize=6)
+        valences = [str(lab).split(":")[0] for lab in labels]
+        for i in range(1, n):
+            if valences[i] != valences[i - 1]:
+                ax.axhline(i - 0.5, color="white", lw=1.5)
+                ax.axvline(i - 0.5, color="white", lw=1.5)
+        ax.set_title(title, fontsize=8)
+    if image is not None:  # in the right margin, beside the panels' middle
+        width, height = fig.get_size_inches()
+        span = min(0.5 * height, 4.0)
+        cax = fig.add_axes((1 - 1.05 / width, 0.5 - span / (2 * height), 0.15 / width,
+                            span / height), label="<colorbar>")
+        cbar = fig.colorbar(image, cax=cax)
         cbar.set_label("dissimilarity (rank, 0 = most similar)", fontsize=8)
-    fig.suptitle(suptitle or "Representational dissimilarity matrices\n"
-                 "(R = reward, D = danger; number = steps before the outcome)", fontsize=10)
+        cbar.ax.tick_params(labelsize=7)
+    fig.suptitle(suptitle, fontsize=10, y=1 - 0.05 / fig.get_size_inches()[1], va="top")
     return fig
 
 
@@ -130,7 +198,16 @@ def plot_approach_profiles(profiles: Mapping[str, xr.Dataset],
     outcome) to the outcome (0). A *funnel* climbs steadily (dashed diagonal:
     equal steps); a *wall* stays low and jumps in the last step.
     """
-    fig, axes = _grid(len(profiles), ncols, (3.3, 3.1))
+    heading = ("Approach profiles: a wall jumps at the outcome, a funnel climbs steadily "
+             "(bands: bootstrap interval)")
+    heads = [f"{t}\n{(subtitles or {}).get(t)}" if (subtitles or {}).get(t) else t
+             for t in profiles]
+    head_in = max((_lines_in(h, 8) for h in heads), default=0.0) + 0.08
+    axis_in = _lines_in("x", 8) + _lines_in("x", 7) + 0.12  # axis label and tick labels
+    fig, axes = _grid(len(profiles), ncols, (2.6, 2.2), left=axis_in + 0.2, right=0.15,
+                      bottom=axis_in + _lines_in("x", 8) + 0.15,
+                      top=_lines_in(heading, 10) + head_in + 0.12,
+                      wgap=axis_in + 0.25, hgap=axis_in + head_in + 0.12)
     for ax, (title, ds) in zip(axes.ravel(), profiles.items(), strict=False):
         approach = np.asarray(ds["approach"].values, dtype=float)
         k = float(approach.max())
@@ -153,9 +230,9 @@ def plot_approach_profiles(profiles: Mapping[str, xr.Dataset],
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", fontsize=8, frameon=False, ncol=3)
-    fig.suptitle("Approach profiles: a wall jumps at the outcome, a funnel climbs steadily "
-                 "(bands: bootstrap interval)", fontsize=10)
+    fig.legend(handles, labels, loc="lower center", fontsize=8, frameon=False, ncol=3,
+               borderaxespad=0.1)
+    fig.suptitle(heading, fontsize=10, y=1 - 0.05 / fig.get_size_inches()[1], va="top")
     return fig
 
 
@@ -190,7 +267,14 @@ def plot_trajectories(patterns: Mapping[str, xr.DataArray], *, ncols: int = 4) -
     """
     from neuroalign.core.contracts import VALENCE_NAMES
 
-    fig, axes = _grid(len(patterns), ncols, (3.0, 2.9))
+    heading = ("Trajectories of condition means along the approach, first two principal "
+             "components\n(larger dots: further from the outcome; star: the outcome step)")
+    head_in = max((_lines_in(t, 8) for t in patterns), default=0.0) + 0.08
+    axis_in = _lines_in("x", 8) + _lines_in("x", 7) + 0.12
+    fig, axes = _grid(len(patterns), ncols, (2.4, 2.2), left=axis_in + 0.3, right=0.15,
+                      bottom=axis_in + _lines_in("x", 8) + 0.15,
+                      top=_lines_in(heading, 10) + head_in + 0.12,
+                      wgap=axis_in + 0.35, hgap=axis_in + head_in + 0.12)
     for ax, (title, da) in zip(axes.ravel(), patterns.items(), strict=False):
         means = da.mean("repetition") if "repetition" in da.dims else da
         means = means.transpose("condition", "unit")
@@ -212,10 +296,9 @@ def plot_trajectories(patterns: Mapping[str, xr.DataArray], *, ncols: int = 4) -
         ax.set_title(title, fontsize=8)
         ax.tick_params(labelsize=7)
     handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", fontsize=8, frameon=False, ncol=2)
-    fig.suptitle("Trajectories of condition means along the approach, first two principal "
-                 "components\n(larger dots: further from the outcome; star: the outcome step)",
-                 fontsize=10)
+    fig.legend(handles, labels, loc="lower center", fontsize=8, frameon=False, ncol=2,
+               borderaxespad=0.1)
+    fig.suptitle(heading, fontsize=10, y=1 - 0.05 / fig.get_size_inches()[1], va="top")
     return fig
 
 
@@ -255,9 +338,14 @@ def plot_similarity_matrix(matrix: pd.DataFrame, *, ceiling: pd.Series | None = 
         cmap = "magma"
     else:
         vmin, vmax, cmap = -1.0, 1.0, "RdBu_r"
-    height = 0.42 * values.shape[0] + 1.9
-    fig = Figure(figsize=(1.3 * len(cols) + 3.8, height), layout="constrained")
-    ax = fig.subplots()
+    labels = [*rows, "noise ceiling (lower)"] if ceiling is not None else rows
+    left = _text_in(labels, 7) * 1.1 + 0.2  # bold row labels are wider
+    bottom = 0.5 * _text_in(cols, 8) + _lines_in("x", 8) + 0.1 + (0.25 if families else 0.0)
+    width = 1.3 * len(cols) + left + 1.4  # the colour bar and its label on the right
+    wrap_lines = max(1, math.ceil(_text_in([title], 9) / max(width - 0.4, 1.0)))
+    top = _LINE_EM * 9 * wrap_lines / 72 + 0.2 if title else 0.15
+    fig = Figure(figsize=(width, 0.42 * values.shape[0] + top + bottom))
+    ax = fig.subplots(gridspec_kw=_place(fig, left=left, right=1.4, bottom=bottom, top=top))
     image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
@@ -272,7 +360,6 @@ def plot_similarity_matrix(matrix: pd.DataFrame, *, ceiling: pd.Series | None = 
             dark = val < 0.5 * vmax if distance else abs(val) > 0.6
             ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
                     color="white" if dark else "black")
-    labels = [*rows, "noise ceiling (lower)"] if ceiling is not None else rows
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set_xticks(range(len(cols)), cols, fontsize=8, rotation=30, ha="right")
     for tick, label in zip(ax.get_yticklabels(), labels, strict=True):
@@ -282,8 +369,12 @@ def plot_similarity_matrix(matrix: pd.DataFrame, *, ceiling: pd.Series | None = 
             tick.set_fontweight("bold")
     if ceiling is not None:
         ax.axhline(len(rows) - 0.5, color="k", lw=1.5)
-    cbar = fig.colorbar(image, ax=ax, shrink=0.8)
+    width, height = fig.get_size_inches()
+    cax = fig.add_axes((1 - 1.2 / width, bottom / height, 0.15 / width,
+                        1 - (top + bottom) / height), label="<colorbar>")
+    cbar = fig.colorbar(image, cax=cax)
     cbar.set_label(value_label, fontsize=8)
+    cbar.ax.tick_params(labelsize=7)
     ax.set_title(title, fontsize=9, wrap=True)
     if families:
         fig.text(0.01, 0.005, "row labels: blue = value-learner, orange = policy-learner",
@@ -304,8 +395,15 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
     """
     table = table.reset_index(drop=True)
     n = len(table)
-    fig = Figure(figsize=(6.8, 0.34 * n + 1.8), layout="constrained")
-    ax = fig.subplots()
+    title = title or ("Valence asymmetry with bootstrap intervals\n(p: valence-label "
+                      "permutation per entity, uncorrected; the study corrects)")
+    texts = table["p"].astype(str).to_numpy() if "p" in table else np.full(n, "")
+    top = _lines_in(title, 9) + 0.2
+    bottom = 2 * _LINE_EM * 8 / 72 + _lines_in("x", 8) + _lines_in("x", 7) + 0.2
+    fig = Figure(figsize=(6.8, 0.34 * n + top + bottom))
+    ax = fig.subplots(gridspec_kw=_place(
+        fig, left=_text_in(table["name"].tolist(), 7) + 0.2,
+        right=_text_in(texts, 6.5) + 0.45, bottom=bottom, top=top))
     y = np.arange(n)[::-1]
     est, low, high = (table[c].to_numpy(dtype=float) for c in ("estimate", "ci_low", "ci_high"))
     groups = table["group"].astype(str).to_numpy()
@@ -320,7 +418,6 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
                       capstyle="projecting")
         ax.plot(est[rows], y[rows], "o", ls="", color=color, ms=5, mec="k", mew=0.5)
     p_values = table["p_value"].to_numpy(dtype=float)
-    texts = table["p"].astype(str).to_numpy() if "p" in table else np.full(n, "")
     for yi, p_value, ptext in zip(y, p_values, texts, strict=True):
         if np.isfinite(p_value) and ptext:
             ax.text(1.04, yi, ptext, va="center", fontsize=6.5,
@@ -334,10 +431,9 @@ def plot_asymmetry(table: pd.DataFrame, *, title: str = "") -> Figure:
                for g, lab in (("brain", "brain region"), ("value", "value-learner"),
                               ("policy", "policy-learner"))
                if g in set(table["group"].astype(str))]
-    fig.legend(handles=handles, fontsize=7, loc="outside lower center", frameon=False,
-               ncol=len(handles))
-    ax.set_title(title or "Valence asymmetry with bootstrap intervals\n(p: valence-label "
-                 "permutation per entity, uncorrected; the study corrects)", fontsize=9)
+    fig.legend(handles=handles, fontsize=7, loc="lower center", frameon=False,
+               ncol=len(handles), borderaxespad=0.1)
+    ax.set_title(title, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -362,8 +458,12 @@ def plot_verdict(table: pd.DataFrame) -> Figure:
     """
     table = table.reset_index(drop=True)
     n = len(table)
-    fig = Figure(figsize=(11.5, 0.2 * n + 1.6), layout="constrained")
-    ax = fig.subplots()
+    names = [f"{h}: {sub}" for h, sub in zip(table["hypothesis"], table["subject"],
+                                             strict=True)]
+    top, bottom = _lines_in("x", 9) + 0.2, _lines_in("x", 8) * 2 + _lines_in("x", 7) + 0.2
+    fig = Figure(figsize=(11.5, 0.2 * n + top + bottom))
+    ax = fig.subplots(gridspec_kw=_place(fig, left=_text_in(names, 6.5) + 0.2, right=0.3,
+                                         bottom=bottom, top=top))
     y = np.arange(n)[::-1]
     hypothesis = table["hypothesis"].astype(str).to_numpy()
     for yi in y[1:][hypothesis[1:] != hypothesis[:-1]]:  # a line between hypotheses
@@ -392,16 +492,15 @@ def plot_verdict(table: pd.DataFrame) -> Figure:
         if shown.any():
             ax.plot(est[shown], y[shown], "o", ls="", color=color, ms=4, mec="k", mew=0.4)
     ax.axvline(0, color="0.3", lw=0.8)
-    ax.set_yticks(y, [f"{h}: {sub}" for h, sub in zip(table["hypothesis"], table["subject"],
-                                                      strict=True)], fontsize=6.5)
+    ax.set_yticks(y, names, fontsize=6.5)
     ax.set_ylim(-0.8, n - 0.2)
     ax.set_xlim(-2.05, 2.05)
     ax.set_xlabel("estimate with its hierarchical interval (A of regions and families in "
                   "[-1, 1]; differences in [-2, 2])", fontsize=8)
     handles = [Line2D([], [], color=c, lw=3, label=v) for v, c in VERDICT_COLORS.items()]
     handles.append(Line2D([], [], color="0.35", marker="|", ls="", ms=8, label="± mde"))
-    fig.legend(handles=handles, fontsize=7, loc="outside lower center", frameon=False,
-               ncol=len(handles))
+    fig.legend(handles=handles, fontsize=7, loc="lower center", frameon=False,
+               ncol=len(handles), borderaxespad=0.1)
     ax.set_title("The verdict: every test, coloured by its verdict (grey band: equivalence "
                  "margin)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)

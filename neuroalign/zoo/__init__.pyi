@@ -2,6 +2,7 @@
 
 from neuroalign.zoo.addressing import TrainSettings as TrainSettings
 from neuroalign.zoo.addressing import checkpoint_key as checkpoint_key
+from neuroalign.zoo.addressing import checkpoint_name as checkpoint_name
 from neuroalign.zoo.addressing import code_version as code_version
 from neuroalign.zoo.agent import ZooAgent as ZooAgent
 from neuroalign.zoo.agent import build_agent as build_agent
@@ -9,11 +10,12 @@ from neuroalign.zoo.agents import AGENTS as AGENTS
 from neuroalign.zoo.agents import AlgorithmSpec as AlgorithmSpec
 from neuroalign.zoo.agents import agent_name as agent_name
 from neuroalign.zoo.agents import agent_parts as agent_parts
+from neuroalign.zoo.agents.table import LAYOUTS as LAYOUTS
+from neuroalign.zoo.agents.table import TRUNKS as TRUNKS
 from neuroalign.zoo.behaviour import evaluate_behaviour as evaluate_behaviour
 from neuroalign.zoo.behaviour import psychometric as psychometric
 from neuroalign.zoo.checkpoint import FORMAT_VERSION as FORMAT_VERSION
 from neuroalign.zoo.checkpoint import CheckpointMetadata as CheckpointMetadata
-from neuroalign.zoo.checkpoint import checkpoint_name as checkpoint_name
 from neuroalign.zoo.checkpoint import load_checkpoint as load_checkpoint
 from neuroalign.zoo.checkpoint import read_metadata as read_metadata
 from neuroalign.zoo.checkpoint import save_checkpoint as save_checkpoint
@@ -27,8 +29,6 @@ from neuroalign.zoo.configs import describe as describe
 from neuroalign.zoo.contrast import ContrastEnv as ContrastEnv
 from neuroalign.zoo.contrast_task import ContrastTask as ContrastTask
 from neuroalign.zoo.gridworld import GridworldEnv as GridworldEnv
-from neuroalign.zoo.networks import LAYOUTS as LAYOUTS
-from neuroalign.zoo.networks import TRUNKS as TRUNKS
 from neuroalign.zoo.nwb import TRIAL_TYPES as TRIAL_TYPES
 from neuroalign.zoo.nwb import export_nwb as export_nwb
 from neuroalign.zoo.pavlovian import PavlovianEnv as PavlovianEnv

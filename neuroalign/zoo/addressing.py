@@ -37,7 +37,7 @@ from typing import Any
 from neuroalign.core.errors import ValidationError
 from neuroalign.core.provenance import neuroalign_version
 from neuroalign.core.validation import check_positive_int
-from neuroalign.zoo.agents import get_agent_spec
+from neuroalign.zoo.agents.table import get_agent_info
 from neuroalign.zoo.configs import AgentConfig, config_from_dict
 from neuroalign.zoo.tasks import get_task
 
@@ -47,7 +47,9 @@ __all__ = [
     "TrainSettings",
     "addressed_name",
     "checkpoint_key",
+    "checkpoint_name",
     "code_version",
+    "file_hash",
     "key_document",
     "resolve_config",
     "train_addressed",
@@ -119,13 +121,14 @@ def _package_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """neuroalign's version and a digest of :data:`TRAINING_SOURCES`, e.g.
+@functools.lru_cache(maxsize=4)
+def code_version(sources: tuple[str, ...] = TRAINING_SOURCES) -> str:
+    """neuroalign's version and a digest of the source files ``sources`` (patterns below
+    the ``neuroalign`` package; by default :data:`TRAINING_SOURCES`), e.g.
     ``"0.2.0+src.1a2b3c4d5e6f"``."""
     root = _package_root()
     digest = hashlib.sha256()
-    for pattern in TRAINING_SOURCES:
+    for pattern in sources:
         files = sorted(root.glob(pattern))
         if not files:
             raise ValidationError(f"code version: no source file matches {pattern!r} below "
@@ -149,7 +152,7 @@ def resolve_config(agent: str, config: AgentConfig | Mapping[str, Any] | None = 
     ConfigError
         A field the agent's config does not have, or a value of the wrong type.
     """
-    spec = get_agent_spec(agent)
+    spec = get_agent_info(agent)
     if config is None:
         return spec.config_cls()
     if isinstance(config, AgentConfig):
@@ -164,7 +167,7 @@ def key_document(agent: str, task: str, seed: int,
                  config: AgentConfig | Mapping[str, Any] | None = None,
                  settings: TrainSettings | None = None) -> dict[str, Any]:
     """Everything that determines the weights of a training, as a JSON-ready dict."""
-    spec = get_agent_spec(agent)
+    spec = get_agent_info(agent)
     get_task(task)
     seed = check_positive_int(seed, "seed", minimum=0)
     cfg = resolve_config(agent, config)
@@ -187,6 +190,17 @@ def checkpoint_key(agent: str, task: str, seed: int,
     doc = key_document(agent, task, seed, config, settings)
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def checkpoint_name(agent: str, task: str, seed: int) -> str:
+    """File name of a checkpoint, e.g. ``"dqn_pavlovian_s0.safetensors"``."""
+    return f"{agent}_{task}_s{int(seed)}.safetensors"
+
+
+def file_hash(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, as ``"sha256:<hex>"``."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return f"sha256:{digest}"
 
 
 def addressed_name(agent: str, task: str, seed: int, key: str) -> str:

@@ -22,7 +22,6 @@ naming the field or tensor.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import math
 import os
@@ -40,6 +39,7 @@ from neuroalign.core.config import format_validation_error
 from neuroalign.core.errors import CheckpointError, ConfigError, ValidationError
 from neuroalign.core.limits import check_memory
 from neuroalign.core.provenance import neuroalign_version
+from neuroalign.zoo.addressing import checkpoint_name, file_hash
 from neuroalign.zoo.agent import ZooAgent, build_agent
 from neuroalign.zoo.configs import config_from_dict
 from neuroalign.zoo.networks import rnn_name, tower_names
@@ -83,17 +83,6 @@ class CheckpointMetadata(BaseModel):
     layout: Literal["shared", "separate"] = Field(
         "shared", description="Actor-critic layout: one shared trunk or separate actor and "
         "critic networks.")
-
-
-def checkpoint_name(agent: str, task: str, seed: int) -> str:
-    """File name of a checkpoint, e.g. ``"dqn_pavlovian_s0.safetensors"``."""
-    return f"{agent}_{task}_s{int(seed)}.safetensors"
-
-
-def file_hash(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file, as ``"sha256:<hex>"``."""
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return f"sha256:{digest}"
 
 
 def _clean(value: Any) -> Any:

@@ -36,15 +36,11 @@ from typing import TypeVar
 import torch
 from torch import nn
 
+from neuroalign.zoo.agents.table import LAYOUTS, TRUNKS
+
 __all__ = ["CRITIC_HEADS", "LAYOUTS", "PROBE_DTYPE", "TRUNKS", "ZooNet", "current_float64_copy",
            "float64_copy", "rnn_name", "torch_threads", "tower_names"]
 
-#: trunk kinds: a feedforward MLP or tanh layers followed by one GRU layer
-TRUNKS: tuple[str, ...] = ("mlp", "gru")
-
-#: actor-critic layouts: one trunk shared by every head, or separate actor and critic
-#: networks (Stable-Baselines3's default for its actor-critic policies)
-LAYOUTS: tuple[str, ...] = ("shared", "separate")
 
 #: the heads that sit on the critic network in the ``separate`` layout (the state value)
 CRITIC_HEADS: tuple[str, ...] = ("v",)

@@ -21,15 +21,17 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuroalign.core.cache import cache_root
 from neuroalign.core.errors import SourceError
 from neuroalign.core.resources import package_data
-from neuroalign.zoo.agent import ZooAgent
-from neuroalign.zoo.agents import AGENTS, get_agent_spec
-from neuroalign.zoo.checkpoint import checkpoint_name, load_checkpoint
+from neuroalign.zoo.addressing import checkpoint_name
+from neuroalign.zoo.agents.table import AGENT_TABLE, get_agent_info
 from neuroalign.zoo.tasks import get_task, task_names
+
+if TYPE_CHECKING:
+    from neuroalign.zoo.agent import ZooAgent
 
 __all__ = [
     "checkpoint_path",
@@ -97,7 +99,7 @@ def shipped_seeds(agent: str, task: str) -> list[int]:
 
 
 def _agent_tasks(name: str) -> list[str]:
-    spec = get_agent_spec(name)
+    spec = get_agent_info(name)
     return [t for t in task_names() if spec.tasks is None or t in spec.tasks]
 
 
@@ -116,7 +118,7 @@ def list_agents() -> list[dict[str, Any]]:
          "description": spec.description, "config": spec.config_cls.__name__,
          "tasks": _agent_tasks(spec.name),
          "shipped_seeds": {t: shipped_seeds(spec.name, t) for t in task_names()}}
-        for spec in AGENTS.values()
+        for spec in AGENT_TABLE.values()
     ]
 
 
@@ -144,7 +146,7 @@ def checkpoint_path(agent: str, task: str, seed: int,
     name = checkpoint_name(agent, task, seed)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     candidates = [zoo_dir() / name]
-    if agent in AGENTS and task in task_names():
+    if agent in AGENT_TABLE and task in task_names():
         key = checkpoint_key(agent, task, int(seed))
         candidates.append(cache / addressed_name(agent, task, seed, key))
     candidates.append(cache / name)
@@ -181,7 +183,9 @@ def load_agent(agent: str, task: str, seed: int = 0,
     CheckpointError
         The checkpoint found is unreadable or belongs to another agent/task/seed.
     """
-    get_agent_spec(agent)
+    from neuroalign.zoo.checkpoint import load_checkpoint  # torch: on first loading
+
+    get_agent_info(agent)
     get_task(task)
     seed = int(seed)
     path = checkpoint_path(agent, task, seed, cache_dir)

@@ -18,7 +18,8 @@ _PLANTING = {"walls": "wall_danger", "funnels": "wall_reward"}
 
 
 def fake_probe(agent: str, task: str, seed: int, layers=None,
-               include_neutral: bool = False) -> dict[str, xr.DataArray]:
+               include_neutral: bool = False, cache_dir=None,
+               probe_cache_dir=None) -> dict[str, xr.DataArray]:
     """Per-layer patterns: planted geometry ('trunk') and the same plus noise ('head')."""
     from neuroalign.simulate import sample_condition_patterns
 

@@ -217,16 +217,17 @@ def test_figures_drawn_in_worker_processes_equal_those_drawn_here(tmp_path):
         assert img.width < PAGE_WIDTH_PX  # narrower ones keep their resolution
 
 
-def _per_row_asymmetry(table: pd.DataFrame) -> Figure:
-    """The forest plot drawn the way it was before, two artists per row (the reference)."""
+def _per_row_asymmetry(table: pd.DataFrame, frame: Figure) -> Figure:
+    """The forest plot drawn the way it was before, two artists per row (the reference),
+    in the figure size and axes position of ``frame``."""
     from matplotlib.lines import Line2D
 
     from neuroalign.report.figures import FAMILY_COLORS
 
     table = table.reset_index(drop=True)
     n = len(table)
-    fig = Figure(figsize=(6.8, 0.34 * n + 1.8), layout="constrained")
-    ax = fig.subplots()
+    fig = Figure(figsize=tuple(frame.get_size_inches()))
+    ax = fig.add_axes(frame.axes[0].get_position())
     y = np.arange(n)[::-1]
     for yi, row in zip(y, table.itertuples(index=False), strict=True):
         color = FAMILY_COLORS.get(str(row.group), "k")
@@ -245,8 +246,8 @@ def _per_row_asymmetry(table: pd.DataFrame) -> Figure:
                for g, lab in (("brain", "brain region"), ("value", "value-learner"),
                               ("policy", "policy-learner"))
                if g in set(table["group"].astype(str))]
-    fig.legend(handles=handles, fontsize=7, loc="outside lower center", frameon=False,
-               ncol=len(handles))
+    fig.legend(handles=handles, fontsize=7, loc="lower center", frameon=False,
+               ncol=len(handles), borderaxespad=0.1)
     ax.set_title("Valence asymmetry with bootstrap intervals\n(p: valence-label "
                  "permutation per entity, uncorrected; the study corrects)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
@@ -273,7 +274,7 @@ def test_asymmetry_figure_draws_one_artist_per_colour_and_the_same_pixels(tmp_pa
     assert segments == sorted(((lo, yy), (hi, yy)) for yy, lo, hi in zip(
         y[with_ci.index], with_ci["ci_low"], with_ci["ci_high"], strict=True))
     # the same picture as drawing every row with its own artists
-    for name, figure in (("new", fig), ("old", _per_row_asymmetry(table))):
+    for name, figure in (("new", fig), ("old", _per_row_asymmetry(table, fig))):
         figure.savefig(tmp_path / f"{name}.png", dpi=60)
     with Image.open(tmp_path / "new.png") as new, Image.open(tmp_path / "old.png") as old:
         assert new.size == old.size

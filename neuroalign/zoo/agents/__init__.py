@@ -7,107 +7,55 @@ actor-critic algorithms (``reinforce``, ``a2c``, ``ppo``) also come with separat
 actor and critic networks, named with a ``-sep`` suffix after the trunk's
 (``ppo-sep``, ``ppo-gru-sep`` ...): :func:`agent_name` and :func:`agent_parts` map
 between names and ``(algorithm, trunk, layout)``.
+
+The table of agents (:data:`AGENT_TABLE`, :func:`get_agent_info`; names, families,
+trunks, layouts, tasks, configs) imports no torch; the learners (:data:`AGENTS`,
+:func:`get_agent_spec`) are imported on first use.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from typing import TYPE_CHECKING, Any
 
-from neuroalign.core.errors import ValidationError
-from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext, Monitor
-from neuroalign.zoo.agents.policy import A2C, PPO, REINFORCE
-from neuroalign.zoo.agents.recurrent import RECURRENT_AGENTS
-from neuroalign.zoo.agents.value import DQN, QRDQN
-from neuroalign.zoo.networks import LAYOUTS, TRUNKS
+from neuroalign.zoo.agents.table import (
+    AGENT_TABLE,
+    AgentInfo,
+    agent_name,
+    agent_parts,
+    get_agent_info,
+)
 
-__all__ = ["AGENTS", "AlgorithmSpec", "LearnContext", "Monitor", "agent_name", "agent_parts",
-           "get_agent_spec"]
+if TYPE_CHECKING:
+    from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext, Monitor
+    from neuroalign.zoo.agents.specs import AGENTS
 
-#: name suffix of each trunk and layout (the MLP trunk and the shared layout have none)
-_TRUNK_SUFFIX = {"mlp": "", "gru": "-gru"}
-_LAYOUT_SUFFIX = {"shared": "", "separate": "-sep"}
+__all__ = ["AGENTS", "AGENT_TABLE", "AgentInfo", "AlgorithmSpec", "LearnContext", "Monitor",
+           "agent_name", "agent_parts", "get_agent_info", "get_agent_spec"]
 
-
-def _separate(spec: AlgorithmSpec) -> AlgorithmSpec:
-    """The ``separate``-layout twin of an actor-critic algorithm (same learner)."""
-    return dataclasses.replace(
-        spec, name=f"{spec.name}{_LAYOUT_SUFFIX['separate']}", layout="separate",
-        description=f"{spec.description} (separate actor and critic networks)")
+#: names imported on first use, with torch: the learners and what they train with
+_LEARNING = {"AGENTS": "specs", "AlgorithmSpec": "base", "LearnContext": "base",
+             "Monitor": "base"}
 
 
-_SHARED: tuple[AlgorithmSpec, ...] = (DQN, QRDQN, REINFORCE, A2C, PPO, *RECURRENT_AGENTS)
+def __getattr__(name: str) -> Any:
+    if name in _LEARNING:
+        import importlib
 
-#: name -> algorithm: feedforward ones (value-learners first), then the recurrent ones,
-#: then the separate-layout twins of the actor-critic ones (MLP, then GRU)
-AGENTS: dict[str, AlgorithmSpec] = {spec.name: spec for spec in (
-    *_SHARED, *(_separate(spec) for spec in _SHARED if spec.family == "policy"))}
+        module = importlib.import_module(f"{__name__}.{_LEARNING[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_agent_spec(name: str) -> AlgorithmSpec:
-    """The algorithm called ``name``.
+    """The algorithm called ``name``, its learner included (imports torch; the table's
+    entry, :func:`get_agent_info`, does not).
 
     Raises
     ------
     ValidationError
         If ``name`` is unknown; the message lists the valid agents.
     """
-    if name not in AGENTS:
-        raise ValidationError(f"agent: got {name!r}; expected one of {list(AGENTS)}")
+    get_agent_info(name)
+    from neuroalign.zoo.agents.specs import AGENTS
+
     return AGENTS[name]
-
-
-def agent_parts(name: str) -> tuple[str, str, str]:
-    """``(algorithm, trunk, layout)`` of a registered agent, e.g.
-    ``"ppo-gru-sep"`` -> ``("ppo", "gru", "separate")``; the inverse of :func:`agent_name`.
-
-    Raises
-    ------
-    ValidationError
-        If ``name`` is unknown; the message lists the valid agents.
-    """
-    spec = get_agent_spec(name)
-    return (spec.name.removesuffix(_TRUNK_SUFFIX[spec.trunk] + _LAYOUT_SUFFIX[spec.layout]),
-            spec.trunk, spec.layout)
-
-
-def agent_name(algorithm: str, trunk: str = "mlp", layout: str = "shared") -> str:
-    """The registered agent of ``algorithm`` with ``trunk`` and ``layout``, e.g.
-    ``("ppo", "gru", "separate")`` -> ``"ppo-gru-sep"``.
-
-    Parameters
-    ----------
-    algorithm
-        ``dqn``, ``qrdqn``, ``reinforce``, ``a2c`` or ``ppo``.
-    trunk
-        ``"mlp"`` or ``"gru"`` (:data:`neuroalign.zoo.TRUNKS`).
-    layout
-        ``"shared"`` or ``"separate"`` (:data:`neuroalign.zoo.LAYOUTS`; only the
-        actor-critic algorithms have the separate layout).
-
-    Raises
-    ------
-    ValidationError
-        Naming the parameter: an unknown algorithm, trunk or layout, or a combination
-        no agent has (a value-learner with the separate layout); the message lists
-        what exists.
-    """
-    parts = {name: agent_parts(name) for name in AGENTS}
-    algorithms = list(dict.fromkeys(p[0] for p in parts.values()))
-    if algorithm not in algorithms:
-        raise ValidationError(f"algorithm: got {algorithm!r}; expected one of {algorithms}")
-    if trunk not in TRUNKS:
-        raise ValidationError(f"trunk: got {trunk!r}; expected one of {list(TRUNKS)}")
-    if layout not in LAYOUTS:
-        raise ValidationError(f"layout: got {layout!r}; expected one of {list(LAYOUTS)}")
-    for name, found in parts.items():
-        if found == (algorithm, trunk, layout):
-            return name
-    layouts = sorted({p[2] for p in parts.values() if p[:2] == (algorithm, trunk)})
-    trunks = sorted({p[1] for p in parts.values() if p[0] == algorithm and p[2] == layout})
-    param, value, have = (("layout", layout, f"layouts {layouts}") if layouts
-                          else ("trunk", trunk, f"trunks {trunks}"))
-    with_layout = [a for a in algorithms if any(p[0] == a and p[2] == layout
-                                                for p in parts.values())]
-    raise ValidationError(
-        f"{param}: got {value!r} for algorithm {algorithm!r} ({trunk} trunk); it has "
-        f"{have}; the algorithms with layout {layout!r} are {with_layout}")

@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
-from neuroalign.zoo.configs import A2CConfig, AgentConfig, PPOConfig, ReinforceConfig
+from neuroalign.zoo.agents.table import AGENT_TABLE
+from neuroalign.zoo.configs import A2CConfig, PPOConfig, ReinforceConfig
 
 __all__ = ["A2C", "PPO", "REINFORCE", "actor_critic_learners", "gae_advantages"]
 
@@ -232,14 +233,11 @@ def _readouts(raw: dict[str, torch.Tensor], cfg: object) -> dict[str, torch.Tens
 _ROLES = {"readout.pi": "actor", "readout.v": "critic"}
 
 
-def _policy_spec(name: str, description: str, config_cls: type[AgentConfig],
-                 learn: Callable[[LearnContext], None]) -> AlgorithmSpec:
-    """An actor-critic agent: policy head ``pi`` and value head ``v`` on the trunk."""
+def _policy_spec(name: str, learn: Callable[[LearnContext], None]) -> AlgorithmSpec:
+    """An actor-critic agent: policy head ``pi`` and value head ``v`` on the trunk (its
+    name, description and config from the table)."""
     return AlgorithmSpec(
-        name=name,
-        family="policy",
-        description=description,
-        config_cls=config_cls,
+        **AGENT_TABLE[name].fields(),
         heads=lambda n_actions, cfg: {"pi": n_actions, "v": 1},
         learn=learn,
         readouts=_readouts,
@@ -247,15 +245,6 @@ def _policy_spec(name: str, description: str, config_cls: type[AgentConfig],
     )
 
 
-REINFORCE = _policy_spec(
-    "reinforce", "Monte-Carlo policy gradient with a learned value baseline",
-    ReinforceConfig, _learn_reinforce,
-)
-PPO = _policy_spec(
-    "ppo", "proximal policy optimisation (clipped), actor-critic with GAE",
-    PPOConfig, _learn_ppo,
-)
-A2C = _policy_spec(
-    "a2c", "advantage actor-critic: n-step returns, one update per rollout",
-    A2CConfig, _learn_a2c,
-)
+REINFORCE = _policy_spec("reinforce", _learn_reinforce)
+PPO = _policy_spec("ppo", _learn_ppo)
+A2C = _policy_spec("a2c", _learn_a2c)

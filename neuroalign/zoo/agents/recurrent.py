@@ -40,14 +40,13 @@ from neuroalign.zoo.agents.policy import (
     actor_critic_learners,
     gae_advantages,
 )
+from neuroalign.zoo.agents.table import AGENT_TABLE, RECURRENT_TASKS, agent_name, agent_parts
 from neuroalign.zoo.agents.value import DQN, QRDQN, dqn_td_loss, epsilon, q_values, qr_td_loss
 from neuroalign.zoo.configs import A2CConfig, DQNConfig, PPOConfig, ReinforceConfig
 from neuroalign.zoo.networks import ZooNet
 
 __all__ = ["RECURRENT_AGENTS", "RECURRENT_TASKS"]
 
-#: tasks the recurrent agents learn (their evaluation runs whole trials as sequences)
-RECURRENT_TASKS: tuple[str, ...] = ("contrast",)
 
 
 @dataclass
@@ -268,10 +267,9 @@ _learn_ppo, _learn_a2c = actor_critic_learners(_learn_actor_critic)
 
 
 def _recurrent(spec: AlgorithmSpec, learn: Callable[[LearnContext], None]) -> AlgorithmSpec:
+    # name, description, trunk and tasks: the table's entry of the GRU variant
     return dataclasses.replace(
-        spec, name=f"{spec.name}-gru", description=f"{spec.description} (GRU trunk)",
-        learn=learn, trunk="gru", tasks=RECURRENT_TASKS,
-    )
+        spec, **AGENT_TABLE[agent_name(agent_parts(spec.name)[0], "gru")].fields(), learn=learn)
 
 
 #: the recurrent variant of every algorithm, in the order of the feedforward ones

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 
 from neuroalign.zoo.agents.base import AlgorithmSpec, LearnContext
+from neuroalign.zoo.agents.table import AGENT_TABLE
 from neuroalign.zoo.configs import DQNConfig, QRDQNConfig
 
 __all__ = ["DQN", "QRDQN", "dqn_td_loss", "epsilon", "q_values", "qr_td_loss"]
@@ -146,10 +147,7 @@ def _qr_readouts(raw: dict[str, torch.Tensor], cfg: QRDQNConfig) -> dict[str, to
 
 
 DQN = AlgorithmSpec(
-    name="dqn",
-    family="value",
-    description="deep Q-learning: replay, target network, epsilon-greedy",
-    config_cls=DQNConfig,
+    **AGENT_TABLE["dqn"].fields(),
     heads=lambda n_actions, cfg: {"q": n_actions},
     learn=lambda ctx: _learn(ctx, dqn_td_loss),
     readouts=_dqn_readouts,
@@ -157,10 +155,7 @@ DQN = AlgorithmSpec(
 )
 
 QRDQN = AlgorithmSpec(
-    name="qrdqn",
-    family="value",
-    description="quantile-regression DQN: distributional action values",
-    config_cls=QRDQNConfig,
+    **AGENT_TABLE["qrdqn"].fields(),
     heads=lambda n_actions, cfg: {"q": n_actions * cfg.n_quantiles},
     learn=lambda ctx: _learn(ctx, qr_td_loss),
     readouts=_qr_readouts,
