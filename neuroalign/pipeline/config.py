@@ -43,6 +43,7 @@ __all__ = [
     "default_data_dir",
     "load_config",
     "profile_names",
+    "read_config_source",
 ]
 
 
@@ -168,22 +169,36 @@ def load_config(
         Unreadable YAML, unknown field, wrong value, bad window or missing file;
         the message names the field.
     """
-    base: Path | None = None
-    where = "config"
-    if source is None:
-        data: Any = {}
-    elif isinstance(source, dict):
-        data = source
-    else:
-        path = shipped_config(source)
-        where = str(path)
-        data = read_yaml_mapping(path, "config file")
-        base = path.resolve().parent
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping of fields, got {type(data).__name__}")
+    data, where, base = read_config_source(source)
     _refuse_replication_config(data, where)
     config = validate_model(RunConfig, {**data, **(overrides or {})}, where)
     return _check_paths(config, base)
+
+
+def read_config_source(source: str | os.PathLike[str] | dict[str, Any] | None
+                       ) -> tuple[dict[str, Any], str, Path | None]:
+    """The fields of a config source, where they came from and the folder relative paths
+    are read from.
+
+    ``source`` is a YAML file, the name of a shipped config (:func:`shipped_config`), a
+    mapping of fields, or ``None`` (no fields). Returns ``(fields, where, base)``: where
+    is the file's path (``"config"`` for a mapping), base its folder (``None`` without
+    a file).
+
+    Raises
+    ------
+    ConfigError
+        Unreadable YAML, or a file that holds something other than a mapping.
+    """
+    if source is None:
+        return {}, "config", None
+    if isinstance(source, dict):
+        return source, "config", None
+    path = shipped_config(source)
+    data = read_yaml_mapping(path, "config file")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
+    return data, str(path), path.resolve().parent
 
 
 def _refuse_replication_config(data: dict[str, Any], where: str) -> None:

@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -30,11 +31,10 @@ from neuroalign.core.config import (
     InferenceOptions,
     MeasureOptions,
     StudyOptions,
-    read_yaml_mapping,
     validate_model,
 )
 from neuroalign.core.config import config_help as _model_help
-from neuroalign.core.errors import ConfigError, ValidationError
+from neuroalign.core.errors import ValidationError
 from neuroalign.core.validation import parse_int_ranges
 
 __all__ = [
@@ -123,43 +123,22 @@ class ReplicationConfig(MeasureOptions, InferenceOptions):
     output: str = Field("replication", description="Folder to write (relative to the "
                         "working directory; --out overrides it).")
 
-    @field_validator("algorithms")
+    @field_validator("algorithms", "tasks", "trunks", "layouts")
     @classmethod
-    def _algorithms(cls, value: list[str]) -> list[str]:
-        from neuroalign.zoo import AGENTS, agent_parts
+    def _names(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        from neuroalign.zoo.agents.table import AGENT_TABLE, LAYOUTS, TRUNKS, agent_parts
 
-        names = list(dict.fromkeys(agent_parts(name)[0] for name in AGENTS))
+        field = str(info.field_name)
+        if field == "tasks":
+            from neuroalign.zoo.tasks import task_names
+
+            names = task_names()
+        else:
+            names = {"algorithms": list(dict.fromkeys(agent_parts(a)[0] for a in AGENT_TABLE)),
+                     "trunks": list(TRUNKS), "layouts": list(LAYOUTS)}[field]
         if any(v not in names for v in value):
             raise ValueError(f"expected names from {names}")
-        return _unique(value, "algorithm")
-
-    @field_validator("tasks")
-    @classmethod
-    def _tasks(cls, value: list[str]) -> list[str]:
-        from neuroalign.zoo.tasks import task_names
-
-        names = task_names()
-        if any(v not in names for v in value):
-            raise ValueError(f"expected names from {names}")
-        return _unique(value, "task")
-
-    @field_validator("trunks")
-    @classmethod
-    def _trunks(cls, value: list[str]) -> list[str]:
-        from neuroalign.zoo.networks import TRUNKS
-
-        if any(v not in TRUNKS for v in value):
-            raise ValueError(f"expected names from {list(TRUNKS)}")
-        return _unique(value, "trunk")
-
-    @field_validator("layouts")
-    @classmethod
-    def _layouts(cls, value: list[str]) -> list[str]:
-        from neuroalign.zoo.networks import LAYOUTS
-
-        if any(v not in LAYOUTS for v in value):
-            raise ValueError(f"expected names from {list(LAYOUTS)}")
-        return _unique(value, "layout")
+        return _unique(value, field.removesuffix("s"))
 
     @field_validator("seeds")
     @classmethod
@@ -205,25 +184,14 @@ def load_replication_config(source: str | os.PathLike[str] | dict[str, Any] | No
     ConfigError
         Unreadable YAML, an unknown field or a wrong value; the message names the field.
     """
-    from neuroalign.pipeline.config import shipped_config
+    from neuroalign.pipeline.config import read_config_source
 
-    where = "config"
-    if source is None:
-        data: Any = {}
-    elif isinstance(source, dict):
-        data = source
-    else:
-        path = shipped_config(source)
-        where = str(path)
-        data = read_yaml_mapping(path, "config file")
-        if isinstance(data, dict) and isinstance(data.get("sweep"), dict) \
-                and data["sweep"].get("out"):
-            out = Path(os.path.expanduser(str(data["sweep"]["out"])))
-            if not out.is_absolute():  # relative to the config file, as run's paths
-                data = {**data, "sweep": {**data["sweep"],
-                                          "out": str(path.resolve().parent / out)}}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping of fields, got {type(data).__name__}")
+    data, where, base = read_config_source(source)
+    sweep = data.get("sweep")
+    if base is not None and isinstance(sweep, dict) and sweep.get("out"):
+        out = Path(os.path.expanduser(str(sweep["out"])))
+        if not out.is_absolute():  # relative to the config file, as run's paths
+            data = {**data, "sweep": {**sweep, "out": str(base / out)}}
     merged = dict(data)
     for key, value in (overrides or {}).items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):

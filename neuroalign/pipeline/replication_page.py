@@ -22,8 +22,8 @@ import pandas as pd
 
 from neuroalign.core.errors import ValidationError
 
-__all__ = ["FILES", "copy_to_docs", "read_outputs", "render_folder", "render_page",
-           "write_outputs"]
+__all__ = ["FILES", "copy_to_docs", "read_outputs", "read_table_and_timing", "render_folder",
+           "render_page", "write_outputs"]
 
 #: the files of a replication folder
 FILES: dict[str, str] = {
@@ -42,16 +42,29 @@ def read_outputs(folder: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str
     ValidationError
         A file is missing or ``timing.json`` is not a JSON object.
     """
+    return read_table_and_timing(folder, FILES["table"], FILES["timing"], "replication")
+
+
+def read_table_and_timing(folder: str | os.PathLike[str], table_file: str, timing_file: str,
+                          what: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A results folder's table (CSV) and its timing record (a JSON object), the two
+    files a generated page is rendered from; ``what`` names the folder's kind in errors.
+
+    Raises
+    ------
+    ValidationError
+        A file is missing or the timing file is not a JSON object.
+    """
     from neuroalign.core.atomic import check_regular_file
 
     base = Path(folder)
-    table = pd.read_csv(check_regular_file(base / FILES["table"], "replication table"),
+    table = pd.read_csv(check_regular_file(base / table_file, f"{what} table"),
                         keep_default_na=True)
-    with open(check_regular_file(base / FILES["timing"], "timing file"),
+    with open(check_regular_file(base / timing_file, "timing file"),
               encoding="utf-8") as handle:
         timing = json.load(handle)
     if not isinstance(timing, dict):
-        raise ValidationError(f"{base / FILES['timing']}: got {type(timing).__name__}; "
+        raise ValidationError(f"{base / timing_file}: got {type(timing).__name__}; "
                               "expected a JSON object")
     return table, timing
 

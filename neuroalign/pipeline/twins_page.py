@@ -20,8 +20,13 @@ from typing import Any
 
 import pandas as pd
 
-from neuroalign.core.errors import ValidationError
-from neuroalign.pipeline.replication_page import _count, _num, _p_text, _seconds
+from neuroalign.pipeline.replication_page import (
+    _count,
+    _num,
+    _p_text,
+    _seconds,
+    read_table_and_timing,
+)
 
 __all__ = ["TWINS_FILES", "copy_twins_to_docs", "read_twins_outputs", "render_twins_page",
            "sb3_training_records", "write_twins_outputs"]
@@ -59,17 +64,8 @@ def read_twins_outputs(folder: str | os.PathLike[str]) -> tuple[pd.DataFrame, di
     ValidationError
         A file is missing or ``timing.json`` is not a JSON object.
     """
-    from neuroalign.core.atomic import check_regular_file
-
-    base = Path(folder)
-    table = pd.read_csv(check_regular_file(base / TWINS_FILES["table"], "twins table"))
-    with open(check_regular_file(base / TWINS_FILES["timing"], "timing file"),
-              encoding="utf-8") as handle:
-        timing = json.load(handle)
-    if not isinstance(timing, dict):
-        raise ValidationError(f"{base / TWINS_FILES['timing']}: got "
-                              f"{type(timing).__name__}; expected a JSON object")
-    return table, timing
+    return read_table_and_timing(folder, TWINS_FILES["table"], TWINS_FILES["timing"],
+                                 "twins")
 
 
 def _table_lines(table: pd.DataFrame) -> list[str]:
