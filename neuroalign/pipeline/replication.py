@@ -51,6 +51,7 @@ __all__ = [
     "probe_checkpoint",
     "replication_table",
     "run_replication",
+    "train_missing",
 ]
 
 #: the task, trunk, layout and architecture of the pooled rows
@@ -154,17 +155,28 @@ def _found(agent: str, task: str, seed: int, out: str | None) -> str | None:
     return None if path is None else str(path)
 
 
-def _sweep(plan: SweepPlan, config: ReplicationConfig, workers: int, scheduler: str | None,
-           progress: bool, console: Any) -> list[dict[str, Any]]:
-    """Train every checkpoint of ``plan`` that neither the shipped zoo nor the sweep's
-    folder holds (:func:`neuroalign.zoo.sweep.run_sweep`): one record per job (agent,
-    task, seed, status, path, wall_time_s, error), in plan order. A found checkpoint is
-    what the probe reads, so it is never trained again."""
+def train_missing(plan: SweepPlan, out: str | os.PathLike[str] | None, *,
+                  workers: int | None = None, scheduler: str | None = None,
+                  retry_failed: bool = False, progress: bool = False,
+                  console: Any = None) -> list[Checkpoint]:
+    """Train every checkpoint of ``plan`` that a probe cannot find, and describe them all.
+
+    A checkpoint is found where a probe reads it (:func:`neuroalign.zoo.checkpoint_path`:
+    the shipped zoo first, then ``out``), so a found one is never trained again; the
+    others go to :func:`neuroalign.zoo.sweep.run_sweep` into ``out``.
+
+    Returns
+    -------
+    list of Checkpoint
+        One per job of ``plan``, in plan order: status ``existing``, ``trained`` or
+        ``failed``, the file a probe reads, and what the file says of itself (its
+        criterion; its training time, measured by this sweep or recorded in the file).
+    """
     from neuroalign.zoo.sweep import run_sweep
 
-    out = config.sweep.out
+    folder = None if out is None else str(out)
     jobs = _jobs(plan)
-    found = {job: _found(*job, out) for job in jobs}
+    found = {job: _found(*job, folder) for job in jobs}
     records = {job: {"agent": job[0], "task": job[1], "seed": job[2], "status": "existing",
                      "path": path, "wall_time_s": math.nan, "error": None}
                for job, path in found.items() if path is not None}
@@ -172,19 +184,19 @@ def _sweep(plan: SweepPlan, config: ReplicationConfig, workers: int, scheduler: 
     if todo:
         missing = replace(plan, jobs=[j for j in plan.jobs
                                       if (j.agent, j.task, int(j.seed)) in todo])
-        summary = run_sweep(missing, out, workers=None if scheduler else workers,
+        summary = run_sweep(missing, folder, workers=None if scheduler else workers,
                             scheduler=scheduler, progress=progress,
-                            retry_failed=config.sweep.retry_failed, console=console)
+                            retry_failed=retry_failed, console=console)
         for j in summary.jobs:
             job = (str(j.agent), str(j.task), int(j.seed))
             ok = j.status != "failed"
             records[job] = {"agent": job[0], "task": job[1], "seed": job[2],
                             "status": str(j.status),
                             # the file the probe reads (checkpoint_path), as for found ones
-                            "path": _found(*job, out) if ok else None,
+                            "path": _found(*job, folder) if ok else None,
                             "wall_time_s": float(j.wall_time_s) if j.status == "trained"
                             else math.nan, "error": j.error}
-    return [records[job] for job in jobs]
+    return _checkpoints(records[job] for job in jobs)
 
 
 def _checkpoints(records: Iterable[dict[str, Any]]) -> list[Checkpoint]:
@@ -541,9 +553,10 @@ def run_replication(config: ReplicationConfig, *, out: str | Path | None = None,
     from neuroalign.zoo.registry import without_shipped
 
     with without_shipped(config.sweep.from_scratch):
-        records = _sweep(plan, config, n_workers, address, progress, console)
+        checkpoints = train_missing(plan, config.sweep.out, workers=n_workers,
+                                    scheduler=address, retry_failed=config.sweep.retry_failed,
+                                    progress=progress, console=console)
         sweep_s = time.perf_counter() - start
-        checkpoints = _checkpoints(records)
         used = [c for c in checkpoints if c.status != "failed"
                 and (config.include_failed or c.criterion_met)]
         with progress_bar(console, enabled=progress) as prog:

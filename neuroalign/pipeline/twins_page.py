@@ -41,8 +41,8 @@ DOCS_PAGE = "replication-sb3.md"
 
 
 def sb3_training_records(models: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The training record of every SB3 twin in ``models`` (its sidecar JSON): agent,
-    task, seed, steps, criterion met, wall time."""
+    """The training record of every SB3 twin in ``models`` (its sidecar JSON): agent
+    (its algorithm and layout), task, seed, steps, criterion met, wall time."""
     from neuroalign.zoo.foreign.sb3_train import read_sb3_metrics
 
     out = []
@@ -50,6 +50,7 @@ def sb3_training_records(models: str | os.PathLike[str]) -> list[dict[str, Any]]
         meta = read_sb3_metrics(path)
         sep = "-sep" if meta.get("layout") == "separate" else ""
         out.append({"file": path.name, "agent": f"{meta.get('algorithm')}{sep}",
+                    "algorithm": meta.get("algorithm"), "layout": meta.get("layout"),
                     "task": meta.get("task"), "seed": meta.get("seed"),
                     "steps": meta.get("steps"), "criterion_met": meta.get("criterion_met"),
                     "train_s": meta.get("wall_time_s")})

@@ -68,19 +68,23 @@ def _check(algorithms: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]
 def _train_all(algos: list[str], tasks: list[str], seeds: list[int], layouts: list[str],
                models: Path, workers: int | None, checkpoints: str | None
                ) -> tuple[dict[_Job, tuple[str | None, bool]], list[_Job]]:
-    """Train what is missing through the seed sweeps (:func:`neuroalign.zoo.run_sweep`):
-    the zoo seeds that are not shipped into the zoo cache (where ``load_agent`` finds
-    them), the SB3 twins into ``models``. Returns every trained agent's file (``None``
-    for a zoo agent) and criterion, and the jobs that failed."""
-    from neuroalign.zoo import load_agent
-    from neuroalign.zoo.foreign.sb3_train import plan_sb3_sweep
-    from neuroalign.zoo.registry import shipped_seeds
-    from neuroalign.zoo.sweep import SweepPlan, plan_sweep, run_sweep
+    """Train what is missing through the seed sweeps: the zoo seeds a probe cannot find
+    into ``checkpoints`` (:func:`neuroalign.pipeline.replication.train_missing`), the SB3
+    twins into ``models``. Returns every trained agent's file (``None`` for a zoo agent)
+    and criterion, and the SB3 jobs that failed.
 
-    zoo_plan = plan_sweep(algos, tasks, seeds, ("mlp",), layouts)
-    missing = [j for j in zoo_plan.jobs if j.seed not in shipped_seeds(j.agent, j.task)]
-    if missing:
-        run_sweep(SweepPlan(missing), checkpoints, workers=workers, progress=False)
+    Raises
+    ------
+    SourceError
+        A zoo seed failed to train (the comparison needs every zoo seed).
+    """
+    from neuroalign.core.errors import SourceError
+    from neuroalign.pipeline.replication import train_missing
+    from neuroalign.zoo.foreign.sb3_train import plan_sb3_sweep
+    from neuroalign.zoo.sweep import plan_sweep, run_sweep
+
+    zoo = train_missing(plan_sweep(algos, tasks, seeds, ("mlp",), layouts), checkpoints,
+                        workers=workers)
     sb3 = run_sweep(plan_sb3_sweep(algos, tasks, seeds, layouts), models, workers=workers,
                     progress=False)
     found: dict[_Job, tuple[str | None, bool]] = {}
@@ -91,11 +95,13 @@ def _train_all(algos: list[str], tasks: list[str], seeds: list[int], layouts: li
             failed.append(job)
         else:
             found[job] = (res.path, bool(res.criterion_met))
-    for zjob in zoo_plan.jobs:
-        agent = load_agent(zjob.agent, zjob.task, zjob.seed, cache_dir=checkpoints,
-                           train_if_missing=False)
-        found[("zoo", zjob.agent, zjob.task, zjob.seed)] = (
-            None, bool(agent.metrics.get("criterion_met", False)))
+    for ck in zoo:
+        if ck.status == "failed":
+            raise SourceError(f"zoo: agent {ck.agent!r} on task {ck.task!r} seed {ck.seed} "
+                              f"failed to train ({ck.error}); expected every zoo seed of the "
+                              "comparison trained (see failures.jsonl in the checkpoints "
+                              "folder)")
+        found[("zoo", ck.agent, ck.task, ck.seed)] = (None, bool(ck.criterion_met))
     return found, failed
 
 

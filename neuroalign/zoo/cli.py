@@ -273,17 +273,15 @@ def twins_command(
     args += [] if n_boot == 200 else ["--n-boot", str(n_boot)]
     args += [] if study_boot == 10000 else ["--study-boot", str(study_boot)]
     command = shlex.join(args)
-    wanted = {(a.lower(), t, s) for a in _list(algorithms) for t in _list(tasks)
-              for s in seed_list}
+    wanted = {(a.lower(), t, s, lay) for a in _list(algorithms) for t in _list(tasks)
+              for s in seed_list for lay in _list(layout)}
     timing = {"command": command, "neuroalign_version": neuroalign_version(),
               "sb3_version": stable_baselines3.__version__, "total_s": round(total, 3),
               "cpus": usable_cpus(), "workers": workers if workers else usable_cpus(),
               "design": {"algorithms": _list(algorithms), "tasks": _list(tasks),
                          "layouts": _list(layout), "seeds": seed_list},
               "sb3_jobs": [r for r in sb3_training_records(models)
-                           if (str(r["agent"]).removesuffix("-sep"), r["task"], r["seed"])
-                           in wanted and ("separate" if str(r["agent"]).endswith("-sep")
-                                          else "shared") in _list(layout)]}
+                           if (r["algorithm"], r["task"], r["seed"], r["layout"]) in wanted]}
     write_twins_outputs(out, timing)
     if docs is not None:
         copy_twins_to_docs(out, docs)
