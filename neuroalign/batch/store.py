@@ -45,6 +45,12 @@ import pyarrow.parquet as pq
 
 from neuroalign.core.atomic import atomic_file
 from neuroalign.core.errors import OutputError, OutputExistsError, SourceError, ValidationError
+from neuroalign.core.failures import (
+    FAILURES_FILE,
+    append_failures,
+    read_failures,
+    rewrite_failures,
+)
 from neuroalign.core.provenance import file_sha256
 
 __all__ = [
@@ -60,7 +66,6 @@ __all__ = [
 ]
 
 PLAN_FILE = "batch.json"
-FAILURES_FILE = "failures.jsonl"
 CHECKED_FILE = "checked.json"
 LOCK_FILE = "batch.lock"
 #: a part modified less than this long before its hash was checked is hashed again
@@ -357,14 +362,9 @@ class BatchStore:
 
         One line per record, written by one process (the run's client) with one
         ``write`` call per batch of records; a line cut short by a kill is skipped
-        when read.
+        when read (:mod:`neuroalign.core.failures`).
         """
-        text = "".join(json.dumps(r, sort_keys=True, default=str, separators=(",", ":")) + "\n"
-                       for r in records)
-        if text:
-            with open(self.failures_path, "a", encoding="utf-8") as handle:
-                handle.write(text)
-        return self.failures_path
+        return append_failures(self.failures_path, records)
 
     def write_failure(self, key: str, record: dict[str, Any]) -> Path:
         """Append the failure record of cell ``key`` (see :meth:`write_failures`)."""
@@ -380,10 +380,8 @@ class BatchStore:
                     (self.failures_dir / f"{key}.json").unlink()
         if not self.failures_path.exists():
             return
-        keep = [{**rec, "key": key} for key, rec in records.items() if key not in done]
-        with atomic_file(self.failures_path, suffix=".jsonl") as tmp:
-            tmp.write_text("".join(json.dumps(r, sort_keys=True, default=str,
-                                              separators=(",", ":")) + "\n" for r in keep))
+        rewrite_failures(self.failures_path, [{**rec, "key": key} for key, rec
+                                              in records.items() if key not in done])
 
     def _failure_records(self) -> dict[str, dict[str, Any]]:
         """key -> latest failure record (the compact file, then earlier versions' files)."""
@@ -393,15 +391,7 @@ class BatchStore:
                 if m := _FAIL_RE.match(entry.name):
                     with contextlib.suppress(OSError, ValueError):
                         records[m[1]] = json.loads(Path(entry.path).read_text())
-        with contextlib.suppress(FileNotFoundError):
-            with open(self.failures_path, encoding="utf-8") as handle:
-                for line in handle:
-                    try:
-                        rec = json.loads(line)
-                    except ValueError:
-                        continue  # a line cut short by a kill
-                    if isinstance(rec, dict) and isinstance(rec.get("key"), str):
-                        records[rec["key"]] = rec
+        records.update(read_failures(self.failures_path))
         return records
 
     # -- reading ---------------------------------------------------------------

@@ -21,7 +21,6 @@ itself when first asked for.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -33,6 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from neuroalign.core.atomic import atomic_file, check_output_path
 from neuroalign.core.errors import ValidationError
+from neuroalign.core.failures import (
+    FAILURES_FILE,
+    append_failures,
+    prune_failures,
+    read_failures,
+)
 from neuroalign.core.progress import progress_bar
 from neuroalign.core.provenance import neuroalign_version
 from neuroalign.core.validation import parse_int_ranges
@@ -69,7 +74,6 @@ __all__ = [
 #: the summary of the latest sweep into a folder
 SUMMARY_FILE = "sweep.json"
 #: failure records, one JSON line per failed job (as the batch engine's)
-FAILURES_FILE = "failures.jsonl"
 #: job statuses in a summary
 STATUSES: tuple[str, ...] = ("trained", "existing", "failed")
 
@@ -500,43 +504,10 @@ def execute_job(job: SweepJob, out: str) -> dict[str, Any]:
     return dict(info)
 
 
-def _read_failures(path: Path) -> dict[str, dict[str, Any]]:
-    """key -> latest failure record (a line cut short by a kill is skipped)."""
-    records: dict[str, dict[str, Any]] = {}
-    with contextlib.suppress(FileNotFoundError), open(path, encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(rec, dict) and isinstance(rec.get("key"), str):
-                records[rec["key"]] = rec
-    return records
-
-
 def _failure_record(job: SweepJob, key: str, error: str, tb: str) -> dict[str, Any]:
     return {"key": key, "kind": job.kind, "agent": job.agent, "task": job.task,
             "seed": job.seed, "error": error, "traceback": tb,
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-
-
-def _append_failures(path: Path, records: list[dict[str, Any]]) -> None:
-    text = "".join(json.dumps(r, sort_keys=True, default=str, separators=(",", ":")) + "\n"
-                   for r in records)
-    if text:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
-
-
-def _prune_failures(path: Path, done: set[str]) -> None:
-    """Rewrite the failure records without those of jobs now finished."""
-    records = _read_failures(path)
-    if not set(records) & done:
-        return
-    keep = [rec for key, rec in records.items() if key not in done]
-    with atomic_file(path, suffix=".jsonl") as tmp:
-        tmp.write_text("".join(json.dumps(r, sort_keys=True, default=str,
-                                          separators=(",", ":")) + "\n" for r in keep))
 
 
 def _write_summary(out: Path, summary: SweepSummary) -> None:
@@ -603,7 +574,7 @@ def run_sweep(plan: SweepPlan, out: str | os.PathLike[str] | None = None, *,
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     failures_path = root / FAILURES_FILE
-    failed_earlier = _read_failures(failures_path)
+    failed_earlier = read_failures(failures_path)
     results: list[JobResult] = []
     todo: list[tuple[int, SweepJob]] = []
     failed_before = 0
@@ -627,7 +598,7 @@ def run_sweep(plan: SweepPlan, out: str | os.PathLike[str] | None = None, *,
     if todo:
         _train(todo, root, summary, workers=workers, scheduler=scheduler, client=client,
                bar=progress_bar(console, enabled=progress))
-    _prune_failures(failures_path, {r.key for r in results if r.status != "failed"})
+    prune_failures(failures_path, {r.key for r in results if r.status != "failed"})
     summary.seconds = time.perf_counter() - start
     _write_summary(root, summary)
     return summary
@@ -686,7 +657,7 @@ def _record(result: JobResult, job: SweepJob, fut: Any, outcome: Any, root: Path
     result.wall_time_s = float(info.get("wall_time_s") or 0.0)
     if result.status == "failed":
         result.path, result.error = "", str(info["error"])
-        _append_failures(root / FAILURES_FILE, [_failure_record(
+        append_failures(root / FAILURES_FILE, [_failure_record(
             job, result.key, result.error, str(info.get("traceback", "")))])
     else:
         result.criterion_met = info.get("criterion_met")
