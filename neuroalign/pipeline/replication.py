@@ -116,14 +116,6 @@ class ReplicationResult:
 # --- the sweep ---------------------------------------------------------------------------
 
 
-def _agent_parts(name: str) -> tuple[str, str, str]:
-    """``(algorithm, trunk, layout)`` of a zoo agent."""
-    from neuroalign.zoo import agent_parts
-
-    algorithm, trunk, layout = agent_parts(name)
-    return str(algorithm), str(trunk), str(layout)
-
-
 def _plan(config: ReplicationConfig) -> SweepPlan:
     """The sweep's plan of ``config``: every agent x task x seed the zoo can train, and the
     combinations it cannot, with the reason.
@@ -202,12 +194,13 @@ def train_missing(plan: SweepPlan, out: str | os.PathLike[str] | None, *,
 def _checkpoints(records: Iterable[dict[str, Any]]) -> list[Checkpoint]:
     """The sweep's records with what each checkpoint says of itself (its criterion, its
     training time)."""
-    from neuroalign.zoo import AGENTS, read_metadata
+    from neuroalign.zoo import read_metadata
+    from neuroalign.zoo.agents.table import agent_parts, get_agent_info
 
     out = []
     for rec in records:
-        algorithm, trunk, layout = _agent_parts(rec["agent"])
-        family = AGENTS[rec["agent"]].family
+        algorithm, trunk, layout = agent_parts(rec["agent"])
+        family = get_agent_info(rec["agent"]).family
         crit: bool | None = None
         train_s = float(rec["wall_time_s"]) if rec["status"] == "trained" else math.nan
         if rec["status"] != "failed" and rec["path"]:

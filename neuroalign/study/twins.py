@@ -140,11 +140,11 @@ def implementation_sides(job: _Job, path: str | None, criterion_met: bool, *,
     """
     from neuroalign.core.config import AgentSpec
     from neuroalign.pipeline.replication import agent_geometry_rows
-    from neuroalign.zoo.agents import agent_parts, get_agent_spec
+    from neuroalign.zoo.agents.table import agent_parts, get_agent_info
 
     impl, agent, task, seed = job
     algorithm, _, layout = agent_parts(agent)
-    family = get_agent_spec(agent).family
+    family = get_agent_info(agent).family
     name = agent if impl == "zoo" else f"sb3-{agent}"
     spec = (AgentSpec(name=name, task=task, sb3=path, family=family) if impl == "sb3"
             else None)
